@@ -1,0 +1,541 @@
+"""Discrete wavelet transforms and colour transforms used by the wavecodec codecs.
+
+Wavelets
+--------
+* ``"cdf97"``: CDF 9/7 irreversible lifting of JPEG 2000 Part 1 (Annex F.4.8.2,
+  Table F.4), whole-sample symmetric extension (Annex F.3.7), **L2-normalised**:
+  low-pass DC gain and high-pass Nyquist gain are both ``sqrt(2)`` per 1-D step
+  (JPEG 2000 uses 1 and 2), so the transform is near-orthonormal and a squared
+  error on any coefficient maps to about the same squared error on the pixels.
+  float64.
+* ``"legall53"``: LeGall 5/3 reversible integer lifting of JPEG 2000 Part 1
+  (Annex F.4.8.1), whole-sample symmetric extension, no normalisation
+  (JPEG 2000 gains: low-pass DC gain 1, high-pass Nyquist gain 2), int32,
+  bit-exact inverse.
+* any PyWavelets discrete wavelet (``pywt.wavelist(kind="discrete")``, e.g.
+  ``"bior4.4"``, ``"db4"``, ``"haar"``, ``"sym8"``) through ``pywt.wavedec2`` /
+  ``pywt.waverec2`` with ``mode="periodization"``.  float64.
+
+For the lifting wavelets a level splits ``n`` samples into ``ceil(n/2)`` low-pass
+and ``floor(n/2)`` high-pass samples (a size-1 dimension is not split); for the
+PyWavelets wavelets every band of a level has ``ceil(n/2)`` samples per axis.
+
+Tree layout
+-----------
+:func:`forward` returns the coefficients in a zero-padded dyadic "tree layout" of
+shape :func:`padded_shape` in which the parent ``(i, j)`` of a band at level
+``k+1`` has its children at ``(2i..2i+1, 2j..2j+1)`` in the same-orientation band of
+level ``k``, for any image size.  For level ``k`` the slot size is
+``(sh, sw) = (hp >> k, wp >> k)``; the bands sit at:
+
+* ``LL`` (last level ``L`` only): rows ``[0, h_L)``, cols ``[0, w_L)``
+* ``HL`` (low rows, high cols; top right): rows ``[0, nlow_rows)``,
+  cols ``[sw, sw + nhigh_cols)``
+* ``LH`` (high rows, low cols; bottom left): rows ``[sh, sh + nhigh_rows)``,
+  cols ``[0, nlow_cols)``
+* ``HH``: rows ``[sh, sh + nhigh_rows)``, cols ``[sw, sw + nhigh_cols)``
+
+Everything else is exactly 0.  :func:`band_layout` lists the bands.
+
+Colour
+------
+:func:`ict_forward` / :func:`ict_inverse` (irreversible, float) and
+:func:`rct_forward` / :func:`rct_inverse` (reversible, integer) implement JPEG 2000
+Part 1 Annex G.
+"""
+
+from __future__ import annotations
+
+import operator
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from ._kernels import transform as _k
+from .errors import InvalidArgumentError
+
+__all__ = [
+    "LIFTING_WAVELETS",
+    "MAX_LEVELS",
+    "Band",
+    "wavelet_names",
+    "check_wavelet",
+    "is_reversible",
+    "max_levels",
+    "default_levels",
+    "check_levels",
+    "padded_shape",
+    "band_sizes",
+    "band_layout",
+    "forward",
+    "inverse",
+    "forward_compact",
+    "inverse_compact",
+    "ict_forward",
+    "ict_inverse",
+    "ict_synthesis_gains",
+    "rct_forward",
+    "rct_inverse",
+]
+
+#: Wavelets implemented by wavecodec's own lifting kernels.
+LIFTING_WAVELETS: tuple[str, ...] = ("cdf97", "legall53")
+#: Hard upper bound on the number of decomposition levels.
+MAX_LEVELS = 12
+
+_PYWT_NAMES: frozenset[str] | None = None
+
+
+def _pywt():
+    import pywt
+
+    return pywt
+
+
+def wavelet_names() -> tuple[str, ...]:
+    """All accepted wavelet names: ``"cdf97"``, ``"legall53"``, then PyWavelets' discrete ones."""
+    global _PYWT_NAMES
+    if _PYWT_NAMES is None:
+        _PYWT_NAMES = frozenset(_pywt().wavelist(kind="discrete"))
+    return LIFTING_WAVELETS + tuple(sorted(_PYWT_NAMES))
+
+
+def check_wavelet(wavelet: str) -> str:
+    """Return ``wavelet`` if it names a supported wavelet, else raise :class:`InvalidArgumentError`."""
+    if isinstance(wavelet, str):
+        if wavelet in LIFTING_WAVELETS:
+            return wavelet
+        wavelet_names()  # fills _PYWT_NAMES
+        assert _PYWT_NAMES is not None
+        if wavelet in _PYWT_NAMES:
+            return wavelet
+    raise InvalidArgumentError(
+        f"wavelet must be 'cdf97', 'legall53' or a PyWavelets discrete wavelet name "
+        f"(see pywt.wavelist(kind='discrete'), e.g. 'bior4.4', 'db4', 'haar'); got {wavelet!r}"
+    )
+
+
+def is_reversible(wavelet: str) -> bool:
+    """True for the integer (lossless-capable) wavelet ``"legall53"``."""
+    return check_wavelet(wavelet) == "legall53"
+
+
+def _check_size(height: int, width: int) -> tuple[int, int]:
+    for name, v in (("height", height), ("width", width)):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InvalidArgumentError(f"{name} must be a positive integer; got {v!r}")
+    return int(height), int(width)
+
+
+def max_levels(height: int, width: int) -> int:
+    """Largest accepted number of decomposition levels for a ``height`` x ``width`` image.
+
+    ``min(12, max(height, width).bit_length())``, i.e. ``floor(log2(max(h, w))) + 1``:
+    enough levels to shrink the low-pass band to 1x1 (``ceil(log2(max(h, w)))``),
+    plus at most one redundant level (which is an identity for the lifting
+    wavelets).  Levels beyond that would only pad the tree layout further.
+    """
+    h, w = _check_size(height, width)
+    return min(MAX_LEVELS, max(h, w).bit_length())
+
+
+def default_levels(height: int, width: int, max_levels: int = 6) -> int:
+    """Default number of levels: ``clip(floor(log2(min(h, w))) - 3, 0, max_levels)``.
+
+    768x512 -> 6, 64x64 -> 3, 8x8 -> 0, 1x1 -> 0.
+    """
+    h, w = _check_size(height, width)
+    if isinstance(max_levels, bool) or not isinstance(max_levels, (int, np.integer)) or max_levels < 0:
+        raise InvalidArgumentError(f"max_levels must be a non-negative integer; got {max_levels!r}")
+    return int(min(max(min(h, w).bit_length() - 1 - 3, 0), max_levels))
+
+
+def check_levels(levels: int, height: int, width: int) -> int:
+    """Validate ``levels`` for an image size: an int with ``0 <= levels <= max_levels(h, w)``."""
+    upper = max_levels(height, width)
+    if (
+        isinstance(levels, (bool, np.bool_))
+        or not isinstance(levels, (int, np.integer))
+        or not 0 <= levels <= upper
+    ):
+        raise InvalidArgumentError(
+            f"levels must be an integer in [0, {upper}] for a {height}x{width} image "
+            f"(at most {MAX_LEVELS}, and at most floor(log2(max(height, width))) + 1); got {levels!r}"
+        )
+    return int(levels)
+
+
+def _resolve_levels(levels: int | None, height: int, width: int) -> int:
+    if levels is None:
+        return default_levels(height, width)
+    return check_levels(levels, height, width)
+
+
+def padded_shape(height: int, width: int, levels: int) -> tuple[int, int]:
+    """Shape ``(hp, wp)`` of the tree layout: each size rounded up to a multiple of ``2**(levels+1)``.
+
+    The extra factor 2 makes the coarsest LL slot even-sized, as SPIHT's 2x2 root
+    grouping needs.
+    """
+    h, w = _check_size(height, width)
+    levels = check_levels(levels, h, w)
+    m = 1 << (levels + 1)
+    return (-(-h // m) * m, -(-w // m) * m)
+
+
+def band_sizes(n: int, levels: int, wavelet: str) -> list[tuple[int, int]]:
+    """Per-level ``(nlow, nhigh)`` along one axis of ``n`` samples, levels 1..``levels``.
+
+    Lifting wavelets: ``(ceil(m/2), floor(m/2))`` with ``m`` the previous low size
+    (``m == 1`` gives ``(1, 0)``); PyWavelets (periodization): ``(ceil(m/2), ceil(m/2))``.
+    """
+    lifting = check_wavelet(wavelet) in LIFTING_WAVELETS
+    out = []
+    m = int(n)
+    for _ in range(levels):
+        lo = (m + 1) // 2
+        hi = m // 2 if lifting else lo
+        out.append((lo, hi))
+        m = lo
+    return out
+
+
+class Band(NamedTuple):
+    """Where one subband sits in the tree layout (``row0:row0+nrows, col0:col0+ncols``)."""
+
+    level: int
+    orientation: str  # "LL", "HL" (low rows, high cols), "LH" (high rows, low cols), "HH"
+    row0: int
+    col0: int
+    nrows: int
+    ncols: int
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """``(rows, cols)`` slices selecting the band in the tree-layout array."""
+        return (slice(self.row0, self.row0 + self.nrows), slice(self.col0, self.col0 + self.ncols))
+
+
+def band_layout(height: int, width: int, levels: int, wavelet: str = "cdf97") -> list[Band]:
+    """Bands of the tree layout, coarse to fine: ``LL_L, HL_L, LH_L, HH_L, HL_{L-1}, ..., HH_1``.
+
+    ``levels == 0`` gives the single band ``Band(0, "LL", 0, 0, height, width)``.
+    Bands may be empty (``nrows == 0`` or ``ncols == 0``) when a dimension has
+    shrunk to 1 before the last level (lifting wavelets only).
+    """
+    h, w = _check_size(height, width)
+    wavelet = check_wavelet(wavelet)
+    levels = check_levels(levels, h, w)
+    hp, wp = padded_shape(h, w, levels)
+    rows = band_sizes(h, levels, wavelet)
+    cols = band_sizes(w, levels, wavelet)
+    hl = rows[-1][0] if levels else h
+    wl = cols[-1][0] if levels else w
+    out = [Band(levels, "LL", 0, 0, hl, wl)]
+    for k in range(levels, 0, -1):
+        sh, sw = hp >> k, wp >> k
+        rlo, rhi = rows[k - 1]
+        clo, chi = cols[k - 1]
+        out.append(Band(k, "HL", 0, sw, rlo, chi))
+        out.append(Band(k, "LH", sh, 0, rhi, clo))
+        out.append(Band(k, "HH", sh, sw, rhi, chi))
+    return out
+
+
+# ---------------------------------------------------------------------------------
+# Input checks
+# ---------------------------------------------------------------------------------
+
+
+def _as_plane(plane, name: str = "plane") -> np.ndarray:
+    a = np.asarray(plane)
+    if a.ndim != 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InvalidArgumentError(f"{name} must be a non-empty 2-D array (height, width); got shape {a.shape}")
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating) or a.dtype == np.bool_):
+        raise InvalidArgumentError(f"{name} must have an integer or floating dtype; got {a.dtype}")
+    return a
+
+
+def _check_finite(a: np.ndarray, name: str) -> None:
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        raise InvalidArgumentError(f"{name} must contain only finite values (no NaN or inf)")
+
+
+def _as_int32(a: np.ndarray, name: str, limit: int | None = None) -> np.ndarray:
+    """Convert an integer-valued array to C-contiguous int32, checking ``|a| <= limit``.
+
+    ``limit=None`` only checks that the values fit int32.
+    """
+    lo, hi = (-(2**31), 2**31 - 1) if limit is None else (-limit, limit)
+    if np.issubdtype(a.dtype, np.floating):
+        _check_finite(a, name)
+        if not np.array_equal(a, np.round(a)):
+            raise InvalidArgumentError(f"{name} must be integer-valued (use an integer dtype)")
+    narrow = a.dtype == np.bool_ or (
+        np.issubdtype(a.dtype, np.integer) and lo <= np.iinfo(a.dtype).min and np.iinfo(a.dtype).max <= hi
+    )
+    if not narrow and (a.max() > hi or a.min() < lo):
+        raise InvalidArgumentError(
+            f"{name} values must lie in [{lo}, {hi}] so that the transform fits int32; "
+            f"got range [{a.min()}, {a.max()}]"
+        )
+    return np.ascontiguousarray(a, dtype=np.int32)
+
+
+def _legall53_input_limit(levels: int) -> int:
+    # The 5/3 analysis low-pass filter has L1 norm 1.5, the high-pass 2: over L 2-D
+    # levels |coefficient| <= |x| * 1.5**(2L) * 4 (< 2**31 needed, with margin).
+    return int(2**30 / (4 * 1.5 ** (2 * levels)))
+
+
+# ---------------------------------------------------------------------------------
+# Compact (Mallat) transforms
+# ---------------------------------------------------------------------------------
+
+
+def forward_compact(plane, *, wavelet: str = "cdf97", levels: int | None = None) -> np.ndarray:
+    """Forward transform in the compact Mallat layout (same shape as ``plane``; lifting wavelets only).
+
+    Level ``k`` transforms the top-left ``(h_{k-1}, w_{k-1})`` region, rows then
+    columns; the low band comes first along each axis.
+    """
+    a = _as_plane(plane)
+    wavelet = check_wavelet(wavelet)
+    if wavelet not in LIFTING_WAVELETS:
+        raise InvalidArgumentError(
+            f"forward_compact supports only wavelet 'cdf97' or 'legall53'; got {wavelet!r} (use forward)"
+        )
+    h, w = a.shape
+    levels = _resolve_levels(levels, h, w)
+    if wavelet == "legall53":
+        x = _as_int32(a, "plane", _legall53_input_limit(levels))
+        if x is a or np.shares_memory(x, a):
+            x = x.copy()
+        _k.legall53_forward_2d(x, levels)
+    else:
+        x = np.array(a, dtype=np.float64, order="C", copy=True)
+        _check_finite(x, "plane")
+        _k.cdf97_forward_2d(x, levels)
+    return x
+
+
+def inverse_compact(coeffs, *, wavelet: str = "cdf97", levels: int | None = None) -> np.ndarray:
+    """Inverse of :func:`forward_compact` (returns a new array)."""
+    a = _as_plane(coeffs, "coeffs")
+    wavelet = check_wavelet(wavelet)
+    if wavelet not in LIFTING_WAVELETS:
+        raise InvalidArgumentError(
+            f"inverse_compact supports only wavelet 'cdf97' or 'legall53'; got {wavelet!r} (use inverse)"
+        )
+    h, w = a.shape
+    levels = _resolve_levels(levels, h, w)
+    if wavelet == "legall53":
+        x = _as_int32(a, "coeffs")
+        if x is a or np.shares_memory(x, a):
+            x = x.copy()
+        _k.legall53_inverse_2d(x, levels)
+    else:
+        x = np.array(a, dtype=np.float64, order="C", copy=True)
+        _k.cdf97_inverse_2d(x, levels)
+    return x
+
+
+# ---------------------------------------------------------------------------------
+# Tree layout transforms
+# ---------------------------------------------------------------------------------
+
+
+def _compact_bands(h: int, w: int, levels: int) -> list[tuple[slice, slice]]:
+    """Slices of the bands in the compact layout, in :func:`band_layout` order (lifting only)."""
+    hs, ws = [h], [w]
+    for _ in range(levels):
+        hs.append((hs[-1] + 1) // 2)
+        ws.append((ws[-1] + 1) // 2)
+    out = [(slice(0, hs[levels]), slice(0, ws[levels]))]
+    for k in range(levels, 0, -1):
+        out.append((slice(0, hs[k]), slice(ws[k], ws[k - 1])))  # HL
+        out.append((slice(hs[k], hs[k - 1]), slice(0, ws[k])))  # LH
+        out.append((slice(hs[k], hs[k - 1]), slice(ws[k], ws[k - 1])))  # HH
+    return out
+
+
+def forward(plane, *, wavelet: str = "cdf97", levels: int | None = None) -> np.ndarray:
+    """Forward 2-D DWT of ``plane`` (h, w) into the zero-padded tree layout of shape :func:`padded_shape`.
+
+    Returns float64 for ``"cdf97"`` and PyWavelets wavelets, int32 for ``"legall53"``
+    (whose input must then be integer-valued).  ``levels=None`` uses
+    :func:`default_levels`.  See the module docstring for the layout.
+    """
+    a = _as_plane(plane)
+    wavelet = check_wavelet(wavelet)
+    h, w = a.shape
+    levels = _resolve_levels(levels, h, w)
+    hp, wp = padded_shape(h, w, levels)
+    layout = band_layout(h, w, levels, wavelet)
+    if wavelet in LIFTING_WAVELETS:
+        compact = forward_compact(a, wavelet=wavelet, levels=levels)
+        if (hp, wp) == (h, w):
+            return compact  # no padding: the compact layout already is the tree layout
+        out = np.zeros((hp, wp), dtype=compact.dtype)
+        for band, (rs, cs) in zip(layout, _compact_bands(h, w, levels)):
+            out[band.slices] = compact[rs, cs]
+        return out
+    x = np.asarray(a, dtype=np.float64)
+    _check_finite(x, "plane")
+    out = np.zeros((hp, wp), dtype=np.float64)
+    if levels == 0:
+        out[:h, :w] = x
+        return out
+    pywt = _pywt()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "level is too high": boundary effects are fine
+        coeffs = pywt.wavedec2(x, wavelet, mode="periodization", level=levels)
+    out[layout[0].slices] = coeffs[0]
+    for i, details in enumerate(coeffs[1:]):
+        # pywt orders details as (horizontal detail cH, vertical cV, diagonal cD):
+        # cH = low cols / high rows ("LH"), cV = high cols / low rows ("HL").
+        c_h, c_v, c_d = details
+        hl, lh, hh = layout[1 + 3 * i : 4 + 3 * i]
+        out[hl.slices] = c_v
+        out[lh.slices] = c_h
+        out[hh.slices] = c_d
+    return out
+
+
+def inverse(coeffs, *, shape: tuple[int, int], wavelet: str = "cdf97", levels: int | None = None) -> np.ndarray:
+    """Inverse of :func:`forward`: tree-layout ``coeffs`` -> image plane of ``shape`` (h, w).
+
+    Returns float64, or int32 for ``"legall53"``.  Values outside the bands are ignored.
+    """
+    a = _as_plane(coeffs, "coeffs")
+    wavelet = check_wavelet(wavelet)
+    try:
+        h, w = (operator.index(s) for s in shape)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(
+            f"shape must be a (height, width) pair of positive integers; got {shape!r}"
+        ) from None
+    h, w = _check_size(h, w)
+    levels = _resolve_levels(levels, h, w)
+    hp, wp = padded_shape(h, w, levels)
+    if a.shape != (hp, wp):
+        raise InvalidArgumentError(
+            f"coeffs must have the tree-layout shape padded_shape({h}, {w}, {levels}) = {(hp, wp)}; got {a.shape}"
+        )
+    layout = band_layout(h, w, levels, wavelet)
+    if wavelet in LIFTING_WAVELETS:
+        if wavelet == "legall53":
+            a = _as_int32(a, "coeffs")
+            dtype = np.int32
+        else:
+            dtype = np.float64
+        if (hp, wp) == (h, w):
+            # no padding: the tree layout is the compact layout
+            compact = np.array(a, dtype=dtype, order="C", copy=True)
+        else:
+            compact = np.empty((h, w), dtype=dtype)
+            for band, (rs, cs) in zip(layout, _compact_bands(h, w, levels)):
+                compact[rs, cs] = a[band.slices]
+        if wavelet == "legall53":
+            _k.legall53_inverse_2d(compact, levels)
+        else:
+            _k.cdf97_inverse_2d(compact, levels)
+        return compact
+    x = np.asarray(a, dtype=np.float64)
+    if levels == 0:
+        return np.array(x[:h, :w], dtype=np.float64, order="C")
+    parts: list = [x[layout[0].slices]]
+    for i in range(levels):
+        hl, lh, hh = layout[1 + 3 * i : 4 + 3 * i]
+        parts.append((x[lh.slices], x[hl.slices], x[hh.slices]))
+    pywt = _pywt()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rec = pywt.waverec2(parts, wavelet, mode="periodization")
+    return np.ascontiguousarray(rec[:h, :w], dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------
+# Colour transforms (JPEG 2000 Part 1, Annex G)
+# ---------------------------------------------------------------------------------
+
+
+def _as_rgb(rgb, name: str = "rgb") -> np.ndarray:
+    a = np.asarray(rgb)
+    if a.ndim != 3 or a.shape[2] != 3 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InvalidArgumentError(f"{name} must be a non-empty (height, width, 3) array; got shape {a.shape}")
+    return a
+
+
+def _as_ycc(ycc, name: str = "ycc") -> np.ndarray:
+    a = np.asarray(ycc)
+    if a.ndim != 3 or a.shape[0] != 3 or a.shape[1] < 1 or a.shape[2] < 1:
+        raise InvalidArgumentError(f"{name} must be a non-empty (3, height, width) array; got shape {a.shape}")
+    return a
+
+
+def ict_forward(rgb) -> np.ndarray:
+    """Irreversible colour transform (JPEG 2000 Part 1, G.3): (h, w, 3) RGB -> (3, h, w) float64 Y, Cb, Cr.
+
+    ``Y = 0.299 R + 0.587 G + 0.114 B``, ``Cb = -0.168736 R - 0.331264 G + 0.5 B``,
+    ``Cr = 0.5 R - 0.418688 G - 0.081312 B``.  No level shift is applied.
+    """
+    a = _as_rgb(rgb)
+    if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_) or np.issubdtype(a.dtype, np.complexfloating):
+        raise InvalidArgumentError(f"rgb must have a real numeric dtype; got {a.dtype}")
+    x = np.ascontiguousarray(a, dtype=np.float64)
+    return _k.ict_forward_kernel(x)
+
+
+def ict_inverse(ycc) -> np.ndarray:
+    """Inverse ICT (JPEG 2000 Part 1, G.3): (3, h, w) Y, Cb, Cr -> (h, w, 3) float64 RGB.
+
+    ``R = Y + 1.402 Cr``, ``G = Y - 0.344136 Cb - 0.714136 Cr``, ``B = Y + 1.772 Cb``.
+    """
+    a = _as_ycc(ycc)
+    x = np.ascontiguousarray(a, dtype=np.float64)
+    return _k.ict_inverse_kernel(x)
+
+
+def ict_synthesis_gains() -> np.ndarray:
+    """Per-component MSE weights of the inverse ICT: ``[1, 1.0862, 0.8252]``.
+
+    Entry ``c`` is the squared L2 norm of column ``c`` of the inverse ICT matrix
+    divided by 3 (Y: ``(1+1+1)/3``, Cb: ``(0.344136**2 + 1.772**2)/3``,
+    Cr: ``(1.402**2 + 0.714136**2)/3``): an error of MSE ``e`` on component ``c``
+    (uncorrelated with the other components' errors) adds ``gains[c] * e`` to the
+    MSE averaged over the three RGB channels.
+    """
+    return np.array(
+        [
+            (1.0 + 1.0 + 1.0) / 3.0,
+            (0.344136**2 + 1.772**2) / 3.0,
+            (1.402**2 + 0.714136**2) / 3.0,
+        ]
+    )
+
+
+def rct_forward(rgb) -> np.ndarray:
+    """Reversible colour transform (JPEG 2000 Part 1, G.2): (h, w, 3) integer RGB -> (3, h, w) int32.
+
+    ``Y = floor((R + 2G + B) / 4)``, ``Cb = B - G``, ``Cr = R - G``.  Values must lie
+    in ``[-2**29, 2**29]``; float input must be integer-valued.
+    """
+    a = _as_rgb(rgb)
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating) or a.dtype == np.bool_):
+        raise InvalidArgumentError(f"rgb must have an integer dtype for the RCT; got {a.dtype}")
+    x = _as_int32(a, "rgb", 2**29)
+    return _k.rct_forward_kernel(x)
+
+
+def rct_inverse(ycc) -> np.ndarray:
+    """Inverse RCT (JPEG 2000 Part 1, G.2), bit-exact: (3, h, w) int -> (h, w, 3) int32 RGB.
+
+    ``G = Y - floor((Cb + Cr) / 4)``, ``R = Cr + G``, ``B = Cb + G``.
+    """
+    a = _as_ycc(ycc)
+    if not (np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating)):
+        raise InvalidArgumentError(f"ycc must have an integer dtype for the inverse RCT; got {a.dtype}")
+    x = _as_int32(a, "ycc", 2**30)
+    return _k.rct_inverse_kernel(x)
