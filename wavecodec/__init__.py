@@ -1,0 +1,44 @@
+"""wavecodec: classical wavelet and vector-quantization image codecs behind one embedded-bitstream API.
+
+>>> import numpy as np, wavecodec
+>>> img = (np.arange(64 * 48) % 251).astype(np.uint8).reshape(48, 64)
+>>> data = wavecodec.encode(img, "spiht", bpp=1.0)
+>>> wavecodec.decode(data).shape
+(48, 64)
+"""
+
+from ._api import StreamInfo, decode, encode, info
+from ._registry import Capabilities, Codec, EncodeTarget, Option, codecs, get_codec, register
+from .errors import (
+    CorruptStreamError,
+    InvalidArgumentError,
+    MissingDependencyError,
+    TruncatedStreamError,
+    UnknownCodecError,
+    UnsupportedImageError,
+    WavecodecError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "encode",
+    "decode",
+    "info",
+    "codecs",
+    "get_codec",
+    "register",
+    "Codec",
+    "Capabilities",
+    "Option",
+    "EncodeTarget",
+    "StreamInfo",
+    "WavecodecError",
+    "InvalidArgumentError",
+    "UnsupportedImageError",
+    "UnknownCodecError",
+    "CorruptStreamError",
+    "TruncatedStreamError",
+    "MissingDependencyError",
+    "__version__",
+]

@@ -1,0 +1,207 @@
+"""The public encode / decode / info functions shared by every codec."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import _container
+from ._registry import EncodeTarget, ImageSpec, get_codec
+from .errors import CorruptStreamError, InvalidArgumentError, TruncatedStreamError, UnsupportedImageError, WavecodecError
+
+__all__ = ["encode", "decode", "info", "StreamInfo"]
+
+
+def _validate_image(image: Any, *, bit_depth: int | None, colour_ok: bool, dtypes: tuple[str, ...], codec: str) -> ImageSpec:
+    if not isinstance(image, np.ndarray):
+        if hasattr(image, "__array__"):
+            image = np.asarray(image)
+        else:
+            raise UnsupportedImageError(f"image must be a numpy array, not {type(image).__name__}")
+    if image.dtype.name not in dtypes:
+        raise UnsupportedImageError(
+            f"image dtype {image.dtype} is not supported by codec {codec!r}; use one of: {', '.join(dtypes)}"
+        )
+    channel_axis = False
+    if image.ndim == 2:
+        pixels = image[:, :, None]
+    elif image.ndim == 3 and image.shape[2] in (1, 3):
+        pixels = image
+        channel_axis = image.shape[2] == 1
+    else:
+        raise UnsupportedImageError(
+            f"image shape {image.shape} is not supported: use (H, W) grayscale or (H, W, 3) colour"
+        )
+    h, w, c = pixels.shape
+    if h < 1 or w < 1:
+        raise UnsupportedImageError(f"image shape {image.shape} is empty")
+    if h > _container.MAX_SIDE or w > _container.MAX_SIDE:
+        raise UnsupportedImageError(f"image sides must be at most {_container.MAX_SIDE} pixels, got {h}x{w}")
+    if c == 3 and not colour_ok:
+        raise UnsupportedImageError(f"codec {codec!r} codes grayscale images only")
+    container_bits = image.dtype.itemsize * 8
+    used = max(1, int(pixels.max()).bit_length())
+    if bit_depth is None:
+        bit_depth = container_bits if image.dtype == np.uint8 else used
+    else:
+        if isinstance(bit_depth, bool) or not isinstance(bit_depth, (int, np.integer)) or not 1 <= bit_depth <= container_bits:
+            raise InvalidArgumentError(f"bit_depth must be an int in 1..{container_bits} for {image.dtype} images, got {bit_depth!r}")
+        if used > bit_depth:
+            raise InvalidArgumentError(f"bit_depth={bit_depth} is too small: the image has values up to {int(pixels.max())}")
+        bit_depth = int(bit_depth)
+    return ImageSpec(np.ascontiguousarray(pixels), bit_depth, channel_axis)
+
+
+def _resolve_budget(bpp: Any, max_bytes: Any, h: int, w: int) -> int | None:
+    if bpp is not None and max_bytes is not None:
+        raise InvalidArgumentError("give the rate as bpp or as max_bytes, not both")
+    if bpp is not None:
+        if isinstance(bpp, bool) or not isinstance(bpp, (int, float, np.integer, np.floating)) or not math.isfinite(bpp) or bpp <= 0:
+            raise InvalidArgumentError(f"bpp must be a positive finite number of bits per pixel, got {bpp!r}")
+        return int(math.floor(float(bpp) * h * w / 8.0))
+    if max_bytes is not None:
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)) or max_bytes <= 0:
+            raise InvalidArgumentError(f"max_bytes must be a positive int, got {max_bytes!r}")
+        return int(max_bytes)
+    return None
+
+
+def encode(
+    image: np.ndarray,
+    codec: str = "spiht",
+    *,
+    bpp: float | None = None,
+    max_bytes: int | None = None,
+    lossless: bool = False,
+    bit_depth: int | None = None,
+    **options: Any,
+) -> bytes:
+    """Compress ``image`` into a self-describing wavecodec stream.
+
+    Parameters
+    ----------
+    image : ndarray
+        ``(H, W)`` grayscale or ``(H, W, 3)`` RGB, ``uint8`` or ``uint16``, any size from 1x1.
+    codec : str
+        A registered codec name (see :func:`wavecodec.codecs`).
+    bpp, max_bytes : float or int, optional
+        Rate target as bits per pixel (``bpp * H * W / 8`` bytes, rounded down) or as a
+        byte budget; never both.  The whole returned stream, header included, never
+        exceeds it.  Neither means the codec's full-quality default.
+    lossless : bool
+        Use the codec's reversible path (bit-exact when the stream is complete).
+    bit_depth : int, optional
+        Significant bits per sample; defaults to 8 for uint8 and to the bits the
+        largest sample needs for uint16.  Decoded values are clipped to it.
+    **options
+        Codec options; :func:`wavecodec.get_codec` lists them with their defaults.
+    """
+    c = get_codec(codec)
+    if not isinstance(lossless, (bool, np.bool_)):
+        raise InvalidArgumentError(f"lossless must be True or False, got {lossless!r}")
+    if lossless and not c.capabilities.lossless:
+        raise InvalidArgumentError(f"codec {c.name!r} has no lossless mode")
+    opts = c.resolve_options(options)
+    spec = _validate_image(image, bit_depth=bit_depth, colour_ok=c.capabilities.colour, dtypes=c.capabilities.dtypes, codec=c.name)
+    budget = _resolve_budget(bpp, max_bytes, spec.height, spec.width)
+    target = EncodeTarget(c.name, spec.height, spec.width, budget)
+    params, payload = c.encode_image(spec, target, lossless=bool(lossless), options=opts)
+    header = _container.Header(
+        codec=c.name, height=spec.height, width=spec.width, channels=spec.channels, dtype=spec.pixels.dtype,
+        bit_depth=spec.bit_depth, lossless=bool(lossless), embedded=c.capabilities.embedded,
+        channel_axis=spec.channel_axis, params=params, payload_length=len(payload),
+    )
+    out = _container.pack(header, payload)
+    if budget is not None and len(out) > budget:  # a codec bug, never a user error
+        raise AssertionError(f"codec {c.name!r} overran its budget: {len(out)} > {budget} bytes")
+    return out
+
+
+def _parse(data: Any, max_samples: int) -> tuple[_container.Header, bytes, Any]:
+    header, payload = _container.parse(data, max_samples=max_samples)
+    try:
+        codec = get_codec(header.codec)
+    except InvalidArgumentError:
+        raise CorruptStreamError(f"stream was written by codec {header.codec!r}, which is not registered here") from None
+    return header, payload, codec
+
+
+def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES) -> np.ndarray:
+    """Decode a wavecodec stream to an image of the original shape and dtype.
+
+    For an embedded codec any prefix of a stream that still holds the whole header
+    decodes, to the best image its bytes allow.  Corrupt input raises
+    :class:`wavecodec.WavecodecError` (never another exception).  ``max_samples``
+    bounds the image size a header may ask for before anything is allocated.
+    """
+    header, payload, codec = _parse(data, max_samples)
+    if len(payload) < header.payload_length and not header.embedded:
+        raise TruncatedStreamError(
+            f"stream truncated: {len(payload)} of {header.payload_length} payload bytes present, and codec"
+            f" {header.codec!r} is not embedded"
+        )
+    try:
+        img = codec.decode_image(header, payload)
+    except WavecodecError:
+        raise
+    except (ValueError, IndexError, OverflowError, MemoryError, ZeroDivisionError, KeyError) as exc:
+        raise CorruptStreamError(f"corrupt {header.codec} payload: {exc}") from exc
+    return img.reshape(header.shape)
+
+
+@dataclass(frozen=True)
+class StreamInfo:
+    """What :func:`info` reports about a stream."""
+
+    codec: str
+    shape: tuple[int, ...]
+    dtype: str
+    bit_depth: int
+    lossless: bool
+    embedded: bool
+    header_size: int
+    payload_size: int
+    payload_present: int
+    params: dict = field(default_factory=dict)
+
+    @property
+    def transform(self) -> str | None:
+        return self.params.get("transform")
+
+    @property
+    def levels(self) -> int | None:
+        return self.params.get("levels")
+
+    @property
+    def truncated(self) -> bool:
+        return self.payload_present < self.payload_size
+
+    def bpp(self) -> float:
+        return 8.0 * (self.header_size + self.payload_present) / (self.shape[0] * self.shape[1])
+
+    def __str__(self) -> str:
+        lines = [
+            f"codec        {self.codec}",
+            f"shape        {self.shape}",
+            f"dtype        {self.dtype} ({self.bit_depth}-bit)",
+            f"lossless     {self.lossless}",
+            f"embedded     {self.embedded}",
+            f"header       {self.header_size} bytes",
+            f"payload      {self.payload_present} of {self.payload_size} bytes" + (" (truncated)" if self.truncated else ""),
+            f"rate         {self.bpp():.4f} bpp",
+        ]
+        lines += [f"{k:<12} {v}" for k, v in self.params.items()]
+        return "\n".join(lines)
+
+
+def info(data: bytes) -> StreamInfo:
+    """Describe a stream without decoding its payload."""
+    header, payload, codec = _parse(data, _container.MAX_SAMPLES * 64)
+    return StreamInfo(
+        codec=header.codec, shape=header.shape, dtype=header.dtype.name, bit_depth=header.bit_depth,
+        lossless=header.lossless, embedded=header.embedded, header_size=header.header_length,
+        payload_size=header.payload_length, payload_present=len(payload), params=codec.describe(header),
+    )

@@ -1,0 +1,272 @@
+"""Adaptive binary arithmetic coder (range coder) and raw bit I/O, as Numba kernels.
+
+The coder is a carry-propagating range coder of the kind used by LZMA
+(G. N. N. Martin, "Range encoding", 1979; carry handling with a cached byte
+and a count of pending 0xFF bytes), driving adaptive binary models:
+
+* each context holds a 15-bit probability that the next bit is 0 and a count;
+* after coding, the probability moves towards the coded bit by ``1/2**shift``,
+  where ``shift`` grows with the count (fast learning first, then stable
+  estimates): see ``ADAPT_SHIFT``.
+
+The coder state lives in a small int64 array so that codec kernels can pass it
+around without Python objects.  All arithmetic is integer: the same symbols give
+the same bytes on every machine.
+
+Truncation.  The decoder keeps a 32-bit window ``code`` of the encoded value.
+A decision depends only on that integer window, never on the bytes after it, so
+it is exact as long as every byte already pulled into the window is a real byte
+of the stream.  Bytes past the end read as 0 but are counted; as soon as one has
+been consumed, :func:`ac_decode_bit` reports exhaustion instead of a bit.  Any
+prefix of a stream therefore decodes to exactly the leading symbols whose bytes
+it contains (all but the last three or four bytes' worth), and nothing false.
+
+The state layout (index -> meaning) is private to this module; codec kernels
+only call the functions below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+PROB_BITS = 15
+PROB_ONE = 1 << PROB_BITS
+PROB_HALF = PROB_ONE >> 1
+PROB_MIN = 31
+TOP = 1 << 24
+MASK32 = 0xFFFFFFFF
+
+# Adaptation shift by number of bits already seen in the context (then 6 for good).
+# Roughly follows a Krichevsky-Trofimov estimate for the first symbols.
+ADAPT_SHIFT = np.array(
+    [1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4] + [5] * 32 + [6],
+    dtype=np.int64,
+)
+ADAPT_LAST = ADAPT_SHIFT.shape[0] - 1
+
+# State slots.
+_LOW = 0  # encoder: low (up to 33 bits)      decoder: code window
+_RANGE = 1
+_CACHE = 2  # encoder only
+_CACHE_SIZE = 3  # encoder only: pending bytes (cache + 0xFF run)
+_POS = 4  # bytes written (encoder) / bytes consumed (decoder), or bits for raw I/O
+_LIMIT = 5  # decoder: bytes available; encoder: soft budget in bytes (or bits for raw)
+_DONE = 6  # 1 once the budget is reached (encoder) or the input exhausted (decoder)
+_FIRST = 7  # encoder: 1 until the always-zero leading byte has been dropped
+STATE_SIZE = 8
+
+
+def new_models(n_contexts: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return fresh (probabilities, counts) arrays for ``n_contexts`` binary contexts."""
+    return (np.full(n_contexts, PROB_HALF, dtype=np.int32), np.zeros(n_contexts, dtype=np.int32))
+
+
+@njit(cache=True)
+def ac_encoder_init(state, limit_bytes):
+    """Reset ``state`` for encoding; encoding reports done once ``limit_bytes`` is passed."""
+    state[_LOW] = 0
+    state[_RANGE] = MASK32
+    state[_CACHE] = 0
+    state[_CACHE_SIZE] = 1
+    state[_POS] = 0
+    state[_LIMIT] = limit_bytes
+    state[_DONE] = 0
+    state[_FIRST] = 1
+
+
+@njit(cache=True)
+def _shift_low(state, out):
+    low = state[_LOW]
+    if low < 0xFF000000 or low > MASK32:
+        carry = low >> 32
+        temp = state[_CACHE]
+        while True:
+            if state[_FIRST] == 1:
+                state[_FIRST] = 0  # the very first byte is always 0: not stored
+            else:
+                pos = state[_POS]
+                if pos < out.shape[0]:
+                    out[pos] = (temp + carry) & 0xFF
+                state[_POS] = pos + 1
+            temp = 0xFF
+            state[_CACHE_SIZE] -= 1
+            if state[_CACHE_SIZE] == 0:
+                break
+        state[_CACHE] = (low >> 24) & 0xFF
+    state[_CACHE_SIZE] += 1
+    state[_LOW] = (low & 0x00FFFFFF) << 8
+
+
+@njit(cache=True)
+def _adapt(probs, counts, ctx, bit):
+    cnt = counts[ctx]
+    shift = ADAPT_SHIFT[cnt] if cnt < ADAPT_LAST else ADAPT_SHIFT[ADAPT_LAST]
+    p = probs[ctx]
+    if bit == 0:
+        p += (PROB_ONE - p) >> shift
+        if p > PROB_ONE - PROB_MIN:
+            p = PROB_ONE - PROB_MIN
+    else:
+        p -= p >> shift
+        if p < PROB_MIN:
+            p = PROB_MIN
+    probs[ctx] = p
+    if cnt < ADAPT_LAST:
+        counts[ctx] = cnt + 1
+
+
+@njit(cache=True)
+def ac_encode_bit(state, out, probs, counts, ctx, bit):
+    """Code ``bit`` (0/1) in context ``ctx``; sets done once the byte budget is passed."""
+    rng = state[_RANGE]
+    bound = (rng >> PROB_BITS) * probs[ctx]
+    if bit == 0:
+        state[_RANGE] = bound
+    else:
+        state[_LOW] += bound
+        state[_RANGE] = rng - bound
+    _adapt(probs, counts, ctx, bit)
+    while state[_RANGE] < TOP:
+        state[_RANGE] = (state[_RANGE] << 8) & MASK32
+        _shift_low(state, out)
+    if state[_POS] + state[_CACHE_SIZE] > state[_LIMIT]:
+        state[_DONE] = 1
+
+
+@njit(cache=True)
+def ac_encoder_flush(state, out):
+    """Terminate the stream; return the number of bytes written."""
+    for _ in range(5):
+        _shift_low(state, out)
+    return state[_POS]
+
+
+@njit(cache=True)
+def ac_decoder_init(state, data, n_bytes):
+    """Start decoding the first ``n_bytes`` bytes of ``data``."""
+    state[_RANGE] = MASK32
+    state[_LIMIT] = n_bytes
+    state[_POS] = 0
+    state[_DONE] = 0
+    code = 0
+    for _ in range(4):
+        code = (code << 8) | _next_byte(state, data)
+    state[_LOW] = code
+    if state[_POS] > state[_LIMIT]:
+        state[_DONE] = 1
+
+
+@njit(cache=True)
+def _next_byte(state, data):
+    pos = state[_POS]
+    state[_POS] = pos + 1
+    if pos < state[_LIMIT]:
+        return np.int64(data[pos])
+    return np.int64(0)
+
+
+@njit(cache=True)
+def ac_decode_bit(state, data, probs, counts, ctx):
+    """Decode one bit in context ``ctx``; returns -1 (and sets done) when the input is exhausted."""
+    if state[_DONE] != 0:
+        return -1
+    rng = state[_RANGE]
+    bound = (rng >> PROB_BITS) * probs[ctx]
+    code = state[_LOW]
+    if code < bound:
+        state[_RANGE] = bound
+        bit = 0
+    else:
+        state[_LOW] = code - bound
+        state[_RANGE] = rng - bound
+        bit = 1
+    _adapt(probs, counts, ctx, bit)
+    while state[_RANGE] < TOP:
+        state[_RANGE] = (state[_RANGE] << 8) & MASK32
+        state[_LOW] = ((state[_LOW] << 8) | _next_byte(state, data)) & MASK32
+    if state[_POS] > state[_LIMIT]:
+        state[_DONE] = 1  # the next decision would rest on bytes that are not there
+    return bit
+
+
+# --------------------------------------------------------------------------- raw bits
+
+
+@njit(cache=True)
+def raw_init(state, limit_bits):
+    """Reset ``state`` for raw (uncoded) bit I/O of at most ``limit_bits`` bits."""
+    state[_POS] = 0
+    state[_LIMIT] = limit_bits
+    state[_DONE] = 1 if limit_bits <= 0 else 0
+
+
+@njit(cache=True)
+def raw_write_bit(state, out, bit):
+    """Append one bit MSB-first; never writes past the bit budget."""
+    pos = state[_POS]
+    if pos >= state[_LIMIT]:
+        state[_DONE] = 1
+        return
+    if bit != 0:
+        out[pos >> 3] |= np.uint8(0x80 >> (pos & 7))
+    state[_POS] = pos + 1
+    if pos + 1 >= state[_LIMIT]:
+        state[_DONE] = 1
+
+
+@njit(cache=True)
+def raw_read_bit(state, data):
+    """Read one bit MSB-first; -1 (and done) when the input is exhausted."""
+    pos = state[_POS]
+    if pos >= state[_LIMIT]:
+        state[_DONE] = 1
+        return -1
+    state[_POS] = pos + 1
+    return (np.int64(data[pos >> 3]) >> (7 - (pos & 7))) & 1
+
+
+@njit(cache=True)
+def is_done(state):
+    return state[_DONE] != 0
+
+
+@njit(cache=True)
+def position(state):
+    """Bytes (arithmetic coder) or bits (raw I/O) produced or consumed so far."""
+    return state[_POS]
+
+
+# --------------------------------------------------------------------------- test helpers
+
+
+@njit(cache=True)
+def encode_bits(bits, ctxs, n_contexts, capacity):
+    """Code a whole bit sequence (for tests and benchmarks); returns the bytes."""
+    state = np.zeros(STATE_SIZE, dtype=np.int64)
+    out = np.zeros(capacity, dtype=np.uint8)
+    probs = np.full(n_contexts, PROB_HALF, dtype=np.int32)
+    counts = np.zeros(n_contexts, dtype=np.int32)
+    ac_encoder_init(state, capacity + 16)
+    for k in range(bits.shape[0]):
+        ac_encode_bit(state, out, probs, counts, ctxs[k], bits[k])
+    n = ac_encoder_flush(state, out)
+    return out[: min(n, capacity)].copy(), n
+
+
+@njit(cache=True)
+def decode_bits(data, n_bytes, ctxs, n_contexts):
+    """Decode up to ``len(ctxs)`` bits from the first ``n_bytes`` of ``data``; stops when exhausted."""
+    state = np.zeros(STATE_SIZE, dtype=np.int64)
+    probs = np.full(n_contexts, PROB_HALF, dtype=np.int32)
+    counts = np.zeros(n_contexts, dtype=np.int32)
+    out = np.zeros(ctxs.shape[0], dtype=np.int64)
+    ac_decoder_init(state, data, n_bytes)
+    k = 0
+    while k < ctxs.shape[0]:
+        b = ac_decode_bit(state, data, probs, counts, ctxs[k])
+        if b < 0:
+            break
+        out[k] = b
+        k += 1
+    return out[:k].copy()

@@ -1,0 +1,589 @@
+"""SPIHT coding kernels (Said & Pearlman, IEEE TCSVT 6(3), 1996), in Numba.
+
+One kernel, :func:`spiht_code`, runs the encoder or the decoder (``decoding``
+flag) so that both sides take exactly the same path through the lists; every
+place where the encoder *emits* a bit the decoder *reads* it.  The bits go either
+to raw output (``arith = False``: the paper's binary-uncoded SPIHT) or to the
+adaptive binary arithmetic coder of :mod:`.arith` with the contexts described in
+:func:`spiht_context_count`.
+
+Coefficients are in the zero-padded dyadic tree layout of
+:mod:`wavecodec.transform`: array ``mag[c, i, j]`` (int32 magnitudes, integer
+bit-planes) for plane ``c``; the coarsest LL slot is ``hl x wl`` (both even).
+
+Trees (paper Sec. III, Fig. 2):
+
+* outside the LL slot, node ``(i, j)`` with ``i < hp/2`` and ``j < wp/2`` has the
+  offspring ``O(i, j) = {(2i, 2j), (2i, 2j+1), (2i+1, 2j), (2i+1, 2j+1)}``; nodes of
+  the finest level have none;
+* in the LL slot the coefficients form 2x2 groups; the top-left member of a group
+  has no offspring, each other member ``(2a+di, 2b+dj)`` has the 2x2 block at
+  ``(di*hl + 2a, dj*wl + 2b)`` in the coarsest detail band of its orientation.
+
+Lists are flat arrays of packed coordinates ``(c << 42) | (i << 21) | j``; the LIS
+is processed as a queue within a pass (entries appended during the pass are
+visited in the same pass), compacted in place.
+
+Nothing here validates or allocates per symbol: the Python wrapper
+(:mod:`wavecodec.codecs.spiht`) sizes the buffers and checks the header.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .arith import (
+    ac_decode_bit,
+    ac_encode_bit,
+    raw_read_bit,
+    raw_write_bit,
+)
+
+# Trace record kinds (column 1 of the trace array).
+T_LIP = 0  # significance of a LIP pixel
+T_SIGN = 1  # sign bit (0 = positive, 1 = negative)
+T_SET_A = 2  # significance of D(i,j)
+T_SET_B = 3  # significance of L(i,j)
+T_OFFSPRING = 4  # significance of an offspring pixel
+T_REFINE = 5  # refinement bit
+
+_SHIFT_C = 42
+_SHIFT_I = 21
+_MASK = (1 << 21) - 1
+
+# Context layout (arithmetic-coded variant).  Band classes: 0 LL, 1 levels >= 3,
+# 2 level 2, 3 level 1.  ``chroma`` = plane index > 0.
+N_BAND = 4
+CTX_PIX = 0  # LIP pixel: chroma(2) x band(4) x hv(3) x diag(3) x parent sig(2) = 144
+CTX_OFF = CTX_PIX + 144  # offspring: chroma x band x hv x diag x sibling sig(2) x parent sig(2) = 288
+CTX_SETA = CTX_OFF + 288  # D set: chroma x band x node sig(2) x neighbours(4) = 64
+CTX_SETB = CTX_SETA + 64  # L set: chroma x band x node sig(2) x children sig (3) = 48
+CTX_SIGN = CTX_SETB + 48  # sign: chroma x orientation(4) x left(3) x up(3) = 72
+CTX_REF = CTX_SIGN + 72  # refinement: chroma x band x first(2) x neighbours(2) = 32
+N_CONTEXTS = CTX_REF + 32
+
+
+def spiht_context_count() -> int:
+    """Number of adaptive binary contexts of the arithmetic-coded variant.
+
+    Significance of LIP pixels and of offspring is conditioned on the number of
+    significant horizontal/vertical and diagonal neighbours (as in EBCOT's
+    zero-coding contexts), the subband class and the parent's (or a sibling's)
+    significance; set significance on the node's own and its neighbours'
+    significance; signs on the signs of the left and upper neighbours; refinement
+    bits on whether it is the coefficient's first refinement.  Luma and chroma
+    planes have separate contexts.
+    """
+    return N_CONTEXTS
+
+
+@njit(cache=True, inline="always")
+def _pack(c, i, j):
+    return (np.int64(c) << _SHIFT_C) | (np.int64(i) << _SHIFT_I) | np.int64(j)
+
+
+@njit(cache=True)
+def _code(decoding, arith, state, buf, probs, counts, ctx, bit):
+    """Emit ``bit`` (encoder) or read one (decoder); -1 when the decoder is exhausted."""
+    if arith:
+        if decoding:
+            return ac_decode_bit(state, buf, probs, counts, ctx)
+        ac_encode_bit(state, buf, probs, counts, ctx, bit)
+        return bit
+    if decoding:
+        return raw_read_bit(state, buf)
+    raw_write_bit(state, buf, bit)
+    return bit
+
+
+@njit(cache=True)
+def _record(trace, tcount, n, kind, c, i, j, bit):
+    k = tcount[0]
+    if k < trace.shape[0]:
+        trace[k, 0] = n
+        trace[k, 1] = kind
+        trace[k, 2] = c
+        trace[k, 3] = i
+        trace[k, 4] = j
+        trace[k, 5] = bit
+    tcount[0] = k + 1
+
+
+@njit(cache=True)
+def _offspring(i, j, hl, wl, hp2, wp2, levels):
+    """Top-left corner of the 2x2 offspring block of (i, j), or (-1, -1)."""
+    if i < hl and j < wl:
+        if levels == 0:
+            return -1, -1
+        di = i & 1
+        dj = j & 1
+        if di == 0 and dj == 0:
+            return -1, -1
+        return di * hl + (i - di), dj * wl + (j - dj)
+    if i < hp2 and j < wp2:
+        return 2 * i, 2 * j
+    return -1, -1
+
+
+@njit(cache=True)
+def descendant_or(mag, hl, wl, levels):
+    """Bitwise OR of the magnitudes over D(i,j) and over L(i,j), for every node with offspring.
+
+    ``OR >= 2**n`` iff some member has magnitude ``>= 2**n``, so these two arrays
+    answer every set-significance test of SPIHT in O(1).  Nodes are visited in
+    reverse raster order, which sees every child before its parent.
+    """
+    nc, hp, wp = mag.shape
+    hp2 = hp // 2
+    wp2 = wp // 2
+    d_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
+    l_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
+    if levels == 0:
+        return d_or, l_or
+    for c in range(nc):
+        for i in range(hp2 - 1, -1, -1):
+            for j in range(wp2 - 1, -1, -1):
+                r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
+                if r0 < 0:
+                    continue
+                acc_d = 0
+                acc_l = 0
+                inner = r0 < hp2 and c0 < wp2
+                for a in range(2):
+                    for b in range(2):
+                        m = mag[c, r0 + a, c0 + b]
+                        if inner:
+                            cd = d_or[c, r0 + a, c0 + b]
+                            acc_l |= cd
+                            m |= cd
+                        acc_d |= m
+                d_or[c, i, j] = acc_d
+                l_or[c, i, j] = acc_l
+    return d_or, l_or
+
+
+@njit(cache=True)
+def _band_class(lev, levels):
+    if lev > levels:
+        return 0
+    if lev >= 3:
+        return 1
+    if lev == 2:
+        return 2
+    return 3
+
+
+@njit(cache=True)
+def _neigh(sig, c, i, j):
+    """(horizontal+vertical count capped at 2, diagonal count capped at 2) of significant neighbours."""
+    y = i + 1
+    x = j + 1
+    hv = np.int64(sig[c, y - 1, x]) + np.int64(sig[c, y + 1, x]) + np.int64(sig[c, y, x - 1]) + np.int64(sig[c, y, x + 1])
+    dg = (
+        np.int64(sig[c, y - 1, x - 1]) + np.int64(sig[c, y - 1, x + 1])
+        + np.int64(sig[c, y + 1, x - 1]) + np.int64(sig[c, y + 1, x + 1])
+    )
+    if hv > 2:
+        hv = 2
+    if dg > 2:
+        dg = 2
+    return hv, dg
+
+
+@njit(cache=True)
+def _parent_sig(sig, c, i, j, hl, wl):
+    """Significance of the parent of detail node (i, j) (0 for LL nodes)."""
+    if i < hl and j < wl:
+        return 0
+    if i < 2 * hl and j < 2 * wl:
+        # coarsest detail band: the parent is an LL group member
+        di = 1 if i >= hl else 0
+        dj = 1 if j >= wl else 0
+        pi = ((i - di * hl) & ~1) + di
+        pj = ((j - dj * wl) & ~1) + dj
+        return np.int64(sig[c, pi + 1, pj + 1])
+    return np.int64(sig[c, (i >> 1) + 1, (j >> 1) + 1])
+
+
+@njit(cache=True)
+def _sign_ctx(sgn, sig, c, i, j, orient):
+    y = i + 1
+    x = j + 1
+    left = 0 if sig[c, y, x - 1] == 0 else 1 + np.int64(sgn[c, y, x - 1])
+    up = 0 if sig[c, y - 1, x] == 0 else 1 + np.int64(sgn[c, y - 1, x])
+    chroma = 1 if c > 0 else 0
+    return (chroma * 4 + orient) * 9 + left * 3 + up
+
+
+@njit(cache=True)
+def spiht_code(
+    decoding,
+    arith,
+    mag,
+    sgn_in,
+    levels,
+    hl,
+    wl,
+    rowlev,
+    collev,
+    n_max,
+    n_min,
+    state,
+    buf,
+    probs,
+    counts,
+    out_val,
+    out_sign,
+    trace,
+):
+    """Run SPIHT from bit-plane ``n_max`` down to ``n_min`` (or until the coder is done).
+
+    Encoder (``decoding`` False): reads ``mag``/``sgn_in`` and writes bits to ``buf``.
+    Decoder: reads bits from ``buf``; ``mag``/``sgn_in`` are ignored except for their
+    shape, and the decoded state is returned in ``out_val`` (magnitude bits known
+    so far, as an integer) and ``out_sign``.
+
+    ``rowlev[i]``/``collev[j]``: decomposition level of row/column ``i``/``j`` in the
+    tree layout (``levels + 1`` inside the LL slot); a node's level is the minimum.
+
+    Returns ``(n, lsp_count, refined, lsp_old)``: the bit-plane being coded when
+    coding stopped, the LSP size, and how many of the ``lsp_old`` entries that were
+    significant before that plane had been refined.  Together with ``out_val``
+    this tells the decoder the uncertainty interval of every coefficient.
+    ``trace[k] = (n, kind, c, i, j, bit)`` records the first ``len(trace)`` bits.
+    """
+    nc, hp, wp = mag.shape
+    hp2 = hp // 2
+    wp2 = wp // 2
+    total = nc * hp * wp
+
+    # significance / sign maps with a 1-sample zero border (context modelling)
+    sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    if not decoding:
+        d_or, l_or = descendant_or(mag, hl, wl, levels)
+    else:
+        d_or = np.zeros((1, 1, 1), dtype=np.int32)
+        l_or = np.zeros((1, 1, 1), dtype=np.int32)
+
+    lip = np.empty(total, dtype=np.int64)
+    lsp = np.empty(total, dtype=np.int64)
+    lsp_plane = np.empty(total, dtype=np.int8)  # plane at which the entry became significant
+    # a node enters the LIS at most twice per pass (as type A, then as type B), and
+    # compaction never lets the write index pass the read index
+    n_lis_cap = 3 * nc * hp2 * wp2 + 16
+    lis = np.empty(n_lis_cap, dtype=np.int64)
+    lis_b = np.empty(n_lis_cap, dtype=np.uint8)
+    tcount = np.zeros(1, dtype=np.int64)
+
+    n_lip = 0
+    n_lsp = 0
+    n_lis = 0
+    for c in range(nc):
+        for i in range(hl):
+            for j in range(wl):
+                lip[n_lip] = _pack(c, i, j)
+                n_lip += 1
+    for c in range(nc):
+        for i in range(hl):
+            for j in range(wl):
+                r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
+                if r0 >= 0:
+                    lis[n_lis] = _pack(c, i, j)
+                    lis_b[n_lis] = 0
+                    n_lis += 1
+
+    done = False
+    n = n_max
+    lsp_old = 0
+    refined = 0
+    while n >= n_min and not done:
+        lsp_old = n_lsp
+        refined = 0
+        bitn = np.int32(1) << n
+
+        # ---- sorting pass, step 2.1: pixels of the LIP
+        w = 0
+        k = 0
+        while k < n_lip:
+            p = lip[k]
+            c = p >> _SHIFT_C
+            i = (p >> _SHIFT_I) & _MASK
+            j = p & _MASK
+            ctx = 0
+            if arith:
+                lev = min(rowlev[i], collev[j])
+                hv, dg = _neigh(sig, c, i, j)
+                ps = _parent_sig(sig, c, i, j, hl, wl)
+                ctx = CTX_PIX + ((((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 3 + hv) * 3 + dg) * 2 + ps
+            bit = 0
+            if not decoding:
+                bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
+            bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+            if bit < 0:
+                done = True
+                break
+            _record(trace, tcount, n, T_LIP, c, i, j, bit)
+            if bit == 1:
+                s = 0
+                if not decoding:
+                    s = sgn_in[c, i, j]
+                sctx = 0
+                if arith:
+                    orient = _orientation(rowlev[i], collev[j], levels)
+                    sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, orient)
+                s = _code(decoding, arith, state, buf, probs, counts, sctx, s)
+                if s < 0:
+                    done = True
+                    break
+                _record(trace, tcount, n, T_SIGN, c, i, j, s)
+                sig[c, i + 1, j + 1] = 1
+                sgn[c, i + 1, j + 1] = s
+                if decoding:
+                    out_val[c, i, j] = bitn
+                    out_sign[c, i, j] = s
+                lsp[n_lsp] = p
+                lsp_plane[n_lsp] = n
+                n_lsp += 1
+            else:
+                lip[w] = p
+                w += 1
+            k += 1
+            if _stopped(state, arith, decoding):
+                done = True
+                break
+        if done:
+            break
+        n_lip = w
+
+        # ---- sorting pass, step 2.2: sets of the LIS (a queue within the pass)
+        w = 0
+        k = 0
+        while k < n_lis:
+            p = lis[k]
+            typ = lis_b[k]
+            c = p >> _SHIFT_C
+            i = (p >> _SHIFT_I) & _MASK
+            j = p & _MASK
+            lev = min(rowlev[i], collev[j])
+            bclass = _band_class(lev, levels)
+            chroma = 1 if c > 0 else 0
+            node_sig = np.int64(sig[c, i + 1, j + 1])
+            r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
+            if typ == 0:
+                # type A: significance of D(i, j)
+                ctx = 0
+                if arith:
+                    hv, dg = _neigh(sig, c, i, j)
+                    nb = hv + dg
+                    if nb > 3:
+                        nb = 3
+                    ctx = CTX_SETA + ((chroma * N_BAND + bclass) * 2 + node_sig) * 4 + nb
+                bit = 0
+                if not decoding:
+                    bit = 1 if d_or[c, i, j] >= bitn else 0
+                bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+                if bit < 0:
+                    done = True
+                    break
+                _record(trace, tcount, n, T_SET_A, c, i, j, bit)
+                if bit == 1:
+                    child_lev = min(rowlev[r0], collev[c0])
+                    child_class = _band_class(child_lev, levels)
+                    any_sib = 0
+                    for a in range(2):
+                        for b in range(2):
+                            ci = r0 + a
+                            cj = c0 + b
+                            octx = 0
+                            if arith:
+                                hv, dg = _neigh(sig, c, ci, cj)
+                                octx = CTX_OFF + (
+                                    ((((chroma * N_BAND + child_class) * 3 + hv) * 3 + dg) * 2 + any_sib) * 2 + node_sig
+                                )
+                            ob = 0
+                            if not decoding:
+                                ob = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
+                            ob = _code(decoding, arith, state, buf, probs, counts, octx, ob)
+                            if ob < 0:
+                                done = True
+                                break
+                            _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob)
+                            if ob == 1:
+                                any_sib = 1
+                                s = 0
+                                if not decoding:
+                                    s = sgn_in[c, ci, cj]
+                                sctx = 0
+                                if arith:
+                                    orient = _orientation(rowlev[ci], collev[cj], levels)
+                                    sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, ci, cj, orient)
+                                s = _code(decoding, arith, state, buf, probs, counts, sctx, s)
+                                if s < 0:
+                                    done = True
+                                    break
+                                _record(trace, tcount, n, T_SIGN, c, ci, cj, s)
+                                sig[c, ci + 1, cj + 1] = 1
+                                sgn[c, ci + 1, cj + 1] = s
+                                if decoding:
+                                    out_val[c, ci, cj] = bitn
+                                    out_sign[c, ci, cj] = s
+                                lsp[n_lsp] = _pack(c, ci, cj)
+                                lsp_plane[n_lsp] = n
+                                n_lsp += 1
+                            else:
+                                lip[n_lip] = _pack(c, ci, cj)
+                                n_lip += 1
+                            if _stopped(state, arith, decoding):
+                                done = True
+                                break
+                        if done:
+                            break
+                    if done:
+                        break
+                    if r0 < hp2 and c0 < wp2:
+                        # L(i, j) not empty: move to the end of the LIS as type B
+                        lis[n_lis] = p
+                        lis_b[n_lis] = 1
+                        n_lis += 1
+                    # entry removed from its current place
+                else:
+                    lis[w] = p
+                    lis_b[w] = 0
+                    w += 1
+            else:
+                # type B: significance of L(i, j)
+                ctx = 0
+                if arith:
+                    nsig_children = (
+                        np.int64(sig[c, r0 + 1, c0 + 1]) + np.int64(sig[c, r0 + 1, c0 + 2])
+                        + np.int64(sig[c, r0 + 2, c0 + 1]) + np.int64(sig[c, r0 + 2, c0 + 2])
+                    )
+                    if nsig_children > 2:
+                        nsig_children = 2
+                    ctx = CTX_SETB + ((chroma * N_BAND + bclass) * 2 + node_sig) * 3 + nsig_children
+                bit = 0
+                if not decoding:
+                    bit = 1 if l_or[c, i, j] >= bitn else 0
+                bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+                if bit < 0:
+                    done = True
+                    break
+                _record(trace, tcount, n, T_SET_B, c, i, j, bit)
+                if bit == 1:
+                    for a in range(2):
+                        for b in range(2):
+                            lis[n_lis] = _pack(c, r0 + a, c0 + b)
+                            lis_b[n_lis] = 0
+                            n_lis += 1
+                else:
+                    lis[w] = p
+                    lis_b[w] = 1
+                    w += 1
+            k += 1
+            if _stopped(state, arith, decoding):
+                done = True
+                break
+        if done:
+            break
+        n_lis = w
+
+        # ---- refinement pass: entries significant before this plane
+        k = 0
+        while k < lsp_old:
+            p = lsp[k]
+            c = p >> _SHIFT_C
+            i = (p >> _SHIFT_I) & _MASK
+            j = p & _MASK
+            ctx = 0
+            if arith:
+                lev = min(rowlev[i], collev[j])
+                first = 1 if lsp_plane[k] == n + 1 else 0
+                hv, dg = _neigh(sig, c, i, j)
+                anyn = 1 if hv + dg > 0 else 0
+                ctx = CTX_REF + (((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 2 + first) * 2 + anyn
+            bit = 0
+            if not decoding:
+                bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
+            bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+            if bit < 0:
+                done = True
+                break
+            _record(trace, tcount, n, T_REFINE, c, i, j, bit)
+            if decoding and bit == 1:
+                out_val[c, i, j] |= bitn
+            k += 1
+            refined = k
+            if _stopped(state, arith, decoding):
+                done = True
+                break
+        if done:
+            break
+        n -= 1
+
+    if not done:
+        # all planes coded: everything is known down to n_min
+        return n_min - 1, n_lsp, 0, n_lsp, tcount[0], lsp, lsp_plane
+    return n, n_lsp, refined, lsp_old, tcount[0], lsp, lsp_plane
+
+
+@njit(cache=True)
+def _orientation(rl, cl, levels):
+    """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
+    if rl > levels and cl > levels:
+        return 0
+    if cl < rl:
+        return 1
+    if rl < cl:
+        return 2
+    return 3
+
+
+@njit(cache=True)
+def _stopped(state, arith, decoding):
+    # The encoder stops as soon as its budget is used; the decoder reports exhaustion
+    # through a -1 bit on the next read, so it never stops early here.
+    if decoding:
+        return False
+    return state[6] != 0
+
+
+@njit(cache=True)
+def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer):
+    """Turn the decoder state into coefficient values at the centre of their intervals.
+
+    A coefficient significant at plane ``n`` is known to lie in
+    ``[v, v + 2**k)`` where ``v`` holds its decoded bits and ``k`` is the lowest
+    plane decoded for it (paper Sec. II-C: the decoder reconstructs at the
+    centre of the uncertainty interval; 1.5 * 2**n for a fresh coefficient).
+    ``integer``: lossless mode, where a fully decoded value is exact and
+    intervals are sets of integers.
+    """
+    nc, hp, wp = out_val.shape
+    res = np.zeros((nc, hp, wp), dtype=np.float64)
+    scale = 1.0 / (1 << frac_bits)
+    for k in range(n_lsp):
+        p = lsp[k]
+        c = p >> _SHIFT_C
+        i = (p >> _SHIFT_I) & _MASK
+        j = p & _MASK
+        # lowest plane known for this entry
+        if k < lsp_old:
+            low = n_stop if k < refined else n_stop + 1
+        else:
+            low = n_stop
+        if low < 0:
+            low = 0
+        v = np.float64(out_val[c, i, j])
+        if integer:
+            if low > 0:
+                v += np.float64(((1 << low) - 1) // 2)
+        else:
+            if low > 0:
+                v += np.float64(1 << (low - 1))
+            else:
+                v += 0.5
+        v *= scale
+        res[c, i, j] = -v if out_sign[c, i, j] != 0 else v
+    return res

@@ -1,0 +1,176 @@
+"""Codec contract and registry.
+
+Every codec, built in or plug-in, is a :class:`Codec` subclass registered with
+:func:`register`.  The public :func:`wavecodec.encode` / :func:`wavecodec.decode`
+validate images and rate arguments, build the container and call the codec's
+:meth:`Codec.encode_image` / :meth:`Codec.decode_image`, so a codec only has to
+turn pixels into a parameter block plus payload and back.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ._container import Header, check_codec_name, header_length
+from .errors import InvalidArgumentError, UnknownCodecError
+
+__all__ = ["Option", "Capabilities", "EncodeTarget", "Codec", "register", "get_codec", "codecs"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A codec option: its default, allowed values and meaning.
+
+    ``choices`` lists the valid values when they are few; otherwise ``check``
+    validates and normalises a value (raising :class:`InvalidArgumentError`).
+    """
+
+    name: str
+    default: Any
+    doc: str
+    choices: tuple | None = None
+    check: Callable[[Any], Any] | None = None
+
+    def validate(self, codec: str, value: Any) -> Any:
+        if value is None and self.default is None:
+            return None
+        if self.choices is not None and value not in self.choices:
+            valid = ", ".join(repr(c) for c in self.choices)
+            raise InvalidArgumentError(f"{codec}: option {self.name}={value!r} is not one of {valid}")
+        if self.check is not None:
+            return self.check(value)
+        return value
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a codec can do: embedded (any prefix decodes), lossless, colour, sample types."""
+
+    embedded: bool
+    lossless: bool
+    colour: bool
+    dtypes: tuple[str, ...] = ("uint8", "uint16")
+    max_bit_depth: int = 16
+
+
+@dataclass(frozen=True)
+class EncodeTarget:
+    """Rate target handed to a codec: a total container budget in bytes, or none."""
+
+    codec: str
+    height: int
+    width: int
+    max_bytes: int | None = None
+
+    def payload_budget(self, params: bytes) -> int | None:
+        """Bytes left for the payload once the header (with these params) is written."""
+        if self.max_bytes is None:
+            return None
+        need = header_length(self.codec, self.height, self.width, len(params), self.max_bytes)
+        if need > self.max_bytes:
+            raise InvalidArgumentError(
+                f"the rate budget of {self.max_bytes} bytes is below the {need}-byte container header of"
+                f" codec {self.codec!r}; ask for at least max_bytes={need}"
+            )
+        return self.max_bytes - need
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """A validated image: ``pixels`` is always (H, W, C) and C-contiguous."""
+
+    pixels: np.ndarray
+    bit_depth: int
+    channel_axis: bool = False
+
+    @property
+    def height(self) -> int:
+        return self.pixels.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.pixels.shape[1]
+
+    @property
+    def channels(self) -> int:
+        return self.pixels.shape[2]
+
+
+class Codec(abc.ABC):
+    """Base class of every codec.
+
+    Subclasses set ``name``, ``description``, ``reference``, ``capabilities`` and
+    ``options`` and implement the two methods below.  Options arrive validated,
+    with defaults filled in.
+    """
+
+    name: str = ""
+    description: str = ""
+    reference: str = ""
+    capabilities: Capabilities = Capabilities(embedded=False, lossless=False, colour=False)
+    options: tuple[Option, ...] = ()
+
+    @abc.abstractmethod
+    def encode_image(
+        self, image: ImageSpec, target: EncodeTarget, *, lossless: bool, options: Mapping[str, Any]
+    ) -> tuple[bytes, bytes]:
+        """Return ``(params, payload)``; the payload must fit ``target.payload_budget(params)``."""
+
+    @abc.abstractmethod
+    def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
+        """Return the (H, W, C) image of ``header.dtype``; ``payload`` may be a prefix (embedded codecs)."""
+
+    def describe(self, header: Header) -> dict[str, Any]:
+        """Codec parameters of a stream, for :func:`wavecodec.info`."""
+        return {}
+
+    # ------------------------------------------------------------------ helpers
+    def resolve_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        known = {o.name: o for o in self.options}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            valid = ", ".join(sorted(known)) or "none"
+            raise InvalidArgumentError(
+                f"unknown option(s) {', '.join(unknown)} for codec {self.name!r}; valid options: {valid}"
+            )
+        return {name: opt.validate(self.name, given.get(name, opt.default)) for name, opt in known.items()}
+
+    def __repr__(self) -> str:
+        caps = self.capabilities
+        flags = [f for f, on in (("embedded", caps.embedded), ("lossless", caps.lossless), ("colour", caps.colour)) if on]
+        return f"<Codec {self.name!r}: {self.description} [{', '.join(flags)}]>"
+
+
+_REGISTRY: dict[str, Codec] = {}
+
+
+def register(codec: Codec) -> Codec:
+    """Add ``codec`` to the registry (its ``name`` must be new)."""
+    check_codec_name(codec.name)
+    if codec.name in _REGISTRY:
+        raise InvalidArgumentError(f"a codec named {codec.name!r} is already registered")
+    _REGISTRY[codec.name] = codec
+    return codec
+
+
+def _ensure_builtins() -> None:
+    from . import codecs as _builtin  # noqa: F401  (registers on import)
+
+
+def get_codec(name: str) -> Codec:
+    """The registered codec called ``name``."""
+    _ensure_builtins()
+    if not isinstance(name, str) or name not in _REGISTRY:
+        valid = ", ".join(sorted(_REGISTRY))
+        raise UnknownCodecError(f"unknown codec {name!r}; available codecs: {valid} (see wavecodec.codecs())")
+    return _REGISTRY[name]
+
+
+def codecs() -> dict[str, Codec]:
+    """All registered codecs, by name."""
+    _ensure_builtins()
+    return dict(sorted(_REGISTRY.items()))

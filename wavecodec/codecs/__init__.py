@@ -1,0 +1,3 @@
+"""Built-in codecs.  Importing this package registers them (one module per codec)."""
+
+from . import spiht  # noqa: F401

@@ -1,0 +1,323 @@
+"""SPIHT: Set Partitioning In Hierarchical Trees (Said & Pearlman, IEEE TCSVT 6(3):243-250, 1996).
+
+This module is the policy layer: it validates options, runs the colour and
+wavelet transforms, turns coefficients into integer bit-planes, builds the
+parameter block and calls the Numba kernel :func:`wavecodec._kernels.spiht.spiht_code`.
+
+Variants (option ``variant``):
+
+``"ac"`` (default)
+    Arithmetic-coded SPIHT: every significance, sign and refinement bit goes
+    through the adaptive binary arithmetic coder with the contexts described in
+    :func:`wavecodec._kernels.spiht.spiht_context_count`.  Said & Pearlman also
+    arithmetic-code their output (Sec. IV); their coder groups the significance
+    bits of a 2x2 offspring set into one symbol, ours models each bit with
+    neighbourhood contexts instead (a documented difference, see docs/spiht.md).
+``"binary"``
+    The paper's binary-uncoded output: the raw bits of the sorting and refinement
+    passes, exactly as listed in the algorithm of Sec. III.
+
+Colour images are coded as one SPIHT forest: the spatial-orientation trees of
+the three planes (Y, Cb, Cr) share the lists and the threshold, so every pass
+visits all planes and a cut at any byte spends the bits where the magnitudes are,
+across planes.  Lossy colour uses the irreversible ICT with each chroma plane
+scaled by the square root of its synthesis gain to RGB (so equal coefficient
+errors cost equal RGB squared error); lossless uses the RCT and the integer 5/3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import transform as T
+from .._container import Header, ParamReader, ParamWriter
+from .._kernels import arith as _ac
+from .._kernels import spiht as _k
+from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
+from ..errors import CorruptStreamError, InvalidArgumentError
+
+VARIANTS = ("ac", "binary")
+_VARIANT_CODE = {"binary": 0, "ac": 1}
+_COLOUR_NONE, _COLOUR_ICT, _COLOUR_RCT = 0, 1, 2
+_MAX_PLANE = 30  # int32 magnitudes
+
+
+def _check_wavelet(value: Any) -> str:
+    if value == "auto":
+        return value
+    return T.check_wavelet(value)
+
+
+def _check_levels(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"spiht: option levels must be an int or None, not {value!r}")
+    return int(value)
+
+
+@dataclass
+class _Plan:
+    """Everything the decoder needs, as stored in the parameter block."""
+
+    variant: str
+    wavelet: str
+    levels: int
+    colour: int
+    frac_bits: int
+    n_max: int  # top bit-plane, -1 if all coefficients are 0
+    offsets: list  # per-plane mean removed before the transform (float lossy, int lossless)
+
+    def pack(self, lossless: bool) -> bytes:
+        w = ParamWriter()
+        w.u8(_VARIANT_CODE[self.variant]).text(self.wavelet).u8(self.levels).u8(self.colour)
+        w.u8(self.frac_bits).i8(self.n_max)
+        for m in self.offsets:
+            if lossless:
+                w.i32(int(m))
+            else:
+                w.f32(float(m))
+        return w.bytes()
+
+    @classmethod
+    def unpack(cls, header: Header) -> "_Plan":
+        r = ParamReader(header.params, "spiht")
+        vcode = r.u8("variant", 0, 1)
+        variant = {v: k for k, v in _VARIANT_CODE.items()}[vcode]
+        wavelet = r.text("wavelet")
+        try:
+            wavelet = T.check_wavelet(wavelet)
+        except InvalidArgumentError:
+            raise CorruptStreamError(f"spiht stream names an unknown wavelet {wavelet!r}") from None
+        levels = r.u8("levels", 0, T.MAX_LEVELS)
+        try:
+            T.check_levels(levels, header.height, header.width)
+        except InvalidArgumentError as exc:
+            raise CorruptStreamError(f"spiht stream: {exc}") from None
+        colour = r.u8("colour transform", 0, 2)
+        if (colour != _COLOUR_NONE) != (header.channels == 3):
+            raise CorruptStreamError("spiht stream: colour transform does not match the channel count")
+        if header.lossless and (wavelet != "legall53" or colour == _COLOUR_ICT):
+            raise CorruptStreamError("spiht stream: lossless flag with an irreversible transform")
+        if not header.lossless and colour == _COLOUR_RCT:
+            raise CorruptStreamError("spiht stream: RCT in a lossy stream")
+        frac_bits = r.u8("fractional bits", 0, 8)
+        n_max = r.i8("top bit-plane")
+        if not -1 <= n_max <= _MAX_PLANE:
+            raise CorruptStreamError(f"spiht stream: top bit-plane {n_max} outside -1..{_MAX_PLANE}")
+        offsets = [r.i32("plane offset") if header.lossless else r.f32("plane mean") for _ in range(header.channels)]
+        if not header.lossless and any(abs(m) > 2.0**20 for m in offsets):
+            raise CorruptStreamError("spiht stream: plane mean out of range")
+        r.end()
+        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets)
+
+
+def _level_maps(hp: int, wp: int, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decomposition level of every row and column of the tree layout (levels+1 = LL slot)."""
+
+    def axis(n: int) -> np.ndarray:
+        lev = np.full(n, levels + 1, dtype=np.int64)
+        for k in range(1, levels + 1):
+            lev[n >> k : n >> (k - 1)] = k
+        return lev
+
+    return axis(hp), axis(wp)
+
+
+def _chroma_weights(colour: int) -> np.ndarray:
+    """Scale of each plane before quantisation: sqrt of the plane's synthesis gain to RGB, Y = 1."""
+    if colour != _COLOUR_ICT:
+        return np.ones(3)
+    g = T.ict_synthesis_gains()
+    return np.sqrt(g / g[0])
+
+
+def _frac_bits(bit_depth: int, levels: int) -> int:
+    """Fractional bits kept below the integer part of the (L2-normalised) lossy coefficients.
+
+    Two bits put the finest quantiser step at 1/4 of a sample value, so the
+    default "full quality" stream is nearly lossless; fewer when needed to keep
+    magnitudes within int32 (the LL gain is 2**levels).
+    """
+    return int(np.clip(_MAX_PLANE - 1 - bit_depth - levels, 0, 2))
+
+
+def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, out_sign, trace):
+    nc, hp, wp = mag.shape
+    rowlev, collev = _level_maps(hp, wp, levels)
+    probs, counts = _ac.new_models(_k.spiht_context_count())
+    return _k.spiht_code(
+        decoding, arith, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
+        n_max, 0, state, buf, probs, counts, out_val, out_sign, trace,
+    )
+
+
+def forward_coefficients(
+    pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int
+) -> tuple[np.ndarray, _Plan]:
+    """Pixels (H, W, C) -> signed integer coefficients (C, hp, wp) in tree layout, and the plan."""
+    h, w, c = pixels.shape
+    if c == 3:
+        colour = _COLOUR_RCT if lossless else _COLOUR_ICT
+        planes = T.rct_forward(pixels) if lossless else T.ict_forward(pixels.astype(np.float64))
+    else:
+        colour = _COLOUR_NONE
+        planes = pixels.transpose(2, 0, 1)
+    if lossless:
+        planes = planes.astype(np.int64)
+        offsets = [int(np.round(p.mean())) for p in planes]
+        coeffs = np.stack([T.forward((p - m).astype(np.int32), wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)])
+        frac = 0
+        q = coeffs.astype(np.int64)
+    else:
+        planes = planes.astype(np.float64)
+        offsets = [float(np.float32(p.mean())) for p in planes]
+        coeffs = np.stack([T.forward(p - m, wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)])
+        coeffs *= _chroma_weights(colour)[:c, None, None]
+        frac = _frac_bits(bit_depth, levels)
+        q = np.trunc(coeffs * (1 << frac)).astype(np.int64)
+    top = int(np.abs(q).max()) if q.size else 0
+    if top >= 1 << _MAX_PLANE:
+        raise InvalidArgumentError("spiht: coefficient magnitudes exceed the 30-bit range; use fewer levels")
+    plan = _Plan("ac", wavelet, levels, colour, frac, top.bit_length() - 1, offsets)
+    return q, plan
+
+
+def inverse_coefficients(coeffs: np.ndarray, plan: _Plan, header: Header) -> np.ndarray:
+    """Reconstructed coefficients (C, hp, wp) -> pixels (H, W, C) of the header's dtype."""
+    h, w, c = header.height, header.width, header.channels
+    maxval = (1 << header.bit_depth) - 1
+    if header.lossless:
+        planes = [
+            T.inverse(coeffs[k].astype(np.int32), shape=(h, w), wavelet=plan.wavelet, levels=plan.levels).astype(np.int64)
+            + plan.offsets[k]
+            for k in range(c)
+        ]
+        img = T.rct_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
+        return np.clip(img, 0, maxval).astype(header.dtype)
+    coeffs = coeffs / _chroma_weights(plan.colour)[:c, None, None]
+    planes = np.stack(
+        [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels) + plan.offsets[k] for k in range(c)]
+    )
+    img = T.ict_inverse(planes) if c == 3 else planes[0][:, :, None]
+    return np.clip(np.rint(img), 0, maxval).astype(header.dtype)
+
+
+def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
+                        trace_capacity: int = 0) -> tuple[bytes, np.ndarray, int]:
+    """Run the SPIHT encoder on signed integer coefficients in tree layout (C, hp, wp).
+
+    Returns ``(payload, trace, n_trace)``; the payload is at most ``budget`` bytes.
+    """
+    mag = np.ascontiguousarray(np.abs(q), dtype=np.int32)
+    sgn = np.ascontiguousarray(q < 0, dtype=np.uint8)
+    arith = variant == "ac"
+    trace = np.zeros((trace_capacity, 6), dtype=np.int64)
+    state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
+    dummy_val = np.zeros((1, 1, 1), dtype=np.int32)
+    dummy_sign = np.zeros((1, 1, 1), dtype=np.uint8)
+    if n_max < 0:
+        return b"", trace, 0
+    # Without a budget the stream is as long as the coefficients need; size the
+    # buffer generously and grow it if the coder reports that it ran past the end.
+    capacity = budget if budget is not None else max(1024, mag.size * (n_max + 2) // 4)
+    while True:
+        buf = np.zeros(capacity + 8, dtype=np.uint8)
+        if arith:
+            _ac.ac_encoder_init(state, budget if budget is not None else 1 << 60)
+        else:
+            _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
+        res = _run_kernel(False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, trace)
+        n_trace = int(res[4])
+        if arith:
+            n_bytes = int(_ac.ac_encoder_flush(state, buf))
+        else:
+            n_bytes = (int(_ac.position(state)) + 7) // 8
+        if budget is not None:
+            n_bytes = min(n_bytes, budget)
+        if n_bytes <= buf.shape[0]:
+            return buf[:n_bytes].tobytes(), trace, n_trace
+        capacity = 2 * n_bytes
+
+
+def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, int], levels: int,
+                        n_max: int, frac_bits: int, integer: bool) -> np.ndarray:
+    """Run the SPIHT decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp)."""
+    nc, hp, wp = shape
+    out_val = np.zeros(shape, dtype=np.int32)
+    out_sign = np.zeros(shape, dtype=np.uint8)
+    if n_max < 0:
+        return np.zeros(shape, dtype=np.float64)
+    data = np.frombuffer(payload, dtype=np.uint8).copy()  # writable: one kernel signature for both directions
+    state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
+    arith = variant == "ac"
+    if arith:
+        _ac.ac_decoder_init(state, data, data.shape[0])
+    else:
+        _ac.raw_init(state, 8 * data.shape[0])
+    trace = np.zeros((0, 6), dtype=np.int64)
+    n_stop, n_lsp, refined, lsp_old, _, lsp, lsp_plane = _run_kernel(
+        True, arith, out_val, out_sign, levels, n_max, state, data, out_val, out_sign, trace
+    )
+    return _k.reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer)
+
+
+class SpihtCodec(Codec):
+    name = "spiht"
+    description = "SPIHT wavelet coder, binary-uncoded or arithmetic-coded"
+    reference = "A. Said, W. A. Pearlman, IEEE TCSVT 6(3):243-250, 1996"
+    capabilities = Capabilities(embedded=True, lossless=True, colour=True)
+    options = (
+        Option("variant", "ac", "'ac': context-modelled arithmetic coding; 'binary': the paper's raw bits", VARIANTS),
+        Option("wavelet", "auto",
+               "'auto' (cdf97 lossy, legall53 lossless), 'cdf97', 'legall53' or any PyWavelets name (periodization)",
+               check=_check_wavelet),
+        Option("levels", None, "decomposition levels; None picks from the image size (6 for 768x512)",
+               check=_check_levels),
+    )
+
+    def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
+                     options: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        h, w = image.height, image.width
+        wavelet = options["wavelet"]
+        if wavelet == "auto":
+            wavelet = "legall53" if lossless else "cdf97"
+        if lossless and not T.is_reversible(wavelet):
+            raise InvalidArgumentError(f"spiht: lossless=True needs wavelet='legall53' (or 'auto'), not {wavelet!r}")
+        if not lossless and T.is_reversible(wavelet):
+            raise InvalidArgumentError("spiht: wavelet='legall53' is the reversible transform; use it with lossless=True")
+        levels = options["levels"]
+        levels = T.default_levels(h, w) if levels is None else T.check_levels(levels, h, w)
+        q, plan = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
+                                       bit_depth=image.bit_depth)
+        plan.variant = options["variant"]
+        params = plan.pack(lossless)
+        budget = target.payload_budget(params)
+        payload, _, _ = encode_coefficients(q, variant=plan.variant, levels=levels, n_max=plan.n_max, budget=budget)
+        return params, payload
+
+    def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
+        plan = _Plan.unpack(header)
+        hp, wp = T.padded_shape(header.height, header.width, plan.levels)
+        coeffs = decode_coefficients(
+            payload, variant=plan.variant, shape=(header.channels, hp, wp), levels=plan.levels,
+            n_max=plan.n_max, frac_bits=plan.frac_bits, integer=header.lossless,
+        )
+        return inverse_coefficients(coeffs, plan, header)
+
+    def describe(self, header: Header) -> dict[str, Any]:
+        plan = _Plan.unpack(header)
+        return {
+            "variant": plan.variant,
+            "transform": plan.wavelet,
+            "levels": plan.levels,
+            "colour_transform": {0: None, 1: "ICT", 2: "RCT"}[plan.colour],
+            "top_bitplane": plan.n_max,
+            "fractional_bits": plan.frac_bits,
+        }
+
+
+register(SpihtCodec())
