@@ -153,18 +153,18 @@ def _sperr_prepare(img: np.ndarray, bpp: float) -> Encoder:
     data64 = img.astype(np.float64)
     target = bpp
     for _ in range(8):
-        nbytes = len(imagecodecs.sperr_encode(data64, target, mode="bpp"))
+        nbytes = len(imagecodecs.sperr_encode(data64, target, mode="bpp", numthreads=1))
         if nbytes <= budget:
             break
         target *= (budget / nbytes) * 0.999
     final = target
-    return lambda: imagecodecs.sperr_encode(data64, final, mode="bpp")
+    return lambda: imagecodecs.sperr_encode(data64, final, mode="bpp", numthreads=1)
 
 
 def _sperr_decode(data: bytes) -> np.ndarray:
     import imagecodecs
 
-    out = imagecodecs.sperr_decode(data)
+    out = imagecodecs.sperr_decode(data, numthreads=1)
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
 
 
@@ -198,7 +198,7 @@ CODECS: dict[str, Codec] = {
         "openjpeg", _openjpeg_prepare, _j2k_decode, lossless=_openjpeg_lossless,
         notes="OpenJPEG J2K codestream, 9/7 irreversible (+ICT), level bisection; lossless: 5/3 reversible (+RCT)",
     ),
-    "sperr": Codec("sperr", _sperr_prepare, _sperr_decode, color=False, notes="SPERR fixed-rate, float64 in, rounded/clipped to uint8"),
+    "sperr": Codec("sperr", _sperr_prepare, _sperr_decode, color=False, notes="SPERR fixed-rate (one thread), float64 in, rounded/clipped to uint8"),
 }
 WAVECODEC_CODECS = ("spiht-ac", "spiht-binary")
 ANCHOR = "openjpeg"
