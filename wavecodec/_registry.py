@@ -158,7 +158,7 @@ def register(codec: Codec) -> Codec:
 
 
 def _ensure_builtins() -> None:
-    from . import codecs as _builtin  # noqa: F401  (registers on import)
+    from . import coders as _builtin  # noqa: F401  (registers on import)
 
 
 def get_codec(name: str) -> Codec:

@@ -46,6 +46,7 @@ Part 1 Annex G.
 
 from __future__ import annotations
 
+import functools
 import operator
 import warnings
 from typing import NamedTuple
@@ -75,6 +76,8 @@ __all__ = [
     "ict_forward",
     "ict_inverse",
     "ict_synthesis_gains",
+    "synthesis_gains_1d",
+    "synthesis_weights",
     "rct_forward",
     "rct_inverse",
 ]
@@ -454,6 +457,81 @@ def inverse(coeffs, *, shape: tuple[int, int], wavelet: str = "cdf97", levels: i
         warnings.simplefilter("ignore")
         rec = pywt.waverec2(parts, wavelet, mode="periodization")
     return np.ascontiguousarray(rec[:h, :w], dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------
+# Synthesis gains (for rate-distortion weighting of bit-plane coders)
+# ---------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def synthesis_gains_1d(wavelet: str, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """L2 norms of the 1-D synthesis basis functions: ``(low[k], high[k])`` for k = 0..levels.
+
+    ``high[k]`` belongs to the level-``k`` detail band, ``low[k]`` to the level-``k``
+    approximation (index 0 is unused and set to 1).  A unit error on such a
+    coefficient becomes a pixel-domain error of this L2 norm, so a coder that
+    scales every coefficient by the product of its row and column gains before
+    quantising minimises pixel MSE (the weighting JPEG 2000 encoders apply in rate
+    allocation).  Measured on an impulse in the middle of a long signal (no
+    boundary effects); rounded to 1/4096 so that encoder and decoder agree exactly.
+    """
+    wavelet = check_wavelet(wavelet)
+    low = np.ones(levels + 1)
+    high = np.ones(levels + 1)
+    if wavelet == "legall53" or levels == 0:
+        return low, high
+    n = 1 << (levels + 6)
+    # sizes of the approximation after each level (power of two: no rounding)
+    for k in range(1, levels + 1):
+        for is_high in (False, True):
+            z = np.zeros((1, n))
+            start = 0 if not is_high else n >> k
+            width = n >> k
+            z[0, start + width // 2] = 1.0
+            if wavelet == "cdf97":
+                rec = inverse_compact(z, wavelet="cdf97", levels=k)[0]
+            else:
+                pywt = _pywt()
+                size = n >> k
+                parts = [np.zeros(size) for _ in range(k + 1)]
+                idx = 0 if not is_high else 1
+                parts[idx][size // 2] = 1.0
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    rec = pywt.waverec(parts, wavelet, mode="periodization")
+            g = float(np.sqrt(np.sum(rec * rec)))
+            if is_high:
+                high[k] = g
+            else:
+                low[k] = g
+    return np.round(low * 4096) / 4096, np.round(high * 4096) / 4096
+
+
+def synthesis_weights(height: int, width: int, levels: int, wavelet: str = "cdf97") -> np.ndarray:
+    """Per-coefficient synthesis gain (2-D basis-function L2 norm) over the tree layout.
+
+    The 2-D basis is separable, so the gain of a coefficient of a level-``k`` band
+    is the product of the 1-D gains of its row and column (low or high at level
+    ``k``; ``low[L]`` twice for the LL band).  Returns a (hp, wp) float64 array.
+    """
+    low, high = synthesis_gains_1d(wavelet, levels)
+    hp, wp = padded_shape(height, width, levels)
+
+    def axis_levels(n: int) -> np.ndarray:
+        lev = np.full(n, levels + 1, dtype=np.int64)
+        for k in range(1, levels + 1):
+            lev[n >> k : n >> (k - 1)] = k
+        return lev
+
+    rl = axis_levels(hp)[:, None]
+    cl = axis_levels(wp)[None, :]
+    lev = np.minimum(rl, cl)
+    low_ext = np.append(low, low[levels])  # index levels+1 (LL slot) -> low[levels]
+    high_ext = np.append(high, low[levels])
+    row_gain = np.where(rl == lev, high_ext[lev], low_ext[lev])
+    col_gain = np.where(cl == lev, high_ext[lev], low_ext[lev])
+    return row_gain * col_gain
 
 
 # ---------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ is processed as a queue within a pass (entries appended during the pass are
 visited in the same pass), compacted in place.
 
 Nothing here validates or allocates per symbol: the Python wrapper
-(:mod:`wavecodec.codecs.spiht`) sizes the buffers and checks the header.
+(:mod:`wavecodec.coders.spiht`) sizes the buffers and checks the header.
 """
 
 from __future__ import annotations

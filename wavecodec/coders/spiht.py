@@ -176,7 +176,7 @@ def forward_coefficients(
         planes = planes.astype(np.float64)
         offsets = [float(np.float32(p.mean())) for p in planes]
         coeffs = np.stack([T.forward(p - m, wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)])
-        coeffs *= _chroma_weights(colour)[:c, None, None]
+        coeffs *= _chroma_weights(colour)[:c, None, None] * T.synthesis_weights(h, w, levels, wavelet)[None]
         frac = _frac_bits(bit_depth, levels)
         q = np.trunc(coeffs * (1 << frac)).astype(np.int64)
     top = int(np.abs(q).max()) if q.size else 0
@@ -198,7 +198,7 @@ def inverse_coefficients(coeffs: np.ndarray, plan: _Plan, header: Header) -> np.
         ]
         img = T.rct_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
         return np.clip(img, 0, maxval).astype(header.dtype)
-    coeffs = coeffs / _chroma_weights(plan.colour)[:c, None, None]
+    coeffs = coeffs / (_chroma_weights(plan.colour)[:c, None, None] * T.synthesis_weights(h, w, plan.levels, plan.wavelet)[None])
     planes = np.stack(
         [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels) + plan.offsets[k] for k in range(c)]
     )
