@@ -37,10 +37,15 @@ PROB_MIN = 31
 TOP = 1 << 24
 MASK32 = 0xFFFFFFFF
 
-# Adaptation shift by number of bits already seen in the context (then 6 for good).
-# Roughly follows a Krichevsky-Trofimov estimate for the first symbols.
+# Each context mixes two probability estimates that adapt at different speeds
+# (the average of a fast and a slow exponential estimator tracks both local
+# changes and stable statistics; cf. the two-rate counters of modern entropy
+# coders).  During the first symbols of a context both adapt faster, roughly as
+# a Krichevsky-Trofimov estimate would.
+FAST_SHIFT = 4
+SLOW_SHIFT = 7
 ADAPT_SHIFT = np.array(
-    [1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4] + [5] * 32 + [6],
+    [1, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4] + [5] * 32 + [6] * 80 + [7],
     dtype=np.int64,
 )
 ADAPT_LAST = ADAPT_SHIFT.shape[0] - 1
@@ -58,8 +63,11 @@ STATE_SIZE = 8
 
 
 def new_models(n_contexts: int) -> tuple[np.ndarray, np.ndarray]:
-    """Return fresh (probabilities, counts) arrays for ``n_contexts`` binary contexts."""
-    return (np.full(n_contexts, PROB_HALF, dtype=np.int32), np.zeros(n_contexts, dtype=np.int32))
+    """Return fresh (probabilities, counts) arrays for ``n_contexts`` binary contexts.
+
+    ``probs[ctx] = (fast, slow)`` estimates of P(bit = 0) in units of 2**-15.
+    """
+    return (np.full((n_contexts, 2), PROB_HALF, dtype=np.int32), np.zeros(n_contexts, dtype=np.int32))
 
 
 @njit(cache=True)
@@ -98,11 +106,14 @@ def _shift_low(state, out):
     state[_LOW] = (low & 0x00FFFFFF) << 8
 
 
-@njit(cache=True)
-def _adapt(probs, counts, ctx, bit):
-    cnt = counts[ctx]
-    shift = ADAPT_SHIFT[cnt] if cnt < ADAPT_LAST else ADAPT_SHIFT[ADAPT_LAST]
-    p = probs[ctx]
+@njit(cache=True, inline="always")
+def _prob(probs, ctx):
+    """Mixed estimate of P(bit = 0), in [PROB_MIN, PROB_ONE - PROB_MIN]."""
+    return (probs[ctx, 0] + probs[ctx, 1]) >> 1
+
+
+@njit(cache=True, inline="always")
+def _move(p, bit, shift):
     if bit == 0:
         p += (PROB_ONE - p) >> shift
         if p > PROB_ONE - PROB_MIN:
@@ -111,7 +122,15 @@ def _adapt(probs, counts, ctx, bit):
         p -= p >> shift
         if p < PROB_MIN:
             p = PROB_MIN
-    probs[ctx] = p
+    return p
+
+
+@njit(cache=True, inline="always")
+def _adapt(probs, counts, ctx, bit):
+    cnt = counts[ctx]
+    warm = ADAPT_SHIFT[cnt]
+    probs[ctx, 0] = _move(probs[ctx, 0], bit, warm if warm < FAST_SHIFT else FAST_SHIFT)
+    probs[ctx, 1] = _move(probs[ctx, 1], bit, warm)
     if cnt < ADAPT_LAST:
         counts[ctx] = cnt + 1
 
@@ -120,7 +139,7 @@ def _adapt(probs, counts, ctx, bit):
 def ac_encode_bit(state, out, probs, counts, ctx, bit):
     """Code ``bit`` (0/1) in context ``ctx``; sets done once the byte budget is passed."""
     rng = state[_RANGE]
-    bound = (rng >> PROB_BITS) * probs[ctx]
+    bound = (rng >> PROB_BITS) * _prob(probs, ctx)
     if bit == 0:
         state[_RANGE] = bound
     else:
@@ -172,7 +191,7 @@ def ac_decode_bit(state, data, probs, counts, ctx):
     if state[_DONE] != 0:
         return -1
     rng = state[_RANGE]
-    bound = (rng >> PROB_BITS) * probs[ctx]
+    bound = (rng >> PROB_BITS) * _prob(probs, ctx)
     code = state[_LOW]
     if code < bound:
         state[_RANGE] = bound
@@ -245,7 +264,7 @@ def encode_bits(bits, ctxs, n_contexts, capacity):
     """Code a whole bit sequence (for tests and benchmarks); returns the bytes."""
     state = np.zeros(STATE_SIZE, dtype=np.int64)
     out = np.zeros(capacity, dtype=np.uint8)
-    probs = np.full(n_contexts, PROB_HALF, dtype=np.int32)
+    probs = np.full((n_contexts, 2), PROB_HALF, dtype=np.int32)
     counts = np.zeros(n_contexts, dtype=np.int32)
     ac_encoder_init(state, capacity + 16)
     for k in range(bits.shape[0]):
@@ -258,7 +277,7 @@ def encode_bits(bits, ctxs, n_contexts, capacity):
 def decode_bits(data, n_bytes, ctxs, n_contexts):
     """Decode up to ``len(ctxs)`` bits from the first ``n_bytes`` of ``data``; stops when exhausted."""
     state = np.zeros(STATE_SIZE, dtype=np.int64)
-    probs = np.full(n_contexts, PROB_HALF, dtype=np.int32)
+    probs = np.full((n_contexts, 2), PROB_HALF, dtype=np.int32)
     counts = np.zeros(n_contexts, dtype=np.int32)
     out = np.zeros(ctxs.shape[0], dtype=np.int64)
     ac_decoder_init(state, data, n_bytes)

@@ -55,10 +55,10 @@ _MASK = (1 << 21) - 1
 # Context layout (arithmetic-coded variant).  Band classes: 0 LL, 1 levels >= 3,
 # 2 level 2, 3 level 1.  ``chroma`` = plane index > 0.
 N_BAND = 4
-CTX_PIX = 0  # LIP pixel: chroma(2) x band(4) x hv(3) x diag(3) x parent sig(2) = 144
-CTX_OFF = CTX_PIX + 144  # offspring: chroma x band x hv x diag x sibling sig(2) x parent sig(2) = 288
-CTX_SETA = CTX_OFF + 288  # D set: chroma x band x node sig(2) x neighbours(4) = 64
-CTX_SETB = CTX_SETA + 64  # L set: chroma x band x node sig(2) x children sig (3) = 48
+CTX_PIX = 0  # LIP pixel: chroma(2) x band(4) x hv(3) x diag(3) x parent sig(2) x child sig(2) = 288
+CTX_OFF = CTX_PIX + 288  # offspring: chroma x band x hv x diag x sibling sig(2) x parent sig(2) = 288
+CTX_SETA = CTX_OFF + 288  # D set: chroma x band x node sig(2) x neighbours(4) x offspring ring(3) = 192
+CTX_SETB = CTX_SETA + 192  # L set: chroma x band x node sig(2) x children sig (3) = 48
 CTX_SIGN = CTX_SETB + 48  # sign: chroma x orientation(4) x left(3) x up(3) = 72
 CTX_REF = CTX_SIGN + 72  # refinement: chroma x band x first(2) x neighbours(2) = 32
 N_CONTEXTS = CTX_REF + 32
@@ -98,8 +98,10 @@ def _code(decoding, arith, state, buf, probs, counts, ctx, bit):
 
 
 @njit(cache=True)
-def _record(trace, tcount, n, kind, c, i, j, bit):
+def _record(trace, tcount, n, kind, c, i, j, bit, ctx=-1):
     k = tcount[0]
+    if k < trace.shape[0] and trace.shape[1] > 6:
+        trace[k, 6] = ctx
     if k < trace.shape[0]:
         trace[k, 0] = n
         trace[k, 1] = kind
@@ -189,6 +191,31 @@ def _neigh(sig, c, i, j):
     if dg > 2:
         dg = 2
     return hv, dg
+
+
+@njit(cache=True)
+def _children_sig(sig, c, i, j, hl, wl, hp2, wp2, levels):
+    """1 if any offspring of (i, j) is significant."""
+    r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
+    if r0 < 0:
+        return 0
+    y = r0 + 1
+    x = c0 + 1
+    if sig[c, y, x] | sig[c, y, x + 1] | sig[c, y + 1, x] | sig[c, y + 1, x + 1]:
+        return 1
+    return 0
+
+
+@njit(cache=True)
+def _ring_sig(sig, c, r0, c0):
+    """Significant coefficients (capped at 2) on the 12-sample ring around the 2x2 block at (r0, c0)."""
+    y = r0  # border offset: sig index = coordinate + 1
+    x = c0
+    t = np.int64(0)
+    for b in range(4):
+        t += sig[c, y, x + b] + sig[c, y + 3, x + b]
+    t += sig[c, y + 1, x] + sig[c, y + 2, x] + sig[c, y + 1, x + 3] + sig[c, y + 2, x + 3]
+    return t if t < 2 else np.int64(2)
 
 
 @njit(cache=True)
@@ -316,7 +343,10 @@ def spiht_code(
                 lev = min(rowlev[i], collev[j])
                 hv, dg = _neigh(sig, c, i, j)
                 ps = _parent_sig(sig, c, i, j, hl, wl)
-                ctx = CTX_PIX + ((((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 3 + hv) * 3 + dg) * 2 + ps
+                ch = _children_sig(sig, c, i, j, hl, wl, hp2, wp2, levels)
+                ctx = CTX_PIX + (
+                    (((((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch
+                )
             bit = 0
             if not decoding:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
@@ -324,7 +354,7 @@ def spiht_code(
             if bit < 0:
                 done = True
                 break
-            _record(trace, tcount, n, T_LIP, c, i, j, bit)
+            _record(trace, tcount, n, T_LIP, c, i, j, bit, ctx)
             if bit == 1:
                 s = 0
                 if not decoding:
@@ -337,7 +367,7 @@ def spiht_code(
                 if s < 0:
                     done = True
                     break
-                _record(trace, tcount, n, T_SIGN, c, i, j, s)
+                _record(trace, tcount, n, T_SIGN, c, i, j, s, sctx)
                 sig[c, i + 1, j + 1] = 1
                 sgn[c, i + 1, j + 1] = s
                 if decoding:
@@ -379,7 +409,8 @@ def spiht_code(
                     nb = hv + dg
                     if nb > 3:
                         nb = 3
-                    ctx = CTX_SETA + ((chroma * N_BAND + bclass) * 2 + node_sig) * 4 + nb
+                    ring = _ring_sig(sig, c, r0, c0)
+                    ctx = CTX_SETA + (((chroma * N_BAND + bclass) * 2 + node_sig) * 4 + nb) * 3 + ring
                 bit = 0
                 if not decoding:
                     bit = 1 if d_or[c, i, j] >= bitn else 0
@@ -387,7 +418,7 @@ def spiht_code(
                 if bit < 0:
                     done = True
                     break
-                _record(trace, tcount, n, T_SET_A, c, i, j, bit)
+                _record(trace, tcount, n, T_SET_A, c, i, j, bit, ctx)
                 if bit == 1:
                     child_lev = min(rowlev[r0], collev[c0])
                     child_class = _band_class(child_lev, levels)
@@ -409,7 +440,7 @@ def spiht_code(
                             if ob < 0:
                                 done = True
                                 break
-                            _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob)
+                            _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob, octx)
                             if ob == 1:
                                 any_sib = 1
                                 s = 0
@@ -423,7 +454,7 @@ def spiht_code(
                                 if s < 0:
                                     done = True
                                     break
-                                _record(trace, tcount, n, T_SIGN, c, ci, cj, s)
+                                _record(trace, tcount, n, T_SIGN, c, ci, cj, s, sctx)
                                 sig[c, ci + 1, cj + 1] = 1
                                 sgn[c, ci + 1, cj + 1] = s
                                 if decoding:
@@ -470,7 +501,7 @@ def spiht_code(
                 if bit < 0:
                     done = True
                     break
-                _record(trace, tcount, n, T_SET_B, c, i, j, bit)
+                _record(trace, tcount, n, T_SET_B, c, i, j, bit, ctx)
                 if bit == 1:
                     for a in range(2):
                         for b in range(2):
@@ -510,7 +541,7 @@ def spiht_code(
             if bit < 0:
                 done = True
                 break
-            _record(trace, tcount, n, T_REFINE, c, i, j, bit)
+            _record(trace, tcount, n, T_REFINE, c, i, j, bit, ctx)
             if decoding and bit == 1:
                 out_val[c, i, j] |= bitn
             k += 1
@@ -550,15 +581,59 @@ def _stopped(state, arith, decoding):
 
 
 @njit(cache=True)
-def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer):
-    """Turn the decoder state into coefficient values at the centre of their intervals.
+def _known_plane(k, lsp_plane, n_stop, refined, lsp_old):
+    """Lowest bit-plane known for LSP entry ``k`` when coding stopped at plane ``n_stop``."""
+    if k < lsp_old:
+        low = n_stop if k < refined else n_stop + 1
+    else:
+        low = n_stop
+    return low if low > 0 else 0
 
-    A coefficient significant at plane ``n`` is known to lie in
-    ``[v, v + 2**k)`` where ``v`` holds its decoded bits and ``k`` is the lowest
-    plane decoded for it (paper Sec. II-C: the decoder reconstructs at the
-    centre of the uncertainty interval; 1.5 * 2**n for a fresh coefficient).
-    ``integer``: lossless mode, where a fully decoded value is exact and
-    intervals are sets of integers.
+
+@njit(cache=True)
+def optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
+    """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
+
+    Returned separately for "fresh" entries (only the significance bit known:
+    interval ``[2**n, 2**(n+1))``) and for refined ones.  Reconstructing at these
+    fractions instead of the interval centre (0.5) minimises the MSE of the
+    decoded coefficients (conditional mean), since magnitudes are not uniform in
+    their intervals (wavelet coefficients are roughly Laplacian).
+    """
+    sums = np.zeros(2)
+    cnt = np.zeros(2)
+    for k in range(n_lsp):
+        p = lsp[k]
+        c = p >> _SHIFT_C
+        i = (p >> _SHIFT_I) & _MASK
+        j = p & _MASK
+        low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
+        if low == 0:
+            continue
+        width = np.int64(1) << low
+        m = np.int64(mag[c, i, j])
+        frac = ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
+        g = 0 if lsp_plane[k] == low else 1
+        sums[g] += frac
+        cnt[g] += 1
+    out = np.full(2, 0.5)
+    for g in range(2):
+        if cnt[g] > 0:
+            out[g] = sums[g] / cnt[g]
+    return out
+
+
+@njit(cache=True)
+def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer,
+                offset_fresh, offset_refined):
+    """Turn the decoder state into coefficient values.
+
+    A coefficient significant at plane ``n`` is known to lie in ``[v, v + 2**k)``
+    where ``v`` holds its decoded bits and ``k`` is the lowest plane decoded for it.
+    The paper reconstructs at the centre of that interval (offset 0.5, so
+    1.5 * 2**n for a fresh coefficient); the offsets here are fractions of the
+    interval width, for fresh and for refined coefficients.  ``integer``: lossless
+    mode, where a fully decoded value is exact and intervals are sets of integers.
     """
     nc, hp, wp = out_val.shape
     res = np.zeros((nc, hp, wp), dtype=np.float64)
@@ -568,22 +643,16 @@ def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_o
         c = p >> _SHIFT_C
         i = (p >> _SHIFT_I) & _MASK
         j = p & _MASK
-        # lowest plane known for this entry
-        if k < lsp_old:
-            low = n_stop if k < refined else n_stop + 1
-        else:
-            low = n_stop
-        if low < 0:
-            low = 0
+        low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         v = np.float64(out_val[c, i, j])
         if integer:
             if low > 0:
                 v += np.float64(((1 << low) - 1) // 2)
+        elif low > 0:
+            off = offset_fresh if lsp_plane[k] == low else offset_refined
+            v += np.float64(1 << low) * off
         else:
-            if low > 0:
-                v += np.float64(1 << (low - 1))
-            else:
-                v += 0.5
+            v += 0.5
         v *= scale
         res[c, i, j] = -v if out_sign[c, i, j] != 0 else v
     return res

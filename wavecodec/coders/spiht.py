@@ -70,11 +70,14 @@ class _Plan:
     frac_bits: int
     n_max: int  # top bit-plane, -1 if all coefficients are 0
     offsets: list  # per-plane mean removed before the transform (float lossy, int lossless)
+    # reconstruction points inside the uncertainty interval, in 1/256 of its width
+    # (fresh significant coefficients, refined ones); 128 = the paper's midpoint
+    recon: tuple = (128, 128)
 
     def pack(self, lossless: bool) -> bytes:
         w = ParamWriter()
         w.u8(_VARIANT_CODE[self.variant]).text(self.wavelet).u8(self.levels).u8(self.colour)
-        w.u8(self.frac_bits).i8(self.n_max)
+        w.u8(self.frac_bits).i8(self.n_max).u8(self.recon[0]).u8(self.recon[1])
         for m in self.offsets:
             if lossless:
                 w.i32(int(m))
@@ -108,11 +111,12 @@ class _Plan:
         n_max = r.i8("top bit-plane")
         if not -1 <= n_max <= _MAX_PLANE:
             raise CorruptStreamError(f"spiht stream: top bit-plane {n_max} outside -1..{_MAX_PLANE}")
+        recon = (r.u8("fresh reconstruction point"), r.u8("refined reconstruction point"))
         offsets = [r.i32("plane offset") if header.lossless else r.f32("plane mean") for _ in range(header.channels)]
         if not header.lossless and any(abs(m) > 2.0**20 for m in offsets):
             raise CorruptStreamError("spiht stream: plane mean out of range")
         r.end()
-        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets)
+        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon)
 
 
 def _level_maps(hp: int, wp: int, levels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -206,11 +210,21 @@ def inverse_coefficients(coeffs: np.ndarray, plan: _Plan, header: Header) -> np.
     return np.clip(np.rint(img), 0, maxval).astype(header.dtype)
 
 
+@dataclass
+class EncodeResult:
+    """Output of :func:`encode_coefficients`."""
+
+    payload: bytes
+    trace: np.ndarray  # (n_trace, 6): plane, kind, plane index c, row, column, bit
+    recon: tuple  # MSE-optimal reconstruction points (1/256 of the interval), fresh and refined
+
+
 def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
-                        trace_capacity: int = 0) -> tuple[bytes, np.ndarray, int]:
+                        trace_capacity: int = 0) -> EncodeResult:
     """Run the SPIHT encoder on signed integer coefficients in tree layout (C, hp, wp).
 
-    Returns ``(payload, trace, n_trace)``; the payload is at most ``budget`` bytes.
+    The payload is at most ``budget`` bytes; ``trace`` holds the first
+    ``trace_capacity`` coded bits (see :mod:`wavecodec._kernels.spiht` for the kinds).
     """
     mag = np.ascontiguousarray(np.abs(q), dtype=np.int32)
     sgn = np.ascontiguousarray(q < 0, dtype=np.uint8)
@@ -220,7 +234,7 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
     dummy_val = np.zeros((1, 1, 1), dtype=np.int32)
     dummy_sign = np.zeros((1, 1, 1), dtype=np.uint8)
     if n_max < 0:
-        return b"", trace, 0
+        return EncodeResult(b"", trace[:0], (128, 128))
     # Without a budget the stream is as long as the coefficients need; size the
     # buffer generously and grow it if the coder reports that it ran past the end.
     capacity = budget if budget is not None else max(1024, mag.size * (n_max + 2) // 4)
@@ -230,8 +244,9 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
             _ac.ac_encoder_init(state, budget if budget is not None else 1 << 60)
         else:
             _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
-        res = _run_kernel(False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, trace)
-        n_trace = int(res[4])
+        n_stop, n_lsp, refined, lsp_old, n_trace, lsp, lsp_plane = _run_kernel(
+            False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, trace
+        )
         if arith:
             n_bytes = int(_ac.ac_encoder_flush(state, buf))
         else:
@@ -239,12 +254,15 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
         if budget is not None:
             n_bytes = min(n_bytes, budget)
         if n_bytes <= buf.shape[0]:
-            return buf[:n_bytes].tobytes(), trace, n_trace
+            break
         capacity = 2 * n_bytes
+    offsets = _k.optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old)
+    recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
+    return EncodeResult(buf[:n_bytes].tobytes(), trace[: min(int(n_trace), trace_capacity)], recon)
 
 
 def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, int], levels: int,
-                        n_max: int, frac_bits: int, integer: bool) -> np.ndarray:
+                        n_max: int, frac_bits: int, integer: bool, recon: tuple = (128, 128)) -> np.ndarray:
     """Run the SPIHT decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp)."""
     nc, hp, wp = shape
     out_val = np.zeros(shape, dtype=np.int32)
@@ -262,7 +280,8 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
     n_stop, n_lsp, refined, lsp_old, _, lsp, lsp_plane = _run_kernel(
         True, arith, out_val, out_sign, levels, n_max, state, data, out_val, out_sign, trace
     )
-    return _k.reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer)
+    return _k.reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer,
+                          recon[0] / 256.0, recon[1] / 256.0)
 
 
 class SpihtCodec(Codec):
@@ -277,6 +296,9 @@ class SpihtCodec(Codec):
                check=_check_wavelet),
         Option("levels", None, "decomposition levels; None picks from the image size (6 for 768x512)",
                check=_check_levels),
+        Option("reconstruction", "optimized",
+               "'midpoint': centre of the uncertainty interval (the paper); 'optimized': encoder-measured"
+               " conditional means, sent in two header bytes", ("optimized", "midpoint")),
     )
 
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
@@ -296,15 +318,18 @@ class SpihtCodec(Codec):
         plan.variant = options["variant"]
         params = plan.pack(lossless)
         budget = target.payload_budget(params)
-        payload, _, _ = encode_coefficients(q, variant=plan.variant, levels=levels, n_max=plan.n_max, budget=budget)
-        return params, payload
+        result = encode_coefficients(q, variant=plan.variant, levels=levels, n_max=plan.n_max, budget=budget)
+        if options["reconstruction"] == "optimized" and not lossless:
+            plan.recon = result.recon
+            params = plan.pack(lossless)  # same length: the budget still holds
+        return params, result.payload
 
     def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
         plan = _Plan.unpack(header)
         hp, wp = T.padded_shape(header.height, header.width, plan.levels)
         coeffs = decode_coefficients(
             payload, variant=plan.variant, shape=(header.channels, hp, wp), levels=plan.levels,
-            n_max=plan.n_max, frac_bits=plan.frac_bits, integer=header.lossless,
+            n_max=plan.n_max, frac_bits=plan.frac_bits, integer=header.lossless, recon=plan.recon,
         )
         return inverse_coefficients(coeffs, plan, header)
 
@@ -317,6 +342,7 @@ class SpihtCodec(Codec):
             "colour_transform": {0: None, 1: "ICT", 2: "RCT"}[plan.colour],
             "top_bitplane": plan.n_max,
             "fractional_bits": plan.frac_bits,
+            "reconstruction_points": (plan.recon[0] / 256, plan.recon[1] / 256),
         }
 
 
