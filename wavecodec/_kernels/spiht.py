@@ -59,7 +59,7 @@ CTX_PIX = 0  # LIP pixel: chroma(2) x band(4) x hv(3) x diag(3) x parent sig(2) 
 CTX_OFF = CTX_PIX + 288  # offspring: chroma x band x hv x diag x sibling sig(2) x parent sig(2) = 288
 CTX_SETA = CTX_OFF + 288  # D set: chroma x band x node sig(2) x neighbours(4) x offspring ring(3) = 192
 CTX_SETB = CTX_SETA + 192  # L set: chroma x band x node sig(2) x children sig (3) = 48
-CTX_SIGN = CTX_SETB + 48  # sign: chroma x orientation(4) x left(3) x up(3) = 72
+CTX_SIGN = CTX_SETB + 48  # sign: chroma x orientation(4) x horizontal(3) x vertical(3) = 72
 CTX_REF = CTX_SIGN + 72  # refinement: chroma x band x first(2) x neighbours(2) = 32
 N_CONTEXTS = CTX_REF + 32
 
@@ -235,12 +235,27 @@ def _parent_sig(sig, c, i, j, hl, wl):
 
 @njit(cache=True)
 def _sign_ctx(sgn, sig, c, i, j, orient):
+    """Sign context from the signs of the significant horizontal and vertical neighbours.
+
+    As in EBCOT (JPEG 2000 Part 1, D.3.2): each direction contributes the sum of
+    its two neighbours' signs (+1 positive, -1 negative, 0 insignificant),
+    clamped to -1..1, giving 9 configurations per band orientation.
+    """
     y = i + 1
     x = j + 1
-    left = 0 if sig[c, y, x - 1] == 0 else 1 + np.int64(sgn[c, y, x - 1])
-    up = 0 if sig[c, y - 1, x] == 0 else 1 + np.int64(sgn[c, y - 1, x])
+    h = _signed(sgn, sig, c, y, x - 1) + _signed(sgn, sig, c, y, x + 1)
+    v = _signed(sgn, sig, c, y - 1, x) + _signed(sgn, sig, c, y + 1, x)
+    h = 1 if h > 0 else (-1 if h < 0 else 0)
+    v = 1 if v > 0 else (-1 if v < 0 else 0)
     chroma = 1 if c > 0 else 0
-    return (chroma * 4 + orient) * 9 + left * 3 + up
+    return (chroma * 4 + orient) * 9 + (h + 1) * 3 + (v + 1)
+
+
+@njit(cache=True, inline="always")
+def _signed(sgn, sig, c, y, x):
+    if sig[c, y, x] == 0:
+        return 0
+    return -1 if sgn[c, y, x] != 0 else 1
 
 
 @njit(cache=True)
