@@ -610,13 +610,20 @@ def _meta(args, paths, codec_names) -> dict:
     import imagecodecs
     import numba
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = ""
+    def git(*cmd: str) -> str:
+        try:
+            res = subprocess.run(["git", *cmd], cwd=REPO_ROOT, capture_output=True, text=True)
+        except OSError:
+            return ""
+        return res.stdout.strip() if res.returncode == 0 else ""
+
+    # a snapshot outside git (``git archive``) can name its commit in BENCH_GIT_COMMIT
+    commit = git("rev-parse", "HEAD") or os.environ.get("BENCH_GIT_COMMIT", "unknown")
+    dirty = bool(git("status", "--porcelain", "--", "wavecodec"))
     return {
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "git_commit": commit,
+        "wavecodec_tree_dirty": dirty,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "processor": platform.processor(),
@@ -680,7 +687,8 @@ def main(argv=None) -> int:
     m = results["meta"]
     report("# wavecodec core benchmark")
     report()
-    report(f"{len(paths)} Kodak images; {m['date']}; commit {m['git_commit'][:10]}; Python {m['python']}, "
+    report(f"{len(paths)} Kodak images; {m['date']}; commit {m['git_commit'][:10]}"
+           f"{' (+ uncommitted changes in wavecodec/)' if m['wavecodec_tree_dirty'] else ''}; Python {m['python']}, "
            f"numpy {m['numpy']}, numba {m['numba']}, imagecodecs {m['imagecodecs']} ({m['openjpeg']}, {m['sperr']}); "
            f"{m['cpu_count']} CPUs; {args.jobs} worker processes for sections gray/color/lossless.")
     report()
