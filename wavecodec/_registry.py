@@ -70,13 +70,20 @@ class EncodeTarget:
         """Bytes left for the payload once the header (with these params) is written."""
         if self.max_bytes is None:
             return None
-        need = header_length(self.codec, self.height, self.width, len(params), self.max_bytes)
+        # The header stores the payload length as a varint, so its size depends on the
+        # payload length: take the largest payload P with header(P) + P <= max_bytes
+        # (charging the header for a P-byte varint, not a max_bytes-byte one, so that a
+        # budget equal to the size of the unconstrained stream reproduces that stream).
+        need = header_length(self.codec, self.height, self.width, len(params), 0)
         if need > self.max_bytes:
             raise InvalidArgumentError(
                 f"the rate budget of {self.max_bytes} bytes is below the {need}-byte container header of"
                 f" codec {self.codec!r}; ask for at least max_bytes={need}"
             )
-        return self.max_bytes - need
+        payload = self.max_bytes - need
+        while payload > 0 and header_length(self.codec, self.height, self.width, len(params), payload) + payload > self.max_bytes:
+            payload -= 1
+        return payload
 
 
 @dataclass(frozen=True)
