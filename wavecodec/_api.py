@@ -52,7 +52,8 @@ def _validate_image(image: Any, *, bit_depth: int | None, colour_ok: bool, dtype
         if used > bit_depth:
             raise InvalidArgumentError(f"bit_depth={bit_depth} is too small: the image has values up to {int(pixels.max())}")
         bit_depth = int(bit_depth)
-    return ImageSpec(np.ascontiguousarray(pixels), bit_depth, channel_axis)
+    # native byte order: a big-endian '>u2' array is still dtype.name 'uint16'
+    return ImageSpec(np.ascontiguousarray(pixels, dtype=pixels.dtype.newbyteorder("=")), bit_depth, channel_axis)
 
 
 def _resolve_budget(bpp: Any, max_bytes: Any, h: int, w: int) -> int | None:
