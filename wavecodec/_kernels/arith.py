@@ -70,6 +70,18 @@ def new_models(n_contexts: int) -> tuple[np.ndarray, np.ndarray]:
     return (np.full((n_contexts, 2), PROB_HALF, dtype=np.int32), np.zeros(n_contexts, dtype=np.int32))
 
 
+def models_from_priors(p0: np.ndarray, confidence: int) -> tuple[np.ndarray, np.ndarray]:
+    """Models whose estimates start at the prior ``p0`` (P(bit = 0) in 2**-15 units).
+
+    ``confidence`` is the number of symbols the prior is worth: adaptation starts
+    at the speed it would have after that many symbols.
+    """
+    p0 = np.clip(np.asarray(p0, dtype=np.int32), PROB_MIN, PROB_ONE - PROB_MIN)
+    probs = np.repeat(p0[:, None], 2, axis=1).astype(np.int32)
+    counts = np.full(p0.shape[0], min(int(confidence), ADAPT_LAST), dtype=np.int32)
+    return probs, counts
+
+
 @njit(cache=True)
 def ac_encoder_init(state, limit_bytes):
     """Reset ``state`` for encoding; encoding reports done once ``limit_bytes`` is passed."""

@@ -84,8 +84,14 @@ def _pack(c, i, j):
 
 
 @njit(cache=True)
-def _code(decoding, arith, state, buf, probs, counts, ctx, bit):
-    """Emit ``bit`` (encoder) or read one (decoder); -1 when the decoder is exhausted."""
+def _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit):
+    """Emit ``bit`` (encoder) or read one (decoder); -1 when the decoder is exhausted.
+
+    ``stats[ctx, bit]`` counts the encoder's decisions per context when ``stats``
+    has rows (used to train the initial probabilities, see ``spiht_priors``).
+    """
+    if stats.shape[0] > 0 and not decoding:
+        stats[ctx, bit] += 1
     if arith:
         if decoding:
             return ac_decode_bit(state, buf, probs, counts, ctx)
@@ -278,6 +284,7 @@ def spiht_code(
     out_val,
     out_sign,
     trace,
+    stats,
 ):
     """Run SPIHT from bit-plane ``n_max`` down to ``n_min`` (or until the coder is done).
 
@@ -365,7 +372,7 @@ def spiht_code(
             bit = 0
             if not decoding:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
-            bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+            bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
             if bit < 0:
                 done = True
                 break
@@ -378,7 +385,7 @@ def spiht_code(
                 if arith:
                     orient = _orientation(rowlev[i], collev[j], levels)
                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, orient)
-                s = _code(decoding, arith, state, buf, probs, counts, sctx, s)
+                s = _code(decoding, arith, state, buf, probs, counts, stats, sctx, s)
                 if s < 0:
                     done = True
                     break
@@ -429,7 +436,7 @@ def spiht_code(
                 bit = 0
                 if not decoding:
                     bit = 1 if d_or[c, i, j] >= bitn else 0
-                bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+                bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
                 if bit < 0:
                     done = True
                     break
@@ -451,7 +458,7 @@ def spiht_code(
                             ob = 0
                             if not decoding:
                                 ob = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
-                            ob = _code(decoding, arith, state, buf, probs, counts, octx, ob)
+                            ob = _code(decoding, arith, state, buf, probs, counts, stats, octx, ob)
                             if ob < 0:
                                 done = True
                                 break
@@ -465,7 +472,7 @@ def spiht_code(
                                 if arith:
                                     orient = _orientation(rowlev[ci], collev[cj], levels)
                                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, ci, cj, orient)
-                                s = _code(decoding, arith, state, buf, probs, counts, sctx, s)
+                                s = _code(decoding, arith, state, buf, probs, counts, stats, sctx, s)
                                 if s < 0:
                                     done = True
                                     break
@@ -512,7 +519,7 @@ def spiht_code(
                 bit = 0
                 if not decoding:
                     bit = 1 if l_or[c, i, j] >= bitn else 0
-                bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+                bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
                 if bit < 0:
                     done = True
                     break
@@ -552,7 +559,7 @@ def spiht_code(
             bit = 0
             if not decoding:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
-            bit = _code(decoding, arith, state, buf, probs, counts, ctx, bit)
+            bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
             if bit < 0:
                 done = True
                 break

@@ -36,6 +36,7 @@ from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
 from .._kernels import arith as _ac
 from .._kernels import spiht as _k
+from . import _spiht_priors as _priors
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
 from ..errors import CorruptStreamError, InvalidArgumentError
 
@@ -149,13 +150,23 @@ def _frac_bits(bit_depth: int, levels: int) -> int:
     return int(np.clip(_MAX_PLANE - 1 - bit_depth - levels, 0, 2))
 
 
-def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, out_sign, trace):
+def initial_models(priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Context models at the start of a stream: the trained priors of ``_spiht_priors`` or flat 1/2."""
+    if priors and _priors.PRIORS is not None:
+        return _ac.models_from_priors(np.asarray(_priors.PRIORS), _priors.CONFIDENCE)
+    return _ac.new_models(_k.spiht_context_count())
+
+
+def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, out_sign, trace, stats=None,
+                priors=True):
     nc, hp, wp = mag.shape
     rowlev, collev = _level_maps(hp, wp, levels)
-    probs, counts = _ac.new_models(_k.spiht_context_count())
+    probs, counts = initial_models(priors)
+    if stats is None:
+        stats = np.zeros((0, 2), dtype=np.int64)
     return _k.spiht_code(
         decoding, arith, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
-        n_max, 0, state, buf, probs, counts, out_val, out_sign, trace,
+        n_max, 0, state, buf, probs, counts, out_val, out_sign, trace, stats,
     )
 
 
@@ -220,7 +231,7 @@ class EncodeResult:
 
 
 def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
-                        trace_capacity: int = 0) -> EncodeResult:
+                        trace_capacity: int = 0, stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
     """Run the SPIHT encoder on signed integer coefficients in tree layout (C, hp, wp).
 
     The payload is at most ``budget`` bytes; ``trace`` holds the first
@@ -245,7 +256,7 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
         else:
             _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
         n_stop, n_lsp, refined, lsp_old, n_trace, lsp, lsp_plane = _run_kernel(
-            False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, trace
+            False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, trace, stats, priors
         )
         if arith:
             n_bytes = int(_ac.ac_encoder_flush(state, buf))
