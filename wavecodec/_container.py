@@ -194,8 +194,10 @@ def parse(data: bytes, *, max_samples: int = MAX_SAMPLES) -> tuple[Header, bytes
     flags = cur.u8("flags")
     if flags & ~(FLAG_LOSSLESS | FLAG_EMBEDDED | FLAG_CHANNEL_AXIS):
         raise CorruptStreamError(f"unknown flag bits 0x{flags:02x}", cur.pos - 1)
+    size_pos = cur.pos
     height = cur.varint("height", MAX_SIDE)
     width = cur.varint("width", MAX_SIDE)
+    channels_pos = cur.pos  # channels, sample type and bit depth follow at +0, +1, +2
     channels = cur.u8("channels")
     dcode = cur.u8("sample type")
     bit_depth = cur.u8("bit depth")
@@ -208,20 +210,21 @@ def parse(data: bytes, *, max_samples: int = MAX_SAMPLES) -> tuple[Header, bytes
         raise CorruptStreamError("header CRC mismatch: the header is corrupt", crc_pos)
     # semantic checks (after the CRC so that messages about random bytes stay simple)
     if height < 1 or width < 1:
-        raise CorruptStreamError(f"image size {height}x{width} is empty", 5 + nlen)
+        raise CorruptStreamError(f"image size {height}x{width} is empty", size_pos)
     if channels not in (1, 3):
-        raise CorruptStreamError(f"channel count {channels} is not 1 or 3")
+        raise CorruptStreamError(f"channel count {channels} is not 1 or 3", channels_pos)
     if (flags & FLAG_CHANNEL_AXIS) and channels != 1:
-        raise CorruptStreamError("channel-axis flag set on a colour image")
+        raise CorruptStreamError("channel-axis flag set on a colour image", 5 + nlen)
     if dcode not in CODE_DTYPES:
-        raise CorruptStreamError(f"unknown sample type code {dcode}")
+        raise CorruptStreamError(f"unknown sample type code {dcode}", channels_pos + 1)
     dtype = CODE_DTYPES[dcode]
     if not 1 <= bit_depth <= dtype.itemsize * 8:
-        raise CorruptStreamError(f"bit depth {bit_depth} impossible for {dtype.name}")
+        raise CorruptStreamError(f"bit depth {bit_depth} impossible for {dtype.name}", channels_pos + 2)
     if height * width * channels > max_samples:
         raise CorruptStreamError(
             f"image of {height}x{width}x{channels} samples exceeds the decoder limit of {max_samples} samples"
-            " (pass a larger max_samples to decode() if this is intended)"
+            " (pass a larger max_samples to decode() if this is intended)",
+            size_pos,
         )
     header = Header(
         codec=codec,

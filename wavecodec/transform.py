@@ -508,12 +508,14 @@ def synthesis_gains_1d(wavelet: str, levels: int) -> tuple[np.ndarray, np.ndarra
     return np.round(low * 4096) / 4096, np.round(high * 4096) / 4096
 
 
+@functools.lru_cache(maxsize=16)
 def synthesis_weights(height: int, width: int, levels: int, wavelet: str = "cdf97") -> np.ndarray:
     """Per-coefficient synthesis gain (2-D basis-function L2 norm) over the tree layout.
 
     The 2-D basis is separable, so the gain of a coefficient of a level-``k`` band
     is the product of the 1-D gains of its row and column (low or high at level
-    ``k``; ``low[L]`` twice for the LL band).  Returns a (hp, wp) float64 array.
+    ``k``; ``low[L]`` twice for the LL band).  Returns a read-only (hp, wp) float64
+    array (cached).
     """
     low, high = synthesis_gains_1d(wavelet, levels)
     hp, wp = padded_shape(height, width, levels)
@@ -531,7 +533,9 @@ def synthesis_weights(height: int, width: int, levels: int, wavelet: str = "cdf9
     high_ext = np.append(high, low[levels])
     row_gain = np.where(rl == lev, high_ext[lev], low_ext[lev])
     col_gain = np.where(cl == lev, high_ext[lev], low_ext[lev])
-    return row_gain * col_gain
+    weights = row_gain * col_gain
+    weights.flags.writeable = False  # cached: shared between calls
+    return weights
 
 
 # ---------------------------------------------------------------------------------

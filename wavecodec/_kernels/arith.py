@@ -95,7 +95,7 @@ def ac_encoder_init(state, limit_bytes):
     state[_FIRST] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _shift_low(state, out):
     low = state[_LOW]
     if low < 0xFF000000 or low > MASK32:
@@ -147,7 +147,7 @@ def _adapt(probs, counts, ctx, bit):
         counts[ctx] = cnt + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ac_encode_bit(state, out, probs, counts, ctx, bit):
     """Code ``bit`` (0/1) in context ``ctx``; sets done once the byte budget is passed."""
     rng = state[_RANGE]
@@ -188,7 +188,7 @@ def ac_decoder_init(state, data, n_bytes):
         state[_DONE] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next_byte(state, data):
     pos = state[_POS]
     state[_POS] = pos + 1
@@ -197,7 +197,7 @@ def _next_byte(state, data):
     return np.int64(0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def ac_decode_bit(state, data, probs, counts, ctx):
     """Decode one bit in context ``ctx``; returns -1 (and sets done) when the input is exhausted."""
     if state[_DONE] != 0:
@@ -232,7 +232,7 @@ def raw_init(state, limit_bits):
     state[_DONE] = 1 if limit_bits <= 0 else 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def raw_write_bit(state, out, bit):
     """Append one bit MSB-first; never writes past the bit budget."""
     pos = state[_POS]
@@ -246,7 +246,7 @@ def raw_write_bit(state, out, bit):
         state[_DONE] = 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def raw_read_bit(state, data):
     """Read one bit MSB-first; -1 (and done) when the input is exhausted."""
     pos = state[_POS]

@@ -103,7 +103,7 @@ def _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit):
     return bit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _record(trace, tcount, n, kind, c, i, j, bit, ctx=-1):
     k = tcount[0]
     if k < trace.shape[0] and trace.shape[1] > 6:
@@ -118,7 +118,7 @@ def _record(trace, tcount, n, kind, c, i, j, bit, ctx=-1):
     tcount[0] = k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _offspring(i, j, hl, wl, hp2, wp2, levels):
     """Top-left corner of the 2x2 offspring block of (i, j), or (-1, -1)."""
     if i < hl and j < wl:
@@ -171,7 +171,7 @@ def descendant_or(mag, hl, wl, levels):
     return d_or, l_or
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _band_class(lev, levels):
     if lev > levels:
         return 0
@@ -182,7 +182,7 @@ def _band_class(lev, levels):
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _neigh(sig, c, i, j):
     """(horizontal+vertical count capped at 2, diagonal count capped at 2) of significant neighbours."""
     y = i + 1
@@ -199,7 +199,7 @@ def _neigh(sig, c, i, j):
     return hv, dg
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _children_sig(sig, c, i, j, hl, wl, hp2, wp2, levels):
     """1 if any offspring of (i, j) is significant."""
     r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
@@ -212,7 +212,7 @@ def _children_sig(sig, c, i, j, hl, wl, hp2, wp2, levels):
     return 0
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _ring_sig(sig, c, r0, c0):
     """Significant coefficients (capped at 2) on the 12-sample ring around the 2x2 block at (r0, c0)."""
     y = r0  # border offset: sig index = coordinate + 1
@@ -224,7 +224,7 @@ def _ring_sig(sig, c, r0, c0):
     return t if t < 2 else np.int64(2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _parent_sig(sig, c, i, j, hl, wl):
     """Significance of the parent of detail node (i, j) (0 for LL nodes)."""
     if i < hl and j < wl:
@@ -239,7 +239,7 @@ def _parent_sig(sig, c, i, j, hl, wl):
     return np.int64(sig[c, (i >> 1) + 1, (j >> 1) + 1])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sign_ctx(sgn, sig, c, i, j, orient):
     """Sign context from the signs of the significant horizontal and vertical neighbours.
 
@@ -581,7 +581,7 @@ def spiht_code(
     return n, n_lsp, refined, lsp_old, tcount[0], lsp, lsp_plane
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _orientation(rl, cl, levels):
     """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
     if rl > levels and cl > levels:
@@ -593,7 +593,7 @@ def _orientation(rl, cl, levels):
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stopped(state, arith, decoding):
     # The encoder stops as soon as its budget is used; the decoder reports exhaustion
     # through a -1 bit on the next read, so it never stops early here.
@@ -647,7 +647,7 @@ def optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
 
 @njit(cache=True)
 def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer,
-                offset_fresh, offset_refined):
+                offset_fresh, offset_refined, weight_map, plane_weight):
     """Turn the decoder state into coefficient values.
 
     A coefficient significant at plane ``n`` is known to lie in ``[v, v + 2**k)``
@@ -656,6 +656,8 @@ def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_o
     1.5 * 2**n for a fresh coefficient); the offsets here are fractions of the
     interval width, for fresh and for refined coefficients.  ``integer``: lossless
     mode, where a fully decoded value is exact and intervals are sets of integers.
+    Values are divided by ``weight_map[i, j] * plane_weight[c]``, undoing the
+    encoder's rate-distortion weighting (only significant coefficients are non-zero).
     """
     nc, hp, wp = out_val.shape
     res = np.zeros((nc, hp, wp), dtype=np.float64)
@@ -675,6 +677,6 @@ def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_o
             v += np.float64(1 << low) * off
         else:
             v += 0.5
-        v *= scale
+        v *= scale / (weight_map[i, j] * plane_weight[c])
         res[c, i, j] = -v if out_sign[c, i, j] != 0 else v
     return res

@@ -191,7 +191,8 @@ def forward_coefficients(
         planes = planes.astype(np.float64)
         offsets = [float(np.float32(p.mean())) for p in planes]
         coeffs = np.stack([T.forward(p - m, wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)])
-        coeffs *= _chroma_weights(colour)[:c, None, None] * T.synthesis_weights(h, w, levels, wavelet)[None]
+        coeffs *= T.synthesis_weights(h, w, levels, wavelet)[None]
+        coeffs *= _chroma_weights(colour)[:c, None, None]
         frac = _frac_bits(bit_depth, levels)
         q = np.trunc(coeffs * (1 << frac)).astype(np.int64)
     top = int(np.abs(q).max()) if q.size else 0
@@ -202,7 +203,7 @@ def forward_coefficients(
 
 
 def inverse_coefficients(coeffs: np.ndarray, plan: _Plan, header: Header) -> np.ndarray:
-    """Reconstructed coefficients (C, hp, wp) -> pixels (H, W, C) of the header's dtype."""
+    """Reconstructed (unweighted) coefficients (C, hp, wp) -> pixels (H, W, C) of the header's dtype."""
     h, w, c = header.height, header.width, header.channels
     maxval = (1 << header.bit_depth) - 1
     if header.lossless:
@@ -213,7 +214,6 @@ def inverse_coefficients(coeffs: np.ndarray, plan: _Plan, header: Header) -> np.
         ]
         img = T.rct_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
         return np.clip(img, 0, maxval).astype(header.dtype)
-    coeffs = coeffs / (_chroma_weights(plan.colour)[:c, None, None] * T.synthesis_weights(h, w, plan.levels, plan.wavelet)[None])
     planes = np.stack(
         [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels) + plan.offsets[k] for k in range(c)]
     )
@@ -273,8 +273,13 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
 
 
 def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, int], levels: int,
-                        n_max: int, frac_bits: int, integer: bool, recon: tuple = (128, 128)) -> np.ndarray:
-    """Run the SPIHT decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp)."""
+                        n_max: int, frac_bits: int, integer: bool, recon: tuple = (128, 128),
+                        weight_map: np.ndarray | None = None, plane_weight: np.ndarray | None = None) -> np.ndarray:
+    """Run the SPIHT decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp).
+
+    ``weight_map`` (hp, wp) and ``plane_weight`` (C,) undo the encoder's coefficient
+    weighting (default: none).
+    """
     nc, hp, wp = shape
     out_val = np.zeros(shape, dtype=np.int32)
     out_sign = np.zeros(shape, dtype=np.uint8)
@@ -291,8 +296,12 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
     n_stop, n_lsp, refined, lsp_old, _, lsp, lsp_plane = _run_kernel(
         True, arith, out_val, out_sign, levels, n_max, state, data, out_val, out_sign, trace
     )
+    if weight_map is None:
+        weight_map = np.ones((hp, wp))
+    if plane_weight is None:
+        plane_weight = np.ones(nc)
     return _k.reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer,
-                          recon[0] / 256.0, recon[1] / 256.0)
+                          recon[0] / 256.0, recon[1] / 256.0, weight_map, np.ascontiguousarray(plane_weight, dtype=np.float64))
 
 
 class SpihtCodec(Codec):
@@ -341,6 +350,8 @@ class SpihtCodec(Codec):
         coeffs = decode_coefficients(
             payload, variant=plan.variant, shape=(header.channels, hp, wp), levels=plan.levels,
             n_max=plan.n_max, frac_bits=plan.frac_bits, integer=header.lossless, recon=plan.recon,
+            weight_map=None if header.lossless else T.synthesis_weights(header.height, header.width, plan.levels, plan.wavelet),
+            plane_weight=_chroma_weights(plan.colour)[: header.channels],
         )
         return inverse_coefficients(coeffs, plan, header)
 
