@@ -52,10 +52,10 @@ def write_image(path: str | Path, image: np.ndarray) -> None:
     if a.dtype == np.uint16:
         if a.ndim == 3:
             raise WavecodecError("16-bit colour images cannot be written through Pillow; use .npy")
-        im = Image.fromarray(a.astype(np.uint16), mode="I;16")
-    else:
-        im = Image.fromarray(a)
+        # native little-endian uint16 maps to mode "I;16" (passing mode= is refused by Pillow >= 11)
+        a = np.ascontiguousarray(a, dtype="<u2")
     try:
+        im = Image.fromarray(np.ascontiguousarray(a))
         im.save(path)
     except (OSError, ValueError, KeyError) as exc:
         raise WavecodecError(f"cannot write image {path}: {exc}") from exc
