@@ -90,14 +90,15 @@ def _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit):
     ``stats[ctx, bit]`` counts the encoder's decisions per context when ``stats``
     has rows (used to train the initial probabilities, see ``spiht_priors``).
     """
-    if stats.shape[0] > 0 and not decoding:
-        stats[ctx, bit] += 1
-    if arith:
-        if decoding:
+    if decoding is None:
+        if stats.shape[0] > 0:
+            stats[ctx, bit] += 1
+    if arith is not None:
+        if decoding is not None:
             return ac_decode_bit(state, buf, probs, counts, ctx)
         ac_encode_bit(state, buf, probs, counts, ctx, bit)
         return bit
-    if decoding:
+    if decoding is not None:
         return raw_read_bit(state, buf)
     raw_write_bit(state, buf, bit)
     return bit
@@ -310,7 +311,7 @@ def spiht_code(
     # significance / sign maps with a 1-sample zero border (context modelling)
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    if not decoding:
+    if decoding is None:
         d_or, l_or = descendant_or(mag, hl, wl, levels)
     else:
         d_or = np.zeros((1, 1, 1), dtype=np.int32)
@@ -361,7 +362,7 @@ def spiht_code(
             i = (p >> _SHIFT_I) & _MASK
             j = p & _MASK
             ctx = 0
-            if arith:
+            if arith is not None:
                 lev = min(rowlev[i], collev[j])
                 hv, dg = _neigh(sig, c, i, j)
                 ps = _parent_sig(sig, c, i, j, hl, wl)
@@ -370,7 +371,7 @@ def spiht_code(
                     (((((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch
                 )
             bit = 0
-            if not decoding:
+            if decoding is None:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
             bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
             if bit < 0:
@@ -379,10 +380,10 @@ def spiht_code(
             _record(trace, tcount, n, T_LIP, c, i, j, bit, ctx)
             if bit == 1:
                 s = 0
-                if not decoding:
+                if decoding is None:
                     s = sgn_in[c, i, j]
                 sctx = 0
-                if arith:
+                if arith is not None:
                     orient = _orientation(rowlev[i], collev[j], levels)
                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, orient)
                 s = _code(decoding, arith, state, buf, probs, counts, stats, sctx, s)
@@ -392,7 +393,7 @@ def spiht_code(
                 _record(trace, tcount, n, T_SIGN, c, i, j, s, sctx)
                 sig[c, i + 1, j + 1] = 1
                 sgn[c, i + 1, j + 1] = s
-                if decoding:
+                if decoding is not None:
                     out_val[c, i, j] = bitn
                     out_sign[c, i, j] = s
                 lsp[n_lsp] = p
@@ -426,7 +427,7 @@ def spiht_code(
             if typ == 0:
                 # type A: significance of D(i, j)
                 ctx = 0
-                if arith:
+                if arith is not None:
                     hv, dg = _neigh(sig, c, i, j)
                     nb = hv + dg
                     if nb > 3:
@@ -434,7 +435,7 @@ def spiht_code(
                     ring = _ring_sig(sig, c, r0, c0)
                     ctx = CTX_SETA + (((chroma * N_BAND + bclass) * 2 + node_sig) * 4 + nb) * 3 + ring
                 bit = 0
-                if not decoding:
+                if decoding is None:
                     bit = 1 if d_or[c, i, j] >= bitn else 0
                 bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
                 if bit < 0:
@@ -450,13 +451,13 @@ def spiht_code(
                             ci = r0 + a
                             cj = c0 + b
                             octx = 0
-                            if arith:
+                            if arith is not None:
                                 hv, dg = _neigh(sig, c, ci, cj)
                                 octx = CTX_OFF + (
                                     ((((chroma * N_BAND + child_class) * 3 + hv) * 3 + dg) * 2 + any_sib) * 2 + node_sig
                                 )
                             ob = 0
-                            if not decoding:
+                            if decoding is None:
                                 ob = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
                             ob = _code(decoding, arith, state, buf, probs, counts, stats, octx, ob)
                             if ob < 0:
@@ -466,10 +467,10 @@ def spiht_code(
                             if ob == 1:
                                 any_sib = 1
                                 s = 0
-                                if not decoding:
+                                if decoding is None:
                                     s = sgn_in[c, ci, cj]
                                 sctx = 0
-                                if arith:
+                                if arith is not None:
                                     orient = _orientation(rowlev[ci], collev[cj], levels)
                                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, ci, cj, orient)
                                 s = _code(decoding, arith, state, buf, probs, counts, stats, sctx, s)
@@ -479,7 +480,7 @@ def spiht_code(
                                 _record(trace, tcount, n, T_SIGN, c, ci, cj, s, sctx)
                                 sig[c, ci + 1, cj + 1] = 1
                                 sgn[c, ci + 1, cj + 1] = s
-                                if decoding:
+                                if decoding is not None:
                                     out_val[c, ci, cj] = bitn
                                     out_sign[c, ci, cj] = s
                                 lsp[n_lsp] = _pack(c, ci, cj)
@@ -508,7 +509,7 @@ def spiht_code(
             else:
                 # type B: significance of L(i, j)
                 ctx = 0
-                if arith:
+                if arith is not None:
                     nsig_children = (
                         np.int64(sig[c, r0 + 1, c0 + 1]) + np.int64(sig[c, r0 + 1, c0 + 2])
                         + np.int64(sig[c, r0 + 2, c0 + 1]) + np.int64(sig[c, r0 + 2, c0 + 2])
@@ -517,7 +518,7 @@ def spiht_code(
                         nsig_children = 2
                     ctx = CTX_SETB + ((chroma * N_BAND + bclass) * 2 + node_sig) * 3 + nsig_children
                 bit = 0
-                if not decoding:
+                if decoding is None:
                     bit = 1 if l_or[c, i, j] >= bitn else 0
                 bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
                 if bit < 0:
@@ -550,22 +551,23 @@ def spiht_code(
             i = (p >> _SHIFT_I) & _MASK
             j = p & _MASK
             ctx = 0
-            if arith:
+            if arith is not None:
                 lev = min(rowlev[i], collev[j])
                 first = 1 if lsp_plane[k] == n + 1 else 0
                 hv, dg = _neigh(sig, c, i, j)
                 anyn = 1 if hv + dg > 0 else 0
                 ctx = CTX_REF + (((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 2 + first) * 2 + anyn
             bit = 0
-            if not decoding:
+            if decoding is None:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
             bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
             if bit < 0:
                 done = True
                 break
             _record(trace, tcount, n, T_REFINE, c, i, j, bit, ctx)
-            if decoding and bit == 1:
-                out_val[c, i, j] |= bitn
+            if decoding is not None:
+                if bit == 1:
+                    out_val[c, i, j] |= bitn
             k += 1
             refined = k
             if _stopped(state, arith, decoding):
@@ -597,7 +599,7 @@ def _orientation(rl, cl, levels):
 def _stopped(state, arith, decoding):
     # The encoder stops as soon as its budget is used; the decoder reports exhaustion
     # through a -1 bit on the next read, so it never stops early here.
-    if decoding:
+    if decoding is not None:
         return False
     return state[6] != 0
 
