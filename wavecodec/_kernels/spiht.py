@@ -373,7 +373,19 @@ def spiht_code(
             bit = 0
             if decoding is None:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
-            bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
+            # the coder call, written out so that Numba prunes the unused paths before inlining
+            if decoding is None:
+                if stats.shape[0] > 0:
+                    stats[ctx, bit] += 1
+                if arith is not None:
+                    ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                else:
+                    raw_write_bit(state, buf, bit)
+                bit = bit
+            elif arith is not None:
+                bit = ac_decode_bit(state, buf, probs, counts, ctx)
+            else:
+                bit = raw_read_bit(state, buf)
             if bit < 0:
                 done = True
                 break
@@ -386,7 +398,19 @@ def spiht_code(
                 if arith is not None:
                     orient = _orientation(rowlev[i], collev[j], levels)
                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, orient)
-                s = _code(decoding, arith, state, buf, probs, counts, stats, sctx, s)
+                # the coder call, written out so that Numba prunes the unused paths before inlining
+                if decoding is None:
+                    if stats.shape[0] > 0:
+                        stats[sctx, s] += 1
+                    if arith is not None:
+                        ac_encode_bit(state, buf, probs, counts, sctx, s)
+                    else:
+                        raw_write_bit(state, buf, s)
+                    s = s
+                elif arith is not None:
+                    s = ac_decode_bit(state, buf, probs, counts, sctx)
+                else:
+                    s = raw_read_bit(state, buf)
                 if s < 0:
                     done = True
                     break
@@ -437,7 +461,19 @@ def spiht_code(
                 bit = 0
                 if decoding is None:
                     bit = 1 if d_or[c, i, j] >= bitn else 0
-                bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
+                # the coder call, written out so that Numba prunes the unused paths before inlining
+                if decoding is None:
+                    if stats.shape[0] > 0:
+                        stats[ctx, bit] += 1
+                    if arith is not None:
+                        ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                    else:
+                        raw_write_bit(state, buf, bit)
+                    bit = bit
+                elif arith is not None:
+                    bit = ac_decode_bit(state, buf, probs, counts, ctx)
+                else:
+                    bit = raw_read_bit(state, buf)
                 if bit < 0:
                     done = True
                     break
@@ -459,7 +495,19 @@ def spiht_code(
                             ob = 0
                             if decoding is None:
                                 ob = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
-                            ob = _code(decoding, arith, state, buf, probs, counts, stats, octx, ob)
+                            # the coder call, written out so that Numba prunes the unused paths before inlining
+                            if decoding is None:
+                                if stats.shape[0] > 0:
+                                    stats[octx, ob] += 1
+                                if arith is not None:
+                                    ac_encode_bit(state, buf, probs, counts, octx, ob)
+                                else:
+                                    raw_write_bit(state, buf, ob)
+                                ob = ob
+                            elif arith is not None:
+                                ob = ac_decode_bit(state, buf, probs, counts, octx)
+                            else:
+                                ob = raw_read_bit(state, buf)
                             if ob < 0:
                                 done = True
                                 break
@@ -473,7 +521,19 @@ def spiht_code(
                                 if arith is not None:
                                     orient = _orientation(rowlev[ci], collev[cj], levels)
                                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, ci, cj, orient)
-                                s = _code(decoding, arith, state, buf, probs, counts, stats, sctx, s)
+                                # the coder call, written out so that Numba prunes the unused paths before inlining
+                                if decoding is None:
+                                    if stats.shape[0] > 0:
+                                        stats[sctx, s] += 1
+                                    if arith is not None:
+                                        ac_encode_bit(state, buf, probs, counts, sctx, s)
+                                    else:
+                                        raw_write_bit(state, buf, s)
+                                    s = s
+                                elif arith is not None:
+                                    s = ac_decode_bit(state, buf, probs, counts, sctx)
+                                else:
+                                    s = raw_read_bit(state, buf)
                                 if s < 0:
                                     done = True
                                     break
@@ -520,7 +580,19 @@ def spiht_code(
                 bit = 0
                 if decoding is None:
                     bit = 1 if l_or[c, i, j] >= bitn else 0
-                bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
+                # the coder call, written out so that Numba prunes the unused paths before inlining
+                if decoding is None:
+                    if stats.shape[0] > 0:
+                        stats[ctx, bit] += 1
+                    if arith is not None:
+                        ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                    else:
+                        raw_write_bit(state, buf, bit)
+                    bit = bit
+                elif arith is not None:
+                    bit = ac_decode_bit(state, buf, probs, counts, ctx)
+                else:
+                    bit = raw_read_bit(state, buf)
                 if bit < 0:
                     done = True
                     break
@@ -560,7 +632,19 @@ def spiht_code(
             bit = 0
             if decoding is None:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
-            bit = _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit)
+            # the coder call, written out so that Numba prunes the unused paths before inlining
+            if decoding is None:
+                if stats.shape[0] > 0:
+                    stats[ctx, bit] += 1
+                if arith is not None:
+                    ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                else:
+                    raw_write_bit(state, buf, bit)
+                bit = bit
+            elif arith is not None:
+                bit = ac_decode_bit(state, buf, probs, counts, ctx)
+            else:
+                bit = raw_read_bit(state, buf)
             if bit < 0:
                 done = True
                 break
