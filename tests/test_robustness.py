@@ -1,0 +1,344 @@
+"""Robustness of the decoder against corrupt, truncated, forged and random input.
+
+Every case must either decode to an array of the shape and dtype that the (possibly
+forged) header declares, or raise WavecodecError: never another exception, a crash,
+a hang, or an allocation sized by an unchecked header field.  All cases are seeded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import wavecodec
+from wavecodec import _container as C
+from wavecodec import transform as T
+from wavecodec.errors import CorruptStreamError, WavecodecError
+
+from conftest import make_image, raw_header, restream, spiht_plan
+
+MAX_SAMPLES = 1 << 18  # decoder limit used for random headers: keeps every case small
+SLOW = 3.0  # seconds: far above what any of these small cases needs
+
+
+def _images():
+    return {
+        "gray": make_image(24, 31, seed=31),
+        "rgb": make_image(16, 21, 3, seed=32),
+        "gray16": make_image(9, 13, dtype=np.uint16, seed=33),
+        "rgb16": make_image(5, 7, 3, dtype=np.uint16, bit_depth=12, seed=34),
+        "tiny": make_image(1, 1, seed=35),
+        "3x3": make_image(3, 3, seed=36),
+        "gray1": make_image(6, 11, seed=37)[:, :, None],
+    }
+
+
+@pytest.fixture(scope="module")
+def streams() -> list[bytes]:
+    out = []
+    for img in _images().values():
+        for variant in ("ac", "binary"):
+            for lossless in (False, True):
+                full = wavecodec.encode(img, variant=variant, lossless=lossless)
+                out.append(full)
+                header = wavecodec.info(full).header_size
+                if len(full) > header + 8:
+                    out.append(wavecodec.encode(img, variant=variant, lossless=lossless,
+                                                max_bytes=header + (len(full) - header) // 3))
+    return out
+
+
+def check(data: bytes, *, max_samples: int = MAX_SAMPLES) -> str:
+    """Decode ``data``: 'ok' (right shape and dtype) or 'error' (a WavecodecError); anything else fails."""
+    t0 = time.perf_counter()
+    try:
+        out = wavecodec.decode(data, max_samples=max_samples)
+    except WavecodecError as exc:
+        assert str(exc), "errors carry a message"
+        result = "error"
+    except BaseException as exc:  # noqa: BLE001 - the point of the test
+        pytest.fail(f"decode raised {type(exc).__name__}: {exc} for {bytes(data[:64])!r}... ({len(data)} bytes)")
+    else:
+        header, _ = C.parse(data, max_samples=max_samples)
+        assert isinstance(out, np.ndarray)
+        assert out.shape == header.shape, (out.shape, header.shape)
+        assert out.dtype == header.dtype
+        assert int(out.max(initial=0)) < (1 << header.bit_depth), "decoded samples exceed the bit depth"
+        info = wavecodec.info(data)
+        assert info.shape == out.shape and info.dtype == out.dtype.name
+        result = "ok"
+    elapsed = time.perf_counter() - t0
+    assert elapsed < SLOW, f"decoding took {elapsed:.1f} s"
+    # info() must be just as safe
+    try:
+        wavecodec.info(data)
+    except WavecodecError:
+        pass
+    except BaseException as exc:  # noqa: BLE001
+        pytest.fail(f"info raised {type(exc).__name__}: {exc}")
+    return result
+
+
+# =============================================================================== random corruption
+
+
+def test_random_byte_flips(streams):
+    rng = np.random.default_rng(1001)
+    results = []
+    for _ in range(100):
+        data = bytearray(streams[rng.integers(len(streams))])
+        hlen = wavecodec.info(bytes(data)).header_size
+        for _ in range(rng.integers(1, 5)):
+            # half of the flips in the payload, where the CRC does not help
+            if rng.random() < 0.5 and len(data) > hlen:
+                pos = rng.integers(hlen, len(data))
+            else:
+                pos = rng.integers(len(data))
+            data[pos] ^= 1 << rng.integers(8) if rng.random() < 0.7 else rng.integers(1, 256)
+        results.append(check(bytes(data)))
+    assert "ok" in results and "error" in results
+
+
+def test_payload_only_flips_still_decode(streams):
+    # the header is intact, so every payload corruption decodes (an embedded payload has no redundancy)
+    rng = np.random.default_rng(1002)
+    for _ in range(40):
+        data = bytearray(streams[rng.integers(len(streams))])
+        hlen = wavecodec.info(bytes(data)).header_size
+        if len(data) == hlen:
+            continue
+        for _ in range(rng.integers(1, 8)):
+            data[rng.integers(hlen, len(data))] = rng.integers(256)
+        assert check(bytes(data)) == "ok"
+
+
+def test_random_truncations(streams):
+    rng = np.random.default_rng(1003)
+    for _ in range(60):
+        data = streams[rng.integers(len(streams))]
+        hlen = wavecodec.info(data).header_size
+        cut = int(rng.integers(len(data) + 1))
+        result = check(data[:cut])
+        assert result == ("ok" if cut >= hlen else "error"), (cut, hlen)
+
+
+def test_random_garbage():
+    rng = np.random.default_rng(1004)
+    results = []
+    for k in range(60):
+        n = int(rng.integers(0, 600))
+        data = bytearray(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
+        if k % 2:
+            data[:4] = b"WVC\x01"  # get past the magic and version
+        results.append(check(bytes(data)))
+    assert set(results) == {"error"}  # the CRC catches random headers
+
+
+def test_valid_header_random_payload(streams):
+    rng = np.random.default_rng(1005)
+    for _ in range(60):
+        data = streams[rng.integers(len(streams))]
+        hlen = wavecodec.info(data).header_size
+        n = int(rng.integers(0, 400))
+        payload = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        if rng.random() < 0.3:
+            payload = bytes([0xFF]) * n if rng.random() < 0.5 else bytes(n)
+        # keep the declared payload length, or make it match the new payload
+        forged = data[:hlen] + payload if rng.random() < 0.5 else restream(data, payload=payload)
+        assert check(forged) == "ok"
+
+
+# =============================================================================== forged header fields
+
+
+def _reparam(data: bytes, **changes) -> bytes:
+    plan = spiht_plan(data)
+    header, _ = C.parse(data, max_samples=1 << 62)
+    lossless = changes.pop("_pack_lossless", header.lossless)
+    plan = dataclasses.replace(plan, **changes)
+    return restream(data, params=plan.pack(lossless))
+
+
+def _by_name(streams, **want) -> list[bytes]:
+    out = []
+    for s in streams:
+        info = wavecodec.info(s)
+        if all(getattr(info, k) == v for k, v in want.items()):
+            out.append(s)
+    return out
+
+
+def test_levels_beyond_the_image_are_rejected(streams):
+    small = wavecodec.encode(make_image(3, 3, seed=1), levels=0)
+    for levels in (3, 4, 12):
+        assert levels > T.max_levels(3, 3)
+        with pytest.raises(CorruptStreamError, match="levels"):
+            wavecodec.decode(_reparam(small, levels=levels))
+    for s in streams:
+        info = wavecodec.info(s)
+        top = T.max_levels(*info.shape[:2])
+        for levels in (0, 1, top):
+            check(_reparam(s, levels=levels))
+        with pytest.raises(CorruptStreamError):
+            wavecodec.decode(_reparam(s, levels=top + 1))
+
+
+def test_forged_plan_fields(streams):
+    rng = np.random.default_rng(1006)
+    forged = []
+    for s in streams:
+        forged += [
+            _reparam(s, n_max=30),
+            _reparam(s, n_max=29),
+            _reparam(s, n_max=-1),
+            _reparam(s, n_max=0),
+            _reparam(s, frac_bits=0),
+            _reparam(s, frac_bits=8),
+            _reparam(s, recon=(0, 0)),
+            _reparam(s, recon=(255, 255)),
+            _reparam(s, wavelet="haar"),
+            _reparam(s, wavelet="db38"),
+            _reparam(s, wavelet="legall53"),
+            _reparam(s, wavelet="cdf97"),
+            _reparam(s, variant="binary" if spiht_plan(s).variant == "ac" else "ac"),
+        ]
+    results = [check(d) for d in forged]
+    assert results.count("ok") > len(results) // 2
+    # random combinations
+    for _ in range(60):
+        s = streams[rng.integers(len(streams))]
+        plan = spiht_plan(s)
+        changes = {}
+        if rng.random() < 0.5:
+            changes["n_max"] = int(rng.integers(-1, 31))
+        if rng.random() < 0.3:
+            changes["frac_bits"] = int(rng.integers(0, 9))
+        if rng.random() < 0.3:
+            changes["recon"] = (int(rng.integers(256)), int(rng.integers(256)))
+        if rng.random() < 0.3:
+            changes["levels"] = int(rng.integers(0, T.max_levels(*wavecodec.info(s).shape[:2]) + 1))
+        if rng.random() < 0.3:
+            changes["offsets"] = [float(rng.normal(0, 1e5)) if not wavecodec.info(s).lossless
+                                  else int(rng.integers(-2**31, 2**31)) for _ in plan.offsets]
+        check(_reparam(s, **changes))
+
+
+def test_forged_plan_fields_that_must_be_rejected(streams):
+    for s in streams:
+        info = wavecodec.info(s)
+        plan = spiht_plan(s)
+        bad = [
+            _reparam(s, wavelet="garbage"),
+            _reparam(s, wavelet=""),
+            _reparam(s, wavelet="x" * 255),
+            _reparam(s, offsets=plan.offsets + [0]),  # one offset too many (trailing bytes)
+            _reparam(s, offsets=plan.offsets[:-1]),  # one too few
+        ]
+        if not info.lossless:
+            bad += [_reparam(s, offsets=[float("nan")] * len(plan.offsets)),
+                    _reparam(s, offsets=[1e30] * len(plan.offsets))]
+        params = C.parse(s)[0].params
+        bad += [
+            restream(s, params=params[:-1]),
+            restream(s, params=params + b"\x00"),
+            restream(s, params=b""),
+            restream(s, params=bytes([7]) + params[1:]),  # variant code 7
+        ]
+        for d in bad:
+            with pytest.raises(CorruptStreamError):
+                wavecodec.decode(d)
+            check(d)
+
+
+def test_forged_container_fields(streams):
+    rng = np.random.default_rng(1007)
+    results = []
+    for s in streams:
+        h, _ = C.parse(s)
+        variants = [
+            dict(channels=3 if h.channels == 1 else 1, channel_axis=False),
+            dict(lossless=not h.lossless),
+            dict(channel_axis=not h.channel_axis) if h.channels == 1 else dict(embedded=not h.embedded),
+            dict(embedded=not h.embedded),
+            dict(bit_depth=1),
+            dict(dtype=np.dtype(np.uint16), bit_depth=16),
+            dict(dtype=np.dtype(np.uint8), bit_depth=8),
+            dict(height=int(rng.integers(1, 200)), width=int(rng.integers(1, 200))),
+            dict(height=1, width=1),
+            dict(height=h.width, width=h.height),
+        ]
+        for change in variants:
+            d = restream(s, **change)
+            results.append(check(d))
+            # also truncated by a random amount
+            hlen = C.parse(d)[0].header_length
+            check(d[: int(rng.integers(hlen, len(d) + 1))])
+    assert "ok" in results and "error" in results
+
+
+def test_declared_payload_length_mismatch(streams):
+    for s in streams[::3]:
+        h, payload = C.parse(s)
+        packed = C.pack(h, payload + bytes(50))  # declares 50 bytes more than will be present
+        longer = packed[: C.parse(packed)[0].header_length + len(payload)]
+        assert check(longer) == "ok"
+        shorter_decl = restream(s, payload=payload[: len(payload) // 2]) + payload[len(payload) // 2:]
+        assert check(shorter_decl) == "ok"
+
+
+def test_large_declared_sizes():
+    # large but legal sizes with nothing in the payload decode to a flat image, quickly
+    params_src = wavecodec.encode(make_image(300, 400, seed=3), bpp=0.01)
+    plan = spiht_plan(params_src)
+    for h, w in ((300, 400), (1, 4000), (4000, 1), (512, 512)):
+        levels = min(plan.levels, T.max_levels(h, w))
+        d = restream(params_src, height=h, width=w, params=dataclasses.replace(plan, levels=levels).pack(False),
+                     payload=b"")
+        assert check(d, max_samples=1 << 20) == "ok"
+    # over the decoder limit: refused before anything is allocated
+    d = restream(params_src, height=C.MAX_SIDE, width=C.MAX_SIDE, payload=b"")
+    with pytest.raises(CorruptStreamError, match="limit"):
+        wavecodec.decode(d)
+    with pytest.raises(CorruptStreamError, match="limit"):
+        wavecodec.decode(restream(params_src, height=5000, width=5000), max_samples=1 << 20)
+
+
+def test_decoder_memory_is_bounded_by_the_image_size():
+    # A 1x1024 image (1 KB of pixels) with the most levels its size allows: the header
+    # passes every check, so the decoder must not allocate far more than the image needs
+    # (the tree layout must not blow the coefficient array up to thousands of times the image).
+    img = make_image(1, 1024, seed=9)
+    data = wavecodec.encode(img, bpp=4.0, levels=1)
+    forged = _reparam(data, levels=T.max_levels(1, 1024))
+    tracemalloc.start()
+    try:
+        try:
+            out = wavecodec.decode(forged)
+            assert out.shape == (1, 1024)
+        except WavecodecError:
+            pass
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20, f"decoding a 1x1024 image allocated {peak / 2**20:.0f} MiB"
+
+
+def test_raw_headers_with_crazy_fields():
+    rng = np.random.default_rng(1008)
+    for _ in range(40):
+        data = raw_header(
+            codec=b"spiht",
+            flags=int(rng.choice([0, 1, 2, 3, 4, 6, 7])),
+            height=int(rng.integers(0, 300)),
+            width=int(rng.integers(0, 300)),
+            channels=int(rng.choice([0, 1, 2, 3, 4])),
+            dtype_code=int(rng.choice([0, 1, 2, 3])),
+            bit_depth=int(rng.integers(0, 18)),
+            params=rng.integers(0, 256, int(rng.integers(0, 40)), dtype=np.uint8).tobytes(),
+            payload=rng.integers(0, 256, int(rng.integers(0, 100)), dtype=np.uint8).tobytes(),
+        )
+        check(data)
