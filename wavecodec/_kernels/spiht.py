@@ -326,6 +326,7 @@ def spiht_code(
     lis = np.empty(n_lis_cap, dtype=np.int64)
     lis_b = np.empty(n_lis_cap, dtype=np.uint8)
     tcount = np.zeros(1, dtype=np.int64)
+    tracing = trace.shape[0] > 0
 
     n_lip = 0
     n_lsp = 0
@@ -389,7 +390,8 @@ def spiht_code(
             if bit < 0:
                 done = True
                 break
-            _record(trace, tcount, n, T_LIP, c, i, j, bit, ctx)
+            if tracing:
+                _record(trace, tcount, n, T_LIP, c, i, j, bit, ctx)
             if bit == 1:
                 s = 0
                 if decoding is None:
@@ -414,7 +416,8 @@ def spiht_code(
                 if s < 0:
                     done = True
                     break
-                _record(trace, tcount, n, T_SIGN, c, i, j, s, sctx)
+                if tracing:
+                    _record(trace, tcount, n, T_SIGN, c, i, j, s, sctx)
                 sig[c, i + 1, j + 1] = 1
                 sgn[c, i + 1, j + 1] = s
                 if decoding is not None:
@@ -477,7 +480,8 @@ def spiht_code(
                 if bit < 0:
                     done = True
                     break
-                _record(trace, tcount, n, T_SET_A, c, i, j, bit, ctx)
+                if tracing:
+                    _record(trace, tcount, n, T_SET_A, c, i, j, bit, ctx)
                 if bit == 1:
                     child_lev = min(rowlev[r0], collev[c0])
                     child_class = _band_class(child_lev, levels)
@@ -511,7 +515,8 @@ def spiht_code(
                             if ob < 0:
                                 done = True
                                 break
-                            _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob, octx)
+                            if tracing:
+                                _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob, octx)
                             if ob == 1:
                                 any_sib = 1
                                 s = 0
@@ -537,7 +542,8 @@ def spiht_code(
                                 if s < 0:
                                     done = True
                                     break
-                                _record(trace, tcount, n, T_SIGN, c, ci, cj, s, sctx)
+                                if tracing:
+                                    _record(trace, tcount, n, T_SIGN, c, ci, cj, s, sctx)
                                 sig[c, ci + 1, cj + 1] = 1
                                 sgn[c, ci + 1, cj + 1] = s
                                 if decoding is not None:
@@ -596,7 +602,8 @@ def spiht_code(
                 if bit < 0:
                     done = True
                     break
-                _record(trace, tcount, n, T_SET_B, c, i, j, bit, ctx)
+                if tracing:
+                    _record(trace, tcount, n, T_SET_B, c, i, j, bit, ctx)
                 if bit == 1:
                     for a in range(2):
                         for b in range(2):
@@ -648,7 +655,8 @@ def spiht_code(
             if bit < 0:
                 done = True
                 break
-            _record(trace, tcount, n, T_REFINE, c, i, j, bit, ctx)
+            if tracing:
+                _record(trace, tcount, n, T_REFINE, c, i, j, bit, ctx)
             if decoding is not None:
                 if bit == 1:
                     out_val[c, i, j] |= bitn
