@@ -57,7 +57,7 @@ _CACHE = 2  # encoder only
 _CACHE_SIZE = 3  # encoder only: pending bytes (cache + 0xFF run)
 _POS = 4  # bytes written (encoder) / bytes consumed (decoder), or bits for raw I/O
 _LIMIT = 5  # decoder: bytes available; encoder: soft budget in bytes (or bits for raw)
-_DONE = 6  # 1 once the budget is reached (encoder) or the input exhausted (decoder)
+_DONE = STATE_DONE = 6  # 1 once the budget is reached (encoder) or the input exhausted (decoder)
 _FIRST = 7  # encoder: 1 until the always-zero leading byte has been dropped
 STATE_SIZE = 8
 

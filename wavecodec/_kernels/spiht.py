@@ -34,6 +34,7 @@ import numpy as np
 from numba import njit
 
 from .arith import (
+    STATE_DONE,
     ac_decode_bit,
     ac_encode_bit,
     raw_read_bit,
@@ -430,9 +431,10 @@ def spiht_code(
                 lip[w] = p
                 w += 1
             k += 1
-            if _stopped(state, arith, decoding):
-                done = True
-                break
+            if decoding is None:  # the encoder stops once its budget is spent
+                if state[STATE_DONE] != 0:
+                    done = True
+                    break
         if done:
             break
         n_lip = w
@@ -555,9 +557,10 @@ def spiht_code(
                             else:
                                 lip[n_lip] = _pack(c, ci, cj)
                                 n_lip += 1
-                            if _stopped(state, arith, decoding):
-                                done = True
-                                break
+                            if decoding is None:  # the encoder stops once its budget is spent
+                                if state[STATE_DONE] != 0:
+                                    done = True
+                                    break
                         if done:
                             break
                     if done:
@@ -615,9 +618,10 @@ def spiht_code(
                     lis_b[w] = 1
                     w += 1
             k += 1
-            if _stopped(state, arith, decoding):
-                done = True
-                break
+            if decoding is None:  # the encoder stops once its budget is spent
+                if state[STATE_DONE] != 0:
+                    done = True
+                    break
         if done:
             break
         n_lis = w
@@ -662,9 +666,10 @@ def spiht_code(
                     out_val[c, i, j] |= bitn
             k += 1
             refined = k
-            if _stopped(state, arith, decoding):
-                done = True
-                break
+            if decoding is None:  # the encoder stops once its budget is spent
+                if state[STATE_DONE] != 0:
+                    done = True
+                    break
         if done:
             break
         n -= 1
@@ -685,15 +690,6 @@ def _orientation(rl, cl, levels):
     if rl < cl:
         return 2
     return 3
-
-
-@njit(cache=True, inline="always")
-def _stopped(state, arith, decoding):
-    # The encoder stops as soon as its budget is used; the decoder reports exhaustion
-    # through a -1 bit on the next read, so it never stops early here.
-    if decoding is not None:
-        return False
-    return state[6] != 0
 
 
 @njit(cache=True)
