@@ -203,21 +203,29 @@ def ac_decode_bit(state, data, probs, counts, ctx):
     if state[_DONE] != 0:
         return -1
     rng = state[_RANGE]
-    bound = (rng >> PROB_BITS) * _prob(probs, ctx)
     code = state[_LOW]
+    bound = (rng >> PROB_BITS) * _prob(probs, ctx)
     if code < bound:
-        state[_RANGE] = bound
+        rng = bound
         bit = 0
     else:
-        state[_LOW] = code - bound
-        state[_RANGE] = rng - bound
+        code -= bound
+        rng -= bound
         bit = 1
     _adapt(probs, counts, ctx, bit)
-    while state[_RANGE] < TOP:
-        state[_RANGE] = (state[_RANGE] << 8) & MASK32
-        state[_LOW] = ((state[_LOW] << 8) | _next_byte(state, data)) & MASK32
-    if state[_POS] > state[_LIMIT]:
-        state[_DONE] = 1  # the next decision would rest on bytes that are not there
+    if rng < TOP:
+        pos = state[_POS]
+        limit = state[_LIMIT]
+        while rng < TOP:
+            rng = (rng << 8) & MASK32
+            byte = np.int64(data[pos]) if pos < limit else np.int64(0)  # past the end: zeros
+            code = ((code << 8) | byte) & MASK32
+            pos += 1
+        state[_POS] = pos
+        if pos > limit:
+            state[_DONE] = 1  # the next decision would rest on bytes that are not there
+    state[_RANGE] = rng
+    state[_LOW] = code
     return bit
 
 
