@@ -2,7 +2,13 @@
 
 One kernel, :func:`spiht_code`, runs the encoder or the decoder (``decoding``
 flag) so that both sides take exactly the same path through the lists; every
-place where the encoder *emits* a bit the decoder *reads* it.  The bits go either
+place where the encoder *emits* a bit the decoder *reads* it.  The flags
+``decoding`` and ``arith`` are passed as ``None`` (off) or ``True`` (on): Numba
+then compiles one specialisation per combination and prunes the branches that
+test them before inlining the coder, so each compiled kernel holds only its own
+path (a single generic kernel was 2-3x slower).  For the same reason the coder
+calls are written out at each call site, and tracing is behind a flag: helper
+calls that take arrays cost atomic reference counting on every bit.  The bits go either
 to raw output (``arith = False``: the paper's binary-uncoded SPIHT) or to the
 adaptive binary arithmetic coder of :mod:`.arith` with the contexts described in
 :func:`spiht_context_count`.
@@ -84,32 +90,9 @@ def _pack(c, i, j):
     return (np.int64(c) << _SHIFT_C) | (np.int64(i) << _SHIFT_I) | np.int64(j)
 
 
-@njit(cache=True)
-def _code(decoding, arith, state, buf, probs, counts, stats, ctx, bit):
-    """Emit ``bit`` (encoder) or read one (decoder); -1 when the decoder is exhausted.
-
-    ``stats[ctx, bit]`` counts the encoder's decisions per context when ``stats``
-    has rows (used to train the initial probabilities, see ``spiht_priors``).
-    """
-    if decoding is None:
-        if stats.shape[0] > 0:
-            stats[ctx, bit] += 1
-    if arith is not None:
-        if decoding is not None:
-            return ac_decode_bit(state, buf, probs, counts, ctx)
-        ac_encode_bit(state, buf, probs, counts, ctx, bit)
-        return bit
-    if decoding is not None:
-        return raw_read_bit(state, buf)
-    raw_write_bit(state, buf, bit)
-    return bit
-
-
 @njit(cache=True, inline="always")
-def _record(trace, tcount, n, kind, c, i, j, bit, ctx=-1):
+def _record(trace, tcount, n, kind, c, i, j, bit):
     k = tcount[0]
-    if k < trace.shape[0] and trace.shape[1] > 6:
-        trace[k, 6] = ctx
     if k < trace.shape[0]:
         trace[k, 0] = n
         trace[k, 1] = kind
@@ -392,7 +375,7 @@ def spiht_code(
                 done = True
                 break
             if tracing:
-                _record(trace, tcount, n, T_LIP, c, i, j, bit, ctx)
+                _record(trace, tcount, n, T_LIP, c, i, j, bit)
             if bit == 1:
                 s = 0
                 if decoding is None:
@@ -418,7 +401,7 @@ def spiht_code(
                     done = True
                     break
                 if tracing:
-                    _record(trace, tcount, n, T_SIGN, c, i, j, s, sctx)
+                    _record(trace, tcount, n, T_SIGN, c, i, j, s)
                 sig[c, i + 1, j + 1] = 1
                 sgn[c, i + 1, j + 1] = s
                 if decoding is not None:
@@ -483,7 +466,7 @@ def spiht_code(
                     done = True
                     break
                 if tracing:
-                    _record(trace, tcount, n, T_SET_A, c, i, j, bit, ctx)
+                    _record(trace, tcount, n, T_SET_A, c, i, j, bit)
                 if bit == 1:
                     child_lev = min(rowlev[r0], collev[c0])
                     child_class = _band_class(child_lev, levels)
@@ -518,7 +501,7 @@ def spiht_code(
                                 done = True
                                 break
                             if tracing:
-                                _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob, octx)
+                                _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob)
                             if ob == 1:
                                 any_sib = 1
                                 s = 0
@@ -545,7 +528,7 @@ def spiht_code(
                                     done = True
                                     break
                                 if tracing:
-                                    _record(trace, tcount, n, T_SIGN, c, ci, cj, s, sctx)
+                                    _record(trace, tcount, n, T_SIGN, c, ci, cj, s)
                                 sig[c, ci + 1, cj + 1] = 1
                                 sgn[c, ci + 1, cj + 1] = s
                                 if decoding is not None:
@@ -606,7 +589,7 @@ def spiht_code(
                     done = True
                     break
                 if tracing:
-                    _record(trace, tcount, n, T_SET_B, c, i, j, bit, ctx)
+                    _record(trace, tcount, n, T_SET_B, c, i, j, bit)
                 if bit == 1:
                     for a in range(2):
                         for b in range(2):
@@ -660,7 +643,7 @@ def spiht_code(
                 done = True
                 break
             if tracing:
-                _record(trace, tcount, n, T_REFINE, c, i, j, bit, ctx)
+                _record(trace, tcount, n, T_REFINE, c, i, j, bit)
             if decoding is not None:
                 if bit == 1:
                     out_val[c, i, j] |= bitn
