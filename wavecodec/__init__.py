@@ -8,6 +8,7 @@
 """
 
 from ._api import StreamInfo, decode, encode, info
+from .coders.spiht_trace import spiht_trace
 from ._registry import Capabilities, Codec, EncodeTarget, Option, codecs, get_codec, register
 from .errors import (
     CorruptStreamError,
@@ -25,6 +26,7 @@ __all__ = [
     "encode",
     "decode",
     "info",
+    "spiht_trace",
     "codecs",
     "get_codec",
     "register",
