@@ -98,7 +98,7 @@ class _Plan:
             raise CorruptStreamError(f"spiht stream names an unknown wavelet {wavelet!r}") from None
         levels = r.u8("levels", 0, T.MAX_LEVELS)
         try:
-            T.check_levels(levels, header.height, header.width)
+            _check_padding(levels, header.height, header.width)
         except InvalidArgumentError as exc:
             raise CorruptStreamError(f"spiht stream: {exc}") from None
         colour = r.u8("colour transform", 0, 2)
@@ -118,6 +118,30 @@ class _Plan:
             raise CorruptStreamError("spiht stream: plane mean out of range")
         r.end()
         return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon)
+
+
+def _check_padding(levels: int, height: int, width: int) -> int:
+    """Validate ``levels`` and bound the zero-padded tree layout it implies.
+
+    The tree layout pads each side to a multiple of ``2**(levels+1)``; for thin
+    images and many levels that area could dwarf the image (and a corrupt header
+    could ask for gigabytes), so the padded area may be at most 4x the image plus
+    64 Ki samples.
+    """
+    levels = T.check_levels(levels, height, width)
+    hp, wp = T.padded_shape(height, width, levels)
+    if hp * wp > 4 * height * width + (1 << 16):
+        fit = levels
+        while fit > 0:
+            fit -= 1
+            a, b = T.padded_shape(height, width, fit)
+            if a * b <= 4 * height * width + (1 << 16):
+                break
+        raise InvalidArgumentError(
+            f"spiht: levels={levels} would pad the {height}x{width} image to {hp}x{wp} coefficients;"
+            f" use levels <= {fit}"
+        )
+    return levels
 
 
 def _level_maps(hp: int, wp: int, levels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -335,7 +359,7 @@ class SpihtCodec(Codec):
         if not lossless and T.is_reversible(wavelet):
             raise InvalidArgumentError("spiht: wavelet='legall53' is the reversible transform; use it with lossless=True")
         levels = options["levels"]
-        levels = T.default_levels(h, w) if levels is None else T.check_levels(levels, h, w)
+        levels = T.default_levels(h, w) if levels is None else _check_padding(levels, h, w)
         q, plan = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                        bit_depth=image.bit_depth)
         plan.variant = options["variant"]
