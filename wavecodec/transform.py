@@ -494,7 +494,8 @@ def synthesis_gains_1d(wavelet: str, levels: int) -> tuple[np.ndarray, np.ndarra
             else:
                 pywt = _pywt()
                 size = n >> k
-                parts = [np.zeros(size) for _ in range(k + 1)]
+                # waverec wants [cA_k, cD_k, cD_{k-1}, ..., cD_1] with halving sizes
+                parts = [np.zeros(size), np.zeros(size)] + [np.zeros(n >> j) for j in range(k - 1, 0, -1)]
                 idx = 0 if not is_high else 1
                 parts[idx][size // 2] = 1.0
                 with warnings.catch_warnings():

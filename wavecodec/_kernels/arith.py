@@ -247,7 +247,7 @@ def raw_write_bit(state, out, bit):
     if pos >= state[_LIMIT]:
         state[_DONE] = 1
         return
-    if bit != 0:
+    if bit != 0 and (pos >> 3) < out.shape[0]:  # past the buffer: counted, not written
         out[pos >> 3] |= np.uint8(0x80 >> (pos & 7))
     state[_POS] = pos + 1
     if pos + 1 >= state[_LIMIT]:

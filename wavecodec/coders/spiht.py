@@ -44,6 +44,7 @@ VARIANTS = ("ac", "binary")
 _VARIANT_CODE = {"binary": 0, "ac": 1}
 _COLOUR_NONE, _COLOUR_ICT, _COLOUR_RCT = 0, 1, 2
 _MAX_PLANE = 30  # int32 magnitudes
+_MAX_PAD = 16  # padded tree layout: at most this many times the image area (+1 Mi)
 
 
 def _check_wavelet(value: Any) -> str:
@@ -125,17 +126,17 @@ def _check_padding(levels: int, height: int, width: int) -> int:
 
     The tree layout pads each side to a multiple of ``2**(levels+1)``; for thin
     images and many levels that area could dwarf the image (and a corrupt header
-    could ask for gigabytes), so the padded area may be at most 4x the image plus
-    64 Ki samples.
+    could ask for gigabytes), so the padded area may be at most 16x the image plus
+    1 Mi samples (enough for the deepest pyramid of any reasonably shaped image).
     """
     levels = T.check_levels(levels, height, width)
     hp, wp = T.padded_shape(height, width, levels)
-    if hp * wp > 4 * height * width + (1 << 16):
+    if hp * wp > _MAX_PAD * height * width + (1 << 20):
         fit = levels
         while fit > 0:
             fit -= 1
             a, b = T.padded_shape(height, width, fit)
-            if a * b <= 4 * height * width + (1 << 16):
+            if a * b <= _MAX_PAD * height * width + (1 << 20):
                 break
         raise InvalidArgumentError(
             f"spiht: levels={levels} would pad the {height}x{width} image to {hp}x{wp} coefficients;"
@@ -211,7 +212,17 @@ def forward_coefficients(
     if lossless:
         planes = planes.astype(np.int64)
         offsets = [int(np.round(p.mean())) for p in planes]
-        coeffs = np.stack([T.forward((p - m).astype(np.int32), wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)])
+        try:
+            coeffs = np.stack(
+                [T.forward((p - m).astype(np.int32), wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)]
+            )
+        except InvalidArgumentError as exc:
+            # the integer 5/3 keeps every intermediate in int32 only up to a data range
+            # that shrinks with the number of levels
+            raise InvalidArgumentError(
+                f"spiht: lossless coding of this {bit_depth}-bit image cannot use levels={levels} ({exc});"
+                " choose fewer levels"
+            ) from None
         frac = 0
         q = coeffs.astype(np.int64)
     else:
@@ -275,7 +286,9 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
         return EncodeResult(b"", trace[:0], (128, 128))
     # Without a budget the stream is as long as the coefficients need; size the
     # buffer generously and grow it if the coder reports that it ran past the end.
-    capacity = budget if budget is not None else max(1024, mag.size * (n_max + 2) // 4)
+    # (A budget larger than any stream these coefficients can produce is not allocated.)
+    full_estimate = max(1024, mag.size * (n_max + 2) // 4)
+    capacity = full_estimate if budget is None else min(budget, full_estimate)
     while True:
         buf = np.zeros(capacity + 8, dtype=np.uint8)
         if arith:
