@@ -53,7 +53,7 @@ def collect(images: list[np.ndarray]) -> np.ndarray:
         runs = [(False, r) for r in RATES] + [(True, None)]
         for lossless, bpp in runs:
             wavelet = "legall53" if lossless else "cdf97"
-            q, plan = S.forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels, bit_depth=8)
+            [(q, plan)] = S.forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels, bit_depth=8)
             budget = None if bpp is None else int(bpp * h * w / 8)
             stats = np.zeros((n_ctx, 2), dtype=np.int64)
             S.encode_coefficients(q, variant="ac", levels=levels, n_max=plan.n_max, budget=budget, stats=stats,

@@ -248,13 +248,18 @@ def test_prefixes_of_colour_stream(astronaut_crop):
 @pytest.mark.parametrize("variant", ["ac", "binary"])
 @pytest.mark.parametrize("reconstruction", ["optimized", "midpoint"])
 def test_truncation_matches_lower_rate_encoding(camera, variant, reconstruction):
-    high = wavecodec.encode(camera, bpp=2.0, variant=variant, reconstruction=reconstruction)
+    # Embeddedness: with the same coding parameters (no per-rate quantiser search), a
+    # stream encoded at a lower rate and a higher-rate stream cut to that size decode alike.
+    high = wavecodec.encode(camera, bpp=2.0, variant=variant, reconstruction=reconstruction, step_search="never")
     for bpp in (0.1, 0.25, 0.5, 1.0):
-        low = wavecodec.encode(camera, bpp=bpp, variant=variant, reconstruction=reconstruction)
+        low = wavecodec.encode(camera, bpp=bpp, variant=variant, reconstruction=reconstruction, step_search="never")
         cut = high[: len(low)]
         p_low, p_cut = psnr(camera, wavecodec.decode(low)), psnr(camera, wavecodec.decode(cut))
         tol = 0.3 if reconstruction == "optimized" else 0.05
         assert abs(p_low - p_cut) < tol, (bpp, p_low, p_cut)
+        # the default encoder may pick another quantiser step for the lower rate: never worse
+        searched = wavecodec.encode(camera, bpp=bpp, variant=variant, reconstruction=reconstruction)
+        assert psnr(camera, wavecodec.decode(searched)) > p_cut - tol, bpp
 
 
 def test_binary_budgeted_stream_is_a_prefix(camera_crop, astronaut_odd):
@@ -264,8 +269,9 @@ def test_binary_budgeted_stream_is_a_prefix(camera_crop, astronaut_odd):
             finfo = wavecodec.info(full)
             full_payload = full[finfo.header_size:]
             for k in (0, 1, 2, 3, 7, 50, 127, 128, 129, 1000, len(full_payload) - 1):
+                # (same coding parameters: no per-rate quantiser search)
                 data = wavecodec.encode(img, variant="binary", reconstruction=reconstruction,
-                                        max_bytes=finfo.header_size + k)
+                                        max_bytes=finfo.header_size + k, step_search="never")
                 info = wavecodec.info(data)
                 payload = data[info.header_size:]
                 # the raw bits are the same bits: a budgeted stream's payload is a prefix of the full payload
@@ -335,3 +341,22 @@ def test_colour_is_one_forest(astronaut_crop):
     grey_rgb = np.repeat(g[:, :, None], 3, axis=2)
     out = wavecodec.decode(wavecodec.encode(grey_rgb, bpp=2.0)).astype(int)
     assert np.abs(out[..., 0] - out[..., 2]).mean() < 1.0
+
+
+def test_quantiser_step_search(camera):
+    # The encoder tries the steps 2**(-k/4) and keeps the least distortion at the budget:
+    # never worse than the plain bit-planes, and the chosen step is recorded in the header.
+    for bpp in (0.03, 0.1):
+        plain = wavecodec.encode(camera, bpp=bpp, step_search="never")
+        searched = wavecodec.encode(camera, bpp=bpp, step_search="always")
+        assert len(searched) <= int(bpp * camera.size / 8)
+        p_plain = psnr(camera, wavecodec.decode(plain))
+        p_searched = psnr(camera, wavecodec.decode(searched))
+        assert p_searched >= p_plain - 0.02, (bpp, p_plain, p_searched)
+        assert wavecodec.info(plain).params["quantiser_step"] == 1.0
+        assert wavecodec.info(searched).params["quantiser_step"] in {2.0 ** (-k / 4) for k in range(4)}
+    # 'auto' searches at low rates only
+    assert wavecodec.encode(camera, bpp=0.1) == wavecodec.encode(camera, bpp=0.1, step_search="always")
+    assert wavecodec.encode(camera, bpp=1.0) == wavecodec.encode(camera, bpp=1.0, step_search="never")
+    with pytest.raises(wavecodec.InvalidArgumentError, match="step_search"):
+        wavecodec.encode(camera, bpp=0.1, step_search="sometimes")

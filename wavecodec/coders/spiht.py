@@ -44,6 +44,8 @@ VARIANTS = ("ac", "binary")
 _VARIANT_CODE = {"binary": 0, "ac": 1}
 _COLOUR_NONE, _COLOUR_ICT, _COLOUR_RCT = 0, 1, 2
 _MAX_PLANE = 30  # int32 magnitudes
+_N_STEPS = 4  # quantiser steps 2**(-k/4), k = 0..3, searched by the encoder
+_SEARCH_MAX_BPP = 0.3  # step_search="auto" searches up to this rate (cheap there, and it pays most)
 _MAX_PAD = 16  # padded tree layout: at most this many times the image area (+1 Mi)
 
 
@@ -75,11 +77,13 @@ class _Plan:
     # reconstruction points inside the uncertainty interval, in 1/256 of its width
     # (fresh significant coefficients, refined ones); 128 = the paper's midpoint
     recon: tuple = (128, 128)
+    # quantiser step 2**(-step/4) applied to every plane (0 = the plain bit-planes)
+    step: int = 0
 
     def pack(self, lossless: bool) -> bytes:
         w = ParamWriter()
         w.u8(_VARIANT_CODE[self.variant]).text(self.wavelet).u8(self.levels).u8(self.colour)
-        w.u8(self.frac_bits).i8(self.n_max).u8(self.recon[0]).u8(self.recon[1])
+        w.u8(self.frac_bits).i8(self.n_max).u8(self.recon[0]).u8(self.recon[1]).u8(self.step)
         for m in self.offsets:
             if lossless:
                 w.i32(int(m))
@@ -114,11 +118,14 @@ class _Plan:
         if not -1 <= n_max <= _MAX_PLANE:
             raise CorruptStreamError(f"spiht stream: top bit-plane {n_max} outside -1..{_MAX_PLANE}")
         recon = (r.u8("fresh reconstruction point"), r.u8("refined reconstruction point"))
+        step = r.u8("quantiser step", 0, _N_STEPS - 1)
+        if header.lossless and step != 0:
+            raise CorruptStreamError("spiht stream: quantiser step in a lossless stream")
         offsets = [r.i32("plane offset") if header.lossless else r.f32("plane mean") for _ in range(header.channels)]
         if not header.lossless and any(abs(m) > 2.0**20 for m in offsets):
             raise CorruptStreamError("spiht stream: plane mean out of range")
         r.end()
-        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon)
+        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon, step)
 
 
 def _check_padding(levels: int, height: int, width: int) -> int:
@@ -199,9 +206,13 @@ def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, o
 
 
 def forward_coefficients(
-    pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int
-) -> tuple[np.ndarray, _Plan]:
-    """Pixels (H, W, C) -> signed integer coefficients (C, hp, wp) in tree layout, and the plan."""
+    pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int, steps: tuple = (0,)
+) -> list[tuple[np.ndarray, _Plan]]:
+    """Pixels (H, W, C) -> signed integer coefficients (C, hp, wp) in tree layout, and the plan.
+
+    Lossy coefficients are quantised once per quantiser step in ``steps``
+    (``2**(-step/4)``; the transform runs once); one ``(q, plan)`` pair per step.
+    """
     h, w, c = pixels.shape
     if c == 3:
         colour = _COLOUR_RCT if lossless else _COLOUR_ICT
@@ -224,7 +235,7 @@ def forward_coefficients(
                 " choose fewer levels"
             ) from None
         frac = 0
-        q = coeffs.astype(np.int64)
+        candidates = [(coeffs.astype(np.int64), 0)]
     else:
         planes = planes.astype(np.float64)
         offsets = [float(np.float32(p.mean())) for p in planes]
@@ -232,12 +243,19 @@ def forward_coefficients(
         coeffs *= T.synthesis_weights(h, w, levels, wavelet)[None]
         coeffs *= _chroma_weights(colour)[:c, None, None]
         frac = _frac_bits(bit_depth, levels)
-        q = np.trunc(coeffs * (1 << frac)).astype(np.int64)
-    top = int(np.abs(q).max()) if q.size else 0
-    if top >= 1 << _MAX_PLANE:
-        raise InvalidArgumentError("spiht: coefficient magnitudes exceed the 30-bit range; use fewer levels")
-    plan = _Plan("ac", wavelet, levels, colour, frac, top.bit_length() - 1, offsets)
-    return q, plan
+        candidates = [(np.trunc(coeffs * (step_scale(s) * (1 << frac))).astype(np.int64), s) for s in steps]
+    out = []
+    for q, s in candidates:
+        top = int(np.abs(q).max()) if q.size else 0
+        if top >= 1 << _MAX_PLANE:
+            raise InvalidArgumentError("spiht: coefficient magnitudes exceed the 30-bit range; use fewer levels")
+        out.append((q, _Plan("ac", wavelet, levels, colour, frac, top.bit_length() - 1, offsets, step=s)))
+    return out
+
+
+def step_scale(step: int) -> float:
+    """Scale applied to the coefficients for quantiser step ``step`` (``2**(-step/4)``)."""
+    return 2.0 ** (-step / 4.0)
 
 
 def inverse_coefficients(coeffs: np.ndarray, plan: _Plan, header: Header) -> np.ndarray:
@@ -266,6 +284,7 @@ class EncodeResult:
     payload: bytes
     trace: np.ndarray  # (n_trace, 6): plane, kind, plane index c, row, column, bit
     recon: tuple  # MSE-optimal reconstruction points (1/256 of the interval), fresh and refined
+    reduction: float = 0.0  # squared error removed by the decoded coefficients (see distortion_reduction)
 
 
 def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
@@ -309,7 +328,9 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
         capacity = 2 * n_bytes
     offsets = _k.optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
-    return EncodeResult(buf[:n_bytes].tobytes(), trace[: min(int(n_trace), trace_capacity)], recon)
+    reduction = _k.distortion_reduction(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old,
+                                        recon[0] / 256.0, recon[1] / 256.0)
+    return EncodeResult(buf[:n_bytes].tobytes(), trace[: min(int(n_trace), trace_capacity)], recon, reduction)
 
 
 def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, int], levels: int,
@@ -356,6 +377,11 @@ class SpihtCodec(Codec):
                check=_check_wavelet),
         Option("levels", None, "decomposition levels; None picks from the image size (6 for 768x512)",
                check=_check_levels),
+        Option("step_search", "auto",
+               "'always': the encoder codes with 4 quantiser steps 2**(-k/4) and keeps the one with the least"
+               " distortion at the budget (1 header byte); 'never': plain bit-planes (the paper);"
+               f" 'auto': search when a budget of at most {_SEARCH_MAX_BPP} bpp is given",
+               ("auto", "always", "never")),
         Option("reconstruction", "optimized",
                "'midpoint': centre of the uncertainty interval (the paper); 'optimized': encoder-measured"
                " conditional means, sent in two header bytes", ("optimized", "midpoint")),
@@ -373,16 +399,33 @@ class SpihtCodec(Codec):
             raise InvalidArgumentError("spiht: wavelet='legall53' is the reversible transform; use it with lossless=True")
         levels = options["levels"]
         levels = T.default_levels(h, w) if levels is None else _check_padding(levels, h, w)
-        q, plan = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
-                                       bit_depth=image.bit_depth)
-        plan.variant = options["variant"]
-        params = plan.pack(lossless)
-        budget = target.payload_budget(params)
-        result = encode_coefficients(q, variant=plan.variant, levels=levels, n_max=plan.n_max, budget=budget)
-        if options["reconstruction"] == "optimized" and not lossless:
-            plan.recon = result.recon
-            params = plan.pack(lossless)  # same length: the budget still holds
-        return params, result.payload
+        search = options["step_search"]
+        budget_bpp = None if target.max_bytes is None else 8.0 * target.max_bytes / (h * w)
+        if not lossless and (search == "always" or (search == "auto" and budget_bpp is not None
+                                                    and budget_bpp <= _SEARCH_MAX_BPP)):
+            steps = tuple(range(_N_STEPS))
+        else:
+            steps = (0,)
+        candidates = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
+                                          bit_depth=image.bit_depth, steps=steps)
+        best = None
+        for q, plan in candidates:
+            plan.variant = options["variant"]
+            budget = target.payload_budget(plan.pack(lossless))  # same length for every step
+            result = encode_coefficients(q, variant=plan.variant, levels=levels, n_max=plan.n_max, budget=budget)
+            if options["reconstruction"] == "optimized" and not lossless:
+                plan.recon = result.recon
+            if len(candidates) == 1:
+                best = (plan, result)
+                break
+            # squared error of the decoded coefficients, back in the unscaled domain
+            scale = step_scale(plan.step) * (1 << plan.frac_bits)
+            energy = float(np.sum((np.abs(q) + 0.5 * (q != 0)) ** 2))
+            error = (energy - result.reduction) / (scale * scale)
+            if best is None or error < best[2]:
+                best = (plan, result, error)
+        plan, result = best[0], best[1]
+        return plan.pack(lossless), result.payload
 
     def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
         plan = _Plan.unpack(header)
@@ -391,7 +434,7 @@ class SpihtCodec(Codec):
             payload, variant=plan.variant, shape=(header.channels, hp, wp), levels=plan.levels,
             n_max=plan.n_max, frac_bits=plan.frac_bits, integer=header.lossless, recon=plan.recon,
             weight_map=None if header.lossless else T.synthesis_weights(header.height, header.width, plan.levels, plan.wavelet),
-            plane_weight=_chroma_weights(plan.colour)[: header.channels],
+            plane_weight=_chroma_weights(plan.colour)[: header.channels] * step_scale(plan.step),
         )
         return inverse_coefficients(coeffs, plan, header)
 
@@ -405,6 +448,7 @@ class SpihtCodec(Codec):
             "top_bitplane": plan.n_max,
             "fractional_bits": plan.frac_bits,
             "reconstruction_points": (plan.recon[0] / 256, plan.recon[1] / 256),
+            "quantiser_step": step_scale(plan.step),
         }
 
 
