@@ -406,10 +406,13 @@ def forward(plane, *, wavelet: str = "cdf97", levels: int | None = None) -> np.n
     return out
 
 
-def inverse(coeffs, *, shape: tuple[int, int], wavelet: str = "cdf97", levels: int | None = None) -> np.ndarray:
+def inverse(coeffs, *, shape: tuple[int, int], wavelet: str = "cdf97", levels: int | None = None,
+            overwrite_input: bool = False) -> np.ndarray:
     """Inverse of :func:`forward`: tree-layout ``coeffs`` -> image plane of ``shape`` (h, w).
 
     Returns float64, or int32 for ``"legall53"``.  Values outside the bands are ignored.
+    ``overwrite_input=True`` lets a lifting inverse work in place on ``coeffs`` when it
+    already has the right layout and dtype (saves a copy; ``coeffs`` is then destroyed).
     """
     a = _as_plane(coeffs, "coeffs")
     wavelet = check_wavelet(wavelet)
@@ -435,7 +438,10 @@ def inverse(coeffs, *, shape: tuple[int, int], wavelet: str = "cdf97", levels: i
             dtype = np.float64
         if (hp, wp) == (h, w):
             # no padding: the tree layout is the compact layout
-            compact = np.array(a, dtype=dtype, order="C", copy=True)
+            if overwrite_input and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable:
+                compact = a
+            else:
+                compact = np.array(a, dtype=dtype, order="C", copy=True)
         else:
             compact = np.empty((h, w), dtype=dtype)
             for band, (rs, cs) in zip(layout, _compact_bands(h, w, levels)):

@@ -111,8 +111,8 @@ class _Plan:
             raise CorruptStreamError("spiht stream: colour transform does not match the channel count")
         if header.lossless and (wavelet != "legall53" or colour == _COLOUR_ICT):
             raise CorruptStreamError("spiht stream: lossless flag with an irreversible transform")
-        if not header.lossless and colour == _COLOUR_RCT:
-            raise CorruptStreamError("spiht stream: RCT in a lossy stream")
+        if not header.lossless and (colour == _COLOUR_RCT or wavelet == "legall53"):
+            raise CorruptStreamError("spiht stream: reversible transform in a lossy stream")
         frac_bits = r.u8("fractional bits", 0, 8)
         n_max = r.i8("top bit-plane")
         if not -1 <= n_max <= _MAX_PLANE:
@@ -270,11 +270,14 @@ def inverse_coefficients(coeffs: np.ndarray, plan: _Plan, header: Header) -> np.
         ]
         img = T.rct_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
         return np.clip(img, 0, maxval).astype(header.dtype)
-    planes = np.stack(
-        [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels) + plan.offsets[k] for k in range(c)]
-    )
-    img = T.ict_inverse(planes) if c == 3 else planes[0][:, :, None]
-    return np.clip(np.rint(img), 0, maxval).astype(header.dtype)
+    planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
+              for k in range(c)]
+    for k in range(c):
+        planes[k] += plan.offsets[k]
+    img = T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
+    np.rint(img, out=img)
+    np.clip(img, 0, maxval, out=img)
+    return img.astype(header.dtype)
 
 
 @dataclass
