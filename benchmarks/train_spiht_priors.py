@@ -14,13 +14,16 @@ per context so that no single run dominates.  The result is written to
 
 Usage::
 
-    python benchmarks/train_spiht_priors.py [--confidence 12] [--out wavecodec/coders/_spiht_priors.py]
+    python benchmarks/train_spiht_priors.py [--confidence 16] [--out wavecodec/coders/_spiht_priors.py]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 
 import numpy as np
 from skimage import data as skdata
@@ -66,7 +69,7 @@ def collect(images: list[np.ndarray]) -> np.ndarray:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--confidence", type=int, default=12)
+    ap.add_argument("--confidence", type=int, default=16)
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "wavecodec/coders/_spiht_priors.py"))
     args = ap.parse_args()
     acc = collect(training_images())

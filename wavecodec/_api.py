@@ -107,6 +107,10 @@ def encode(
         raise InvalidArgumentError(f"codec {c.name!r} has no lossless mode")
     opts = c.resolve_options(options)
     spec = _validate_image(image, bit_depth=bit_depth, colour_ok=c.capabilities.colour, dtypes=c.capabilities.dtypes, codec=c.name)
+    if spec.bit_depth > c.capabilities.max_bit_depth:
+        raise UnsupportedImageError(
+            f"codec {c.name!r} codes at most {c.capabilities.max_bit_depth}-bit samples, the image needs {spec.bit_depth}"
+        )
     budget = _resolve_budget(bpp, max_bytes, spec.height, spec.width)
     target = EncodeTarget(c.name, spec.height, spec.width, budget)
     params, payload = c.encode_image(spec, target, lossless=bool(lossless), options=opts)
@@ -139,7 +143,12 @@ def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES) -> np.ndar
     bounds the image size a header may ask for before anything is allocated.
     """
     header, payload, codec = _parse(data, max_samples)
-    if len(payload) < header.payload_length and not header.embedded:
+    if header.embedded != codec.capabilities.embedded:
+        raise CorruptStreamError(
+            f"stream flags it as {'embedded' if header.embedded else 'not embedded'}, but codec {codec.name!r} is"
+            f" {'embedded' if codec.capabilities.embedded else 'not embedded'}"
+        )
+    if len(payload) < header.payload_length and not codec.capabilities.embedded:
         raise TruncatedStreamError(
             f"stream truncated: {len(payload)} of {header.payload_length} payload bytes present, and codec"
             f" {header.codec!r} is not embedded"
@@ -184,17 +193,18 @@ class StreamInfo:
         return 8.0 * (self.header_size + self.payload_present) / (self.shape[0] * self.shape[1])
 
     def __str__(self) -> str:
-        lines = [
-            f"codec        {self.codec}",
-            f"shape        {self.shape}",
-            f"dtype        {self.dtype} ({self.bit_depth}-bit)",
-            f"lossless     {self.lossless}",
-            f"embedded     {self.embedded}",
-            f"header       {self.header_size} bytes",
-            f"payload      {self.payload_present} of {self.payload_size} bytes" + (" (truncated)" if self.truncated else ""),
-            f"rate         {self.bpp():.4f} bpp",
-        ]
-        lines += [f"{k:<12} {v}" for k, v in self.params.items()]
+        rows = [
+            ("codec", self.codec),
+            ("shape", self.shape),
+            ("dtype", f"{self.dtype} ({self.bit_depth}-bit)"),
+            ("lossless", self.lossless),
+            ("embedded", self.embedded),
+            ("header", f"{self.header_size} bytes"),
+            ("payload", f"{self.payload_present} of {self.payload_size} bytes" + (" (truncated)" if self.truncated else "")),
+            ("rate", f"{self.bpp():.4f} bpp"),
+        ] + list(self.params.items())
+        width = max(len(k) for k, _ in rows)
+        lines = [f"{k:<{width}}  {v}" for k, v in rows]
         return "\n".join(lines)
 
 

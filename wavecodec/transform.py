@@ -588,7 +588,7 @@ def ict_inverse(ycc) -> np.ndarray:
 
 
 def ict_synthesis_gains() -> np.ndarray:
-    """Per-component MSE weights of the inverse ICT: ``[1, 1.0862, 0.8252]``.
+    """Per-component MSE weights of the inverse ICT: ``[1, 1.0861, 0.8252]``.
 
     Entry ``c`` is the squared L2 norm of column ``c`` of the inverse ICT matrix
     divided by 3 (Y: ``(1+1+1)/3``, Cb: ``(0.344136**2 + 1.772**2)/3``,

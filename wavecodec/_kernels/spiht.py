@@ -74,13 +74,19 @@ N_CONTEXTS = CTX_REF + 32
 def spiht_context_count() -> int:
     """Number of adaptive binary contexts of the arithmetic-coded variant.
 
-    Significance of LIP pixels and of offspring is conditioned on the number of
-    significant horizontal/vertical and diagonal neighbours (as in EBCOT's
-    zero-coding contexts), the subband class and the parent's (or a sibling's)
-    significance; set significance on the node's own and its neighbours'
-    significance; signs on the signs of the left and upper neighbours; refinement
-    bits on whether it is the coefficient's first refinement.  Luma and chroma
-    planes have separate contexts.
+    Every context also separates luma from chroma planes and four subband classes
+    (LL, levels >= 3, level 2, level 1):
+
+    * LIP pixel: significant horizontal/vertical and diagonal neighbours (0, 1, 2+
+      each, as in EBCOT's zero coding), parent significant, any offspring significant;
+    * offspring pixel: the same neighbour counts, a sibling already significant in
+      this group, the parent (the LIS node) significant;
+    * D-set (type A): node significant, significant neighbours of the node (0..3+),
+      significant samples on the ring around its offspring block (0, 1, 2+);
+    * L-set (type B): node significant, significant offspring (0, 1, 2+);
+    * sign: band orientation and the clamped sign sums of the left+right and
+      up+down neighbours (EBCOT's sign contexts);
+    * refinement: first refinement or not, any significant neighbour.
     """
     return N_CONTEXTS
 

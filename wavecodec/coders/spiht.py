@@ -451,7 +451,7 @@ class SpihtCodec(Codec):
             "top_bitplane": plan.n_max,
             "fractional_bits": plan.frac_bits,
             "reconstruction_points": (plan.recon[0] / 256, plan.recon[1] / 256),
-            "quantiser_step": step_scale(plan.step),
+            "quantiser_step": 1.0 / step_scale(plan.step),  # 2**(k/4) in units of the plain bit-planes
         }
 
 
