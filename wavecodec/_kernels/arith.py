@@ -200,35 +200,32 @@ def _next_byte(state, data):
 @njit(cache=True, inline="always")
 def ac_decode_bit(state, data, probs, counts, ctx):
     """Decode one bit in context ``ctx``; returns -1 (and sets done) when the input is exhausted."""
-    # One exit point: inlined into the SPIHT kernel, early returns would stop Numba
-    # from pruning the reference counting of the array arguments (an atomic
-    # operation per bit).
-    bit = -1
-    if state[_DONE] == 0:
-        rng = state[_RANGE]
-        code = state[_LOW]
-        bound = (rng >> PROB_BITS) * _prob(probs, ctx)
-        if code < bound:
-            rng = bound
-            bit = 0
-        else:
-            code -= bound
-            rng -= bound
-            bit = 1
-        _adapt(probs, counts, ctx, bit)
-        if rng < TOP:
-            pos = state[_POS]
-            limit = state[_LIMIT]
-            while rng < TOP:
-                rng = (rng << 8) & MASK32
-                byte = np.int64(data[pos]) if pos < limit else np.int64(0)  # past the end: zeros
-                code = ((code << 8) | byte) & MASK32
-                pos += 1
-            state[_POS] = pos
-            if pos > limit:
-                state[_DONE] = 1  # the next decision would rest on bytes that are not there
-        state[_RANGE] = rng
-        state[_LOW] = code
+    if state[_DONE] != 0:
+        return -1
+    rng = state[_RANGE]
+    code = state[_LOW]
+    bound = (rng >> PROB_BITS) * _prob(probs, ctx)
+    if code < bound:
+        rng = bound
+        bit = 0
+    else:
+        code -= bound
+        rng -= bound
+        bit = 1
+    _adapt(probs, counts, ctx, bit)
+    if rng < TOP:
+        pos = state[_POS]
+        limit = state[_LIMIT]
+        while rng < TOP:
+            rng = (rng << 8) & MASK32
+            byte = np.int64(data[pos]) if pos < limit else np.int64(0)  # past the end: zeros
+            code = ((code << 8) | byte) & MASK32
+            pos += 1
+        state[_POS] = pos
+        if pos > limit:
+            state[_DONE] = 1  # the next decision would rest on bytes that are not there
+    state[_RANGE] = rng
+    state[_LOW] = code
     return bit
 
 
