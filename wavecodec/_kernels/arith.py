@@ -51,12 +51,12 @@ ADAPT_SHIFT = np.array(
 ADAPT_LAST = ADAPT_SHIFT.shape[0] - 1
 
 # State slots.
-_LOW = 0  # encoder: low (up to 33 bits)      decoder: code window
-_RANGE = 1
+_LOW = STATE_LOW = 0  # encoder: low (up to 33 bits)      decoder: code window
+_RANGE = STATE_RANGE = 1
 _CACHE = 2  # encoder only
 _CACHE_SIZE = 3  # encoder only: pending bytes (cache + 0xFF run)
-_POS = 4  # bytes written (encoder) / bytes consumed (decoder), or bits for raw I/O
-_LIMIT = 5  # decoder: bytes available; encoder: soft budget in bytes (or bits for raw)
+_POS = STATE_POS = 4  # bytes written (encoder) / bytes consumed (decoder), or bits for raw I/O
+_LIMIT = STATE_LIMIT = 5  # decoder: bytes available; encoder: soft budget in bytes (or bits for raw)
 _DONE = STATE_DONE = 6  # 1 once the budget is reached (encoder) or the input exhausted (decoder)
 _FIRST = 7  # encoder: 1 until the always-zero leading byte has been dropped
 STATE_SIZE = 8
@@ -227,6 +227,46 @@ def ac_decode_bit(state, data, probs, counts, ctx):
     state[_RANGE] = rng
     state[_LOW] = code
     return bit
+
+
+@njit(cache=True, inline="always")
+def ac_decode_step(rng, code, pos, limit, done, p_fast, p_slow, count, byte0, byte1):
+    """:func:`ac_decode_bit` on scalars: the decoder registers, one context's model and
+    the next two input bytes (0 past the end) in; the bit (-1 when exhausted), the new
+    registers and the new model out.
+
+    For kernels that keep the decoder state in local variables: a helper that takes
+    arrays, inlined at every decision, makes Numba count references to each array on
+    every bit (atomic operations that cost a third of the decoding time).  After a
+    decision the range is at least (2**24 >> 15) * PROB_MIN > 2**13, so two input
+    bytes always suffice to renormalise.
+    """
+    bit = -1
+    if done == 0:
+        bound = (rng >> PROB_BITS) * ((p_fast + p_slow) >> 1)
+        if code < bound:
+            rng = bound
+            bit = 0
+        else:
+            code -= bound
+            rng -= bound
+            bit = 1
+        warm = ADAPT_SHIFT[count]
+        p_fast = _move(p_fast, bit, warm if warm < FAST_SHIFT else FAST_SHIFT)
+        p_slow = _move(p_slow, bit, warm)
+        if count < ADAPT_LAST:
+            count += 1
+        if rng < TOP:
+            rng = (rng << 8) & MASK32
+            code = ((code << 8) | byte0) & MASK32
+            pos += 1
+            if rng < TOP:
+                rng = (rng << 8) & MASK32
+                code = ((code << 8) | byte1) & MASK32
+                pos += 1
+            if pos > limit:
+                done = 1  # the next decision would rest on bytes that are not there
+    return bit, rng, code, pos, done, p_fast, p_slow, count
 
 
 # --------------------------------------------------------------------------- raw bits

@@ -40,8 +40,12 @@ import numpy as np
 from numba import njit
 
 from .arith import (
+    STATE_LIMIT,
+    STATE_LOW,
+    STATE_POS,
+    STATE_RANGE,
+    ac_decode_step,
     STATE_DONE,
-    ac_decode_bit,
     ac_encode_bit,
     raw_read_bit,
     raw_write_bit,
@@ -316,6 +320,12 @@ def spiht_code(
     lis = np.empty(n_lis_cap, dtype=np.int64)
     lis_b = np.empty(n_lis_cap, dtype=np.uint8)
     tcount = np.zeros(1, dtype=np.int64)
+    # the range decoder's registers live in locals here (see arith.ac_decode_step)
+    d_rng = state[STATE_RANGE]
+    d_code = state[STATE_LOW]
+    d_pos = state[STATE_POS]
+    d_limit = state[STATE_LIMIT]
+    d_done = state[STATE_DONE]
     tracing = trace.shape[0] > 0
 
     n_lip = 0
@@ -374,7 +384,14 @@ def spiht_code(
                     raw_write_bit(state, buf, bit)
                 bit = bit
             elif arith is not None:
-                bit = ac_decode_bit(state, buf, probs, counts, ctx)
+                bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
+                    d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
+                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
+                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
+                )
+                probs[ctx, 0] = pf
+                probs[ctx, 1] = ps
+                counts[ctx] = pc
             else:
                 bit = raw_read_bit(state, buf)
             if bit < 0:
@@ -400,7 +417,14 @@ def spiht_code(
                         raw_write_bit(state, buf, s)
                     s = s
                 elif arith is not None:
-                    s = ac_decode_bit(state, buf, probs, counts, sctx)
+                    s, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
+                        d_rng, d_code, d_pos, d_limit, d_done, probs[sctx, 0], probs[sctx, 1], counts[sctx],
+                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
+                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
+                    )
+                    probs[sctx, 0] = pf
+                    probs[sctx, 1] = ps
+                    counts[sctx] = pc
                 else:
                     s = raw_read_bit(state, buf)
                 if s < 0:
@@ -465,7 +489,14 @@ def spiht_code(
                         raw_write_bit(state, buf, bit)
                     bit = bit
                 elif arith is not None:
-                    bit = ac_decode_bit(state, buf, probs, counts, ctx)
+                    bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
+                        d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
+                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
+                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
+                    )
+                    probs[ctx, 0] = pf
+                    probs[ctx, 1] = ps
+                    counts[ctx] = pc
                 else:
                     bit = raw_read_bit(state, buf)
                 if bit < 0:
@@ -500,7 +531,14 @@ def spiht_code(
                                     raw_write_bit(state, buf, ob)
                                 ob = ob
                             elif arith is not None:
-                                ob = ac_decode_bit(state, buf, probs, counts, octx)
+                                ob, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
+                                    d_rng, d_code, d_pos, d_limit, d_done, probs[octx, 0], probs[octx, 1], counts[octx],
+                                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
+                                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
+                                )
+                                probs[octx, 0] = pf
+                                probs[octx, 1] = ps
+                                counts[octx] = pc
                             else:
                                 ob = raw_read_bit(state, buf)
                             if ob < 0:
@@ -527,7 +565,14 @@ def spiht_code(
                                         raw_write_bit(state, buf, s)
                                     s = s
                                 elif arith is not None:
-                                    s = ac_decode_bit(state, buf, probs, counts, sctx)
+                                    s, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
+                                        d_rng, d_code, d_pos, d_limit, d_done, probs[sctx, 0], probs[sctx, 1], counts[sctx],
+                                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
+                                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
+                                    )
+                                    probs[sctx, 0] = pf
+                                    probs[sctx, 1] = ps
+                                    counts[sctx] = pc
                                 else:
                                     s = raw_read_bit(state, buf)
                                 if s < 0:
@@ -588,7 +633,14 @@ def spiht_code(
                         raw_write_bit(state, buf, bit)
                     bit = bit
                 elif arith is not None:
-                    bit = ac_decode_bit(state, buf, probs, counts, ctx)
+                    bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
+                        d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
+                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
+                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
+                    )
+                    probs[ctx, 0] = pf
+                    probs[ctx, 1] = ps
+                    counts[ctx] = pc
                 else:
                     bit = raw_read_bit(state, buf)
                 if bit < 0:
@@ -642,7 +694,14 @@ def spiht_code(
                     raw_write_bit(state, buf, bit)
                 bit = bit
             elif arith is not None:
-                bit = ac_decode_bit(state, buf, probs, counts, ctx)
+                bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
+                    d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
+                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
+                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
+                )
+                probs[ctx, 0] = pf
+                probs[ctx, 1] = ps
+                counts[ctx] = pc
             else:
                 bit = raw_read_bit(state, buf)
             if bit < 0:
@@ -663,6 +722,11 @@ def spiht_code(
             break
         n -= 1
 
+    if decoding is not None:
+        state[STATE_LOW] = d_code
+        state[STATE_RANGE] = d_rng
+        state[STATE_POS] = d_pos
+        state[STATE_DONE] = d_done
     if not done:
         # all planes coded: everything is known down to n_min
         return n_min - 1, n_lsp, 0, n_lsp, tcount[0], lsp, lsp_plane
