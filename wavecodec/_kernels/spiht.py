@@ -7,8 +7,11 @@ place where the encoder *emits* a bit the decoder *reads* it.  The flags
 then compiles one specialisation per combination and prunes the branches that
 test them before inlining the coder, so each compiled kernel holds only its own
 path (a single generic kernel was 2-3x slower).  For the same reason the coder
-calls are written out at each call site, and tracing is behind a flag: helper
-calls that take arrays cost atomic reference counting on every bit.  The bits go either
+calls are written out at each call site, tracing is behind a flag, and the
+decoder keeps the range decoder's registers in local variables and calls the
+scalar-only :func:`.arith.ac_decode_step`: helpers that take arrays, inlined at
+every decision, make Numba count references to those arrays on every bit
+(atomic operations that took a third of the time).  The bits go either
 to raw output (``arith = False``: the paper's binary-uncoded SPIHT) or to the
 adaptive binary arithmetic coder of :mod:`.arith` with the contexts described in
 :func:`spiht_context_count`.
