@@ -165,6 +165,42 @@ def ac_encode_bit(state, out, probs, counts, ctx, bit):
         state[_DONE] = 1
 
 
+@njit(cache=True, inline="always")
+def ac_encode_step(low, rng, p_fast, p_slow, count, bit):
+    """:func:`ac_encode_bit` on scalars, without renormalisation: the encoder registers
+    and one context's model in, the new registers and model out.
+
+    The caller renormalises with :func:`ac_encoder_shift` while the range is below
+    ``TOP`` (about once per output byte), so the per-bit work touches no array
+    (see :func:`ac_decode_step` for why that matters inside Numba kernels).
+    """
+    bound = (rng >> PROB_BITS) * ((p_fast + p_slow) >> 1)
+    if bit == 0:
+        rng = bound
+    else:
+        low += bound
+        rng -= bound
+    warm = ADAPT_SHIFT[count]
+    p_fast = _move(p_fast, bit, warm if warm < FAST_SHIFT else FAST_SHIFT)
+    p_slow = _move(p_slow, bit, warm)
+    if count < ADAPT_LAST:
+        count += 1
+    return low, rng, p_fast, p_slow, count
+
+
+@njit(cache=True)
+def ac_encoder_shift(state, out, low):
+    """Renormalise once (range already shifted by the caller): emit a byte; returns the new ``low``.
+
+    Sets done once the byte budget is passed.
+    """
+    state[_LOW] = low
+    _shift_low(state, out)
+    if state[_POS] + state[_CACHE_SIZE] > state[_LIMIT]:
+        state[_DONE] = 1
+    return state[_LOW]
+
+
 @njit(cache=True)
 def ac_encoder_flush(state, out):
     """Terminate the stream; return the number of bytes written."""

@@ -8,8 +8,9 @@ then compiles one specialisation per combination and prunes the branches that
 test them before inlining the coder, so each compiled kernel holds only its own
 path (a single generic kernel was 2-3x slower).  For the same reason the coder
 calls are written out at each call site, tracing is behind a flag, and the
-decoder keeps the range decoder's registers in local variables and calls the
-scalar-only :func:`.arith.ac_decode_step`: helpers that take arrays, inlined at
+range coder's registers live in local variables, updated by the scalar-only
+:func:`.arith.ac_encode_step` / :func:`.arith.ac_decode_step` (the encoder
+touches its state array only to emit a byte): helpers that take arrays, inlined at
 every decision, make Numba count references to those arrays on every bit
 (atomic operations that took a third of the time).  The bits go either
 to raw output (``arith = False``: the paper's binary-uncoded SPIHT) or to the
@@ -43,13 +44,16 @@ import numpy as np
 from numba import njit
 
 from .arith import (
+    MASK32,
+    STATE_DONE,
     STATE_LIMIT,
     STATE_LOW,
     STATE_POS,
     STATE_RANGE,
+    TOP,
     ac_decode_step,
-    STATE_DONE,
-    ac_encode_bit,
+    ac_encode_step,
+    ac_encoder_shift,
     raw_read_bit,
     raw_write_bit,
 )
@@ -323,7 +327,9 @@ def spiht_code(
     lis = np.empty(n_lis_cap, dtype=np.int64)
     lis_b = np.empty(n_lis_cap, dtype=np.uint8)
     tcount = np.zeros(1, dtype=np.int64)
-    # the range decoder's registers live in locals here (see arith.ac_decode_step)
+    # the range coder's registers live in locals here (see arith.ac_decode_step)
+    e_low = state[STATE_LOW]
+    e_rng = state[STATE_RANGE]
     d_rng = state[STATE_RANGE]
     d_code = state[STATE_LOW]
     d_pos = state[STATE_POS]
@@ -382,7 +388,13 @@ def spiht_code(
                 if stats.shape[0] > 0:
                     stats[ctx, bit] += 1
                 if arith is not None:
-                    ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
+                    probs[ctx, 0] = pf
+                    probs[ctx, 1] = ps
+                    counts[ctx] = pc
+                    while e_rng < TOP:
+                        e_rng = (e_rng << 8) & MASK32
+                        e_low = ac_encoder_shift(state, buf, e_low)
                 else:
                     raw_write_bit(state, buf, bit)
                 bit = bit
@@ -415,7 +427,13 @@ def spiht_code(
                     if stats.shape[0] > 0:
                         stats[sctx, s] += 1
                     if arith is not None:
-                        ac_encode_bit(state, buf, probs, counts, sctx, s)
+                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[sctx, 0], probs[sctx, 1], counts[sctx], s)
+                        probs[sctx, 0] = pf
+                        probs[sctx, 1] = ps
+                        counts[sctx] = pc
+                        while e_rng < TOP:
+                            e_rng = (e_rng << 8) & MASK32
+                            e_low = ac_encoder_shift(state, buf, e_low)
                     else:
                         raw_write_bit(state, buf, s)
                     s = s
@@ -487,7 +505,13 @@ def spiht_code(
                     if stats.shape[0] > 0:
                         stats[ctx, bit] += 1
                     if arith is not None:
-                        ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
+                        probs[ctx, 0] = pf
+                        probs[ctx, 1] = ps
+                        counts[ctx] = pc
+                        while e_rng < TOP:
+                            e_rng = (e_rng << 8) & MASK32
+                            e_low = ac_encoder_shift(state, buf, e_low)
                     else:
                         raw_write_bit(state, buf, bit)
                     bit = bit
@@ -529,7 +553,13 @@ def spiht_code(
                                 if stats.shape[0] > 0:
                                     stats[octx, ob] += 1
                                 if arith is not None:
-                                    ac_encode_bit(state, buf, probs, counts, octx, ob)
+                                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[octx, 0], probs[octx, 1], counts[octx], ob)
+                                    probs[octx, 0] = pf
+                                    probs[octx, 1] = ps
+                                    counts[octx] = pc
+                                    while e_rng < TOP:
+                                        e_rng = (e_rng << 8) & MASK32
+                                        e_low = ac_encoder_shift(state, buf, e_low)
                                 else:
                                     raw_write_bit(state, buf, ob)
                                 ob = ob
@@ -563,7 +593,13 @@ def spiht_code(
                                     if stats.shape[0] > 0:
                                         stats[sctx, s] += 1
                                     if arith is not None:
-                                        ac_encode_bit(state, buf, probs, counts, sctx, s)
+                                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[sctx, 0], probs[sctx, 1], counts[sctx], s)
+                                        probs[sctx, 0] = pf
+                                        probs[sctx, 1] = ps
+                                        counts[sctx] = pc
+                                        while e_rng < TOP:
+                                            e_rng = (e_rng << 8) & MASK32
+                                            e_low = ac_encoder_shift(state, buf, e_low)
                                     else:
                                         raw_write_bit(state, buf, s)
                                     s = s
@@ -631,7 +667,13 @@ def spiht_code(
                     if stats.shape[0] > 0:
                         stats[ctx, bit] += 1
                     if arith is not None:
-                        ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
+                        probs[ctx, 0] = pf
+                        probs[ctx, 1] = ps
+                        counts[ctx] = pc
+                        while e_rng < TOP:
+                            e_rng = (e_rng << 8) & MASK32
+                            e_low = ac_encoder_shift(state, buf, e_low)
                     else:
                         raw_write_bit(state, buf, bit)
                     bit = bit
@@ -692,7 +734,13 @@ def spiht_code(
                 if stats.shape[0] > 0:
                     stats[ctx, bit] += 1
                 if arith is not None:
-                    ac_encode_bit(state, buf, probs, counts, ctx, bit)
+                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
+                    probs[ctx, 0] = pf
+                    probs[ctx, 1] = ps
+                    counts[ctx] = pc
+                    while e_rng < TOP:
+                        e_rng = (e_rng << 8) & MASK32
+                        e_low = ac_encoder_shift(state, buf, e_low)
                 else:
                     raw_write_bit(state, buf, bit)
                 bit = bit
@@ -725,11 +773,15 @@ def spiht_code(
             break
         n -= 1
 
-    if decoding is not None:
-        state[STATE_LOW] = d_code
-        state[STATE_RANGE] = d_rng
-        state[STATE_POS] = d_pos
-        state[STATE_DONE] = d_done
+    if arith is not None:  # hand the registers back (the encoder's flush needs them)
+        if decoding is None:
+            state[STATE_LOW] = e_low
+            state[STATE_RANGE] = e_rng
+        else:
+            state[STATE_LOW] = d_code
+            state[STATE_RANGE] = d_rng
+            state[STATE_POS] = d_pos
+            state[STATE_DONE] = d_done
     if not done:
         # all planes coded: everything is known down to n_min
         return n_min - 1, n_lsp, 0, n_lsp, tcount[0], lsp, lsp_plane
