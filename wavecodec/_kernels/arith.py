@@ -22,7 +22,12 @@ prefix of a stream therefore decodes to exactly the leading symbols whose bytes
 it contains (all but the last three or four bytes' worth), and nothing false.
 
 The state layout (index -> meaning) is private to this module; codec kernels
-only call the functions below.
+only call the functions below (and read the ``STATE_*`` slots they name).
+
+Developers: the codec kernels inline these functions, and Numba's on-disk cache
+does not notice changes in another file.  After editing this module, delete the
+cached kernels (``find wavecodec -name '*.nbi' -o -name '*.nbc' | xargs rm -f``)
+or the old coder stays compiled into them.
 """
 
 from __future__ import annotations
