@@ -247,8 +247,8 @@ def test_parse_rejects_non_bytes():
 
 
 def test_unregistered_codec_name():
-    data = raw_header(codec=b"ezw", payload=b"\x00" * 4)
-    with pytest.raises(CorruptStreamError, match="ezw"):
+    data = raw_header(codec=b"nope", payload=b"\x00" * 4)
+    with pytest.raises(CorruptStreamError, match="nope"):
         wavecodec.decode(data)
     with pytest.raises(CorruptStreamError, match="not registered"):
         wavecodec.info(data)

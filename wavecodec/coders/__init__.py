@@ -1,3 +1,4 @@
 """Built-in codecs.  Importing this package registers them (one module per codec)."""
 
 from . import spiht  # noqa: F401
+from . import ezw  # noqa: F401

@@ -1,0 +1,326 @@
+"""Tests of the EZW codec: Shapiro's worked example, round trips, embeddedness, robustness.
+
+Test vectors: Shapiro (IEEE TSP 41(12), 1993) 8x8 example as a 3-level pyramid
+(LL = 63 with the three children -34, -31, 23); passes 2 and 3 from
+/work/shared/reference/algorithms.md section 1.3.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import wavecodec
+from wavecodec._kernels import ezw as K
+from wavecodec.coders import ezw as E
+from wavecodec.errors import CorruptStreamError, WavecodecError
+
+from conftest import make_image, psnr
+
+SHAPIRO = np.array(
+    [
+        [63, -34, 49, 10, 7, 13, -12, 7],
+        [-31, 23, 14, -13, 3, 4, 6, -1],
+        [15, 14, 3, -12, 5, -7, 3, 9],
+        [-9, -7, -14, 8, 4, -2, 3, 2],
+        [-5, 9, -1, 47, 4, 6, -2, 2],
+        [3, 0, -3, 2, 3, -2, 0, 4],
+        [2, -3, 6, -4, 3, 6, 3, 6],
+        [5, 11, 5, 6, 0, 3, -4, 4],
+    ],
+    dtype=np.int64,
+)
+
+_NAMES = {K.S_ZTR: "ZTR", K.S_IZ: "IZ", K.S_POS: "P", K.S_NEG: "N", K.S_Z: "Z"}
+
+STRICT = {
+    5: ("P N IZ ZTR P ZTR ZTR ZTR ZTR IZ ZTR ZTR Z Z Z Z Z P Z Z", "1010"),
+    4: ("N P" + " ZTR" * 11 + " Z Z Z Z", "100110"),
+    3: ("P P N P P N ZTR ZTR N N P Z P N Z Z Z Z Z Z Z Z P Z Z Z Z Z P Z Z Z Z Z Z Z Z P"
+        + " Z" * 12, "10101101111011011000"),
+}
+RESCAN_PASS2 = "IZ ZTR N P ZTR ZTR ZTR ZTR ZTR ZTR ZTR ZTR"
+
+AFTER_PASS3 = np.array(
+    [
+        [62, -34, 50, 10, 0, 14, -14, 0],
+        [-30, 22, 14, -14, 0, 0, 0, 0],
+        [14, 14, 0, -14, 0, 0, 0, 10],
+        [-10, 0, -14, 10, 0, 0, 0, 0],
+        [0, 10, 0, 46, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        [0, 10, 0, 0, 0, 0, 0, 0],
+    ]
+)
+
+
+def _passes(trace: np.ndarray, n: int) -> tuple[str, str]:
+    rows = trace[trace[:, 0] == n]
+    dom = " ".join(_NAMES[int(r[1])] for r in rows if r[1] != K.T_SUB)
+    sub = "".join(str(int(r[5])) for r in rows if r[1] == K.T_SUB)
+    return dom, sub
+
+
+def _encode(scan="strict", variant="plain", budget=None):
+    return E.encode_coefficients(SHAPIRO[None], variant=variant, scan=scan, levels=3, n_max=5, budget=budget,
+                                 trace_capacity=10000)
+
+
+def _decode(payload, scan="strict", variant="plain", integer=False):
+    return E.decode_coefficients(payload, variant=variant, scan=scan, shape=(1, 8, 8), levels=3, n_max=5,
+                                 frac_bits=0, integer=integer)[0]
+
+
+def _prefix_bits(res, n_symbols_rows):
+    """Bytes holding exactly the plain-coded bits of the first trace rows (2 per symbol, 1 per sub bit)."""
+    rows = res.trace[:n_symbols_rows]
+    nbits = int(sum(1 if r[1] == K.T_SUB else 2 for r in rows))
+    bits = np.unpackbits(np.frombuffer(res.payload, np.uint8))[:nbits]
+    return bits, nbits
+
+
+# =============================================================================== test vectors
+
+
+@pytest.mark.parametrize("variant", ["plain", "ac"])
+def test_shapiro_strict_passes(variant):
+    trace = _encode(variant=variant).trace
+    for n, (dom, sub) in STRICT.items():
+        assert _passes(trace, n) == (dom, sub), f"threshold 2**{n}"
+    assert len(STRICT[3][0].split()) == 50 and len(STRICT[4][0].split()) == 17
+    assert np.all(np.diff(trace[:, 0]) <= 0)
+
+
+def test_shapiro_first_pass_positions():
+    rows = _encode().trace
+    first = rows[rows[:, 0] == 5]
+    # LL, HL3, LH3, HH3, then HL2 raster, LH2 raster, then the visited HL1 and LH1 entries
+    coords = [tuple(r[[3, 4]]) for r in first if r[1] != K.T_SUB]
+    assert coords[:12] == [(0, 0), (0, 1), (1, 0), (1, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 0), (2, 1),
+                           (3, 0), (3, 1)]
+    assert coords[12:16] == [(0, 4), (0, 5), (1, 4), (1, 5)]  # children of 49
+    assert coords[16:] == [(4, 2), (4, 3), (5, 2), (5, 3)]  # children of LH2 "14"; 47 is POS
+    # the subordinate pass: 63, -34, 49, 47 in discovery order
+    assert [tuple(r[[3, 4]]) for r in first if r[1] == K.T_SUB] == [(0, 0), (0, 1), (0, 2), (4, 3)]
+
+
+def test_shapiro_rescan_variant():
+    trace = _encode(scan="rescan").trace
+    assert _passes(trace, 5) == STRICT[5]
+    assert _passes(trace, 4) == (RESCAN_PASS2, "100110")
+
+
+def test_plain_bits_are_the_fixed_codes():
+    res = _encode()
+    code = {K.S_ZTR: "00", K.S_IZ: "01", K.S_POS: "10", K.S_NEG: "11", K.S_Z: "00"}
+    want = "".join(str(int(r[5])) if r[1] == K.T_SUB else code[int(r[1])] for r in res.trace)
+    got = "".join(map(str, np.unpackbits(np.frombuffer(res.payload, np.uint8))))
+    assert got[: len(want)] == want and not any(int(b) for b in got[len(want):])
+    assert len(res.payload) == (len(want) + 7) // 8
+
+
+def test_shapiro_reconstructions():
+    res = _encode()
+    # first dominant pass only (20 symbols, 2 bits each = 40 bits = 5 bytes): +-1.5 T
+    out = _decode(res.payload[:5])
+    assert (out[0, 0], out[0, 1], out[0, 2], out[4, 3]) == (48, -48, 48, 48)
+    assert np.count_nonzero(out) == 4
+    # + first subordinate pass (4 bits): 56, -40, 56, 40
+    bits, nbits = _prefix_bits(res, 24)
+    assert nbits == 44
+    out = _decode(np.packbits(bits).tobytes())
+    assert (out[0, 0], out[0, 1], out[0, 2], out[4, 3]) == (56, -40, 56, 40)
+    # + second dominant (17 symbols) and subordinate (6 bits) passes
+    bits, nbits = _prefix_bits(res, 24 + 17 + 6)
+    out = _decode(np.packbits(bits).tobytes())
+    assert (out[0, 0], out[0, 2], out[0, 1], out[4, 3], out[1, 0], out[1, 1]) == (60, 52, -36, 44, -28, 20)
+    # + third pass
+    bits, nbits = _prefix_bits(res, 24 + 23 + 50 + 20)
+    out = _decode(np.packbits(bits).tobytes())
+    np.testing.assert_array_equal(out, AFTER_PASS3)
+
+
+@pytest.mark.parametrize("variant", ["plain", "ac"])
+@pytest.mark.parametrize("scan", ["strict", "rescan"])
+def test_shapiro_matrix_exact(variant, scan):
+    res = _encode(scan, variant)
+    np.testing.assert_array_equal(_decode(res.payload, scan, variant, integer=True), SHAPIRO)
+
+
+def test_colour_forest_exact():
+    q = np.stack([SHAPIRO, -SHAPIRO, SHAPIRO.T])
+    for variant in ("plain", "ac"):
+        for scan in ("strict", "rescan"):
+            res = E.encode_coefficients(q, variant=variant, scan=scan, levels=3, n_max=5, budget=None,
+                                        trace_capacity=1000)
+            out = E.decode_coefficients(res.payload, variant=variant, scan=scan, shape=q.shape, levels=3, n_max=5,
+                                        frac_bits=0, integer=True)
+            np.testing.assert_array_equal(out, q)
+            # each dominant pass visits Y, Cb, Cr in turn
+            first = res.trace[(res.trace[:, 0] == 5) & (res.trace[:, 1] != K.T_SUB)]
+            assert np.all(np.diff(first[:, 2]) >= 0) and set(first[:, 2]) == {0, 1, 2}
+
+
+# =============================================================================== round trips
+
+
+def _noise(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    top = 256 if dtype == np.uint8 else 65536
+    return rng.integers(0, top, size=shape).astype(dtype)
+
+
+@pytest.mark.parametrize("variant", ["ac", "plain"])
+def test_lossless_camera_crops(camera_crop, camera_odd, astronaut_odd, variant):
+    for img in (camera_crop, camera_odd, astronaut_odd):
+        data = wavecodec.encode(img, "ezw", lossless=True, variant=variant)
+        np.testing.assert_array_equal(wavecodec.decode(data), img)
+        assert len(data) < 0.9 * img.size
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (5, 1), (31, 17), (1, 1, 3), (2, 7, 3), (19, 23, 3)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_lossless_noise(shape, dtype):
+    img = _noise(shape, dtype, seed=sum(shape))
+    for variant in ("ac", "plain"):
+        for scan in ("strict", "rescan"):
+            out = wavecodec.decode(wavecodec.encode(img, "ezw", lossless=True, variant=variant, scan=scan))
+            assert out.shape == img.shape and out.dtype == img.dtype
+            np.testing.assert_array_equal(out, img)
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (37, 29), (21, 18, 3)])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_lossy_round_trip(shape, dtype):
+    img = make_image(*shape[:2], shape[2] if len(shape) == 3 else None, dtype=dtype, seed=5)
+    peak = 255 if dtype == np.uint8 else 65535
+    for variant in ("ac", "plain"):
+        out = wavecodec.decode(wavecodec.encode(img, "ezw", variant=variant))
+        assert out.shape == img.shape and out.dtype == img.dtype
+        assert psnr(img, out, peak=peak) > 45
+
+
+@pytest.mark.parametrize("levels", [0, 1, 3])
+def test_levels(camera_odd, levels):
+    out = wavecodec.decode(wavecodec.encode(camera_odd, "ezw", lossless=True, levels=levels))
+    np.testing.assert_array_equal(out, camera_odd)
+    assert psnr(camera_odd, wavecodec.decode(wavecodec.encode(camera_odd, "ezw", bpp=1.0, levels=levels))) > 22
+
+
+@pytest.mark.parametrize("variant", ["ac", "plain"])
+def test_budgets_and_rate(camera, variant):
+    last = 0.0
+    for bpp in (0.05, 0.1, 0.25, 0.5, 1.0):
+        limit = int(bpp * camera.size / 8)
+        data = wavecodec.encode(camera, "ezw", max_bytes=limit, variant=variant)
+        assert len(data) <= limit
+        q = psnr(camera, wavecodec.decode(data))
+        assert q > last
+        last = q
+    assert last > (37 if variant == "ac" else 33)
+
+
+def test_ac_beats_plain(camera_crop):
+    a = wavecodec.encode(camera_crop, "ezw", lossless=True, variant="ac")
+    p = wavecodec.encode(camera_crop, "ezw", lossless=True, variant="plain")
+    assert len(a) < len(p)
+
+
+def _small_images():
+    return {"gray": make_image(13, 19, seed=21), "rgb": make_image(9, 11, 3, seed=22),
+            "gray16": make_image(7, 10, dtype=np.uint16, seed=23)}
+
+
+@pytest.mark.parametrize("variant", ["ac", "plain"])
+@pytest.mark.parametrize("lossless", [False, True])
+def test_every_prefix_decodes(variant, lossless):
+    for name, img in _small_images().items():
+        data = wavecodec.encode(img, "ezw", variant=variant, lossless=lossless)
+        header = wavecodec.info(data).header_size
+        for cut in range(header):
+            with pytest.raises(CorruptStreamError):
+                wavecodec.decode(data[:cut])
+        peak = 255 if img.dtype == np.uint8 else 65535
+        full = psnr(img, wavecodec.decode(data), peak=peak)
+        qualities = []
+        for cut in range(header, len(data) + 1):
+            out = wavecodec.decode(data[:cut])
+            assert out.shape == img.shape and out.dtype == img.dtype, (name, cut)
+            q = psnr(img, out, peak=peak)
+            assert q <= full + 1e-9, (name, cut)
+            qualities.append(q)
+        if lossless:
+            np.testing.assert_array_equal(wavecodec.decode(data), img)
+        n = len(qualities)
+        assert np.mean(qualities[n // 2:]) > np.mean(qualities[: n // 2]), name
+
+
+def test_plain_budgeted_stream_is_a_prefix(camera_crop):
+    full = wavecodec.encode(camera_crop, "ezw", variant="plain")
+    header = wavecodec.info(full).header_size
+    cut = wavecodec.encode(camera_crop, "ezw", variant="plain", max_bytes=header + 500)
+    hcut = wavecodec.info(cut).header_size
+    assert cut[hcut:] == full[header:][: len(cut) - hcut]
+
+
+def test_colour(astronaut_crop):
+    data = wavecodec.encode(astronaut_crop, "ezw", bpp=1.0)
+    out = wavecodec.decode(data)
+    assert out.shape == astronaut_crop.shape and psnr(astronaut_crop, out) > 25
+    info = wavecodec.info(data)
+    assert info.codec == "ezw"
+
+
+def test_determinism(camera_crop, astronaut_odd):
+    for img in (camera_crop, astronaut_odd):
+        for variant in ("ac", "plain"):
+            a = wavecodec.encode(img, "ezw", bpp=0.5, variant=variant)
+            b = wavecodec.encode(img.copy(), "ezw", bpp=0.5, variant=variant)
+            assert a == b
+
+
+def test_registry_and_options():
+    c = wavecodec.get_codec("ezw")
+    assert c.capabilities.embedded and c.capabilities.lossless and c.capabilities.colour
+    opts = {o.name: o for o in c.options}
+    assert set(opts) == {"variant", "scan", "wavelet", "levels"}
+    assert opts["variant"].default == "ac" and set(opts["variant"].choices) == {"ac", "plain"}
+    assert opts["scan"].default == "strict" and set(opts["scan"].choices) == {"strict", "rescan"}
+    with pytest.raises(wavecodec.InvalidArgumentError):
+        wavecodec.encode(make_image(8, 8), "ezw", variant="binary")
+    with pytest.raises(wavecodec.InvalidArgumentError):
+        wavecodec.encode(make_image(8, 8), "ezw", lossless=True, wavelet="cdf97")
+
+
+def test_all_zero_image():
+    img = np.full((9, 14), 77, dtype=np.uint8)
+    for lossless in (False, True):
+        np.testing.assert_array_equal(wavecodec.decode(wavecodec.encode(img, "ezw", lossless=lossless)), img)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_corrupt_streams_raise_only_wavecodec_errors(seed, camera_crop):
+    rng = np.random.default_rng(seed)
+    img = camera_crop[:40, :50] if seed % 2 else make_image(9, 11, 3, seed=seed)
+    for variant in ("ac", "plain"):
+        data = bytearray(wavecodec.encode(img, "ezw", variant=variant))
+        header = wavecodec.info(bytes(data)).header_size
+        for _ in range(40):
+            bad = bytearray(data)
+            for _ in range(int(rng.integers(1, 4))):
+                pos = int(rng.integers(0, len(bad)))
+                bad[pos] = int(rng.integers(0, 256))
+            if rng.random() < 0.3:
+                bad = bad[: int(rng.integers(0, len(bad) + 1))]
+            try:
+                out = wavecodec.decode(bytes(bad))
+            except WavecodecError:
+                continue
+            assert out.shape == img.shape
+        # payload garbage alone always decodes (any bit string is a valid EZW stream)
+        garbage = bytes(data[:header]) + rng.integers(0, 256, len(data) - header, dtype=np.uint8).tobytes()
+        try:
+            wavecodec.decode(garbage)
+        except WavecodecError:
+            pass
