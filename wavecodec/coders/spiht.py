@@ -146,7 +146,7 @@ def _check_padding(levels: int, height: int, width: int) -> int:
             if a * b <= _MAX_PAD * height * width + (1 << 20):
                 break
         raise InvalidArgumentError(
-            f"spiht: levels={levels} would pad the {height}x{width} image to {hp}x{wp} coefficients;"
+            f"levels={levels} would pad the {height}x{width} image to {hp}x{wp} coefficients;"
             f" use levels <= {fit}"
         )
     return levels
@@ -231,7 +231,7 @@ def forward_coefficients(
             # the integer 5/3 keeps every intermediate in int32 only up to a data range
             # that shrinks with the number of levels
             raise InvalidArgumentError(
-                f"spiht: lossless coding of this {bit_depth}-bit image cannot use levels={levels} ({exc});"
+                f"lossless coding of this {bit_depth}-bit image cannot use levels={levels} ({exc});"
                 " choose fewer levels"
             ) from None
         frac = 0
@@ -248,7 +248,7 @@ def forward_coefficients(
     for q, s in candidates:
         top = int(np.abs(q).max()) if q.size else 0
         if top >= 1 << _MAX_PLANE:
-            raise InvalidArgumentError("spiht: coefficient magnitudes exceed the 30-bit range; use fewer levels")
+            raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
         out.append((q, _Plan("ac", wavelet, levels, colour, frac, top.bit_length() - 1, offsets, step=s)))
     return out
 
