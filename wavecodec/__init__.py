@@ -9,6 +9,7 @@
 
 from ._api import StreamInfo, decode, encode, info
 from .coders.spiht_trace import spiht_trace
+from .trace import trace
 from ._registry import Capabilities, Codec, EncodeTarget, Option, codecs, get_codec, register
 from .errors import (
     CorruptStreamError,
@@ -27,6 +28,7 @@ __all__ = [
     "decode",
     "info",
     "spiht_trace",
+    "trace",
     "codecs",
     "get_codec",
     "register",

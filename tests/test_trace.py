@@ -1,0 +1,71 @@
+"""wavecodec.trace: pass-by-pass tables for teaching (Shapiro's example, SPIHT's test vector)."""
+
+import numpy as np
+import pytest
+
+import wavecodec
+from wavecodec.trace import SHAPIRO_8X8, trace
+
+
+def test_ezw_shapiro_first_two_passes():
+    t = trace(SHAPIRO_8X8, codec="ezw", levels=3, passes=2)
+    assert [p.threshold for p in t.passes] == [32, 16]
+    p1, p2 = t.passes
+    assert p1.bits("dominant") == "P N IZ ZTR P ZTR ZTR ZTR ZTR IZ ZTR ZTR Z Z Z Z Z P Z Z"
+    assert p1.bits("subordinate") == "1010"
+    rec = p1.reconstruction
+    assert [rec[0, 0], rec[0, 1], rec[0, 2], rec[4, 3]] == [56, -40, 56, 40]
+    assert np.count_nonzero(rec) == 4
+    assert p2.bits("subordinate") == "100110"
+    rec = p2.reconstruction
+    # list order 63, 49, 34, 47, 31, 23 (Shapiro's ordering by decoder-known magnitude)
+    assert [abs(rec[i, j]) for i, j in [(0, 0), (0, 2), (0, 1), (4, 3), (1, 0), (1, 1)]] == [60, 52, 36, 44, 28, 20]
+    # positions and subbands are reported
+    first = p1.symbols[0]
+    assert (first.row, first.col, first.subband, first.value, first.symbol) == (0, 0, "LL3", 63, "P")
+    assert p1.symbols[1].subband == "HL3" and p1.symbols[2].subband == "LH3" and p1.symbols[3].subband == "HH3"
+    assert "threshold 32" in str(t) and "ZTR" in str(t)
+
+
+def test_ezw_rescan_convention():
+    t = trace(SHAPIRO_8X8, codec="ezw", levels=3, passes=2, scan="rescan")
+    assert t.passes[1].bits("dominant") == "IZ ZTR N P ZTR ZTR ZTR ZTR ZTR ZTR ZTR ZTR"
+
+
+def test_spiht_test_vector_through_trace():
+    t = trace(SHAPIRO_8X8, codec="spiht", levels=2, passes=3)
+    assert t.passes[0].bits() == "1+1-0011+000100000010101+0000"
+    sorting = "".join(s.symbol for s in t.passes[1].symbols if s.kind != "refine")
+    assert sorting == "1-1+000000000000000"
+    assert t.passes[1].bits("refine") == "1010"
+    # the reconstruction after the first plane: 63, -34, 49, 47 at 48 (midpoint of [32, 64))
+    rec = t.passes[0].reconstruction
+    assert [rec[0, 0], rec[0, 1], rec[0, 2], rec[4, 3]] == [48, -48, 48, 48]
+
+
+def test_trace_an_image_and_plot(tmp_path):
+    from skimage import data
+
+    img = data.camera()[100:164, 150:214]
+    t = wavecodec.trace(img, codec="ezw", passes=3)
+    assert len(t.passes) == 3
+    errors = [np.abs(t.image(k).astype(float) - img).mean() for k in range(3)]
+    assert errors[0] > errors[1] > errors[2]  # each pass improves the decoded image
+    path = tmp_path / "trace.png"
+    t.plot(str(path))
+    assert path.stat().st_size > 1000
+
+
+def test_trace_errors():
+    with pytest.raises(wavecodec.InvalidArgumentError, match="levels"):
+        trace(SHAPIRO_8X8, codec="ezw")
+    with pytest.raises(wavecodec.InvalidArgumentError, match="multiples"):
+        trace(SHAPIRO_8X8, codec="spiht", levels=3)
+    with pytest.raises(wavecodec.InvalidArgumentError, match="codec"):
+        trace(SHAPIRO_8X8, codec="jpeg", levels=3)
+    with pytest.raises(wavecodec.InvalidArgumentError, match="2-D"):
+        trace(np.zeros((4, 4, 3), np.uint8), codec="ezw")
+    with pytest.raises(wavecodec.InvalidArgumentError, match="passes"):
+        trace(SHAPIRO_8X8, codec="ezw", levels=3, passes=0)
+    with pytest.raises(wavecodec.InvalidArgumentError, match="from coefficients"):
+        trace(SHAPIRO_8X8, codec="ezw", levels=3).image(0)
