@@ -2,3 +2,4 @@
 
 from . import spiht  # noqa: F401
 from . import ezw  # noqa: F401
+from . import imp1ezw  # noqa: F401
