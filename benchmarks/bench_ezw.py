@@ -169,7 +169,7 @@ def main(argv=None) -> int:
     report("Rate convention (bench_core): target r bpp gives the byte budget floor(r*h*w/8), whole stream "
            "(container header included); PSNR over all pixels (and RGB channels together); MS-SSIM: "
            "wavecodec.metrics.ms_ssim (per-channel mean for colour).  OpenJPEG: level bisection to the budget.  "
-           "Rates 0.0156 and 0.03 bpp are 768 and 1474 bytes for 768x512.")
+           "Rates 0.0156 and 0.03 bpp are 766 and 1474 bytes for 768x512.")
     report()
     for mode, label in (("L", "Gray"), ("RGB", "Colour")):
         report(f"## {label}")
