@@ -256,3 +256,19 @@ def test_corrupt_streams_raise_only_wavecodec_errors(seed, camera_crop):
             wavecodec.decode(garbage)
         except WavecodecError:
             pass
+
+
+# =============================================================================== IMP1EZW vs EZW
+
+
+@pytest.mark.parametrize("bpp", [0.1, 0.25, 0.5, 1.0])
+def test_beats_ezw_lossy(camera, bpp):
+    ours = psnr(camera, wavecodec.decode(wavecodec.encode(camera, "imp1ezw", bpp=bpp)))
+    ezw = psnr(camera, wavecodec.decode(wavecodec.encode(camera, "ezw", bpp=bpp)))
+    assert ours > ezw, (bpp, ours, ezw)
+
+
+def test_beats_ezw_lossless(camera):
+    ours = wavecodec.encode(camera, "imp1ezw", lossless=True)
+    np.testing.assert_array_equal(wavecodec.decode(ours), camera)
+    assert len(ours) < len(wavecodec.encode(camera, "ezw", lossless=True))

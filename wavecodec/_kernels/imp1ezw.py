@@ -30,22 +30,36 @@ So P = 1 0 0, N = 1 1 0, PT = 1 0 1, NT = 1 1 1, IZ = 0 1, ZTR = 0 0, Z = 0 and,
 at the finest level, POS = 1 0, NEG = 1 1.  ``arith`` None ("plain"): these bits
 are written raw (Z = 00: the decoder ignores the second bit, as in EZW).
 
-Contexts of the arithmetic-coded variant (see :func:`imp1ezw_context_count`);
-every context separates four band classes (LL, levels >= 3, level 2, level 1)
-and a plane class ``pc``: 0 = luminance, 1 = chroma whose co-located luminance
-coefficient (the same position ``(i, j)`` in the Y plane) is not significant,
-2 = chroma whose co-located luminance coefficient is significant.  The Y plane
-of a pass is scanned before Cb and Cr, so the luminance significance state used
-here includes the current pass, on both sides (inter-plane dependency):
+Contexts of the arithmetic-coded variant (see :func:`imp1ezw_context_count`),
+all on what the decoder knows.  Ingredients:
 
-* ``b1``: pc(3) x band(4) x leaf(2) x parent significant(2) x significant
-  4-neighbours (0, 1, 2+) = 144;
-* ``b2`` IZ vs ZTR: pc(3) x band(4) x parent significant(2) x neighbours(3) = 72;
-* ``b2`` sign: chroma(2) x orientation(4) x clamped horizontal(3) and vertical(3)
-  neighbour sign sums (as EBCOT) = 72;
-* ``b3`` subtree insignificant: pc(3) x band(4) x parent significant(2) x
-  neighbours(3) = 72;
-* subordinate bit: chroma(2) x band(4) x first refinement(2) = 16.
+* ``pc`` plane class: 0 = luminance, 1 = chroma whose co-located luminance
+  coefficient (the same position ``(i, j)`` in the Y plane) is not significant,
+  2 = chroma whose co-located luminance coefficient is significant.  The Y plane
+  of a pass is scanned before Cb and Cr, so the luminance significance used here
+  includes the current pass, on both sides (inter-plane dependency);
+* ``band``: LL, levels >= 3, level 2, level 1;
+* ``ps`` parent state: 0 parent insignificant (coded IZ in this pass), 1 parent
+  newly significant in this pass, 2 parent significant earlier, 3 third sibling
+  (raster order) after two siblings coded ZTR / Z while the parent's subtree is
+  known to hold a significant coefficient (parent IZ or POS / NEG in this pass),
+  4 second sibling after one such ZTR / Z;
+* ``nb`` neighbourhood: significant 4-neighbours 2+ / 1, else significant
+  diagonal neighbours 2+ / 1 / 0 (5 classes);
+* ``kid``: some child significant from an earlier pass;
+* ``sn``: already scanned neighbours (left, up-left, up, up-right) whose subtree
+  is known to hold a significant coefficient in this pass (coded IZ or
+  POS / NEG), 0 / 1 / 2+.
+
+Decisions: ``b1`` pc x band x leaf x ps x nb x kid; ``b2`` IZ vs ZTR and ``b3``
+pc x band x ps x nb x kid x sn; sign: chroma x orientation x the clamped
+horizontal and vertical neighbour sign sums (as EBCOT); subordinate bit: chroma
+x band x first refinement x significant 4-neighbours (0, 1, 2+).
+
+Inference (arithmetic-coded variant only): when the parent's subtree is known to
+hold a significant coefficient in this pass and the other siblings have all been
+coded ZTR / Z, the last sibling cannot be ZTR / Z: at the finest level its ``b1``
+(= 1), otherwise the IZ/ZTR decision (= IZ) is not coded.
 
 Nothing here validates input: the wrapper (:mod:`wavecodec.coders.imp1ezw`) does.
 """
@@ -97,11 +111,12 @@ __all__ = ["S_ZTR", "S_IZ", "S_POS", "S_NEG", "S_Z", "S_PT", "S_NT", "T_SUB", "i
 
 CTX_SIG = 0
 N_NB = 5  # neighbourhood classes
-CTX_ZTR = CTX_SIG + 3 * N_BAND * 2 * 3 * N_NB * 2
-CTX_SIGN = CTX_ZTR + 3 * N_BAND * 3 * N_NB * 2
+N_PS = 5  # parent states
+CTX_ZTR = CTX_SIG + 3 * N_BAND * 2 * N_PS * N_NB * 3
+CTX_SIGN = CTX_ZTR + 3 * N_BAND * N_PS * N_NB * 3 * 3
 CTX_PT = CTX_SIGN + 72
-CTX_SUB = CTX_PT + 3 * N_BAND * 3 * N_NB * 2
-N_CONTEXTS = CTX_SUB + 16
+CTX_SUB = CTX_PT + 3 * N_BAND * N_PS * N_NB * 3 * 3
+N_CONTEXTS = CTX_SUB + 2 * N_BAND * 2 * 3
 
 
 def imp1ezw_context_count() -> int:
@@ -125,6 +140,8 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
     sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     ztp = np.full((nc, hp, wp), 127, dtype=np.int8)  # plane of the pass in which the node's subtree is skipped
     snew = np.full((nc, hp, wp), 127, dtype=np.int8)  # plane of the pass in which the node became significant
+    ins = np.full((nc, hp, wp), 127, dtype=np.int8)  # plane of the pass in which it was coded ZTR / Z
+    subp = np.full((nc, hp + 2, wp + 2), 127, dtype=np.int8)  # plane of the pass in which its subtree had a sig.
     lst = np.empty(total, dtype=np.int64)
     lval = np.empty(total, dtype=np.int32)
     llow = np.empty(total, dtype=np.int8)
@@ -171,13 +188,28 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                 for i in range(r0, r1):
                     for j in range(c0, c1):
                         psig = 0
+                        forced = False
                         if band > 0:
                             pi, pj = _parent(i, j, hl, wl)
                             if ztp[c, pi, pj] == n:
                                 ztp[c, i, j] = n  # predictably insignificant
                                 continue
                             if sig[c, pi + 1, pj + 1] != 0:
-                                psig = 2 if snew[c, pi, pj] == n else 1
+                                age = np.int64(snew[c, pi, pj]) - n
+                                psig = 1 if age == 0 else 2
+                            if arith is not None and subp[c, pi + 1, pj + 1] == n:
+                                # the parent's subtree holds a significant coefficient in this pass: if this is
+                                # the last sibling scanned and all the others were ZTR / Z, it is not ZTR / Z
+                                if i < 2 * hl and j < 2 * wl:
+                                    if i >= hl and j >= wl:
+                                        forced = ins[c, i - hl, j] == n and ins[c, i, j - wl] == n
+                                elif (i & 1) == 1 and (j & 1) == 1:
+                                    forced = ins[c, i - 1, j - 1] == n and ins[c, i - 1, j] == n and ins[
+                                        c, i, j - 1] == n
+                                elif (i & 1) == 1 and ins[c, i - 1, j] == n and ins[c, i - 1, j + 1] == n:
+                                    psig = 3  # the third sibling after two ZTR / Z
+                                elif (i & 1) == 0 and (j & 1) == 1 and ins[c, i, j - 1] == n:
+                                    psig = 4  # the second sibling after a ZTR / Z
                         if sig[c, i + 1, j + 1] != 0:
                             continue
                         leaf = levels == 0 or i >= hp2 or j >= wp2
@@ -194,6 +226,7 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                                 b2 = 1 if dmax[c, i, j] >= bitn else 0
                         nb = 0
                         kid = 0
+                        sn = 0
                         pc = 0
                         if arith is not None:
                             hv = (np.int64(sig[c, i, j + 1]) + np.int64(sig[c, i + 2, j + 1])
@@ -206,14 +239,20 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                                 dg = (np.int64(sig[c, i, j]) + np.int64(sig[c, i, j + 2])
                                       + np.int64(sig[c, i + 2, j]) + np.int64(sig[c, i + 2, j + 2]))
                                 nb = 2 if dg >= 2 else dg
-                            if not leaf:  # a child significant from an earlier pass
+                            if not leaf:  # children significant from earlier passes (0, 1, 2+)
                                 if i < hl and j < wl:
-                                    if (sig[c, i + 1, j + wl + 1] | sig[c, i + hl + 1, j + 1]
-                                            | sig[c, i + hl + 1, j + wl + 1]) != 0:
-                                        kid = 1
-                                elif (sig[c, 2 * i + 1, 2 * j + 1] | sig[c, 2 * i + 1, 2 * j + 2]
-                                      | sig[c, 2 * i + 2, 2 * j + 1] | sig[c, 2 * i + 2, 2 * j + 2]) != 0:
+                                    kid = (np.int64(sig[c, i + 1, j + wl + 1]) + np.int64(sig[c, i + hl + 1, j + 1])
+                                           + np.int64(sig[c, i + hl + 1, j + wl + 1]))
+                                else:
+                                    kid = (np.int64(sig[c, 2 * i + 1, 2 * j + 1]) + np.int64(sig[c, 2 * i + 1, 2 * j + 2])
+                                           + np.int64(sig[c, 2 * i + 2, 2 * j + 1])
+                                           + np.int64(sig[c, 2 * i + 2, 2 * j + 2]))
+                                if kid > 1:
                                     kid = 1
+                            sn = ((1 if subp[c, i + 1, j] == n else 0) + (1 if subp[c, i, j + 1] == n else 0)
+                                  + (1 if subp[c, i, j] == n else 0) + (1 if subp[c, i, j + 2] == n else 0))
+                            if sn > 2:
+                                sn = 2
                             if c > 0:
                                 pc = 1 + np.int64(sig[0, i + 1, j + 1])  # co-located luminance significance
                         bclass = _band_class(min(rowlev[i], collev[j]), levels)
@@ -221,13 +260,17 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                             ctx = 0
                             if step == 0:
                                 bit = b1
-                                coded = True
+                                coded = not (forced and leaf)
+                                if not coded:
+                                    b1 = 1
                                 if arith is not None:
-                                    ctx = CTX_SIG + (((((pc * N_BAND + bclass) * 2 + (1 if leaf else 0)) * 3
-                                                       + psig) * N_NB + nb) * 2 + kid)
+                                    ctx = CTX_SIG + (((((pc * N_BAND + bclass) * 2 + (1 if leaf else 0)) * N_PS
+                                                       + psig) * N_NB + nb) * 3 + kid)
                             elif step == 1:
                                 bit = b2
-                                coded = b1 == 1 or not leaf or arith is None
+                                coded = b1 == 1 or not (leaf or forced) or arith is None
+                                if not coded and forced:
+                                    b2 = 1
                                 if arith is not None:
                                     if b1 == 1:
                                         y = i + 1
@@ -239,12 +282,12 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                                         orient = _orientation(rowlev[i], collev[j], levels)
                                         ctx = CTX_SIGN + (chroma * 4 + orient) * 9 + (hh + 1) * 3 + (vv + 1)
                                     else:
-                                        ctx = CTX_ZTR + (((pc * N_BAND + bclass) * 3 + psig) * N_NB + nb) * 2 + kid
+                                        ctx = CTX_ZTR + ((((pc * N_BAND + bclass) * N_PS + psig) * N_NB + nb) * 3 + kid) * 3 + sn
                             else:
                                 bit = b3
                                 coded = b1 == 1 and not leaf
                                 if arith is not None:
-                                    ctx = CTX_PT + (((pc * N_BAND + bclass) * 3 + psig) * N_NB + nb) * 2 + kid
+                                    ctx = CTX_PT + ((((pc * N_BAND + bclass) * N_PS + psig) * N_NB + nb) * 3 + kid) * 3 + sn
                             if not coded:
                                 continue
                             # the coder call, written out so that Numba prunes the unused paths
@@ -306,6 +349,8 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                                 trace[tcount, 4] = j
                                 trace[tcount, 5] = 0
                             tcount += 1
+                        if (b1 == 1 and b3 == 0 and not leaf) or sym == S_IZ:
+                            subp[c, i + 1, j + 1] = n  # its subtree holds a significant coefficient
                         if b1 == 1:
                             sig[c, i + 1, j + 1] = 1
                             sgn[c, i + 1, j + 1] = b2
@@ -321,6 +366,8 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                                 ztp[c, i, j] = n  # PT / NT: the subtree is a zerotree in this pass
                         elif sym == S_ZTR:
                             ztp[c, i, j] = n
+                        if sym == S_ZTR or sym == S_Z:
+                            ins[c, i, j] = n
                     if done:
                         break
                 if done:
@@ -340,7 +387,11 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
             ctx = 0
             if arith is not None:
                 bclass = _band_class(min(rowlev[i], collev[j]), levels)
-                ctx = CTX_SUB + ((1 if c > 0 else 0) * N_BAND + bclass) * 2 + np.int64(lfirst[k])
+                hv = (np.int64(sig[c, i, j + 1]) + np.int64(sig[c, i + 2, j + 1])
+                      + np.int64(sig[c, i + 1, j]) + np.int64(sig[c, i + 1, j + 2]))
+                if hv > 2:
+                    hv = 2
+                ctx = CTX_SUB + (((1 if c > 0 else 0) * N_BAND + bclass) * 2 + np.int64(lfirst[k])) * 3 + hv
             bit = 0
             if decoding is None:
                 bit = 1 if (mag[c, i, j] & half) != 0 else 0
