@@ -43,7 +43,8 @@ all on what the decoder knows.  Ingredients:
   newly significant in this pass, 2 parent significant earlier, 3 third sibling
   (raster order) after two siblings coded ZTR / Z while the parent's subtree is
   known to hold a significant coefficient (parent IZ or POS / NEG in this pass),
-  4 second sibling after one such ZTR / Z;
+  4 second sibling (for the children of an LL node: the LH child) after one
+  such ZTR / Z;
 * ``nb`` neighbourhood: significant 4-neighbours 2+ / 1, else significant
   diagonal neighbours 2+ / 1 / 0 (5 classes);
 * ``kid``: some child significant from an earlier pass;
@@ -51,8 +52,9 @@ all on what the decoder knows.  Ingredients:
   is known to hold a significant coefficient in this pass (coded IZ or
   POS / NEG), 0 / 1 / 2+.
 
-Decisions: ``b1`` pc x band x leaf x ps x nb x kid; ``b2`` IZ vs ZTR and ``b3``
-pc x band x ps x nb x kid x sn; sign: chroma x orientation x the clamped
+Decisions: ``b1`` pc x band x leaf x ps x nb x kid; ``b2`` IZ vs ZTR pc x band
+x ps x nb x kid x sn; ``b3`` the same with ``nb`` merged into 3 classes (none,
+diagonal only, some 4-neighbour); sign: chroma x orientation x the clamped
 horizontal and vertical neighbour sign sums (as EBCOT); subordinate bit: chroma
 x band x first refinement x significant 4-neighbours (0, 1, 2+).
 
@@ -203,6 +205,8 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                                 if i < 2 * hl and j < 2 * wl:
                                     if i >= hl and j >= wl:
                                         forced = ins[c, i - hl, j] == n and ins[c, i, j - wl] == n
+                                    elif i >= hl and ins[c, i - hl, j + wl] == n:
+                                        psig = 4  # LH child after its HL sibling coded ZTR
                                 elif (i & 1) == 1 and (j & 1) == 1:
                                     forced = ins[c, i - 1, j - 1] == n and ins[c, i - 1, j] == n and ins[
                                         c, i, j - 1] == n
@@ -287,7 +291,7 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                                 bit = b3
                                 coded = b1 == 1 and not leaf
                                 if arith is not None:
-                                    ctx = CTX_PT + ((((pc * N_BAND + bclass) * N_PS + psig) * N_NB + nb) * 3 + kid) * 3 + sn
+                                    ctx = CTX_PT + ((((pc * N_BAND + bclass) * N_PS + psig) * N_NB + (0 if nb == 0 else (1 if nb <= 2 else 2))) * 3 + kid) * 3 + sn
                             if not coded:
                                 continue
                             # the coder call, written out so that Numba prunes the unused paths
