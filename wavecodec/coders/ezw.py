@@ -41,6 +41,7 @@ from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
 from .._kernels import arith as _ac
 from .._kernels import ezw as _k
+from ._options import check_levels_option, check_wavelet_option
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
 from ..errors import CorruptStreamError, InvalidArgumentError
 from .spiht import (
@@ -59,20 +60,6 @@ VARIANTS = ("ac", "plain")
 SCANS = ("strict", "rescan")
 _VARIANT_CODE = {"plain": 0, "ac": 1}
 _SCAN_CODE = {"strict": 0, "rescan": 1}
-
-
-def _check_wavelet(value: Any) -> str:
-    if value == "auto":
-        return value
-    return T.check_wavelet(value)
-
-
-def _check_levels(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgumentError(f"ezw: option levels must be an int or None, not {value!r}")
-    return int(value)
 
 
 @dataclass
@@ -229,9 +216,9 @@ class EzwCodec(Codec):
                " 'rescan': they stay in it as zeros (Valens / Sprljan)", SCANS),
         Option("wavelet", "auto",
                "'auto' (cdf97 lossy, legall53 lossless), 'cdf97', 'legall53' or any PyWavelets name (periodization)",
-               check=_check_wavelet),
+               check=check_wavelet_option),
         Option("levels", None, "decomposition levels; None picks from the image size (6 for 768x512)",
-               check=_check_levels),
+               check=check_levels_option),
     )
 
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,

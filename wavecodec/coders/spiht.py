@@ -37,6 +37,7 @@ from .._container import Header, ParamReader, ParamWriter
 from .._kernels import arith as _ac
 from .._kernels import spiht as _k
 from . import _spiht_priors as _priors
+from ._options import check_levels_option, check_wavelet_option
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
 from ..errors import CorruptStreamError, InvalidArgumentError
 
@@ -47,20 +48,6 @@ _MAX_PLANE = 30  # int32 magnitudes
 _N_STEPS = 4  # quantiser steps 2**(-k/4), k = 0..3, searched by the encoder
 _SEARCH_MAX_BPP = 0.3  # step_search="auto" searches up to this rate (cheap there, and it pays most)
 _MAX_PAD = 16  # padded tree layout: at most this many times the image area (+1 Mi)
-
-
-def _check_wavelet(value: Any) -> str:
-    if value == "auto":
-        return value
-    return T.check_wavelet(value)
-
-
-def _check_levels(value: Any) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgumentError(f"spiht: option levels must be an int or None, not {value!r}")
-    return int(value)
 
 
 @dataclass
@@ -377,9 +364,9 @@ class SpihtCodec(Codec):
         Option("variant", "ac", "'ac': context-modelled arithmetic coding; 'binary': the paper's raw bits", VARIANTS),
         Option("wavelet", "auto",
                "'auto' (cdf97 lossy, legall53 lossless), 'cdf97', 'legall53' or any PyWavelets name (periodization)",
-               check=_check_wavelet),
+               check=check_wavelet_option),
         Option("levels", None, "decomposition levels; None picks from the image size (6 for 768x512)",
-               check=_check_levels),
+               check=check_levels_option),
         Option("step_search", "auto",
                "'always': the encoder codes with 4 quantiser steps 2**(-k/4) and keeps the one with the least"
                " distortion at the budget (1 header byte); 'never': plain bit-planes (the paper);"
