@@ -3,3 +3,5 @@
 from . import spiht  # noqa: F401
 from . import ezw  # noqa: F401
 from . import imp1ezw  # noqa: F401
+from . import vq_dct  # noqa: F401
+from . import canny_spiht  # noqa: F401

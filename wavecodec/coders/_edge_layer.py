@@ -1,0 +1,289 @@
+"""The edge layer of canny-spiht: Canny contours, their chain codes, grey values
+sampled on both sides of each contour, and the smooth base image inpainted from them.
+
+Pipeline (encoder):
+
+1. :func:`detect_contours`: Canny edges of the luminance (``skimage.feature.canny``),
+   split into 8-connected chains (:func:`wavecodec._kernels.edges.trace_chains`);
+   chains shorter than ``min_length`` are dropped.
+2. :func:`sample_contours`: for every contour pixel the two pixels ``offset`` steps
+   along the normal; the grey values there are fitted by a piecewise-linear
+   function of the position along the contour with knots every ``spacing``
+   pixels (hat-weighted means), quantised with step ``quant_step``.
+3. :func:`encode` writes it all losslessly (chain code: start, length, first
+   direction, then turns; sample levels as differences along the contour),
+   entropy-coded with canonical Huffman codes (the paper) or the shared adaptive
+   arithmetic coder.
+
+Decoder (and encoder, identically): :func:`decode` then :func:`base_image`,
+homogeneous-diffusion inpainting of the side values (:func:`wavecodec._kernels.edges.inpaint`).
+"""
+
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._kernels import edges as _k
+
+ENTROPY = ("huffman", "arith")
+
+
+@dataclass
+class Contours:
+    """Contours of an edge map: ``lengths`` (n,), pixel rows/columns concatenated."""
+
+    lengths: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+
+    @property
+    def count(self) -> int:
+        return int(self.lengths.shape[0])
+
+    def starts(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lengths)[:-1]]).astype(np.int64) if self.count else np.zeros(0, np.int64)
+
+    def subset(self, keep: np.ndarray) -> "Contours":
+        """The contours whose indices are in ``keep`` (in that order)."""
+        keep = np.asarray(keep, dtype=np.int64)
+        if keep.size == 0:
+            return Contours(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
+        starts = self.starts()
+        idx = np.concatenate([np.arange(starts[c], starts[c] + self.lengths[c]) for c in keep])
+        return Contours(self.lengths[keep].copy(), self.ys[idx].copy(), self.xs[idx].copy())
+
+
+@dataclass
+class EdgeLayer:
+    """Contours plus the quantised side levels (n_points, 2, planes) and how to read them."""
+
+    contours: Contours
+    levels: np.ndarray
+    spacing: int
+    offset: int
+    step: int  # quantiser step in sample units
+    n_levels: int
+
+
+# =============================================================================== detection
+
+
+def luminance(pixels: np.ndarray) -> np.ndarray:
+    """(H, W, C) samples -> float luminance (ITU-R BT.601 weights for colour)."""
+    p = pixels.astype(np.float64)
+    if p.shape[2] == 3:
+        return 0.299 * p[:, :, 0] + 0.587 * p[:, :, 1] + 0.114 * p[:, :, 2]
+    return p[:, :, 0]
+
+
+def canny_map(pixels: np.ndarray, bit_depth: int, sigma: float, low: float, high: float) -> np.ndarray:
+    """Canny edge map (bool) of the luminance; thresholds as fractions of the sample range."""
+    from skimage.feature import canny
+
+    lum = luminance(pixels) / float((1 << bit_depth) - 1)
+    if min(lum.shape) < 3:
+        return np.zeros(lum.shape, dtype=bool)
+    return canny(lum, sigma=sigma, low_threshold=low, high_threshold=high)
+
+
+def detect_contours(pixels: np.ndarray, bit_depth: int, *, sigma: float, low: float, high: float,
+                    min_length: int) -> Contours:
+    """Canny contours of at least ``min_length`` pixels, longest first."""
+    edge = canny_map(pixels, bit_depth, sigma, low, high)
+    lengths, ys, xs = _k.trace_chains(np.ascontiguousarray(edge, dtype=np.uint8))
+    c = Contours(lengths, ys, xs)
+    keep = np.flatnonzero(lengths >= max(1, min_length))
+    keep = keep[np.argsort(-lengths[keep], kind="stable")]
+    return c.subset(keep)
+
+
+# =============================================================================== samples
+
+
+def _knots(contours: Contours, spacing: int):
+    """Per contour pixel: its global index of the sample knot before it (a), after it (b),
+    and the interpolation weight t of b; plus the number of knots per contour."""
+    lengths = contours.lengths
+    ns = np.array([_k.n_samples(int(L), spacing) for L in lengths], dtype=np.int64)
+    if contours.count == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, np.zeros(0), ns
+    pix_contour = np.repeat(np.arange(contours.count), lengths)
+    pix_start = np.repeat(contours.starts(), lengths)
+    i = np.arange(lengths.sum()) - pix_start  # index along the contour
+    L = lengths[pix_contour]
+    n_c = ns[pix_contour]
+    k = np.minimum(i // spacing, np.maximum(n_c - 2, 0))
+    pos_a = k * spacing
+    pos_b = np.minimum((k + 1) * spacing, L - 1)
+    span = pos_b - pos_a
+    t = np.where(span > 0, (i - pos_a) / np.maximum(span, 1), 0.0)
+    knot_start = np.concatenate([[0], np.cumsum(ns)[:-1]])[pix_contour]
+    a = knot_start + k
+    b = knot_start + np.minimum(k + 1, n_c - 1)
+    return a, b, t, ns
+
+
+def quant_params(step8: int, bit_depth: int) -> tuple[int, int]:
+    """Quantiser step in sample units (``step8`` is given for 8-bit samples) and the level count."""
+    step = step8 << (bit_depth - 8) if bit_depth >= 8 else max(1, step8 >> (8 - bit_depth))
+    return step, ((1 << bit_depth) - 1) // step + 1
+
+
+def sample_contours(pixels: np.ndarray, bit_depth: int, contours: Contours, *, spacing: int, offset: int,
+                    step8: int) -> EdgeLayer:
+    """Quantised side levels of every knot: hat-weighted least-squares-like means of the
+    samples at the side pixels of the contour pixels around the knot."""
+    h, w, nc = pixels.shape
+    step, n_levels = quant_params(step8, bit_depth)
+    a, b, t, ns = _knots(contours, spacing)
+    n_points = int(ns.sum())
+    levels = np.zeros((n_points, 2, nc), dtype=np.int32)
+    if contours.count:
+        sy, sx = _k.side_constraints(contours.lengths, contours.ys, contours.xs, offset, h, w)
+        for side in range(2):
+            ok = sy[:, side] >= 0
+            # a side pixel outside the image: use the contour pixel itself
+            yy = np.where(ok, sy[:, side], contours.ys)
+            xx = np.where(ok, sx[:, side], contours.xs)
+            vals = pixels[yy, xx].astype(np.float64)  # (n_pix, nc)
+            wa = 1.0 - t
+            wsum = np.bincount(a, wa, n_points) + np.bincount(b, t, n_points)
+            for p in range(nc):
+                s = np.bincount(a, wa * vals[:, p], n_points) + np.bincount(b, t * vals[:, p], n_points)
+                mean = s / np.maximum(wsum, 1e-9)
+                levels[:, side, p] = np.clip(np.rint(mean / step), 0, n_levels - 1)
+    return EdgeLayer(contours, levels, spacing, offset, step, n_levels)
+
+
+def base_image(layer: EdgeLayer, h: int, w: int, nc: int, *, iterations: int = 24) -> np.ndarray:
+    """Smooth image (H, W, C) float64 inpainted from the side values of the layer.
+
+    The knot values are interpolated linearly along each contour and written to
+    the side pixels (a pixel hit several times gets the mean); everything else is
+    filled by homogeneous diffusion.  Without contours: all zeros.
+    """
+    c = layer.contours
+    if c.count == 0:
+        return np.zeros((h, w, nc))
+    a, b, t, _ = _knots(c, layer.spacing)
+    sy, sx = _k.side_constraints(c.lengths, c.ys, c.xs, layer.offset, h, w)
+    total = np.zeros((nc, h * w))
+    count = np.zeros(h * w)
+    values = layer.levels.astype(np.float64) * layer.step
+    for side in range(2):
+        ok = sy[:, side] >= 0
+        flat = (sy[ok, side] * w + sx[ok, side]).astype(np.int64)
+        count += np.bincount(flat, minlength=h * w)
+        for p in range(nc):
+            v = (1.0 - t[ok]) * values[a[ok], side, p] + t[ok] * values[b[ok], side, p]
+            total[p] += np.bincount(flat, v, h * w)
+    known = count > 0
+    total[:, known] /= count[known]
+    u = _k.inpaint(total.reshape(nc, h, w), known.reshape(h, w).astype(np.uint8), iterations)
+    return np.ascontiguousarray(u.transpose(1, 2, 0))
+
+
+# =============================================================================== coding
+
+
+def _symbols(layer: EdgeLayer):
+    """Chain-code and sample symbols in coding order: starts, first directions, turn ranks,
+    zigzagged level differences along the contour (first knot: from n_levels // 2)."""
+    c = layer.contours
+    starts = c.starts()
+    y0 = c.ys[starts].astype(np.int64) if c.count else np.zeros(0, np.int64)
+    x0 = c.xs[starts].astype(np.int64) if c.count else np.zeros(0, np.int64)
+    dy = np.diff(c.ys.astype(np.int64))
+    dx = np.diff(c.xs.astype(np.int64))
+    # direction of each step inside a contour (steps across contour boundaries are dropped)
+    table = np.full((3, 3), -1, dtype=np.int64)
+    table[_k.DY + 1, _k.DX + 1] = np.arange(8)
+    inside = np.ones(dy.shape[0], dtype=bool)
+    if c.count > 1:
+        inside[(starts[1:] - 1)] = False
+    d = np.where(inside, table[np.clip(dy, -1, 1) + 1, np.clip(dx, -1, 1) + 1], -1)
+    first = np.zeros(c.count, dtype=np.int64)
+    turns = []
+    for k in range(c.count):
+        L = int(c.lengths[k])
+        if L > 1:
+            seg = d[starts[k] : starts[k] + L - 1]
+            first[k] = seg[0]
+            turns.append(_k.TURN_RANK[(seg[1:] - seg[:-1]) & 7])
+    turns = np.concatenate(turns).astype(np.int64) if turns else np.zeros(0, np.int64)
+    # sample residuals
+    ns = np.array([_k.n_samples(int(L), layer.spacing) for L in c.lengths], dtype=np.int64)
+    lev = layer.levels.astype(np.int64)
+    pred = np.empty_like(lev)
+    if lev.shape[0]:
+        pred[1:] = lev[:-1]
+        knot_starts = np.concatenate([[0], np.cumsum(ns)[:-1]])
+        pred[knot_starts] = layer.n_levels // 2
+    diff = lev - pred
+    zig = np.where(diff >= 0, 2 * diff, -2 * diff - 1).reshape(-1)
+    return y0, x0, first, turns, zig
+
+
+def huffman_lengths(freq: np.ndarray, max_len: int = _k.MAX_CODE_LENGTH) -> np.ndarray:
+    """Huffman code lengths for symbol frequencies (0 for unused symbols), at most ``max_len``.
+
+    A single used symbol gets a 1-bit code.  Lengths over ``max_len`` (rare: only
+    for very skewed counts) are avoided by flattening the counts and rebuilding.
+    """
+    freq = np.asarray(freq, dtype=np.int64)
+    used = np.flatnonzero(freq)
+    lengths = np.zeros(freq.shape[0], dtype=np.int64)
+    if used.size == 0:
+        return lengths
+    if used.size == 1:
+        lengths[used[0]] = 1
+        return lengths
+    f = freq.astype(np.float64)
+    while True:
+        heap = [(f[s], int(s), (int(s),)) for s in used]  # (weight, tie-break, symbols)
+        heapq.heapify(heap)
+        depth = {int(s): 0 for s in used}
+        while len(heap) > 1:
+            w1, t1, s1 = heapq.heappop(heap)
+            w2, t2, s2 = heapq.heappop(heap)
+            for s in s1 + s2:
+                depth[s] += 1
+            heapq.heappush(heap, (w1 + w2, min(t1, t2), s1 + s2))
+        for s, dep in depth.items():
+            lengths[s] = dep
+        if lengths.max() <= max_len:
+            return lengths
+        f[used] = np.sqrt(f[used]) + 1.0
+
+
+def encode(layer: EdgeLayer, n_planes: int, h: int, w: int, entropy: str) -> bytes:
+    """The edge layer as bytes; ``entropy`` is 'huffman' or 'arith'."""
+    y0, x0, first, turns, zig = _symbols(layer)
+    huff = entropy == "huffman"
+    if huff:
+        dir_lens = huffman_lengths(np.bincount(turns, minlength=_k.N_DIR_SYMBOLS))
+        res_lens = huffman_lengths(np.bincount(np.minimum(zig, _k.ESCAPE), minlength=_k.N_RES_SYMBOLS))
+    else:
+        dir_lens = np.zeros(_k.N_DIR_SYMBOLS, np.int64)
+        res_lens = np.zeros(_k.N_RES_SYMBOLS, np.int64)
+    c = layer.contours
+    n_pix = int(c.lengths.sum())
+    capacity = 64 + 8 * c.count + 2 * n_pix + 8 * zig.shape[0] + 2 * int(np.sum(np.maximum(zig - _k.ESCAPE, 0) > 0)) * 8
+    out, n_bytes = _k.encode_layer(huff, h, w, n_planes, layer.spacing, c.lengths.astype(np.int64), y0, x0, first,
+                                   turns, zig.astype(np.int64), dir_lens, res_lens, capacity)
+    return out[: int(n_bytes)].tobytes()
+
+
+def decode(data: bytes, *, h: int, w: int, n_planes: int, entropy: str, spacing: int, offset: int, step: int,
+           n_levels: int) -> EdgeLayer:
+    """Inverse of :func:`encode` for a possibly truncated or corrupt layer (complete contours only)."""
+    buf = np.frombuffer(data, dtype=np.uint8).copy()
+    if buf.size == 0:
+        buf = np.zeros(1, dtype=np.uint8)
+    lengths, ys, xs, levels = _k.decode_layer(entropy == "huffman", buf, len(data), h, w, n_planes, spacing,
+                                              n_levels, h * w)
+    return EdgeLayer(Contours(lengths, ys, xs), levels, spacing, offset, step, n_levels)

@@ -1,0 +1,349 @@
+"""canny-spiht: an edge layer (Canny contours + side grey values) plus SPIHT on the residual.
+
+After Wang, Kang, Guo et al. (Computer Science, 2019): Canny edge detection,
+Huffman-coded edge information, combined with SPIHT so that high-frequency
+structure survives at low bit rates.  See docs/canny-spiht.md.
+
+Stream (parameter block, mode byte first):
+
+``mode 0`` (plain SPIHT)
+    the rest of the block is a SPIHT parameter block and the payload a SPIHT
+    payload: the encoder chose not to use the edge layer (no budget, lossless,
+    or the edge layer did not pay at this rate).
+``mode 1`` (edge layer)
+    entropy coder (0 Huffman, 1 arithmetic), knot spacing, side offset,
+    quantiser step, edge-layer length E (4 bytes), then the SPIHT parameter
+    block of the residual.  Payload = E bytes of edge layer + the embedded SPIHT
+    payload of ``original - base``, where ``base`` is inpainted from the edge layer.
+    Any cut after the edge layer decodes (SPIHT is embedded); a cut inside it
+    decodes the complete contours before the cut, with no residual.
+
+Rate split (option ``edge_share``): the encoder codes the image with a few edge
+layer sizes (fractions of the budget: the most important contours, long and
+contrasted, first), measures the squared error of each after SPIHT, compares with
+plain SPIHT, and keeps the best (see :func:`_choose`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from .. import transform as T
+from .._container import Header, ParamReader, ParamWriter
+from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
+from ..errors import CorruptStreamError, InvalidArgumentError
+from . import _edge_layer as E
+from . import spiht as S
+from ._options import check_levels_option, check_wavelet_option
+
+MODE_SPIHT, MODE_EDGES = 0, 1
+_ENTROPY_CODE = {"huffman": 0, "arith": 1}
+SHARES = (0.08, 0.16, 0.3)  # edge-layer fractions of the payload tried by edge_share="auto"
+
+
+def _positive_float(name: str, lo: float, hi: float):
+    def check(value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                or not lo <= float(value) <= hi:
+            raise InvalidArgumentError(f"option {name} must be a number in [{lo}, {hi}], got {value!r}")
+        return float(value)
+    return check
+
+
+def _int_range(name: str, lo: int, hi: int):
+    def check(value: Any) -> int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or not lo <= value <= hi:
+            raise InvalidArgumentError(f"option {name} must be an int in {lo}..{hi}, got {value!r}")
+        return int(value)
+    return check
+
+
+def _check_share(value: Any) -> Any:
+    if value == "auto":
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not 0.0 <= float(value) <= 0.9:
+        raise InvalidArgumentError(f"option edge_share must be 'auto' or a fraction in [0, 0.9], got {value!r}")
+    return float(value)
+
+
+@dataclass
+class _EdgePlan:
+    entropy: str
+    spacing: int
+    offset: int
+    step8: int
+    edge_bytes: int
+
+    def pack(self) -> bytes:
+        w = ParamWriter()
+        w.u8(MODE_EDGES).u8(_ENTROPY_CODE[self.entropy]).u8(self.spacing).u8(self.offset).u8(self.step8)
+        w.i32(self.edge_bytes)
+        return w.bytes()
+
+
+class _PrefixedTarget:
+    """The codec's target seen by the SPIHT encoder: every SPIHT parameter block is
+    charged the bytes of our own parameters in front of it."""
+
+    def __init__(self, target: EncodeTarget, prefix: bytes):
+        self._target = target
+        self._prefix = prefix
+        self.max_bytes = target.max_bytes
+
+    def payload_budget(self, params: bytes) -> int | None:
+        return self._target.payload_budget(self._prefix + params)
+
+
+_SPIHT = S.SpihtCodec()
+
+
+def _spiht_options(options: Mapping[str, Any]) -> dict:
+    return {"variant": "ac", "wavelet": options["wavelet"], "levels": options["levels"],
+            "step_search": "auto", "reconstruction": "optimized"}
+
+
+def _code_residual(residual: np.ndarray, budget: int, *, wavelet: str, levels: int, bit_depth: int,
+                   search: bool) -> tuple[S._Plan, S.EncodeResult, float]:
+    """SPIHT-code a float residual (H, W, C) in ``budget`` bytes; (plan, result, squared error).
+
+    As :meth:`SpihtCodec.encode_image`: with ``search`` the 4 quantiser steps are
+    tried and the one with the least coefficient-domain error is kept.
+    """
+    steps = tuple(range(S._N_STEPS)) if search else (0,)
+    best = None
+    for q, plan in S.forward_coefficients(residual, lossless=False, wavelet=wavelet, levels=levels,
+                                          bit_depth=bit_depth, steps=steps):
+        result = S.encode_coefficients(q, variant="ac", levels=levels, n_max=plan.n_max, budget=budget)
+        plan.recon = result.recon
+        scale = S.step_scale(plan.step) * (1 << plan.frac_bits)
+        energy = float(np.sum((np.abs(q) + 0.5 * (q != 0)) ** 2))
+        error = (energy - result.reduction) / (scale * scale)
+        if best is None or error < best[2]:
+            best = (plan, result, error)
+    return best
+
+
+def _decode_residual(payload: bytes, plan: S._Plan, h: int, w: int, c: int) -> np.ndarray:
+    """SPIHT residual payload (possibly truncated) -> float residual (H, W, C), no rounding."""
+    hp, wp = T.padded_shape(h, w, plan.levels)
+    coeffs = S.decode_coefficients(
+        payload, variant=plan.variant, shape=(c, hp, wp), levels=plan.levels, n_max=plan.n_max,
+        frac_bits=plan.frac_bits, integer=False, recon=plan.recon,
+        weight_map=T.synthesis_weights(h, w, plan.levels, plan.wavelet),
+        plane_weight=S._chroma_weights(plan.colour)[:c] * S.step_scale(plan.step),
+    )
+    planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
+              + plan.offsets[k] for k in range(c)]
+    return T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
+
+
+def _finish(img: np.ndarray, bit_depth: int, dtype) -> np.ndarray:
+    out = np.rint(img)
+    np.clip(out, 0, (1 << bit_depth) - 1, out=out)
+    return out.astype(dtype)
+
+
+class CannySpihtCodec(Codec):
+    name = "canny-spiht"
+    description = "Canny edge layer (chain codes + side samples, Huffman or arithmetic) + SPIHT residual"
+    reference = "after Wang, Kang, Guo et al., Computer Science 2019 (Canny + Huffman edge information + SPIHT)"
+    capabilities = Capabilities(embedded=True, lossless=True, colour=True)
+    options = (
+        Option("use_edges", "auto", "'auto': edge layer when it measures better than plain SPIHT at the budget;"
+               " 'always': edge layer whenever a budget is given; 'never': plain SPIHT",
+               ("auto", "always", "never")),
+        Option("edge_share", "auto", "fraction of the payload for the edge layer, or 'auto' (try "
+               f"{', '.join(str(s) for s in SHARES)} and keep the best)", check=_check_share),
+        Option("sigma", 2.0, "Canny Gaussian sigma (pixels)", check=_positive_float("sigma", 0.3, 16.0)),
+        Option("low_threshold", 0.05, "Canny low hysteresis threshold (fraction of the sample range)",
+               check=_positive_float("low_threshold", 0.0, 1.0)),
+        Option("high_threshold", 0.15, "Canny high hysteresis threshold (fraction of the sample range)",
+               check=_positive_float("high_threshold", 0.0, 1.0)),
+        Option("min_length", 20, "contours shorter than this (pixels) are never coded", check=_int_range("min_length", 1, 1 << 20)),
+        Option("spacing", 8, "distance (pixels along the contour) between grey-value knots", check=_int_range("spacing", 1, 255)),
+        Option("offset", 1, "distance of the side samples from the contour (pixels along the normal)",
+               check=_int_range("offset", 1, 8)),
+        Option("quant_step", 8, "quantiser step of the side values (for 8-bit samples; scaled for other depths)",
+               check=_int_range("quant_step", 1, 255)),
+        Option("entropy", "auto", "edge-layer entropy coder: 'huffman' (the paper), 'arith' (shared adaptive"
+               " arithmetic coder) or 'auto' (the smaller)", ("auto", "huffman", "arith")),
+        Option("wavelet", "auto", "SPIHT wavelet, as for spiht", check=check_wavelet_option),
+        Option("levels", None, "SPIHT decomposition levels; None picks from the image size", check=check_levels_option),
+    )
+
+    # ------------------------------------------------------------------ encoder
+    def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
+                     options: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        h, w, c = image.pixels.shape
+        spiht_opts = _spiht_options(options)
+        if options["wavelet"] != "auto" and not lossless and T.is_reversible(options["wavelet"]):
+            raise InvalidArgumentError("canny-spiht: wavelet='legall53' is the reversible transform; use it with lossless=True")
+        plain = self._encode_plain(image, target, lossless, spiht_opts)
+        if lossless or target.max_bytes is None or options["use_edges"] == "never" or min(h, w) < 16:
+            return plain
+        wavelet = "cdf97" if options["wavelet"] == "auto" else options["wavelet"]
+        levels = options["levels"]
+        levels = T.default_levels(h, w) if levels is None else S._check_padding(levels, h, w)
+        best = self._encode_edges(image, target, options, wavelet, levels)
+        if best is None:
+            return plain
+        if options["use_edges"] == "always":
+            return best[0], best[1]
+        plain_err = self._plain_error(image, plain)
+        return (best[0], best[1]) if best[2] < plain_err else plain
+
+    @staticmethod
+    def _encode_plain(image: ImageSpec, target: EncodeTarget, lossless: bool, spiht_opts: dict) -> tuple[bytes, bytes]:
+        prefix = bytes([MODE_SPIHT])
+        params, payload = _SPIHT.encode_image(image, _PrefixedTarget(target, prefix), lossless=lossless,
+                                              options=spiht_opts)
+        return prefix + params, payload
+
+    def _plain_error(self, image: ImageSpec, stream: tuple[bytes, bytes]) -> float:
+        header = self._header(image, stream[0], len(stream[1]), lossless=False)
+        out = self.decode_image(header, stream[1])
+        return float(np.sum((out.astype(np.float64) - image.pixels) ** 2))
+
+    def _header(self, image: ImageSpec, params: bytes, n_payload: int, lossless: bool) -> Header:
+        return Header(codec=self.name, height=image.height, width=image.width, channels=image.channels,
+                      dtype=image.pixels.dtype, bit_depth=image.bit_depth, lossless=lossless, embedded=True,
+                      channel_axis=False, params=params, payload_length=n_payload)
+
+    def _encode_edges(self, image: ImageSpec, target: EncodeTarget, options: Mapping[str, Any], wavelet: str,
+                      levels: int):
+        """Best edge-layer stream over the candidate shares: (params, payload, squared error), or None."""
+        pixels = image.pixels
+        h, w, c = pixels.shape
+        contours = E.detect_contours(pixels, image.bit_depth, sigma=options["sigma"], low=options["low_threshold"],
+                                     high=options["high_threshold"], min_length=options["min_length"])
+        if contours.count == 0:
+            return None
+        layer_all = E.sample_contours(pixels, image.bit_depth, contours, spacing=options["spacing"],
+                                      offset=options["offset"], step8=options["quant_step"])
+        entropies = ("huffman", "arith") if options["entropy"] == "auto" else (options["entropy"],)
+        # the residual SPIHT block has a fixed size: measure the budget with a dummy plan
+        probe = _EdgePlan("arith", options["spacing"], options["offset"], options["quant_step"], 0)
+        dummy = S._Plan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
+        payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
+        if payload_budget is None or payload_budget < 16:
+            return None
+        shares = SHARES if options["edge_share"] == "auto" else (options["edge_share"],)
+        order = self._importance(layer_all)
+        per_contour = self._contour_bits(layer_all, c, h, w)
+        cum = np.cumsum(per_contour[order]) / 8.0
+        best = None
+        seen = set()
+        for share in shares:
+            n_keep = int(np.searchsorted(cum, share * payload_budget, side="right"))
+            if n_keep == 0 or n_keep in seen:
+                continue
+            seen.add(n_keep)
+            keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
+            layer = dataclasses.replace(layer_all, contours=contours.subset(keep),
+                                        levels=self._levels_subset(layer_all, keep))
+            coded = min((E.encode(layer, c, h, w, e), e) for e in entropies)
+            edge_data, entropy = coded[0], coded[1]
+            if len(edge_data) >= payload_budget:
+                continue
+            base = E.base_image(layer, h, w, c)
+            residual = pixels.astype(np.float64) - base
+            plan, result, _ = _code_residual(residual, payload_budget - len(edge_data), wavelet=wavelet,
+                                             levels=levels, bit_depth=image.bit_depth, search=True)
+            eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
+            params = eplan.pack() + plan.pack(False)
+            payload = edge_data + result.payload
+            out = _finish(base + _decode_residual(result.payload, plan, h, w, c), image.bit_depth, pixels.dtype)
+            err = float(np.sum((out.astype(np.float64) - pixels) ** 2))
+            if best is None or err < best[2]:
+                best = (params, payload, err)
+        return best
+
+    @staticmethod
+    def _importance(layer: E.EdgeLayer) -> np.ndarray:
+        """Contour indices, most important first: length times mean side contrast."""
+        c = layer.contours
+        ns = np.array([E._k.n_samples(int(L), layer.spacing) for L in c.lengths], dtype=np.int64)
+        knot_c = np.repeat(np.arange(c.count), ns)
+        contrast = np.abs(layer.levels[:, 0, :].astype(np.float64) - layer.levels[:, 1, :]).sum(axis=1)
+        mean_contrast = np.bincount(knot_c, contrast, c.count) / np.maximum(ns, 1)
+        score = c.lengths * mean_contrast
+        return np.argsort(-score, kind="stable")
+
+    @staticmethod
+    def _levels_subset(layer: E.EdgeLayer, keep: np.ndarray) -> np.ndarray:
+        ns = np.array([E._k.n_samples(int(L), layer.spacing) for L in layer.contours.lengths], dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(ns)[:-1]])
+        idx = np.concatenate([np.arange(starts[k], starts[k] + ns[k]) for k in keep])
+        return layer.levels[idx]
+
+    @staticmethod
+    def _contour_bits(layer: E.EdgeLayer, n_planes: int, h: int, w: int) -> np.ndarray:
+        """Estimated bits of each contour: position and length fields, ~1.3 bits per turn,
+        and the empirical entropy of the sample symbols."""
+        c = layer.contours
+        ns = np.array([E._k.n_samples(int(L), layer.spacing) for L in c.lengths], dtype=np.int64)
+        _, _, _, _, zig = E._symbols(layer)
+        hist = np.bincount(np.minimum(zig, E._k.ESCAPE), minlength=E._k.N_RES_SYMBOLS).astype(np.float64)
+        p = hist / max(hist.sum(), 1.0)
+        bits_sym = -np.log2(np.maximum(p, 1e-9))
+        sym_bits = bits_sym[np.minimum(zig, E._k.ESCAPE)] + 2.0 * np.log2(np.maximum(zig - E._k.ESCAPE, 0) + 1)
+        per_knot = sym_bits.reshape(-1, 2 * n_planes).sum(axis=1)
+        knot_c = np.repeat(np.arange(c.count), ns)
+        fixed = np.ceil(np.log2(max(h, 2))) + np.ceil(np.log2(max(w, 2))) + 2 * np.log2(c.lengths + 1) + 6
+        return fixed + 1.3 * c.lengths + np.bincount(knot_c, per_knot, c.count)
+
+    # ------------------------------------------------------------------ decoder
+    def _split(self, header: Header):
+        """Parse the parameter block: (mode, edge plan or None, SPIHT header)."""
+        if not header.params:
+            raise CorruptStreamError("canny-spiht parameter block is empty")
+        mode = header.params[0]
+        if mode == MODE_SPIHT:
+            return mode, None, dataclasses.replace(header, params=header.params[1:])
+        if mode != MODE_EDGES:
+            raise CorruptStreamError(f"canny-spiht stream has an unknown mode {mode}")
+        if header.lossless:
+            raise CorruptStreamError("canny-spiht stream: edge layer in a lossless stream")
+        r = ParamReader(header.params[1:9], self.name)
+        entropy = {0: "huffman", 1: "arith"}[r.u8("entropy coder", 0, 1)]
+        spacing = r.u8("knot spacing", 1, 255)
+        offset = r.u8("side offset", 1, 8)
+        step8 = r.u8("quantiser step", 1, 255)
+        edge_bytes = r.i32("edge-layer length")
+        if edge_bytes < 0:
+            raise CorruptStreamError("canny-spiht stream: negative edge-layer length")
+        if header.payload_length < edge_bytes:
+            raise CorruptStreamError("canny-spiht stream: edge layer longer than the payload")
+        r.end()
+        return mode, _EdgePlan(entropy, spacing, offset, step8, edge_bytes), dataclasses.replace(header, params=header.params[9:])
+
+    def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
+        mode, eplan, sheader = self._split(header)
+        if mode == MODE_SPIHT:
+            return _SPIHT.decode_image(sheader, payload)
+        plan = S._Plan.unpack(sheader)
+        h, w, c = header.height, header.width, header.channels
+        step, n_levels = E.quant_params(eplan.step8, header.bit_depth)
+        layer = E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
+                         spacing=eplan.spacing, offset=eplan.offset, step=step, n_levels=n_levels)
+        base = E.base_image(layer, h, w, c)
+        # (with no residual bytes at all this still adds the residual's plane means)
+        base += _decode_residual(payload[eplan.edge_bytes:], plan, h, w, c)
+        return _finish(base, header.bit_depth, header.dtype)
+
+    def describe(self, header: Header) -> dict[str, Any]:
+        mode, eplan, sheader = self._split(header)
+        info = {"mode": "spiht" if mode == MODE_SPIHT else "edges+spiht"}
+        if eplan is not None:
+            info.update(edge_entropy=eplan.entropy, edge_layer_bytes=eplan.edge_bytes, knot_spacing=eplan.spacing,
+                        side_offset=eplan.offset, side_quantiser_step=eplan.step8)
+        info.update(_SPIHT.describe(sheader))  # of the residual in edge mode
+        return info
+
+
+register(CannySpihtCodec())
