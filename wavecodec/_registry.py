@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ._container import Header, check_codec_name, header_length
-from .errors import InvalidArgumentError, UnknownCodecError
+from .errors import InvalidArgumentError, MissingDependencyError, UnknownCodecError
 
 __all__ = ["Option", "Capabilities", "EncodeTarget", "Codec", "register", "get_codec", "codecs"]
 
@@ -153,6 +153,9 @@ class Codec(abc.ABC):
 
 
 _REGISTRY: dict[str, Codec] = {}
+#: Codecs declared as plug-ins (entry points, built-in adapters) that cannot load here: name -> reason.
+_UNAVAILABLE: dict[str, str] = {}
+_DISCOVERY = "pending"  # "pending" -> "running" -> "done"
 
 
 def register(codec: Codec) -> Codec:
@@ -165,12 +168,31 @@ def register(codec: Codec) -> Codec:
 
 
 def _ensure_builtins() -> None:
+    """Import the built-in codecs, then load the plug-ins (entry points of group ``wavecodec.codecs``) once."""
+    global _DISCOVERY
     from . import coders as _builtin  # noqa: F401  (registers on import)
+
+    if _DISCOVERY == "pending":
+        _DISCOVERY = "running"  # a plug-in that calls codecs() while loading must not recurse
+        try:
+            from .plugins import discover
+
+            discover()
+        finally:
+            _DISCOVERY = "done"
+
+
+def _unregister(name: str) -> None:
+    """Remove a codec (tests of plug-in discovery clean up with it)."""
+    _REGISTRY.pop(name, None)
+    _UNAVAILABLE.pop(name, None)
 
 
 def get_codec(name: str) -> Codec:
     """The registered codec called ``name``."""
     _ensure_builtins()
+    if isinstance(name, str) and name not in _REGISTRY and name in _UNAVAILABLE:
+        raise MissingDependencyError(_UNAVAILABLE[name])
     if not isinstance(name, str) or name not in _REGISTRY:
         valid = ", ".join(sorted(_REGISTRY))
         raise UnknownCodecError(f"unknown codec {name!r}; available codecs: {valid} (see wavecodec.codecs())")
