@@ -259,7 +259,8 @@ def test_every_prefix_decodes(variant, lossless):
 def test_plain_budgeted_stream_is_a_prefix(camera_crop):
     full = wavecodec.encode(camera_crop, "ezw", variant="plain")
     header = wavecodec.info(full).header_size
-    cut = wavecodec.encode(camera_crop, "ezw", variant="plain", max_bytes=header + 500)
+    # (same coding parameters: no per-rate quantiser search)
+    cut = wavecodec.encode(camera_crop, "ezw", variant="plain", max_bytes=header + 500, step_search="never")
     hcut = wavecodec.info(cut).header_size
     assert cut[hcut:] == full[header:][: len(cut) - hcut]
 
@@ -284,7 +285,7 @@ def test_registry_and_options():
     c = wavecodec.get_codec("ezw")
     assert c.capabilities.embedded and c.capabilities.lossless and c.capabilities.colour
     opts = {o.name: o for o in c.options}
-    assert set(opts) == {"variant", "scan", "wavelet", "levels"}
+    assert set(opts) == {"variant", "scan", "pass_order", "wavelet", "levels", "step_search", "reconstruction"}
     assert opts["variant"].default == "ac" and set(opts["variant"].choices) == {"ac", "plain"}
     assert opts["scan"].default == "strict" and set(opts["scan"].choices) == {"strict", "rescan"}
     with pytest.raises(wavecodec.InvalidArgumentError):
@@ -324,3 +325,63 @@ def test_corrupt_streams_raise_only_wavecodec_errors(seed, camera_crop):
             wavecodec.decode(garbage)
         except WavecodecError:
             pass
+
+
+# ======================================================= options shared with IMP1EZW (coders/_zerotree.py)
+
+
+def test_significance_first_order_on_shapiro_example():
+    # significance first: nothing to refine after the first dominant pass; the first
+    # subordinate pass's bits (1 0 1 0, bit 4 of 63, 34, 49, 47) follow the second
+    # dominant pass, whose symbols are unchanged
+    res = E.encode_coefficients(SHAPIRO[None], variant="plain", order="significance-first", levels=3, n_max=5,
+                                budget=None, trace_capacity=10000)
+    assert _passes(res.trace, 5) == (STRICT[5][0], "")
+    assert _passes(res.trace, 4) == (STRICT[4][0], "1010")
+    out = E.decode_coefficients(res.payload, variant="plain", order="significance-first", shape=(1, 8, 8), levels=3,
+                                n_max=5, frac_bits=0, integer=True)[0]
+    np.testing.assert_array_equal(out, SHAPIRO)
+
+
+@pytest.mark.parametrize("codec", ["ezw", "imp1ezw"])
+def test_pass_orders_and_options(codec, camera):
+    crop = np.ascontiguousarray(camera[128:384, 128:384])
+    for lossless in (False, True):
+        kw = {"lossless": True} if lossless else {"bpp": 2.0}
+        a = wavecodec.encode(crop, codec, pass_order="shapiro", **kw)
+        b = wavecodec.encode(crop, codec, **kw)
+        assert wavecodec.info(a).params["pass_order"] == "shapiro"
+        assert wavecodec.info(b).params["pass_order"] == "significance-first"
+        if lossless:
+            np.testing.assert_array_equal(wavecodec.decode(a), crop)
+            np.testing.assert_array_equal(wavecodec.decode(b), crop)
+    # cut inside a pass, significance first is better on average (new coefficients before refinements)
+    gains = []
+    for bpp in (0.3, 0.45, 0.6, 0.8, 1.0, 1.2):
+        p = [psnr(crop, wavecodec.decode(wavecodec.encode(crop, codec, bpp=bpp, pass_order=o)))
+             for o in ("shapiro", "significance-first")]
+        gains.append(p[1] - p[0])
+    assert np.mean(gains) > 0.05, gains
+
+
+@pytest.mark.parametrize("codec", ["ezw", "imp1ezw"])
+def test_reconstruction_points_and_step_search(codec, camera):
+    mid = wavecodec.encode(camera, codec, bpp=1.0, reconstruction="midpoint")
+    opt = wavecodec.encode(camera, codec, bpp=1.0)
+    assert wavecodec.info(mid).params["reconstruction_points"] == (0.5, 0.5)
+    fresh, refined = wavecodec.info(opt).params["reconstruction_points"]
+    assert 0 < fresh < 0.5 and 0 < refined < 1  # Laplacian-like magnitudes: below the midpoint
+    ha, hb = wavecodec.info(opt).header_size, wavecodec.info(mid).header_size
+    assert opt[ha:] == mid[hb:]  # the points change the decoder, not the bits
+    assert psnr(camera, wavecodec.decode(opt)) > psnr(camera, wavecodec.decode(mid)) + 0.02
+    for bpp in (0.03, 0.1):
+        plain = wavecodec.encode(camera, codec, bpp=bpp, step_search="never")
+        searched = wavecodec.encode(camera, codec, bpp=bpp)  # 'auto' searches at low rates
+        assert len(searched) <= int(bpp * camera.size / 8)
+        assert psnr(camera, wavecodec.decode(searched)) >= psnr(camera, wavecodec.decode(plain)) - 0.02
+        step = wavecodec.info(searched).params["quantiser_step"]
+        assert min(abs(step - 2.0 ** (k / 4)) for k in range(4)) < 1e-9, step
+    assert wavecodec.encode(camera, codec, bpp=1.0) == wavecodec.encode(camera, codec, bpp=1.0, step_search="never")
+    lossless = wavecodec.encode(camera[:64, :64], codec, lossless=True, step_search="always")
+    assert wavecodec.info(lossless).params["quantiser_step"] == 1.0
+    np.testing.assert_array_equal(wavecodec.decode(lossless), camera[:64, :64])

@@ -192,7 +192,7 @@ def descendant_max(val, hl, wl, levels):
 
 @njit(cache=True)
 def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state, buf, probs,
-             counts, trace):
+             counts, trace, stats, significance_first):
     """Run EZW from threshold ``2**n_max`` down to 1 (or until the coder is done).
 
     Encoder (``decoding`` None): reads ``mag``/``sgn_in``, writes to ``buf``.
@@ -337,6 +337,8 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                             if bit < 0:
                                 done = True
                                 break
+                            if stats.shape[0] > 0 and arith is not None:
+                                stats[ctx, bit] += 1
                             if step == 0:
                                 b1 = bit
                                 if was_sig:
@@ -386,12 +388,17 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                     break
             if done:
                 break
-        if done or n == 0:
+        if done or (n == 0 and significance_first == 0):
             break
 
         # ------------------------------------------------------- subordinate pass
-        half = bitn >> 1
+        # Shapiro: bit n-1 of every entry, the ones found in this pass included;
+        # significance first: bit n of the entries found in earlier passes (SPIHT's order)
+        half = bitn if significance_first != 0 else bitn >> 1
+        low_after = n if significance_first != 0 else n - 1
         for k in range(n_list):
+            if llow[k] <= low_after:
+                continue  # found in this dominant pass (significance first): refined in the next one
             p = lst[k]
             c = p >> _SHIFT_C
             i = (p >> _SHIFT_I) & _MASK
@@ -430,9 +437,11 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
             if bit < 0:
                 done = True
                 break
+            if stats.shape[0] > 0 and arith is not None:
+                stats[ctx, bit] += 1
             if bit == 1:
                 lval[k] |= half
-            llow[k] = n - 1
+            llow[k] = low_after
             lfirst[k] = 0
             if tracing:
                 if tcount < trace.shape[0]:
@@ -471,14 +480,67 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
 
 
 @njit(cache=True)
-def reconstruct(lst, lval, llow, sgn, n_list, shape_c, shape_h, shape_w, frac_bits, integer, weight_map,
-                plane_weight):
-    """Coefficient values from the subordinate list: the centre of each uncertainty interval.
+def optimal_offsets(mag, lst, lval, llow, n_list):
+    """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
 
-    ``|x|`` lies in ``[lval, lval + 2**llow)``; lossy: ``lval + 2**llow / 2`` (so
-    ``1.5 T`` for a fresh coefficient), lossless (``integer``): the middle integer
-    of the interval.  Values are divided by ``weight_map[i, j] * plane_weight[c]``
-    and ``2**frac_bits``.  Coefficients not on the list are 0.
+    Returned for entries known only to be significant (``|x|`` in ``[T, 2T)``) and
+    for refined ones separately.  Reconstructing at these fractions instead of the
+    interval centre minimises the decoded coefficients' squared error (the
+    conditional mean: magnitudes are roughly Laplacian, not uniform in the interval).
+    """
+    sums = np.zeros(2)
+    cnt = np.zeros(2)
+    for k in range(n_list):
+        low = np.int64(llow[k])
+        if low <= 0:
+            continue
+        p = lst[k]
+        width = np.int64(1) << low
+        m = np.int64(mag[p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK])
+        g = 0 if np.int64(lval[k]) == width else 1  # only the top bit known: fresh
+        sums[g] += ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
+        cnt[g] += 1
+    out = np.full(2, 0.5)
+    for g in range(2):
+        if cnt[g] > 0:
+            out[g] = sums[g] / cnt[g]
+    return out
+
+
+@njit(cache=True)
+def distortion_reduction(mag, lst, lval, llow, n_list, offset_fresh, offset_refined):
+    """Encoder side: squared error removed by the decoded coefficients (``sum m**2 - (m - r)**2``).
+
+    ``m`` is the magnitude (centre ``mag + 0.5`` of its truncation interval), ``r`` the
+    decoder's reconstruction; the error of the whole coefficient set is its energy
+    minus this, which lets the encoder compare quantiser steps without decoding.
+    """
+    acc = 0.0
+    for k in range(n_list):
+        p = lst[k]
+        m = np.float64(mag[p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK]) + 0.5
+        low = np.int64(llow[k])
+        width = np.int64(1) << low
+        if low <= 0:
+            r = np.float64(lval[k]) + 0.5
+        else:
+            off = offset_fresh if np.int64(lval[k]) == width else offset_refined
+            r = np.float64(lval[k]) + width * off
+        acc += m * m - (m - r) * (m - r)
+    return acc
+
+
+@njit(cache=True)
+def reconstruct(lst, lval, llow, sgn, n_list, shape_c, shape_h, shape_w, frac_bits, integer, weight_map,
+                plane_weight, offset_fresh, offset_refined):
+    """Coefficient values from the subordinate list.
+
+    ``|x|`` lies in ``[lval, lval + 2**llow)``; lossy: ``lval + offset * 2**llow``
+    with the offset for fresh entries (only the top bit known) or refined ones
+    (0.5 each: the interval centre, so ``1.5 T`` for a fresh coefficient, as in
+    Shapiro); lossless (``integer``): the middle integer of the interval.  Values
+    are divided by ``weight_map[i, j] * plane_weight[c]`` and ``2**frac_bits``.
+    Coefficients not on the list are 0.
     """
     res = np.zeros((shape_c, shape_h, shape_w), dtype=np.float64)
     scale = 1.0 / (1 << frac_bits)
@@ -491,8 +553,11 @@ def reconstruct(lst, lval, llow, sgn, n_list, shape_c, shape_h, shape_w, frac_bi
         v = np.float64(lval[k])
         if integer:
             v += np.float64(((np.int64(1) << low) - 1) // 2)
+        elif low <= 0:
+            v += 0.5
         else:
-            v += np.float64(np.int64(1) << low) * 0.5
+            width = np.int64(1) << low
+            v += width * (offset_fresh if np.int64(lval[k]) == width else offset_refined)
         v *= scale / (weight_map[i, j] * plane_weight[c])
         res[c, i, j] = -v if sgn[c, i + 1, j + 1] != 0 else v
     return res

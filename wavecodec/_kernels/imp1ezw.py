@@ -127,12 +127,13 @@ def imp1ezw_context_count() -> int:
 
 
 @njit(cache=True)
-def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state, buf, probs, counts,
-                 trace):
+def imp1ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state, buf, probs,
+                 counts, trace, stats, significance_first):
     """Run IMP1EZW from threshold ``2**n_max`` down to 1 (or until the coder is done).
 
-    Same interface and return value as :func:`wavecodec._kernels.ezw.ezw_code`
-    (without ``rescan``); trace kinds add ``S_PT`` / ``S_NT``.
+    Same interface and return value as :func:`wavecodec._kernels.ezw.ezw_code`;
+    ``rescan`` is ignored (the scan is always the strict one); trace kinds add
+    ``S_PT`` / ``S_NT``.
     """
     nc, hp, wp = mag.shape
     hp2 = hp // 2
@@ -321,6 +322,8 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                             if bit < 0:
                                 done = True
                                 break
+                            if stats.shape[0] > 0 and arith is not None:
+                                stats[ctx, bit] += 1
                             if step == 0:
                                 b1 = bit
                             elif step == 1:
@@ -378,12 +381,16 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
                     break
             if done:
                 break
-        if done or n == 0:
+        if done or (n == 0 and significance_first == 0):
             break
 
         # ------------------------------------------------------- subordinate pass
-        half = bitn >> 1
+        # (pass order as in :func:`wavecodec._kernels.ezw.ezw_code`)
+        half = bitn if significance_first != 0 else bitn >> 1
+        low_after = n if significance_first != 0 else n - 1
         for k in range(n_list):
+            if llow[k] <= low_after:
+                continue
             p = lst[k]
             c = p >> _SHIFT_C
             i = (p >> _SHIFT_I) & _MASK
@@ -425,9 +432,11 @@ def imp1ezw_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n
             if bit < 0:
                 done = True
                 break
+            if stats.shape[0] > 0 and arith is not None:
+                stats[ctx, bit] += 1
             if bit == 1:
                 lval[k] |= half
-            llow[k] = n - 1
+            llow[k] = low_after
             lfirst[k] = 0
             if tracing:
                 if tcount < trace.shape[0]:
