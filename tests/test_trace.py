@@ -32,6 +32,21 @@ def test_ezw_rescan_convention():
     assert t.passes[1].bits("dominant") == "IZ ZTR N P ZTR ZTR ZTR ZTR ZTR ZTR ZTR ZTR"
 
 
+def test_imp1ezw_shapiro_first_pass():
+    t = trace(SHAPIRO_8X8, codec="imp1ezw", levels=3, passes=2)
+    p1, p2 = t.passes
+    # 49 and its zerotree are one PT symbol: 16 symbols instead of EZW's 20
+    assert p1.bits("dominant") == "P N IZ ZTR PT ZTR ZTR ZTR ZTR IZ ZTR ZTR Z P Z Z"
+    assert p1.bits("subordinate") == "1010"
+    rec = p1.reconstruction
+    assert [rec[0, 0], rec[0, 1], rec[0, 2], rec[4, 3]] == [56, -40, 56, 40]
+    # -31 and 23 become significant with insignificant subtrees: NT, PT
+    assert p2.bits("dominant").split()[:2] == ["NT", "PT"]
+    assert p2.reconstruction[1, 0] == -28 and p2.reconstruction[1, 1] == 20  # after the refinement, as in EZW
+    with pytest.raises(wavecodec.InvalidArgumentError, match="scan"):
+        trace(SHAPIRO_8X8, codec="imp1ezw", levels=3, scan="rescan")
+
+
 def test_spiht_test_vector_through_trace():
     t = trace(SHAPIRO_8X8, codec="spiht", levels=2, passes=3)
     assert t.passes[0].bits() == "1+1-0011+000100000010101+0000"

@@ -26,7 +26,7 @@ from .errors import InvalidArgumentError, MissingDependencyError
 
 __all__ = ["trace", "Trace", "TracePass", "TraceSymbol", "SHAPIRO_8X8"]
 
-_EZW_NAMES = {0: "ZTR", 1: "IZ", 2: "P", 3: "N", 4: "Z"}
+_EZW_NAMES = {0: "ZTR", 1: "IZ", 2: "P", 3: "N", 4: "Z", 6: "PT", 7: "NT"}  # PT/NT: IMP1EZW
 _SPIHT_KINDS = {0: "LIP", 1: "sign", 2: "D-set", 3: "L-set", 4: "offspring", 5: "refine"}
 
 
@@ -34,8 +34,8 @@ _SPIHT_KINDS = {0: "LIP", 1: "sign", 2: "D-set", 3: "L-set", 4: "offspring", 5: 
 class TraceSymbol:
     """One coded decision: what, where (row, column, subband) and the coefficient there."""
 
-    kind: str  # ezw: 'dominant' or 'subordinate'; spiht: 'LIP', 'sign', 'D-set', 'L-set', 'offspring', 'refine'
-    symbol: str  # ezw: P, N, IZ, ZTR, Z or the subordinate bit; spiht: the bit, or +/- for signs
+    kind: str  # (imp1)ezw: 'dominant' or 'subordinate'; spiht: 'LIP', 'sign', 'D-set', 'L-set', 'offspring', 'refine'
+    symbol: str  # ezw: P, N, IZ, ZTR, Z (imp1ezw also PT, NT) or the subordinate bit; spiht: the bit, or +/-
     row: int
     col: int
     subband: str
@@ -111,7 +111,7 @@ class Trace:
         for k, p in enumerate(self.passes):
             sig = np.zeros((h, w))
             for s in p.symbols:
-                if s.symbol in ("P", "N", "+", "-"):
+                if s.symbol in ("P", "N", "PT", "NT", "+", "-"):
                     sig[s.row, s.col] = 1
             axes[0, k].imshow(sig, cmap="Greys", vmin=0, vmax=1)
             for (r0, c0, r1, c1) in lines:
@@ -187,7 +187,7 @@ def _as_coefficients(data: Any, levels: int | None) -> tuple[np.ndarray, int, tu
 def _apply(rec_state: dict, kind: str, row: int, col: int, symbol: str, plane: int) -> None:
     """Decoder-side interval update: new significance -> [2**n, 2**(n+1)); a refinement bit halves it."""
     if kind == "new":
-        rec_state[(row, col)] = [1 << plane, 1 << plane, -1 if symbol in ("N", "-") else 1]
+        rec_state[(row, col)] = [1 << plane, 1 << plane, -1 if symbol in ("N", "NT", "-") else 1]
     elif kind == "refine":
         lo, width, sign = rec_state[(row, col)]
         width //= 2 if width > 1 else 1
@@ -204,7 +204,7 @@ def _reconstruction(rec_state: dict, shape: tuple) -> np.ndarray:
 
 def trace(data: Any, codec: str = "ezw", *, passes: int | None = None, levels: int | None = None,
           scan: str = "strict") -> Trace:
-    """Trace the passes of ``codec`` ('ezw' or 'spiht') on coefficients or an image.
+    """Trace the passes of ``codec`` ('ezw', 'imp1ezw' or 'spiht') on coefficients or an image.
 
     ``data``: a 2-D integer coefficient array in the tree layout of
     :mod:`wavecodec.transform` (sides multiples of ``2**levels`` for EZW,
@@ -230,20 +230,23 @@ def trace(data: Any, codec: str = "ezw", *, passes: int | None = None, levels: i
         return Trace(codec, q, lv, [], image_shape, offset)
     capacity = q.size * (n_max + 2) * 3
     records = []
-    if codec == "ezw":
+    if codec in ("ezw", "imp1ezw"):
         from .coders import ezw as E
+        from .coders import imp1ezw as I
         from ._kernels import ezw as EK
 
-        if scan not in ("strict", "rescan"):
-            raise InvalidArgumentError(f"scan must be 'strict' or 'rescan', got {scan!r}")
-        res = E.encode_coefficients(q[None], variant="plain", scan=scan, levels=lv, n_max=n_max, budget=None,
-                                    trace_capacity=capacity)
+        if scan not in ("strict", "rescan") or (codec == "imp1ezw" and scan != "strict"):
+            raise InvalidArgumentError(f"scan must be 'strict' or (EZW only) 'rescan', got {scan!r}")
+        coder = E if codec == "ezw" else I
+        # the paper's pass order: each dominant pass is followed by the refinement of every entry
+        res = coder.encode_coefficients(q[None], variant="plain", scan=scan, order="shapiro", levels=lv, n_max=n_max,
+                                        budget=None, trace_capacity=capacity)
         for n, kind, _c, i, j, bit in res.trace.tolist():
             if kind == EK.T_SUB:
                 records.append((n, "subordinate", str(bit), i, j, "refine"))
             else:
                 name = _EZW_NAMES[kind]
-                records.append((n, "dominant", name, i, j, "new" if name in ("P", "N") else None))
+                records.append((n, "dominant", name, i, j, "new" if name in ("P", "N", "PT", "NT") else None))
     elif codec == "spiht":
         from .coders import spiht as S
 
@@ -258,7 +261,7 @@ def trace(data: Any, codec: str = "ezw", *, passes: int | None = None, levels: i
             else:
                 records.append((n, name, str(bit), i, j, None))
     else:
-        raise InvalidArgumentError(f"trace supports codec 'ezw' or 'spiht', not {codec!r}")
+        raise InvalidArgumentError(f"trace supports codec 'ezw', 'imp1ezw' or 'spiht', not {codec!r}")
     out: dict[int, TracePass] = {}
     rec_state: dict = {}
     for n, kind, symbol, i, j, effect in records:
