@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""EZW benchmark: wavecodec EZW (ac, plain) against SPIHT-ac, imp1ezw and OpenJPEG on Kodak.
+"""EZW benchmark: wavecodec EZW (ac, plain) and IMP1EZW against SPIHT-ac and OpenJPEG on Kodak.
 
 Usage::
 
@@ -11,9 +11,9 @@ codec adapters and the tables are new here.  Everything is measured in one run;
 Markdown goes to stdout.
 
 Sections: gray (Pillow 'L') and colour rate tables at RATES (mean PSNR, mean
-MS-SSIM, and "ezw-ac minus spiht-ac" per rate); encode/decode median time of
-ezw-ac relative to spiht-ac on kodim01 gray at 1 bpp; lossless total bytes on the
-gray images.  ``imp1ezw`` is included when ``wavecodec.codecs()`` lists it.
+MS-SSIM, "ezw-ac minus spiht-ac" and "imp1ezw minus ezw-ac" per rate);
+encode/decode median times of ezw-ac and imp1ezw relative to spiht-ac on kodim01
+gray at 1 bpp; lossless total bytes on the gray and the colour images.
 Prefix checks of bench_core are switched off here (the EZW tests cover them).
 """
 
@@ -35,6 +35,7 @@ import bench_core as bc  # noqa: E402
 RATES = (0.0156, 0.03, 0.0625, 0.125, 0.25, 0.5, 1.0)
 REF = "spiht-ac"
 EZW = "ezw-ac"
+IMP = "imp1ezw"
 
 
 def imp1ezw_available() -> bool:
@@ -67,10 +68,10 @@ def work_rates(task: tuple) -> dict:
     return bc.work_rates(task)
 
 
-def work_lossless_gray(task: tuple) -> dict:
-    path, names = task
+def work_lossless(task: tuple) -> dict:
+    path, names, mode = task
     register_codecs()
-    img = bc.load_image(path, "L")
+    img = bc.load_image(path, mode)
     recs = []
     for name in names:
         codec = bc.CODECS[name]
@@ -96,10 +97,14 @@ def rate_tables(report: bc.Report, results: list[dict], names: list[str], label:
             }
     for metric, digits, unit in (("psnr", 2, " (dB)"), ("ms_ssim", 4, "")):
         header = ["target bpp"] + [f"{n}" for n in names] + [f"{EZW} minus {REF}"]
+        if IMP in names:
+            header.append(f"{IMP} minus {EZW}")
         rows = []
         for rate in RATES:
             row = [f"{rate:g}"] + [bc._fmt(stats[(rate, n)][metric], digits) for n in names]
             row.append(bc._fmt(stats[(rate, EZW)][metric] - stats[(rate, REF)][metric], digits))
+            if IMP in names:
+                row.append(bc._fmt(stats[(rate, IMP)][metric] - stats[(rate, EZW)][metric], digits))
             rows.append(row)
         report(f"**{label}, mean {'PSNR' if metric == 'psnr' else 'MS-SSIM'}{unit}** ({len(results)} images)")
         report()
@@ -118,10 +123,11 @@ def rate_tables(report: bc.Report, results: list[dict], names: list[str], label:
         report()
 
 
-def speed(report: bc.Report, path: str, repeats: int) -> None:
+def speed(report: bc.Report, path: str, repeats: int, names: list[str]) -> None:
     img = bc.load_image(path, "L")
     med: dict[str, tuple[float, float, int]] = {}
-    for name in (EZW, REF):
+    timed = [n for n in (EZW, IMP, REF) if n in names]
+    for name in timed:
         codec = bc.CODECS[name]
         encoder = codec.prepare(img, 1.0)
         data = bytes(encoder())  # warm-up (JIT)
@@ -132,8 +138,10 @@ def speed(report: bc.Report, path: str, repeats: int) -> None:
     report(f"{Path(path).stem} gray {img.shape[1]}x{img.shape[0]} at 1 bpp, median of {repeats} runs after one "
            "warm-up, single process (the main one, no pool running):")
     report()
-    rows = [[n, str(med[n][2]), bc._fmt(1e3 * med[n][0], 1), bc._fmt(1e3 * med[n][1], 1)] for n in (EZW, REF)]
-    rows.append([f"{EZW} / {REF}", "", bc._fmt(med[EZW][0] / med[REF][0], 2), bc._fmt(med[EZW][1] / med[REF][1], 2)])
+    rows = [[n, str(med[n][2]), bc._fmt(1e3 * med[n][0], 1), bc._fmt(1e3 * med[n][1], 1)] for n in timed]
+    for n in timed:
+        if n != REF:
+            rows.append([f"{n} / {REF}", "", bc._fmt(med[n][0] / med[REF][0], 2), bc._fmt(med[n][1] / med[REF][1], 2)])
     report(bc.md_table(["codec", "bytes", "median encode (ms)", "median decode (ms)"], rows))
     report()
 
@@ -180,16 +188,19 @@ def main(argv=None) -> int:
     report("## Speed")
     report()
     speed_path = next((p for p in paths if Path(p).stem == "kodim01"), paths[0])
-    speed(report, speed_path, args.repeats)
-    report("## Lossless (gray)")
+    speed(report, speed_path, args.repeats, names)
+    report("## Lossless")
     report()
-    ll_names = [n for n in names if n != "openjpeg"]
-    results = bc.run_pool(work_lossless_gray, [(p, ll_names) for p in paths], args.jobs)
+    ll_names = [n for n in names if n != "ezw-plain"]
     rows = []
-    for n in ll_names:
-        sel = [r for res in results for r in res["records"] if r["codec"] == n]
-        rows.append([n, str(sum(r["nbytes"] for r in sel)), f"{sum(r['exact'] for r in sel)}/{len(sel)}"])
-    report(bc.md_table(["codec", "total bytes", "bit-exact"], rows))
+    for mode, label in (("L", "gray"), ("RGB", "colour")):
+        results = bc.run_pool(work_lossless, [(p, ll_names, mode) for p in paths], args.jobs)
+        for n in ll_names:
+            sel = [r for res in results for r in res["records"] if r["codec"] == n]
+            total = sum(r["nbytes"] for r in sel)
+            pixels = sum(bc.load_image(p, "L").size for p in paths)
+            rows.append([label, n, str(total), bc._fmt(8.0 * total / pixels, 3), f"{sum(r['exact'] for r in sel)}/{len(sel)}"])
+    report(bc.md_table(["images", "codec", "total bytes", "bits per pixel", "bit-exact"], rows))
     report()
     report(f"Total wall time {time.perf_counter() - t_start:.0f} s.")
     return 0
