@@ -1,4 +1,4 @@
-"""Command-line interface: ``wavecodec encode|decode|info|codecs|demo``.
+"""Command-line interface: ``wavecodec encode|decode|info|codecs|demo|bench``.
 
 Images are read and written through Pillow (PNG, PGM/PPM, TIFF, ...).  16-bit
 grayscale PNG/TIFF/PGM files stay 16-bit.
@@ -118,6 +118,10 @@ def cmd_codecs(args: argparse.Namespace) -> int:
         print(f"{name:12} {codec.description} [{flags}]")
         for opt in codec.options:
             print(f"    {opt.name}={opt.default!r}: {opt.doc}")
+    from .plugins import unavailable
+
+    for name, reason in unavailable().items():
+        print(f"{name:12} (unavailable) {reason}")
     return 0
 
 
@@ -126,6 +130,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     run_demo(codec=args.codec, rates=args.rates)
     return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return args.bench_func(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +170,13 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--codec", default="spiht")
     m.add_argument("--rates", type=float, nargs="+", default=[0.05, 0.1, 0.25, 0.5, 1.0])
     m.set_defaults(func=cmd_demo)
+
+    from .bench.cli import build_parser as build_bench_parser
+
+    b = sub.add_parser("bench", help="rate-distortion benchmark of codecs on a folder of images (docs/bench.md)",
+                       description="Rate-distortion benchmark: JSON (CompressAI format), BD-rate table, plots.")
+    build_bench_parser(b)
+    b.set_defaults(func=cmd_bench)
     return p
 
 
