@@ -1,0 +1,271 @@
+"""Plug-in codecs: entry-point discovery (a tiny external package), the built-in adapters, missing dependencies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import wavecodec
+from wavecodec import _registry, plugins
+from wavecodec.errors import (
+    CorruptStreamError,
+    InvalidArgumentError,
+    MissingDependencyError,
+    TruncatedStreamError,
+    WavecodecError,
+)
+from wavecodec.plugins._base import RateUnreachableError, bisect_knob
+
+from conftest import make_image
+
+PLUGIN_PKG = Path(__file__).parent / "plugin_pkg"
+
+try:
+    import imagecodecs  # noqa: F401
+
+    HAVE_IMAGECODECS = True
+except ImportError:  # pragma: no cover - imagecodecs is in the test extra
+    HAVE_IMAGECODECS = False
+
+needs_imagecodecs = pytest.mark.skipif(not HAVE_IMAGECODECS, reason="imagecodecs not installed: pip install 'wavecodec[standard]'")
+
+IMAGECODECS_ADAPTERS = ["jpeg2000", "jpegxl", "avif", "sperr"]
+PILLOW_ADAPTERS = ["jpeg", "webp"]
+
+
+def _images():
+    yy, xx = np.mgrid[0:48, 0:64]
+    smooth = (96 + 60 * np.sin(xx / 7.0) + 40 * np.cos(yy / 5.0)).astype(np.uint8)
+    noise = make_image(48, 64, seed=3) // 8
+    gray = (smooth + noise).astype(np.uint8)
+    rgb = np.stack([gray, np.roll(gray, 5, axis=1), 255 - gray], axis=2)
+    return {"gray": gray, "rgb": rgb}
+
+
+def _psnr(a, b):
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+# ============================================================== external plug-in package
+@pytest.fixture
+def toy_plugin(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLUGIN_PKG))
+    plugins.discover(refresh=True)
+    yield
+    for name in ("toy-zlib", "toy-missing"):
+        _registry._unregister(name)
+        plugins._LOADED.pop(name, None)
+
+
+def test_external_plugin_discovered_and_round_trips(toy_plugin):
+    reg = wavecodec.codecs()
+    assert "toy-zlib" in reg and "toy-missing" not in reg
+    codec = wavecodec.get_codec("toy-zlib")
+    assert type(codec).__module__ == "wavecodec_toy"  # loaded from the external package
+    assert plugins.is_adapter(codec)
+    for img in _images().values():
+        lossless = wavecodec.encode(img, "toy-zlib", lossless=True)
+        assert lossless[:3] == b"WVC"  # wrapped in the wavecodec container
+        assert np.array_equal(wavecodec.decode(lossless), img)
+        info = wavecodec.info(lossless)
+        assert info.codec == "toy-zlib" and info.lossless and not info.embedded and info.params == {"shift": 0}
+        budget = len(lossless) // 3
+        lossy = wavecodec.encode(img, "toy-zlib", max_bytes=budget)
+        assert len(lossy) <= budget
+        out = wavecodec.decode(lossy)
+        assert out.shape == img.shape and out.dtype == img.dtype
+        assert 0 < wavecodec.info(lossy).params["shift"] < 8
+        assert _psnr(img, out) > 15
+        with pytest.raises(TruncatedStreamError):
+            wavecodec.decode(lossy[:-3])
+    with pytest.raises(InvalidArgumentError, match="unknown option"):
+        wavecodec.encode(_images()["gray"], "toy-zlib", speed=3)
+    # the CLI lists it
+    from wavecodec.cli import main
+
+    assert main(["codecs"]) == 0
+
+
+def test_external_plugin_missing_dependency(toy_plugin, synthetic_gray):
+    with pytest.raises(MissingDependencyError, match="wavecodec_toy_accelerator_not_installed") as exc:
+        wavecodec.encode(synthetic_gray, "toy-missing")
+    assert "wavecodec-toy" in str(exc.value)  # names the distribution to (re)install
+    assert isinstance(exc.value, WavecodecError) and isinstance(exc.value, ImportError)
+    assert "toy-missing" in plugins.unavailable()
+
+
+def test_broken_plugin_does_not_break_wavecodec(monkeypatch):
+    with pytest.warns(RuntimeWarning, match="not a wavecodec.Codec"):
+        assert plugins.load_plugin("broken", "wavecodec.errors:WavecodecError", source="broken-dist") is None
+    try:
+        with pytest.raises(MissingDependencyError, match="broken-dist"):
+            wavecodec.get_codec("broken")
+        assert "spiht" in wavecodec.codecs()
+    finally:
+        _registry._unregister("broken")
+        plugins._LOADED.pop("broken", None)
+
+
+def test_entry_point_name_must_match_codec_name():
+    with pytest.warns(RuntimeWarning, match="must match"):
+        assert plugins.load_plugin("not-jpeg", "wavecodec.plugins.pillow_codecs:JpegCodec", source="x") is None
+    _registry._unregister("not-jpeg")
+    plugins._LOADED.pop("not-jpeg", None)
+
+
+def test_builtin_entry_points_declared_in_pyproject():
+    tomllib = pytest.importorskip("tomllib")
+    meta = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert meta["project"]["entry-points"]["wavecodec.codecs"] == plugins.BUILTIN_ADAPTERS
+
+
+# ============================================================== built-in adapters
+@pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
+@pytest.mark.parametrize("kind", ["gray", "rgb"])
+def test_adapter_round_trip_at_rate(name, kind):
+    img = _images()[kind]
+    codec = wavecodec.get_codec(name)
+    assert codec.capabilities.embedded is False  # none of the wrapped formats is embedded
+    h, w = img.shape[:2]
+    outs = []
+    for bpp in (1.5, 3.0):
+        stream = wavecodec.encode(img, name, bpp=bpp)
+        assert len(stream) <= int(bpp * h * w / 8)
+        assert stream == wavecodec.encode(img, name, bpp=bpp)  # deterministic
+        out = wavecodec.decode(stream)
+        assert out.shape == img.shape and out.dtype == img.dtype
+        info = wavecodec.info(stream)
+        assert info.codec == name and not info.embedded
+        outs.append(_psnr(img, out))
+        with pytest.raises(TruncatedStreamError):
+            wavecodec.decode(stream[: len(stream) - 5])
+    assert outs[0] > 20 and outs[1] >= outs[0] - 0.5
+    # the rate search uses the budget: at least 75 % of it at 3 bpp, unless the knob is at its richest end
+    rich = codec.knob_range[1] if codec.knob_increasing else codec.knob_range[0]
+    assert len(stream) >= 0.75 * int(3.0 * h * w / 8) or info.params[codec.knob_name] == pytest.approx(rich)
+
+
+@pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
+def test_adapter_rate_unreachable(name):
+    img = _images()["rgb"]
+    with pytest.raises(RateUnreachableError, match="rate unreachable") as exc:
+        wavecodec.encode(img, name, max_bytes=40)
+    assert exc.value.smallest > 40 and isinstance(exc.value, InvalidArgumentError)
+
+
+@pytest.mark.parametrize("name", ["webp", pytest.param("jpeg2000", marks=needs_imagecodecs), pytest.param("jpegxl", marks=needs_imagecodecs)])
+def test_adapter_lossless(name):
+    for img in _images().values():
+        stream = wavecodec.encode(img, name, lossless=True)
+        assert np.array_equal(wavecodec.decode(stream), img)
+        assert wavecodec.info(stream).lossless
+
+
+@pytest.mark.parametrize("name", ["jpeg", pytest.param("avif", marks=needs_imagecodecs), pytest.param("sperr", marks=needs_imagecodecs)])
+def test_adapter_without_lossless_mode(name):
+    with pytest.raises(InvalidArgumentError, match="no lossless mode"):
+        wavecodec.encode(_images()["gray"], name, lossless=True)
+
+
+@pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
+def test_adapter_corrupt_payload(name):
+    img = _images()["rgb"]
+    stream = bytearray(wavecodec.encode(img, name, bpp=2.0))
+    head = wavecodec.info(bytes(stream)).header_size
+    rng = np.random.default_rng(7)
+    for trial in range(6):
+        bad = bytearray(stream)
+        if trial == 0:
+            bad[head:] = bytes(len(bad) - head)  # payload zeroed
+        else:
+            for pos in rng.integers(head, len(bad), size=4):
+                bad[pos] ^= 0xFF
+        try:
+            out = wavecodec.decode(bytes(bad))
+        except WavecodecError:
+            continue
+        assert out.shape == img.shape and out.dtype == img.dtype
+
+
+@pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
+def test_adapter_fixed_quality_option(name):
+    codec = wavecodec.get_codec(name)
+    knob = codec.knob_name if hasattr(codec, "knob_name") else "quality"
+    value = {"jpeg": 50, "webp": 50, "jpeg2000": 30.0, "jpegxl": 2.0, "avif": 50, "sperr": 1.0}[name]
+    img = _images()["gray"]
+    stream = wavecodec.encode(img, name, **{knob: value})
+    assert wavecodec.info(stream).params[knob] == pytest.approx(value, rel=1e-3)
+    with pytest.raises(InvalidArgumentError):
+        wavecodec.encode(img, name, **{knob: "high"})
+
+
+def test_uint16_through_jpeg2000_and_sperr():
+    if not HAVE_IMAGECODECS:
+        pytest.skip("imagecodecs not installed: pip install 'wavecodec[standard]'")
+    img = (make_image(32, 40, seed=9).astype(np.uint16) * 16)  # 12-bit samples in uint16
+    for name in ("jpeg2000", "jpegxl"):
+        stream = wavecodec.encode(img, name, lossless=True)
+        assert np.array_equal(wavecodec.decode(stream), img)
+    out = wavecodec.decode(wavecodec.encode(img, "sperr", bpp=4.0))
+    assert out.dtype == np.uint16 and out.max() < 4096
+    with pytest.raises(WavecodecError):
+        wavecodec.encode(img, "jpeg")
+
+
+def test_missing_dependency_names_the_extra(monkeypatch):
+    """A built-in adapter whose library is missing is not registered; asking for it names the extra."""
+    if not HAVE_IMAGECODECS:
+        pytest.skip("imagecodecs not installed: pip install 'wavecodec[standard]'")
+    from wavecodec.plugins.imagecodecs_codecs import JpegXlCodec
+
+    img = _images()["gray"]
+    stream = wavecodec.encode(img, "jpegxl", bpp=2.0)
+    monkeypatch.setattr(JpegXlCodec, "module", "wavecodec_no_such_module")
+    _registry._unregister("jpegxl")
+    plugins._LOADED.pop("jpegxl", None)
+    try:
+        plugins.discover()
+        assert "jpegxl" not in wavecodec.codecs()
+        assert "wavecodec[standard]" in plugins.unavailable()["jpegxl"]
+        for call in (lambda: wavecodec.encode(img, "jpegxl", bpp=1.0), lambda: wavecodec.decode(stream),
+                     lambda: wavecodec.get_codec("jpegxl")):
+            with pytest.raises(MissingDependencyError, match=r"pip install 'wavecodec\[standard\]'"):
+                call()
+    finally:
+        monkeypatch.undo()
+        _registry._unregister("jpegxl")
+        plugins._LOADED.pop("jpegxl", None)
+        plugins.discover()
+    assert np.array_equal(wavecodec.decode(stream).shape, img.shape)
+
+
+def test_compressai_unavailable_message_when_torch_missing():
+    from wavecodec.plugins.compressai_codec import CompressAICodec
+
+    reason = CompressAICodec.missing_dependency()
+    if reason is None:
+        pytest.skip("torch and compressai are installed here")
+    assert "wavecodec[learned]" in reason
+    with pytest.raises(MissingDependencyError, match="learned"):
+        wavecodec.get_codec("compressai")
+
+
+# ============================================================== bisection
+@pytest.mark.parametrize("integer", [True, False])
+@pytest.mark.parametrize("increasing", [True, False])
+def test_bisect_knob_finds_the_largest_fitting_stream(integer, increasing):
+    def size(k):
+        return int(10 + 7 * (k if increasing else 100 - k))
+
+    for budget in (9, 10, 50, 400, 717, 2000):
+        found = bisect_knob(lambda k: b"x" * size(k), budget, 0, 100, integer=integer, increasing=increasing, iterations=30)
+        if budget < 10:
+            assert found is None
+            continue
+        knob, data = found
+        assert len(data) <= budget
+        best = max(size(k) for k in np.linspace(0, 100, 100001) if size(k) <= budget)
+        assert len(data) >= best - (7 if integer else 1)
