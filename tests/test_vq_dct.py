@@ -1,0 +1,275 @@
+"""vq-dct codec: kernels (search, coders), round trips, rate, determinism, shared
+codebooks, truncated and corrupt streams.  Small crops and few optimiser iterations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import wavecodec
+from wavecodec import _container
+from wavecodec._kernels import arith as ac
+from wavecodec._kernels import vq as K
+from wavecodec.coders import vq_dct as V
+from wavecodec.errors import CorruptStreamError, InvalidArgumentError, TruncatedStreamError, WavecodecError
+
+from conftest import make_image, psnr, restream
+
+FAST = dict(iterations=2, population=4)
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+def test_nearest_matches_exhaustive_search():
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(0, 20, (500, 6))
+    vectors[:, 0] = rng.uniform(0, 1000, 500)
+    codebook = np.ascontiguousarray(vectors[rng.choice(500, 37, replace=False)] + rng.normal(0, 3, (37, 6)))
+    d_all = ((vectors[:, None, :] - codebook[None]) ** 2).sum(axis=2)
+    for guess in (np.full(500, -1, np.int32), rng.integers(0, 37, 500).astype(np.int32)):
+        assign = np.empty(500, np.int32)
+        dist = np.empty(500)
+        total = K.nearest(vectors, codebook, guess, assign, dist)
+        assert np.allclose(dist, d_all.min(axis=1))
+        assert np.allclose(d_all[np.arange(500), assign], d_all.min(axis=1))
+        assert total == pytest.approx(d_all.min(axis=1).sum())
+    dist2 = np.empty(500)
+    K.second_nearest(vectors, codebook, assign, dist2)
+    assert np.allclose(dist2, np.sort(d_all, axis=1)[:, 1])
+
+
+def test_lloyd_lowers_error():
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(0, 1, (400, 4))
+    codebook = np.ascontiguousarray(vectors[:8].copy())
+    assign, dist = np.empty(400, np.int32), np.empty(400)
+    before = K.nearest(vectors, codebook, np.full(400, -1, np.int32), assign, dist)
+    after, iters = K.lloyd(vectors, codebook, assign, dist, 50, 0.0)
+    assert after < before and iters >= 1
+    assert after == pytest.approx(dist.sum())
+
+
+@pytest.mark.parametrize("n_code", [1, 2, 5, 64, 300])
+def test_index_and_codebook_coders_round_trip(n_code):
+    rng = np.random.default_rng(n_code)
+    rows, cols = 9, 13
+    idx = rng.integers(0, n_code, rows * cols).astype(np.int32)
+    idx[:20] = idx[0]  # runs exercise the neighbour flags
+    q = rng.integers(-40, 40, (n_code, 5)).astype(np.int64)
+    q[:, 0] = np.sort(rng.integers(0, 600, n_code))
+    seg = V.code_plane(q, n_code, idx, rows, cols)
+    q2, idx2 = V.decode_plane(seg, n_code, 5, rows, cols, None)
+    assert np.array_equal(q, q2) and np.array_equal(idx, idx2)
+    seg_shared = V.code_plane(None, n_code, idx, rows, cols)
+    assert len(seg_shared) < len(seg)
+    _, idx3 = V.decode_plane(seg_shared, n_code, 5, rows, cols, q)
+    assert np.array_equal(idx, idx3)
+
+
+def test_decoding_a_short_segment_fails_cleanly():
+    idx = np.arange(200, dtype=np.int32) % 7
+    q = np.zeros((7, 3), np.int64)
+    q[:, 0] = np.arange(7) * 10
+    seg = V.code_plane(q, 7, idx, 10, 20)
+    with pytest.raises(CorruptStreamError):
+        V.decode_plane(seg[: len(seg) // 2], 7, 3, 10, 20, None)
+
+
+def test_zigzag_and_block_transform_invert():
+    assert V.zigzag_order(4)[:6].tolist() == [0, 1, 4, 8, 5, 2]
+    plane = make_image(13, 18, seed=3).astype(np.float64)
+    for block in V.BLOCKS:
+        vec, dropped, rows, cols = V.block_vectors(plane, block, block * block)
+        assert np.allclose(V.blocks_to_plane(vec, block, rows, cols, 13, 18), plane)
+        assert np.all(dropped == 0)
+        vec3, dropped3, _, _ = V.block_vectors(plane, block, 3)
+        # orthonormal DCT: the dropped coefficients carry exactly the lost energy
+        back = V.blocks_to_plane(vec3, block, rows, cols, rows * block, cols * block)
+        padded = np.pad(plane, ((0, rows * block - 13), (0, cols * block - 18)), mode="edge")
+        assert np.sum((padded - back) ** 2) == pytest.approx(dropped3.sum())
+
+
+# --------------------------------------------------------------------------- codec
+
+
+def test_registered_and_not_embedded():
+    codec = wavecodec.get_codec("vq-dct")
+    assert codec.capabilities.embedded is False and codec.capabilities.colour is True
+    assert not codec.capabilities.lossless
+
+
+@pytest.mark.parametrize("bpp", [0.25, 1.0])
+def test_gray_round_trip_within_budget(camera_crop, bpp):
+    data = wavecodec.encode(camera_crop, "vq-dct", bpp=bpp, **FAST)
+    assert len(data) <= int(bpp * camera_crop.size / 8)
+    out = wavecodec.decode(data)
+    assert out.shape == camera_crop.shape and out.dtype == camera_crop.dtype
+    assert psnr(camera_crop, out) > (20.0 if bpp < 0.5 else 24.0)
+
+
+def test_more_rate_more_quality(camera_crop):
+    values = []
+    for bpp in (0.2, 0.6, 1.5):
+        out = wavecodec.decode(wavecodec.encode(camera_crop, "vq-dct", bpp=bpp, optimizer="none"))
+        values.append(psnr(camera_crop, out))
+    assert values[0] < values[1] < values[2]
+
+
+def test_colour_round_trip(astronaut_crop):
+    data = wavecodec.encode(astronaut_crop, "vq-dct", bpp=1.0, **FAST)
+    assert len(data) <= int(1.0 * 96 * 128 / 8)
+    out = wavecodec.decode(data)
+    assert out.shape == astronaut_crop.shape
+    assert psnr(astronaut_crop, out) > 22.0
+    assert len(wavecodec.info(data).params["codebook_sizes"]) == 3
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (17, 9), (45, 67, 3)])
+def test_odd_sizes(shape):
+    img = make_image(shape[0], shape[1], shape[2] if len(shape) == 3 else None, seed=5)
+    out = wavecodec.decode(wavecodec.encode(img, "vq-dct", **FAST))
+    assert out.shape == img.shape
+    if img.size > 64:
+        assert psnr(img, out) > 20.0
+
+
+def test_sixteen_bit(gray12):
+    data = wavecodec.encode(gray12, "vq-dct", bit_depth=12, bpp=2.0, **FAST)
+    out = wavecodec.decode(data)
+    assert out.dtype == np.uint16 and out.max() <= 4095
+    assert psnr(gray12, out, peak=4095) > 25.0
+
+
+def test_block8_kmeans_and_fixed_sizes(camera_crop):
+    for opts in (dict(block=8, k=20), dict(design="kmeans"), dict(codebook_size=16, k=8, optimizer="none")):
+        data = wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **{**FAST, **opts})
+        info = wavecodec.info(data).params
+        if "block" in opts:
+            assert info["block"] == 8 and info["vector_dimensions"] == [20]
+        if "codebook_size" in opts:
+            assert info["codebook_sizes"][0] <= 16
+        assert psnr(camera_crop, wavecodec.decode(data)) > 20.0
+
+
+def test_no_rate_uses_codebook_size(camera_crop):
+    info = wavecodec.info(wavecodec.encode(camera_crop, "vq-dct", codebook_size=32, k=16, **FAST))
+    assert info.params["codebook_sizes"] == [32] and info.params["vector_dimensions"] == [16]
+
+
+def test_deterministic_per_seed(camera_crop):
+    a = wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, seed=3, **FAST)
+    b = wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, seed=3, **FAST)
+    assert a == b
+
+
+@pytest.mark.parametrize("method", ["fpara", "fpa", "roa"])
+def test_optimiser_never_worse_than_lbg(camera_crop, method):
+    res, lbg = V.encode_plane(camera_crop.astype(np.float64), block=4, k=10, budget=1200, size=None,
+                              design="ailbg", optimizer=method, iterations=4, population=4, seed=0, step=2.0,
+                              peak=255.0)
+    assert res.psnr_final >= res.psnr_lbg
+    assert len(res.segment) <= 1200
+    assert res.optimizer is not None and res.optimizer.best_fitness >= res.optimizer.initial_best_fitness
+
+
+def test_fpara_improves_a_poor_codebook(camera_crop):
+    # from k-means stopped early (a codebook far from a Lloyd fixed point) FPARA must gain
+    vec, dropped, rows, cols = V.block_vectors(camera_crop.astype(np.float64), 4, 8)
+    ts = V.TrainingSet(vec, float(dropped.sum()), 255.0, rows * cols * 16)
+    start = np.ascontiguousarray(vec[:: vec.shape[0] // 24][:24])
+    refined, result = V.refine_codebook(ts, start, method="fpara", step=2.0, iterations=6, population=8, seed=1)
+    assert result.best_fitness > result.initial_best_fitness + 0.5
+
+
+def test_truncated_stream_raises(camera_crop):
+    data = wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **FAST)
+    header = wavecodec.info(data).header_size
+    for cut in (header, header + 1, (header + len(data)) // 2, len(data) - 1):
+        with pytest.raises(TruncatedStreamError, match="not embedded"):
+            wavecodec.decode(data[:cut])
+    assert wavecodec.info(data[: len(data) - 1]).truncated
+
+
+def test_corrupt_streams_raise_only_wavecodec_errors(camera_crop, astronaut_odd):
+    rng = np.random.default_rng(7)
+    streams = [wavecodec.encode(camera_crop[:40, :56], "vq-dct", bpp=1.0, **FAST),
+               wavecodec.encode(astronaut_odd, "vq-dct", bpp=1.5, **FAST)]
+    outcomes = {"ok": 0, "error": 0}
+    for data in streams:
+        header = wavecodec.info(data).header_size
+        for trial in range(60):
+            bad = bytearray(data)
+            if trial % 3 == 0:  # payload bytes: only the codec sees them
+                for _ in range(1 + trial % 4):
+                    bad[int(rng.integers(header, len(bad)))] ^= int(rng.integers(1, 256))
+            elif trial % 3 == 1:  # random payload of the right length
+                bad[header:] = rng.integers(0, 256, len(bad) - header, dtype=np.uint8).tobytes()
+            else:  # any byte (the header CRC catches most)
+                bad[int(rng.integers(0, len(bad)))] ^= int(rng.integers(1, 256))
+            try:
+                out = wavecodec.decode(bytes(bad))
+                assert out.shape == wavecodec.info(data).shape
+                outcomes["ok"] += 1
+            except WavecodecError:
+                outcomes["error"] += 1
+    assert outcomes["error"] > 0
+
+
+def test_forged_parameters_are_rejected(camera_crop):
+    data = wavecodec.encode(camera_crop[:32, :32], "vq-dct", bpp=1.0, **FAST)
+    header, _ = _container.parse(data)
+    params = bytearray(header.params)
+    forged = [
+        bytes([2]) + bytes(params[1:]),  # unknown format
+        bytes(params[:1]) + bytes([5]) + bytes(params[2:]),  # block 5
+        bytes(params[:2]) + np.float32(np.inf).tobytes() + bytes(params[6:]),  # step
+        bytes(params[:10]) + np.int32(5000).tobytes() + bytes(params[14:]),  # codebook size
+        bytes(params[:10]) + np.int32(0).tobytes() + bytes(params[14:]),
+        bytes(params[:14]) + bytes([17]) + bytes(params[15:]),  # k > 16
+        bytes(params[:15]) + np.int32(3).tobytes() + bytes(params[19:]),  # segment lengths
+        bytes(params) + b"\0",
+        bytes(params[:-1]),
+    ]
+    for p in forged:
+        with pytest.raises(CorruptStreamError):
+            wavecodec.decode(restream(data, params=p))
+    with pytest.raises(WavecodecError, match="shared codebook"):  # unknown shared codebook
+        wavecodec.decode(restream(data, params=bytes(params[:6]) + b"\1\2\3\4" + bytes(params[10:])))
+
+
+def test_shared_codebook(tmp_path, camera_crop, camera):
+    cb = V.train_codebook([camera[:128, :128], camera[256:384, 256:384]], k=10, size=32)
+    path = tmp_path / "camera.npz"
+    cb.save(path)
+    data = wavecodec.encode(camera_crop, "vq-dct", codebook=str(path))
+    inline = wavecodec.encode(camera_crop, "vq-dct", k=10, codebook_size=32, optimizer="none")
+    assert len(data) < len(inline)
+    assert wavecodec.info(data).params["shared_codebook"] == f"{cb.fingerprint:08x}"
+    V._SHARED.clear()
+    with pytest.raises(WavecodecError, match="load_codebook"):
+        wavecodec.decode(data)
+    loaded = V.load_codebook(path)
+    assert loaded.fingerprint == cb.fingerprint
+    out = wavecodec.decode(data)
+    assert psnr(camera_crop, out) > 20.0  # a 32-codeword codebook trained on other parts of the image
+    with pytest.raises(InvalidArgumentError):  # budget below what the shared codebook needs
+        wavecodec.encode(camera_crop, "vq-dct", codebook=loaded, bpp=0.05)
+    with pytest.raises(InvalidArgumentError):
+        V.load_codebook(tmp_path / "missing.npz")
+    with pytest.raises(InvalidArgumentError):  # a gray codebook for a colour image
+        wavecodec.encode(make_image(16, 16, 3), "vq-dct", codebook=loaded)
+
+
+@pytest.mark.parametrize("opts", [dict(k=17), dict(block=5), dict(k=0), dict(design="x"), dict(optimizer="pso"),
+                                  dict(population=3), dict(codebook_step=0), dict(codebook=3), dict(iterations=-1)])
+def test_bad_options(camera_crop, opts):
+    with pytest.raises(InvalidArgumentError):
+        wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **opts)
+
+
+def test_tiny_budgets(camera_crop):
+    data = wavecodec.encode(camera_crop, "vq-dct", max_bytes=60, **FAST)  # one or two codewords
+    assert len(data) <= 60 and wavecodec.decode(data).shape == camera_crop.shape
+    with pytest.raises(InvalidArgumentError):  # below the container header
+        wavecodec.encode(camera_crop, "vq-dct", max_bytes=30)

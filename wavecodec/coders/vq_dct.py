@@ -1,0 +1,745 @@
+"""vq-dct: vector quantisation of block-DCT coefficients with an LBG codebook refined by
+a metaheuristic (after Chavan et al., The Imaging Science Journal 68(5):259-277, 2020).
+
+Pipeline (``docs/vq-dct.md`` has the details and a worked example):
+
+1. each plane (gray, or Y, Cb, Cr of the ICT) is cut into B x B blocks (B = 4 or 8,
+   edges replicated to a multiple of B); each block's orthonormal 2-D DCT
+   (``scipy.fft.dctn``) is read in zigzag order and the first ``k`` coefficients
+   form a vector (the rest are reconstructed as 0);
+2. the codebook is designed by adaptive incremental LBG (Shen & Hasegawa 2006):
+   codewords are inserted by splitting the cells of largest error, each insertion
+   followed by Lloyd iterations, growing until the coded stream would pass the
+   byte budget; then a remove-insert phase moves low-utility codewords next to
+   high-error ones while that lowers the error; ``design="kmeans"`` uses
+   scikit-learn's k-means (k-means++) at the same size instead;
+3. ``optimizer`` ('fpara' default, 'fpa', 'roa', 'none') refines the codebook with
+   :mod:`wavecodec.optimize`; an individual is a whole codebook (N*k floats), the
+   population the LBG codebook and copies perturbed by Gaussian noise, the fitness
+   the PSNR of the plane reconstructed with the *quantised* codebook (the
+   orthonormal DCT makes it the pixel-domain PSNR of the padded plane);
+4. stream: parameter block, then per plane one arithmetic-coded segment: the
+   codebook (quantised with step ``codebook_step``, sorted by DC) and the indices
+   (context from the neighbouring indices); see :mod:`wavecodec._kernels.vq`.
+
+Not embedded: a truncated stream raises :class:`TruncatedStreamError`.  With
+``codebook=`` (a :class:`Codebook` or the path of one saved by
+:meth:`Codebook.save`) the codebook is shared by encoder and decoder and is not
+sent; the stream then carries its 32-bit fingerprint, and the decoder finds it among
+the codebooks loaded in this process (:func:`load_codebook`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import zlib
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+from scipy.fft import dctn, idctn
+
+from .. import transform as T
+from .. import optimize as _opt
+from .._container import Header, ParamReader, ParamWriter
+from .._kernels import arith as _ac
+from .._kernels import vq as _k
+from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
+from ..errors import CorruptStreamError, InvalidArgumentError, WavecodecError
+
+BLOCKS = (4, 8)
+DESIGNS = ("ailbg", "kmeans")
+OPTIMIZERS = ("fpara", "fpa", "roa", "none")
+MAX_CODEWORDS = 4096
+MAX_BITS = 12
+DEFAULT_SIZE = 256
+_FORMAT = 1
+
+
+# --------------------------------------------------------------------------- vectors
+
+
+def zigzag_order(block: int) -> np.ndarray:
+    """Raster positions of a block x block array in JPEG zigzag order."""
+    cells = [(r, c) for r in range(block) for c in range(block)]
+    cells.sort(key=lambda rc: (rc[0] + rc[1], rc[0] if (rc[0] + rc[1]) % 2 else rc[1]))
+    return np.array([r * block + c for r, c in cells], dtype=np.int64)
+
+
+def block_vectors(plane: np.ndarray, block: int, k: int) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(vectors (M, k), dropped squared error (M,), block rows, block cols) of a plane's block DCTs."""
+    h, w = plane.shape
+    rows, cols = -(-h // block), -(-w // block)
+    padded = np.pad(plane.astype(np.float64), ((0, rows * block - h), (0, cols * block - w)), mode="edge")
+    blocks = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3)
+    coeffs = dctn(blocks, axes=(2, 3), norm="ortho").reshape(rows * cols, block * block)[:, zigzag_order(block)]
+    dropped = np.sum(coeffs[:, k:] ** 2, axis=1)
+    return np.ascontiguousarray(coeffs[:, :k]), dropped, rows, cols
+
+
+def blocks_to_plane(vectors: np.ndarray, block: int, rows: int, cols: int, h: int, w: int) -> np.ndarray:
+    """Inverse of :func:`block_vectors` (missing coefficients are 0)."""
+    full = np.zeros((rows * cols, block * block))
+    full[:, zigzag_order(block)[: vectors.shape[1]]] = vectors
+    blocks = idctn(full.reshape(rows, cols, block, block), axes=(2, 3), norm="ortho")
+    return blocks.transpose(0, 2, 1, 3).reshape(rows * block, cols * block)[:h, :w]
+
+
+# --------------------------------------------------------------------------- codebook quantisation and coding
+
+
+def quantise_codebook(codebook: np.ndarray, step: float) -> np.ndarray:
+    """Integer codebook ``round(c / step)`` with the DC clipped to >= 0."""
+    q = np.rint(codebook / step).astype(np.int64)
+    q[:, 0] = np.maximum(q[:, 0], 0)
+    return np.clip(q, -(1 << (_k.EG_LIMIT - 1)), (1 << (_k.EG_LIMIT - 1)))
+
+
+def _sorted_codebook(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codebook sorted by DC (then the other coefficients), and old index -> new index."""
+    order = np.lexsort(q.T[::-1])
+    remap = np.empty(q.shape[0], dtype=np.int32)
+    remap[order] = np.arange(q.shape[0], dtype=np.int32)
+    return np.ascontiguousarray(q[order]), remap
+
+
+def _n_bits(n_code: int) -> int:
+    return max(1, int(n_code - 1).bit_length())
+
+
+def code_plane(q_codebook: np.ndarray | None, n_code: int, indices: np.ndarray, rows: int, cols: int,
+               budget: int | None = None) -> bytes:
+    """One plane's segment: the codebook (unless shared: None) and the indices, arithmetic-coded.
+
+    ``indices`` must refer to the codebook's order as coded (sorted, see :func:`_sorted_codebook`).
+    """
+    n_bits = _n_bits(n_code)
+    k_dim = q_codebook.shape[1] if q_codebook is not None else 1
+    capacity = 64 + (q_codebook.size * 8 if q_codebook is not None else 0) + indices.size * (n_bits + 2) // 8 * 2
+    out = np.zeros(capacity, dtype=np.uint8)
+    state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
+    _ac.ac_encoder_init(state, 1 << 60)
+    if q_codebook is not None:
+        probs, counts = _ac.new_models(_k.codebook_context_count(k_dim))
+        _k.encode_codebook(np.ascontiguousarray(q_codebook, dtype=np.int64), state, out, probs, counts)
+    probs, counts = _ac.new_models(_k.index_context_count(n_bits))
+    _k.encode_indices(np.ascontiguousarray(indices, dtype=np.int32), rows, cols, n_bits, state, out, probs, counts)
+    n = int(_ac.ac_encoder_flush(state, out))
+    if n > out.shape[0]:  # cannot happen with the capacity above; guard anyway
+        raise AssertionError("vq-dct: plane segment overflowed its buffer")
+    return out[:n].tobytes()
+
+
+def decode_plane(segment: bytes, n_code: int, k_dim: int, rows: int, cols: int,
+                 shared: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of :func:`code_plane`: (integer codebook (N, k), indices)."""
+    data = np.frombuffer(segment, dtype=np.uint8).copy()
+    state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
+    _ac.ac_decoder_init(state, data, data.shape[0])
+    n_bits = _n_bits(n_code)
+    if shared is None:
+        q = np.zeros((n_code, k_dim), dtype=np.int64)
+        probs, counts = _ac.new_models(_k.codebook_context_count(k_dim))
+        status = _k.decode_codebook(q, state, data, probs, counts)
+        if status != 0:
+            raise CorruptStreamError("vq-dct: corrupt codebook" + (" (segment ends early)" if status == 1 else ""))
+    else:
+        q = shared
+    indices = np.zeros(rows * cols, dtype=np.int32)
+    probs, counts = _ac.new_models(_k.index_context_count(n_bits))
+    status = _k.decode_indices(indices, rows, cols, n_bits, n_code, state, data, probs, counts)
+    if status != 0:
+        raise CorruptStreamError("vq-dct: corrupt index data" + (" (segment ends early)" if status == 1 else
+                                                                  " (index beyond the codebook)"))
+    return q, indices
+
+
+# --------------------------------------------------------------------------- codebook design
+
+
+@dataclass
+class TrainingSet:
+    """The vectors of one plane and what the fitness needs."""
+
+    vectors: np.ndarray  # (M, k) float64
+    dropped: float  # squared error of the coefficients beyond k (fixed)
+    peak: float
+    n_pixels: int  # samples of the padded plane
+
+    def psnr(self, sse: float) -> float:
+        mse = (sse + self.dropped) / self.n_pixels
+        return float(10 * np.log10(self.peak ** 2 / mse)) if mse > 0 else 200.0
+
+
+def _assign(vectors: np.ndarray, codebook: np.ndarray, guess: np.ndarray | None = None):
+    m = vectors.shape[0]
+    assign = np.empty(m, dtype=np.int32)
+    dist = np.empty(m, dtype=np.float64)
+    if guess is None:
+        guess = np.full(m, -1, dtype=np.int32)
+    sse = _k.nearest(vectors, codebook, guess, assign, dist)
+    return assign, dist, float(sse)
+
+
+def _split_cells(vectors, codebook, assign, dist, n_new: int) -> np.ndarray:
+    """Insert ``n_new`` codewords by splitting the cells of largest squared error along the
+    direction of their worst vector (old codeword moves back by a quarter, new one forward)."""
+    n_code = codebook.shape[0]
+    _, counts, sse, worst = _k.cell_statistics(vectors, assign, dist, n_code)
+    candidates = np.flatnonzero((counts > 1) & (sse > 0))
+    if candidates.size == 0:
+        return codebook
+    order = candidates[np.argsort(-sse[candidates], kind="stable")][:n_new]
+    new = []
+    cb = codebook.copy()
+    for c in order:
+        direction = vectors[worst[c]] - cb[c]
+        new.append(cb[c] + 0.25 * direction)
+        cb[c] = cb[c] - 0.25 * direction
+    return np.vstack([cb, np.array(new)])
+
+
+def _remove_insert(ts: TrainingSet, codebook, assign, dist, trials: int, lloyd_iterations: int):
+    """Remove-insert phase: move the codeword of least utility next to the cell of largest
+    error, re-run Lloyd, keep the move only if the total error drops."""
+    vectors = ts.vectors
+    sse = float(dist.sum())
+    failures = 0
+    for _ in range(trials):
+        n_code = codebook.shape[0]
+        if n_code < 3:
+            break
+        dist2 = np.empty_like(dist)
+        _k.second_nearest(vectors, codebook, assign, dist2)
+        utility = np.bincount(assign, weights=dist2 - dist, minlength=n_code)
+        _, counts, cell_sse, worst = _k.cell_statistics(vectors, assign, dist, n_code)
+        victim = int(np.argmin(utility))
+        target_order = np.argsort(-cell_sse, kind="stable")
+        target = int(target_order[0] if target_order[0] != victim else target_order[1])
+        if counts[target] < 2:
+            break
+        cb = codebook.copy()
+        direction = vectors[worst[target]] - cb[target]
+        cb[victim] = cb[target] + 0.25 * direction
+        cb[target] = cb[target] - 0.25 * direction
+        new_assign, new_dist, _ = _assign(vectors, cb, assign)
+        new_sse, _ = _k.lloyd(vectors, cb, new_assign, new_dist, lloyd_iterations, 1e-4)
+        if new_sse < sse * (1 - 1e-7):
+            codebook, assign, dist, sse = cb, new_assign, new_dist, float(new_sse)
+            failures = 0
+        else:
+            failures += 1
+            if failures >= 3:
+                break
+    return codebook, assign, dist
+
+
+def _drop_codewords(ts: TrainingSet, codebook: np.ndarray, n_drop: int) -> np.ndarray:
+    """Remove the ``n_drop`` codewords of least utility and re-run Lloyd (to get back under a rate)."""
+    assign, dist, _ = _assign(ts.vectors, codebook)
+    dist2 = np.empty_like(dist)
+    _k.second_nearest(ts.vectors, codebook, assign, dist2)
+    utility = np.bincount(assign, weights=dist2 - dist, minlength=codebook.shape[0])
+    n_drop = max(1, min(n_drop, codebook.shape[0] - 1))
+    cb = np.delete(codebook, np.argsort(utility, kind="stable")[:n_drop], axis=0)
+    assign, dist, _ = _assign(ts.vectors, cb)
+    _k.lloyd(ts.vectors, cb, assign, dist, 30, 0.0)
+    return cb
+
+
+def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | None = None,
+          insert: str = "auto", remove_insert_trials: int = 6, lloyd_iterations: int = 2,
+          final_iterations: int = 30) -> np.ndarray:
+    """Adaptive incremental LBG (Shen & Hasegawa 2006): grow from the mean to ``size``
+    codewords (or fewer, as soon as ``fits(codebook)`` turns False), then remove-insert,
+    then Lloyd to convergence (no vector changes cell, at most ``final_iterations``).
+
+    ``insert="one"`` inserts one codeword per round (the paper); ``"auto"`` inserts
+    ``max(1, N // 8)`` per round (same rule, fewer Lloyd rounds: our speed-up), halving
+    the batch near the rate limit so the final size is exact.
+    """
+    vectors = ts.vectors
+    codebook = vectors.mean(axis=0, keepdims=True)
+    assign, dist, _ = _assign(vectors, codebook)
+    limit = min(size, vectors.shape[0])
+    while codebook.shape[0] < limit:
+        n_code = codebook.shape[0]
+        batch = 1 if insert == "one" else max(1, n_code // 8)
+        batch = min(batch, limit - n_code)
+        while True:
+            cb = _split_cells(vectors, codebook, assign, dist, batch)
+            if cb.shape[0] == n_code:
+                batch = 0
+                break
+            a, d, _ = _assign(vectors, cb, np.concatenate([assign]))
+            _k.lloyd(vectors, cb, a, d, lloyd_iterations, 1e-3)
+            if fits is None or fits(cb):
+                codebook, assign, dist = cb, a, d
+                break
+            if batch == 1:
+                batch = 0
+                break
+            batch = max(1, batch // 2)
+        if batch == 0:
+            break
+    if remove_insert_trials > 0:
+        codebook, assign, dist = _remove_insert(ts, codebook, assign, dist, remove_insert_trials, lloyd_iterations)
+    _k.lloyd(vectors, codebook, assign, dist, final_iterations, 0.0)
+    return codebook
+
+
+def kmeans_codebook(ts: TrainingSet, size: int, seed: int) -> np.ndarray:
+    """scikit-learn k-means (k-means++ initialisation, one run) with ``size`` clusters."""
+    from sklearn.cluster import KMeans
+
+    size = min(size, ts.vectors.shape[0])
+    km = KMeans(n_clusters=size, init="k-means++", n_init=1, random_state=seed, max_iter=100, tol=1e-4,
+                algorithm="lloyd")
+    km.fit(ts.vectors)
+    return np.ascontiguousarray(km.cluster_centers_, dtype=np.float64)
+
+
+class CodebookFitness:
+    """Fitness of a flattened codebook: the plane's reconstruction PSNR (dB) with the
+    codebook quantised as it will be coded; also offers a Lloyd step for local search."""
+
+    def __init__(self, ts: TrainingSet, n_code: int, step: float, guess: np.ndarray):
+        self.ts = ts
+        self.shape = (n_code, ts.vectors.shape[1])
+        self.step = step
+        self.guess = guess
+        self.evaluations = 0
+
+    def decode(self, flat: np.ndarray) -> np.ndarray:
+        return quantise_codebook(flat.reshape(self.shape), self.step) * self.step
+
+    def __call__(self, flat: np.ndarray) -> float:
+        self.evaluations += 1
+        _, _, sse = _assign(self.ts.vectors, self.decode(flat), self.guess)
+        return self.ts.psnr(sse)
+
+    def lloyd_step(self, flat: np.ndarray, iterations: int = 2) -> tuple[np.ndarray, float]:
+        cb = flat.reshape(self.shape).copy()
+        a, d, _ = _assign(self.ts.vectors, self.decode(flat), self.guess)
+        _k.lloyd(self.ts.vectors, cb, a, d, iterations, 0.0)
+        return cb.ravel(), self(cb.ravel())
+
+
+def refine_codebook(ts: TrainingSet, codebook: np.ndarray, *, method: str, step: float, iterations: int,
+                    population: int, seed: int, noise: float = 0.02, memetic: bool = True,
+                    callback=None, progress: bool = False) -> tuple[np.ndarray, "_opt.OptimizeResult"]:
+    """Refine ``codebook`` with an optimiser of :mod:`wavecodec.optimize` (fitness: PSNR).
+
+    The population is the codebook itself and ``population - 1`` copies with Gaussian
+    noise of standard deviation ``noise`` times each coordinate's spread over the
+    codebook.  With ``memetic`` a two-iteration Lloyd step refines the iteration's best
+    trial (see :func:`wavecodec.optimize.fpara`).
+    """
+    rng = np.random.default_rng(seed)
+    guess, _, _ = _assign(ts.vectors, codebook)
+    fit = CodebookFitness(ts, codebook.shape[0], step, guess)
+    spread = codebook.std(axis=0) + step
+    pop = [codebook.ravel()]
+    for _ in range(population - 1):
+        pop.append((codebook + rng.normal(0.0, 1.0, codebook.shape) * noise * spread).ravel())
+    result = _opt.optimize(method, fit, np.array(pop), iterations=iterations, seed=seed,
+                           local_search=fit.lloyd_step if memetic else None, callback=callback, progress=progress)
+    return result.best.reshape(codebook.shape), result
+
+
+# --------------------------------------------------------------------------- shared codebooks
+
+
+@dataclass(frozen=True)
+class Codebook:
+    """A pre-trained codebook shared by encoder and decoder (one per plane)."""
+
+    block: int
+    k: int
+    step: float
+    planes: tuple  # integer codebooks (N_p, k), sorted as coded
+
+    @property
+    def fingerprint(self) -> int:
+        crc = zlib.crc32(np.array([self.block, self.k], dtype="<i4").tobytes())
+        crc = zlib.crc32(np.array([self.step], dtype="<f4").tobytes(), crc)
+        for q in self.planes:
+            crc = zlib.crc32(np.array(q.shape, dtype="<i4").tobytes(), crc)
+            crc = zlib.crc32(np.ascontiguousarray(q, dtype="<i8").tobytes(), crc)
+        return crc
+
+    def save(self, path: str | os.PathLike) -> None:
+        arrays = {f"plane{i}": q for i, q in enumerate(self.planes)}
+        with open(path, "wb") as fh:
+            np.savez(fh, block=self.block, k=self.k, step=self.step, n_planes=len(self.planes), **arrays)
+
+
+_SHARED: dict[int, Codebook] = {}
+
+
+def _check_shared(cb: Codebook) -> Codebook:
+    if cb.block not in BLOCKS or not 1 <= cb.k <= cb.block ** 2 or not (cb.step > 0 and np.isfinite(cb.step)):
+        raise InvalidArgumentError("vq-dct: codebook has an invalid block size, k or step")
+    if len(cb.planes) not in (1, 3):
+        raise InvalidArgumentError("vq-dct: a codebook holds 1 or 3 planes")
+    for q in cb.planes:
+        if q.ndim != 2 or q.shape[1] != cb.k or not 1 <= q.shape[0] <= MAX_CODEWORDS:
+            raise InvalidArgumentError(f"vq-dct: codebook plane of shape {q.shape} does not match k={cb.k}")
+    _SHARED[cb.fingerprint] = cb
+    return cb
+
+
+def load_codebook(path: str | os.PathLike) -> Codebook:
+    """Load a codebook saved by :meth:`Codebook.save` and make it available to the decoder."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            n = int(z["n_planes"])
+            cb = Codebook(int(z["block"]), int(z["k"]), float(z["step"]),
+                          tuple(np.ascontiguousarray(z[f"plane{i}"], dtype=np.int64) for i in range(n)))
+    except (OSError, KeyError, ValueError) as exc:
+        raise InvalidArgumentError(f"vq-dct: cannot read codebook file {path!r}: {exc}") from None
+    return _check_shared(cb)
+
+
+def _colour_planes(pixels: np.ndarray, bit_depth: int) -> list[np.ndarray]:
+    if pixels.shape[2] == 3:
+        ycc = T.ict_forward(pixels.astype(np.float64))
+        half = float(1 << (bit_depth - 1))
+        return [ycc[0], ycc[1] + half, ycc[2] + half]
+    return [pixels[:, :, 0].astype(np.float64)]
+
+
+def train_codebook(images, *, block: int = 4, k: int | None = None, size: int = DEFAULT_SIZE,
+                   step: float = 2.0, bit_depth: int = 8, optimizer: str = "none", iterations: int = 10,
+                   population: int = 8, seed: int = 0) -> Codebook:
+    """Train a shared codebook on a list of images (all gray or all colour) by AILBG
+    (and optionally an optimiser); register it for decoding and return it."""
+    if block not in BLOCKS:
+        raise InvalidArgumentError(f"vq-dct: block must be 4 or 8, got {block!r}")
+    k = block * block if k is None else int(k)
+    if not 1 <= k <= block * block:
+        raise InvalidArgumentError(f"vq-dct: k must be in 1..{block * block}, got {k}")
+    if not 2 <= size <= MAX_CODEWORDS:
+        raise InvalidArgumentError(f"vq-dct: size must be in 2..{MAX_CODEWORDS}, got {size}")
+    images = [np.asarray(im) for im in images]
+    if not images:
+        raise InvalidArgumentError("vq-dct: train_codebook needs at least one image")
+    colour = images[0].ndim == 3 and images[0].shape[2] == 3
+    planes_out = []
+    for p in range(3 if colour else 1):
+        vecs, dropped, n_pix = [], 0.0, 0
+        for im in images:
+            pix = im if im.ndim == 3 else im[:, :, None]
+            plane = _colour_planes(pix, bit_depth)[p]
+            v, d, rows, cols = block_vectors(plane, block, k)
+            vecs.append(v)
+            dropped += float(d.sum())
+            n_pix += rows * cols * block * block
+        ts = TrainingSet(np.ascontiguousarray(np.vstack(vecs)), dropped, float((1 << bit_depth) - 1), n_pix)
+        cb = ailbg(ts, size if p == 0 else max(2, size // 4))
+        if optimizer != "none":
+            cb, _ = refine_codebook(ts, cb, method=optimizer, step=step, iterations=iterations,
+                                    population=population, seed=seed)
+        planes_out.append(_sorted_codebook(quantise_codebook(cb, step))[0])
+    return _check_shared(Codebook(block, k, float(step), tuple(planes_out)))
+
+
+# --------------------------------------------------------------------------- codec
+
+
+def _check_int(name, lo, hi, allow=()):
+    def check(v):
+        if v in allow and not isinstance(v, bool):
+            return v
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not lo <= v <= hi:
+            extra = "".join(f" or {a!r}" for a in allow)
+            raise InvalidArgumentError(f"vq-dct: option {name} must be an int in {lo}..{hi}{extra}, got {v!r}")
+        return int(v)
+    return check
+
+
+def _check_step(v):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not 0.05 <= v <= 1024:
+        raise InvalidArgumentError(f"vq-dct: option codebook_step must be a number in 0.05..1024, got {v!r}")
+    return float(v)
+
+
+def _check_codebook(v):
+    if v is None or isinstance(v, Codebook):
+        return v if v is None else _check_shared(v)
+    if isinstance(v, (str, os.PathLike)):
+        return load_codebook(v)
+    raise InvalidArgumentError(f"vq-dct: option codebook must be None, a Codebook or a file path, got {v!r}")
+
+
+def auto_k(block: int) -> int:
+    """Zonal size for ``k="auto"``: the first 10/16 of the coefficients (10 of 16 for 4x4).
+
+    Measured on kodim01 and kodim23 at 0.05-0.5 bpp (k in 3, 6, 10, 16; docs/vq-dct.md):
+    k = 10 is best or within 0.07 dB of the best at every rate from 0.1 bpp, and at
+    0.05 bpp the few codewords the rate allows make k immaterial.
+    """
+    return -(-block * block * 10 // 16)
+
+
+@dataclass
+class PlaneResult:
+    """What encoding one plane produced (for the benchmark and ``info``)."""
+
+    segment: bytes
+    n_code: int
+    k: int
+    psnr_lbg: float
+    psnr_final: float
+    optimizer: Any = None
+
+
+_DESIGN_CACHE: dict | None = None
+
+
+@contextlib.contextmanager
+def design_cache():
+    """Within this context, AILBG codebooks are memoised per (plane vectors, k, budget, size,
+    step): encoding the same image at the same rate with several optimisers or designs
+    then designs the LBG codebook once (used by ``benchmarks/bench_vq.py``; the output
+    is the same as without the cache)."""
+    global _DESIGN_CACHE
+    previous = _DESIGN_CACHE
+    _DESIGN_CACHE = {}
+    try:
+        yield
+    finally:
+        _DESIGN_CACHE = previous
+
+
+def _ailbg_cached(ts: TrainingSet, cap: int, fits, key_extra: tuple) -> np.ndarray:
+    if _DESIGN_CACHE is None:
+        return ailbg(ts, cap, fits=fits)
+    key = (hashlib.sha1(ts.vectors.tobytes()).hexdigest(), ts.vectors.shape, cap) + key_extra
+    if key not in _DESIGN_CACHE:
+        _DESIGN_CACHE[key] = ailbg(ts, cap, fits=fits)
+    return _DESIGN_CACHE[key].copy()
+
+
+def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, size: int | None, design: str,
+                 optimizer: str, iterations: int, population: int, seed: int, step: float, peak: float,
+                 initial_codebook: np.ndarray | None = None, callback=None) -> tuple[PlaneResult, np.ndarray]:
+    """Design (or take) a codebook for one plane within ``budget`` bytes and code it.
+
+    Returns the result and the float codebook before refinement (so a benchmark can
+    run several optimisers from the same LBG codebook).
+    """
+    vectors, dropped, rows, cols = block_vectors(plane, block, k)
+    ts = TrainingSet(vectors, float(dropped.sum()), peak, rows * cols * block * block)
+
+    def segment_for(cb: np.ndarray) -> tuple[bytes, float]:
+        q = quantise_codebook(cb, step)
+        qs, _ = _sorted_codebook(q)
+        assign, _, sse = _assign(vectors, qs * step)
+        return code_plane(qs, qs.shape[0], assign, rows, cols), sse
+
+    def fits(cb: np.ndarray) -> bool:
+        return budget is None or len(segment_for(cb)[0]) <= budget
+
+    cap = size if size is not None else (DEFAULT_SIZE if budget is None else MAX_CODEWORDS)
+    cap = min(cap, vectors.shape[0])
+    if initial_codebook is not None:
+        codebook = initial_codebook
+    elif design == "kmeans":
+        # the size the rate allows, found by AILBG's growth, then k-means at that size
+        n = _ailbg_cached(ts, cap, fits, (k, budget, step)).shape[0] if budget is not None else cap
+        codebook = kmeans_codebook(ts, n, seed)
+        while codebook.shape[0] > 1 and not fits(codebook):
+            codebook = kmeans_codebook(ts, codebook.shape[0] - 1, seed)
+    else:
+        codebook = _ailbg_cached(ts, cap, fits, (k, budget, step))
+    while budget is not None and codebook.shape[0] > 1:
+        size_now = len(segment_for(codebook)[0])
+        if size_now <= budget:
+            break
+        # bytes one codeword costs: its coefficients plus the index bits it adds (d/dN of M log2 N / 8)
+        per_codeword = codebook.shape[1] + vectors.shape[0] / (8 * np.log(2) * codebook.shape[0])
+        codebook = _drop_codewords(ts, codebook, int(np.ceil((size_now - budget) / per_codeword)))
+    lbg = codebook
+    seg, sse = segment_for(codebook)
+    psnr_lbg = ts.psnr(sse)
+    result = None
+    if optimizer != "none" and codebook.shape[0] >= 2 and iterations > 0:
+        refined, result = refine_codebook(ts, codebook, method=optimizer, step=step, iterations=iterations,
+                                          population=population, seed=seed, callback=callback)
+        seg2, sse2 = segment_for(refined)
+        if (budget is None or len(seg2) <= budget) and sse2 <= sse:
+            seg, sse = seg2, sse2
+    if budget is not None and len(seg) > budget:  # only when even one codeword does not fit
+        raise InvalidArgumentError(
+            f"vq-dct: the rate budget is too small for even a one-codeword plane ({len(seg)} > {budget} bytes)")
+    return PlaneResult(seg, codebook.shape[0], k, psnr_lbg, ts.psnr(sse), result), lbg
+
+
+@dataclass
+class _Plan:
+    block: int
+    shared: int  # 0: codebooks in the stream; else the fingerprint of the shared codebook
+    step: float
+    planes: list  # (n_code, k, segment length) per plane
+
+    def pack(self) -> bytes:
+        w = ParamWriter()
+        w.u8(_FORMAT).u8(self.block).f32(self.step).i32(self.shared - (1 << 32) if self.shared >= (1 << 31)
+                                                        else self.shared)
+        for n_code, k, length in self.planes:
+            w.i32(n_code).u8(k).i32(length)
+        return w.bytes()
+
+    @classmethod
+    def unpack(cls, header: Header) -> "_Plan":
+        r = ParamReader(header.params, "vq-dct")
+        r.u8("format", _FORMAT, _FORMAT)
+        block = r.u8("block size", 4, 8)
+        if block not in BLOCKS:
+            raise CorruptStreamError(f"vq-dct stream: block size {block} is not 4 or 8")
+        step = r.f32("codebook step")
+        if not 0.05 <= step <= 1024:
+            raise CorruptStreamError(f"vq-dct stream: codebook step {step} out of range")
+        shared = r.i32("codebook fingerprint") & 0xFFFFFFFF
+        planes = []
+        for _ in range(header.channels):
+            n_code = r.i32("codebook size")
+            k = r.u8("vector dimension", 1, block * block)
+            length = r.i32("segment length")
+            if not 1 <= n_code <= MAX_CODEWORDS:
+                raise CorruptStreamError(f"vq-dct stream: codebook size {n_code} outside 1..{MAX_CODEWORDS}")
+            if length < 0:
+                raise CorruptStreamError("vq-dct stream: negative segment length")
+            planes.append((n_code, k, length))
+        r.end()
+        if sum(p[2] for p in planes) != header.payload_length:
+            raise CorruptStreamError("vq-dct stream: segment lengths do not add up to the payload length")
+        return cls(block, shared, step, planes)
+
+
+class VqDctCodec(Codec):
+    name = "vq-dct"
+    description = "vector quantisation of block DCTs, adaptive incremental LBG codebook refined by FPARA"
+    reference = "Chavan et al., The Imaging Science Journal 68(5):259-277, 2020"
+    capabilities = Capabilities(embedded=False, lossless=False, colour=True)
+    options = (
+        Option("block", 4, "block size B (B x B blocks)", BLOCKS),
+        Option("k", "auto", "DCT coefficients per vector (zigzag order), 1..B*B, or 'auto' (from the rate)",
+               check=_check_int("k", 1, 64, ("auto",))),
+        Option("codebook_size", "auto",
+               f"codewords per plane (2..{MAX_CODEWORDS}); 'auto': as many as the rate allows ({DEFAULT_SIZE} without"
+               " a rate); with a rate, an int is an upper bound", check=_check_int("codebook_size", 2, MAX_CODEWORDS,
+                                                                                    ("auto",))),
+        Option("design", "ailbg", "'ailbg': adaptive incremental LBG; 'kmeans': scikit-learn k-means", DESIGNS),
+        Option("optimizer", "fpara", "codebook refinement: 'fpara', 'fpa', 'roa' or 'none'", OPTIMIZERS),
+        Option("iterations", 10, "optimiser iterations", check=_check_int("iterations", 0, 10000)),
+        Option("population", 8, "optimiser population (riders/flowers), >= 4", check=_check_int("population", 4, 256)),
+        Option("seed", 0, "seed of the optimiser and of k-means", check=_check_int("seed", 0, 2**31 - 1)),
+        Option("codebook_step", 2.0, "quantiser step of the codebook coefficients", check=_check_step),
+        Option("codebook", None, "shared pre-trained codebook (Codebook or file path): not sent in the stream",
+               check=_check_codebook),
+    )
+
+    def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
+                     options: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        block = options["block"]
+        shared: Codebook | None = options["codebook"]
+        planes = _colour_planes(image.pixels, image.bit_depth)
+        peak = float((1 << image.bit_depth) - 1)
+        h, w = image.height, image.width
+        if shared is not None:
+            if len(shared.planes) != len(planes):
+                raise InvalidArgumentError(f"vq-dct: the shared codebook has {len(shared.planes)} plane(s), the image"
+                                           f" {len(planes)}")
+            return self._encode_shared(planes, shared, target, h, w)
+        step = options["codebook_step"]
+        k_opt = options["k"]
+        if k_opt != "auto" and k_opt > block * block:
+            raise InvalidArgumentError(f"vq-dct: k={k_opt} exceeds {block * block} coefficients of a {block}x{block}"
+                                       " block")
+        size = None if options["codebook_size"] == "auto" else options["codebook_size"]
+        # parameter block length does not depend on the values: measure it with placeholders
+        params_len = len(_Plan(block, 0, step, [(1, 1, 0)] * len(planes)).pack())
+        budget = target.payload_budget(b"\0" * params_len)
+        shares = [1.0] if len(planes) == 1 else [0.8, 0.1, 0.1]
+        segments, plan_planes = [None] * len(planes), [None] * len(planes)
+        used = 0
+        for p in ([1, 2, 0] if len(planes) == 3 else [0]):  # chroma first; luma takes what is left
+            plane_budget = None if budget is None else (budget - used if p == 0 else int(budget * shares[p]))
+            k = k_opt if k_opt != "auto" else auto_k(block)
+            res, _ = encode_plane(planes[p], block=block, k=k, budget=plane_budget, size=size,
+                                  design=options["design"], optimizer=options["optimizer"],
+                                  iterations=options["iterations"], population=options["population"],
+                                  seed=options["seed"], step=step, peak=peak)
+            segments[p] = res.segment
+            plan_planes[p] = (res.n_code, k, len(res.segment))
+            used += len(res.segment)
+        params = _Plan(block, 0, step, plan_planes).pack()
+        return params, b"".join(segments)
+
+    def _encode_shared(self, planes, shared: Codebook, target: EncodeTarget, h: int, w: int):
+        segments, plan_planes = [], []
+        for plane, q in zip(planes, shared.planes):
+            vectors, _, rows, cols = block_vectors(plane, shared.block, shared.k)
+            assign, _, _ = _assign(vectors, q * shared.step)
+            seg = code_plane(None, q.shape[0], assign, rows, cols)
+            segments.append(seg)
+            plan_planes.append((q.shape[0], shared.k, len(seg)))
+        params = _Plan(shared.block, shared.fingerprint, shared.step, plan_planes).pack()
+        budget = target.payload_budget(params)
+        payload = b"".join(segments)
+        if budget is not None and len(payload) > budget:
+            raise InvalidArgumentError(
+                f"vq-dct: with the shared codebook the stream needs {len(payload)} payload bytes, over the budget of"
+                f" {budget}; the rate of a shared-codebook stream is set by the codebook")
+        return params, payload
+
+    def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
+        plan = _Plan.unpack(header)
+        shared = None
+        if plan.shared:
+            shared = _SHARED.get(plan.shared)
+            if shared is None:
+                raise WavecodecError(
+                    f"vq-dct: the stream was coded with a shared codebook (fingerprint {plan.shared:08x}) that is not"
+                    " loaded; load it with wavecodec.coders.vq_dct.load_codebook(path) before decoding")
+            if shared.block != plan.block or len(shared.planes) != header.channels:
+                raise CorruptStreamError("vq-dct stream: shared codebook does not match the stream")
+        h, w = header.height, header.width
+        rows, cols = -(-h // plan.block), -(-w // plan.block)
+        planes = []
+        offset = 0
+        for p, (n_code, k, length) in enumerate(plan.planes):
+            segment = payload[offset: offset + length]
+            offset += length
+            q_shared = None
+            if shared is not None:
+                q_shared = shared.planes[p]
+                if q_shared.shape != (n_code, k):
+                    raise CorruptStreamError("vq-dct stream: shared codebook does not match the stream")
+            q, idx = decode_plane(segment, n_code, k, rows, cols, q_shared)
+            vectors = _k.reconstruct_blocks(np.ascontiguousarray(q * plan.step, dtype=np.float64), idx)
+            planes.append(blocks_to_plane(vectors, plan.block, rows, cols, h, w))
+        top = (1 << header.bit_depth) - 1
+        if header.channels == 3:
+            half = float(1 << (header.bit_depth - 1))
+            img = T.ict_inverse(np.stack([planes[0], planes[1] - half, planes[2] - half]))
+        else:
+            img = planes[0][:, :, None]
+        return np.clip(np.rint(img), 0, top).astype(header.dtype)
+
+    def describe(self, header: Header) -> dict[str, Any]:
+        plan = _Plan.unpack(header)
+        return {
+            "block": plan.block,
+            "codebook_sizes": [p[0] for p in plan.planes],
+            "vector_dimensions": [p[1] for p in plan.planes],
+            "codebook_step": plan.step,
+            "shared_codebook": f"{plan.shared:08x}" if plan.shared else None,
+        }
+
+
+register(VqDctCodec())
