@@ -269,7 +269,7 @@ class CompressAICodec(Codec):
         except Exception as exc:  # noqa: BLE001 - rANS / shape errors on corrupt input
             raise CorruptStreamError(f"corrupt {self.name} payload: {type(exc).__name__}: {exc}") from exc
         x = x_hat[0, :, : header.height, : header.width].clamp(0, 1).mul(255.0).round()
-        out = x.permute(1, 2, 0).numpy()
+        out = np.nan_to_num(x.permute(1, 2, 0).numpy(), nan=0.0)  # corrupt latents can decode to NaN
         if out.shape[:2] != (header.height, header.width):
             raise CorruptStreamError(f"{self.name}: model output {out.shape} is smaller than the image")
         if header.channels == 1:
