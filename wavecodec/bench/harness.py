@@ -83,12 +83,16 @@ def parse_codecs(text: str, *, available: Iterable[str] | None = None) -> list[C
             specs += [CodecSpec(n) for n in names if CodecSpec(n) not in specs]
             continue
         name, *opts = item.split(":")
-        options = []
+        pairs: list[list[str]] = []
         for o in opts:
             if "=" not in o:
-                raise ValueError(f"codec option {o!r} in {item!r} must look like NAME=VALUE")
+                if not pairs:
+                    raise ValueError(f"codec option {o!r} in {item!r} must look like NAME=VALUE")
+                pairs[-1][1] += ":" + o  # a value with colons, e.g. subsampling=4:4:4
+                continue
             k, v = o.split("=", 1)
-            options.append((k.strip(), _parse_value(v.strip())))
+            pairs.append([k.strip(), v.strip()])
+        options = [(k, _parse_value(v)) for k, v in pairs]
         spec = CodecSpec(name.strip(), tuple(options))
         wavecodec.get_codec(spec.name).resolve_options(spec.kwargs())  # fail early, with wavecodec's message
         specs.append(spec)
