@@ -14,6 +14,7 @@ is kept; when even the lowest quality does not fit, the rate is *unreachable* an
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -137,11 +138,15 @@ class ExternalCodec(Codec):
     # -------------------------------------------------------------- dependency
     @classmethod
     def missing_dependency(cls) -> str | None:
-        """``None`` if the wrapped library is importable, else a message naming the pip extra."""
-        try:
-            require(cls.module, cls.extra, cls.name, cls.feature)
-        except MissingDependencyError as exc:
-            return str(exc)
+        """``None`` if the wrapped library is installed, else a message naming the pip extra.
+
+        Only looks the package up (no import, so that discovery stays cheap); whether this
+        build of it has the needed codec (``feature``) is checked at encode/decode time.
+        """
+        top = cls.module.split(".")[0]
+        if importlib.util.find_spec(top) is None:
+            return (f"codec {cls.name!r} needs the optional dependency {top!r}; install it with"
+                    f" pip install 'wavecodec[{cls.extra}]'")
         return None
 
     def lib(self) -> Any:
