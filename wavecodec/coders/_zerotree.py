@@ -76,6 +76,14 @@ class ZerotreeKernel:
     #                  probs, counts, trace, stats, significance_first) -> (n_list, lst, lval, llow, sgn, n_trace)
     context_count: int
     scans: tuple[str, ...]  # scan conventions the kernel implements
+    priors: tuple | None = None  # initial P(bit = 0) per context (2**-15 units), see _zerotree_priors
+    confidence: int = 16  # how many symbols a prior counts as
+
+    def initial_models(self, priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Context models at the start of a stream: the trained priors, or flat 1/2."""
+        if priors and self.priors is not None:
+            return _ac.models_from_priors(np.asarray(self.priors), self.confidence)
+        return _ac.new_models(self.context_count)
 
 
 @dataclass
@@ -148,10 +156,10 @@ class ZerotreePlan:
 
 
 def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, order: str, mag, sgn, levels,
-                n_max, state, buf, trace, stats=None):
+                n_max, state, buf, trace, stats=None, priors=True):
     nc, hp, wp = mag.shape
     rowlev, collev = _level_maps(hp, wp, levels)
-    probs, counts = _ac.new_models(kernel.context_count)
+    probs, counts = kernel.initial_models(priors)
     # flags as None (off) / True (on): one compiled specialisation per combination
     return kernel.code(
         True if decoding else None, True if arith else None, True if scan == "rescan" else None, mag, sgn, levels,
@@ -172,13 +180,14 @@ class EncodeResult:
 
 def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str = "ac", scan: str = "strict",
                         order: str = "shapiro", levels: int, n_max: int, budget: int | None,
-                        trace_capacity: int = 0, stats: np.ndarray | None = None) -> EncodeResult:
+                        trace_capacity: int = 0, stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
     """Run a zerotree encoder on signed integer coefficients (C, hp, wp) in tree layout.
 
     ``levels`` fixes the LL band (``hp >> levels`` x ``wp >> levels``); the first
     threshold is ``2**n_max``.  The payload is at most ``budget`` bytes; ``trace``
     holds the first ``trace_capacity`` symbols; ``stats`` (contexts x 2) counts the
-    coded decisions per context.
+    coded decisions per context; ``priors=False`` starts every context at 1/2
+    (for training the priors; such a stream does not decode).
     """
     mag = np.ascontiguousarray(np.abs(q), dtype=np.int32)
     sgn = np.ascontiguousarray(q < 0, dtype=np.uint8)
@@ -197,7 +206,7 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
         else:
             _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
         n_list, lst, lval, llow, _, n_trace = _run_kernel(kernel, False, arith, scan, order, mag, sgn, levels,
-                                                          n_max, state, buf, trace, stats)
+                                                          n_max, state, buf, trace, stats, priors)
         if arith:
             n_bytes = int(_ac.ac_encoder_flush(state, buf))
         else:

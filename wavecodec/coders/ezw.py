@@ -41,9 +41,10 @@ import numpy as np
 from .._kernels import ezw as _k
 from .._registry import Capabilities, Option, register
 from . import _zerotree as Z
+from . import _zerotree_priors as _priors
 from ._zerotree import SCANS, VARIANTS, EncodeResult  # noqa: F401  (re-exported)
 
-KERNEL = Z.ZerotreeKernel("ezw", _k.ezw_code, _k.ezw_context_count(), SCANS)
+KERNEL = Z.ZerotreeKernel("ezw", _k.ezw_code, _k.ezw_context_count(), SCANS, _priors.EZW, _priors.CONFIDENCE)
 
 
 def encode_coefficients(q: np.ndarray, **options) -> EncodeResult:

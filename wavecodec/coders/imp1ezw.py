@@ -36,9 +36,11 @@ import numpy as np
 from .._kernels import imp1ezw as _k
 from .._registry import Capabilities, register
 from . import _zerotree as Z
+from . import _zerotree_priors as _priors
 from ._zerotree import VARIANTS, EncodeResult  # noqa: F401  (re-exported)
 
-KERNEL = Z.ZerotreeKernel("imp1ezw", _k.imp1ezw_code, _k.imp1ezw_context_count(), ("strict",))
+KERNEL = Z.ZerotreeKernel("imp1ezw", _k.imp1ezw_code, _k.imp1ezw_context_count(), ("strict",), _priors.IMP1EZW,
+                          _priors.CONFIDENCE)
 
 
 def encode_coefficients(q: np.ndarray, **options) -> EncodeResult:
