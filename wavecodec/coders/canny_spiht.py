@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
+from scipy import ndimage
 
 from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
@@ -42,7 +43,8 @@ from ._options import check_levels_option, check_wavelet_option
 
 MODE_SPIHT, MODE_EDGES = 0, 1
 _ENTROPY_CODE = {"huffman": 0, "arith": 1}
-SHARES = (0.08, 0.16, 0.3)  # edge-layer fractions of the payload tried by edge_share="auto"
+SHARES = (0.03, 0.06, 0.1, 0.15)  # edge-layer fractions of the payload tried by edge_share="auto"
+_MIN_CONTOUR_SHARE = 0.3  # when no share holds a contour: the first one alone, if within this share
 
 
 def _positive_float(name: str, lo: float, hi: float):
@@ -142,6 +144,11 @@ def _decode_residual(payload: bytes, plan: S._Plan, h: int, w: int, c: int) -> n
     return T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
 
 
+def _squared_errors(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
+    err = (out.astype(np.float64) - ref) ** 2
+    return float(err.sum()), float(err[mask].sum())
+
+
 def _finish(img: np.ndarray, bit_depth: int, dtype) -> np.ndarray:
     out = np.rint(img)
     np.clip(out, 0, (1 << bit_depth) - 1, out=out)
@@ -159,16 +166,19 @@ class CannySpihtCodec(Codec):
                ("auto", "always", "never")),
         Option("edge_share", "auto", "fraction of the payload for the edge layer, or 'auto' (try "
                f"{', '.join(str(s) for s in SHARES)} and keep the best)", check=_check_share),
+        Option("psnr_tolerance", 0.0, "use_edges='auto' keeps an edge-layer stream at most this many dB below"
+               " plain SPIHT if it has less error near the edges (0: only if it is at least as good overall)",
+               check=_positive_float("psnr_tolerance", 0.0, 3.0)),
         Option("sigma", 2.0, "Canny Gaussian sigma (pixels)", check=_positive_float("sigma", 0.3, 16.0)),
         Option("low_threshold", 0.05, "Canny low hysteresis threshold (fraction of the sample range)",
                check=_positive_float("low_threshold", 0.0, 1.0)),
         Option("high_threshold", 0.15, "Canny high hysteresis threshold (fraction of the sample range)",
                check=_positive_float("high_threshold", 0.0, 1.0)),
         Option("min_length", 20, "contours shorter than this (pixels) are never coded", check=_int_range("min_length", 1, 1 << 20)),
-        Option("spacing", 8, "distance (pixels along the contour) between grey-value knots", check=_int_range("spacing", 1, 255)),
+        Option("spacing", 12, "distance (pixels along the contour) between grey-value knots", check=_int_range("spacing", 1, 255)),
         Option("offset", 1, "distance of the side samples from the contour (pixels along the normal)",
                check=_int_range("offset", 1, 8)),
-        Option("quant_step", 8, "quantiser step of the side values (for 8-bit samples; scaled for other depths)",
+        Option("quant_step", 12, "quantiser step of the side values (for 8-bit samples; scaled for other depths)",
                check=_int_range("quant_step", 1, 255)),
         Option("entropy", "auto", "edge-layer entropy coder: 'huffman' (the paper), 'arith' (shared adaptive"
                " arithmetic coder) or 'auto' (the smaller)", ("auto", "huffman", "arith")),
@@ -189,13 +199,28 @@ class CannySpihtCodec(Codec):
         wavelet = "cdf97" if options["wavelet"] == "auto" else options["wavelet"]
         levels = options["levels"]
         levels = T.default_levels(h, w) if levels is None else S._check_padding(levels, h, w)
-        best = self._encode_edges(image, target, options, wavelet, levels)
-        if best is None:
+        candidates, mask = self._encode_edges(image, target, options, wavelet, levels)
+        if not candidates:
             return plain
         if options["use_edges"] == "always":
-            return best[0], best[1]
-        plain_err = self._plain_error(image, plain)
-        return (best[0], best[1]) if best[2] < plain_err else plain
+            return min(candidates, key=lambda cand: cand[2])[:2]
+        return self._choose(candidates, (plain[0], plain[1]) + self._errors(image, plain, mask),
+                            options["psnr_tolerance"])
+
+    @staticmethod
+    def _choose(candidates: list, plain: tuple, tolerance_db: float) -> tuple[bytes, bytes]:
+        """Keep plain SPIHT unless an edge-layer stream is at most ``tolerance_db`` below it in
+        PSNR; among those, the one with the least squared error near the edges.
+
+        Candidates are (params, payload, total squared error, squared error in the edge mask).
+        With tolerance 0 this is the pure rate-distortion choice (never below SPIHT).
+        """
+        limit = plain[2] * 10.0 ** (tolerance_db / 10.0)
+        ok = [cand for cand in candidates if cand[2] <= limit and (cand[3] < plain[3] or cand[2] < plain[2])]
+        if not ok:
+            return plain[0], plain[1]
+        best = min(ok, key=lambda cand: (cand[3], cand[2]))
+        return best[0], best[1]
 
     @staticmethod
     def _encode_plain(image: ImageSpec, target: EncodeTarget, lossless: bool, spiht_opts: dict) -> tuple[bytes, bytes]:
@@ -204,10 +229,11 @@ class CannySpihtCodec(Codec):
                                               options=spiht_opts)
         return prefix + params, payload
 
-    def _plain_error(self, image: ImageSpec, stream: tuple[bytes, bytes]) -> float:
+    def _errors(self, image: ImageSpec, stream: tuple[bytes, bytes], mask: np.ndarray) -> tuple[float, float]:
+        """Squared error of a stream's decoded image: everywhere, and inside ``mask``."""
         header = self._header(image, stream[0], len(stream[1]), lossless=False)
         out = self.decode_image(header, stream[1])
-        return float(np.sum((out.astype(np.float64) - image.pixels) ** 2))
+        return _squared_errors(out, image.pixels, mask)
 
     def _header(self, image: ImageSpec, params: bytes, n_payload: int, lossless: bool) -> Header:
         return Header(codec=self.name, height=image.height, width=image.width, channels=image.channels,
@@ -216,13 +242,17 @@ class CannySpihtCodec(Codec):
 
     def _encode_edges(self, image: ImageSpec, target: EncodeTarget, options: Mapping[str, Any], wavelet: str,
                       levels: int):
-        """Best edge-layer stream over the candidate shares: (params, payload, squared error), or None."""
+        """Edge-layer streams for the candidate shares, as (params, payload, squared error,
+        squared error near edges), and the edge mask (all detected contours, dilated by 2 pixels)."""
         pixels = image.pixels
         h, w, c = pixels.shape
         contours = E.detect_contours(pixels, image.bit_depth, sigma=options["sigma"], low=options["low_threshold"],
                                      high=options["high_threshold"], min_length=options["min_length"])
         if contours.count == 0:
-            return None
+            return [], None
+        mask = np.zeros((h, w), dtype=bool)
+        mask[contours.ys, contours.xs] = True
+        mask = ndimage.binary_dilation(mask, np.ones((5, 5), dtype=bool))
         layer_all = E.sample_contours(pixels, image.bit_depth, contours, spacing=options["spacing"],
                                       offset=options["offset"], step8=options["quant_step"])
         entropies = ("huffman", "arith") if options["entropy"] == "auto" else (options["entropy"],)
@@ -231,37 +261,58 @@ class CannySpihtCodec(Codec):
         dummy = S._Plan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
         payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
         if payload_budget is None or payload_budget < 16:
-            return None
+            return [], mask
         shares = SHARES if options["edge_share"] == "auto" else (options["edge_share"],)
         order = self._importance(layer_all)
         per_contour = self._contour_bits(layer_all, c, h, w)
         cum = np.cumsum(per_contour[order]) / 8.0
-        best = None
-        seen = set()
-        for share in shares:
-            n_keep = int(np.searchsorted(cum, share * payload_budget, side="right"))
-            if n_keep == 0 or n_keep in seen:
+        candidates = []
+        trial = []
+        targets = [(share, int(np.searchsorted(cum, share * payload_budget, side="right"))) for share in shares]
+        # low rates: if no share holds a contour, the most important one alone within a larger share
+        targets.append((max(_MIN_CONTOUR_SHARE, max(shares)), 1))
+        encoded: dict = {}
+
+        def layer_for(n_keep: int):
+            if n_keep not in encoded:
+                keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
+                layer = dataclasses.replace(layer_all, contours=contours.subset(keep),
+                                            levels=self._levels_subset(layer_all, keep))
+                data, entropy = min((E.encode(layer, c, h, w, e), e) for e in entropies)
+                encoded[n_keep] = (layer, data, entropy)
+            return encoded[n_keep]
+
+        used = set()
+        for k, (share, n_keep) in enumerate(targets):
+            if k == len(targets) - 1 and trial:
+                break
+            limit = share * payload_budget
+            while n_keep > 0:
+                layer, edge_data, entropy = layer_for(n_keep)
+                if len(edge_data) <= limit:
+                    break
+                n_keep = int(n_keep * min(0.95, limit / len(edge_data)))  # the estimate was low: fewer contours
+            if n_keep == 0 or n_keep in used:
                 continue
-            seen.add(n_keep)
-            keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
-            layer = dataclasses.replace(layer_all, contours=contours.subset(keep),
-                                        levels=self._levels_subset(layer_all, keep))
-            coded = min((E.encode(layer, c, h, w, e), e) for e in entropies)
-            edge_data, entropy = coded[0], coded[1]
-            if len(edge_data) >= payload_budget:
-                continue
+            used.add(n_keep)
             base = E.base_image(layer, h, w, c)
             residual = pixels.astype(np.float64) - base
-            plan, result, _ = _code_residual(residual, payload_budget - len(edge_data), wavelet=wavelet,
-                                             levels=levels, bit_depth=image.bit_depth, search=True)
-            eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
-            params = eplan.pack() + plan.pack(False)
-            payload = edge_data + result.payload
-            out = _finish(base + _decode_residual(result.payload, plan, h, w, c), image.bit_depth, pixels.dtype)
-            err = float(np.sum((out.astype(np.float64) - pixels) ** 2))
-            if best is None or err < best[2]:
-                best = (params, payload, err)
-        return best
+            # fast path: the residual is coded with the plain bit-planes only; the winner is
+            # coded again below with SPIHT's quantiser-step search
+            plan, result, err = _code_residual(residual, payload_budget - len(edge_data), wavelet=wavelet,
+                                               levels=levels, bit_depth=image.bit_depth, search=False)
+            trial.append((err, entropy, edge_data, layer, base, residual))
+        if not trial:
+            return [], mask
+        _, entropy, edge_data, layer, base, residual = min(trial, key=lambda t: t[0])
+        plan, result, _ = _code_residual(residual, payload_budget - len(edge_data), wavelet=wavelet,
+                                         levels=levels, bit_depth=image.bit_depth, search=True)
+        eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
+        params = eplan.pack() + plan.pack(False)
+        payload = edge_data + result.payload
+        out = _finish(base + _decode_residual(result.payload, plan, h, w, c), image.bit_depth, pixels.dtype)
+        candidates.append((params, payload) + _squared_errors(out, pixels, mask))
+        return candidates, mask
 
     @staticmethod
     def _importance(layer: E.EdgeLayer) -> np.ndarray:
