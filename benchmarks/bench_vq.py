@@ -195,6 +195,27 @@ def convergence_plot(report: bc.Report, path: Path, rate: float, iterations: int
         report(f"\nConvergence plot: `{plot}`.")
 
 
+def sweep(report: bc.Report, kodak: Path, images: str) -> None:
+    """The k / block-size sweep of docs/vq-dct.md (gray, optimizer none, luma budget
+    floor(bpp*H*W/8) - 40 bytes)."""
+    configs = [(4, 3), (4, 6), (4, 10), (4, 16), (8, 10), (8, 20), (8, 40)]
+    rows = []
+    for path in parse_images(images, kodak):
+        img = bc.load_image(str(path), "L").astype(np.float64)
+        for rate in GRAY_RATES:
+            cells = [str(rate), path.stem]
+            for block, k in configs:
+                if block == 8 and rate > 0.25:
+                    cells.append("")
+                    continue
+                res, _ = V.encode_plane(img, block=block, k=k, budget=int(rate * img.size / 8) - 40, size=None,
+                                        design="ailbg", optimizer="none", iterations=0, population=8, seed=0,
+                                        step=2.0, peak=255.0)
+                cells.append(f"{res.psnr_final:.2f}")
+            rows.append(cells)
+    report(bc.md_table(["bpp", "image"] + [f"{b}x{b}, k = {k}" for b, k in configs], rows))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("kodak", type=Path)
@@ -206,18 +227,25 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="also write the Markdown report here")
     ap.add_argument("--plot", default=None, help="convergence plot (PNG)")
     ap.add_argument("--plot-image", default="kodim23.png")
+    ap.add_argument("--commit", default=None, help="commit to print (when run from a snapshot outside git)")
+    ap.add_argument("--sweep", action="store_true", help="only the k / block-size sweep (docs/vq-dct.md)")
     args = ap.parse_args(argv)
     paths = parse_images(args.images, args.kodak)
     report = bc.Report()
+    if args.sweep:
+        sweep(report, args.kodak, args.images)
+        return 0
     t_start = time.perf_counter()
     import platform
     import subprocess
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
-    except OSError:
-        commit = "unknown"
+    commit = args.commit
+    if commit is None:
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                    cwd=Path(__file__).resolve().parent).stdout.strip() or "unknown"
+        except OSError:
+            commit = "unknown"
     report(f"# vq-dct benchmark\n\nCommand: `python benchmarks/bench_vq.py {args.kodak} --images {args.images}"
            f" --jobs {args.jobs} --iterations {args.iterations} --population {args.population}`  ")
     report(f"Commit {commit}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {platform.processor() or platform.machine()},"

@@ -550,9 +550,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     elif design == "kmeans":
         # the size the rate allows, found by AILBG's growth, then k-means at that size
         n = _ailbg_cached(ts, cap, fits, (k, budget, step)).shape[0] if budget is not None else cap
-        codebook = kmeans_codebook(ts, n, seed)
-        while codebook.shape[0] > 1 and not fits(codebook):
-            codebook = kmeans_codebook(ts, codebook.shape[0] - 1, seed)
+        codebook = kmeans_codebook(ts, n, seed)  # over the budget: dropped to fit below
     else:
         codebook = _ailbg_cached(ts, cap, fits, (k, budget, step))
     while budget is not None and codebook.shape[0] > 1:
