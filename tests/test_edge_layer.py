@@ -23,7 +23,8 @@ def _random_layer(rng, h, w, n_planes, density, spacing=5, step8=12, bit_depth=8
     step, n_levels = E.quant_params(step8, bit_depth)
     n_points = int(sum(K.n_samples(int(L), spacing) for L in c.lengths))
     levels = rng.integers(0, n_levels, size=(n_points, 2, n_planes)).astype(np.int32)
-    return E.EdgeLayer(c, levels, spacing, 1, step, n_levels)
+    sides = rng.integers(0, 3, size=c.count).astype(np.int64)
+    return E.EdgeLayer(c, levels, spacing, 1, step, n_levels, sides)
 
 
 def _roundtrip(layer: E.EdgeLayer, h: int, w: int, n_planes: int, entropy: str) -> tuple[bytes, E.EdgeLayer]:
@@ -38,6 +39,7 @@ def _assert_same(a: E.EdgeLayer, b: E.EdgeLayer) -> None:
     assert np.array_equal(a.contours.ys, b.contours.ys)
     assert np.array_equal(a.contours.xs, b.contours.xs)
     assert np.array_equal(a.levels, b.levels)
+    assert np.array_equal(a.pixel_side, b.pixel_side)
 
 
 # =============================================================================== tracing
@@ -170,6 +172,7 @@ def test_every_prefix_decodes_to_complete_leading_contours(entropy):
         m = int(back.contours.lengths.sum())
         assert np.array_equal(back.contours.ys, layer.contours.ys[:m])
         assert np.array_equal(back.levels, layer.levels[: back.levels.shape[0]])
+        assert np.array_equal(back.pixel_side, layer.pixel_side[:n])
     assert previous == layer.contours.count
 
 
@@ -224,4 +227,7 @@ def test_base_image_separates_the_two_sides_of_an_edge():
     assert c.count >= 1
     layer = E.sample_contours(img, 8, c, spacing=8, offset=1, step8=8)
     base = E.base_image(layer, h, w, 1)
-    assert abs(base[20, 5, 0] - 40) < 8 and abs(base[20, 35, 0] - 200) < 8
+    assert abs(base[20, 5, 0] - 40) < 12 and abs(base[20, 35, 0] - 200) < 12
+    # the contour pixels take the value of the side they lie on: the step stays sharp
+    assert set(layer.pixel_side.tolist()) <= {1, 2}
+    assert np.max(np.abs(base[10:30, 15:25, 0] - img[10:30, 15:25, 0])) < 8

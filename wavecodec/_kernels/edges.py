@@ -30,8 +30,8 @@ MAX_CODE_LENGTH = 15
 _CTX_DIR = 0  # 7 bins x 3 previous-turn classes
 _CTX_RES = 21  # 15 bins x 3 plane classes
 _CTX_RAW = _CTX_RES + ESCAPE * 3  # raw fields: 4 contexts (count/length, position, first direction, escape)
-N_CONTEXTS = _CTX_RAW + 4
-_RAW_COUNT, _RAW_POS, _RAW_DIR, _RAW_ESC = 0, 1, 2, 3
+N_CONTEXTS = _CTX_RAW + 6
+_RAW_COUNT, _RAW_POS, _RAW_DIR, _RAW_ESC, _RAW_SIDE = 0, 1, 2, 3, 4  # _RAW_SIDE uses 2 contexts
 
 
 # =============================================================================== tracing
@@ -268,12 +268,13 @@ def n_samples(length, spacing):
 
 
 @njit(cache=True)
-def encode_layer(huff, h, w, n_planes, spacing, lengths, y0, x0, dir0, turns, res, dir_lens, res_lens, capacity):
+def encode_layer(huff, h, w, n_planes, spacing, lengths, y0, x0, dir0, turns, res, pixel_side, dir_lens, res_lens,
+                 capacity):
     """Write the edge layer; returns (bytes, n_bytes).
 
     Layout: [Huffman mode: 8 + 16 code lengths, 4 bits each] number of contours
     (Exp-Golomb k=4), then per contour: start row and column (raw bits), length-1
-    (Exp-Golomb k=3), first direction (3 bits), ``length-2`` turn symbols, and the
+    (Exp-Golomb k=3), the contour-pixel side (0 / 10 / 11), first direction (3 bits), ``length-2`` turn symbols, and the
     sample residual symbols (``n_samples`` points x 2 sides x planes; symbols
     >= ESCAPE carry an Exp-Golomb k=0 remainder).
     """
@@ -302,6 +303,10 @@ def encode_layer(huff, h, w, n_planes, spacing, lengths, y0, x0, dir0, turns, re
         _put_bits(huff, state, out, probs, counts, _CTX_RAW + _RAW_POS, y0[c], by)
         _put_bits(huff, state, out, probs, counts, _CTX_RAW + _RAW_POS, x0[c], bx)
         _put_eg(huff, state, out, probs, counts, _CTX_RAW + _RAW_COUNT, L - 1, 3)
+        # which value the contour pixels take: 0 diffused, 1 side 0, 2 side 1 (0 / 10 / 11)
+        _put(huff, state, out, probs, counts, _CTX_RAW + _RAW_SIDE, 1 if pixel_side[c] > 0 else 0)
+        if pixel_side[c] > 0:
+            _put(huff, state, out, probs, counts, _CTX_RAW + _RAW_SIDE + 1, pixel_side[c] - 1)
         if L > 1:
             _put_bits(huff, state, out, probs, counts, _CTX_RAW + _RAW_DIR, dir0[c], 3)
         prev_class = 0
@@ -336,7 +341,8 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
     only complete contours are returned.  Sample levels are rebuilt from the
     residuals (prediction: the previous level on the same side and plane of the
     contour, ``n_levels // 2`` for the first) and clipped to ``0..n_levels-1``.
-    Returns (lengths, ys, xs, levels) with levels of shape (n_points, 2, n_planes).
+    Returns (lengths, ys, xs, levels, sides) with levels of shape (n_points, 2, n_planes)
+    and sides the contour-pixel flag of each contour.
     """
     state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
     probs = np.full((N_CONTEXTS, 2), _ac.PROB_HALF, dtype=np.int32)
@@ -385,7 +391,7 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
     else:
         _ac.ac_decoder_init(state, data, n_bytes)
     if not ok:
-        return lengths, ys[:0].copy(), xs[:0].copy(), levels[:0].copy()
+        return lengths, ys[:0].copy(), xs[:0].copy(), levels[:0].copy(), lengths.copy()
     by = _bits_for(h)
     bx = _bits_for(w)
     n = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_COUNT, 4, 40)
@@ -393,6 +399,7 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
         n = 0
     n = min(n, max_pixels)
     lengths = np.zeros(min(n, 1 << 20), dtype=np.int64)
+    sides = np.zeros(min(n, 1 << 20), dtype=np.int64)
     n_done = 0
     pix = 0
     pts = 0
@@ -402,6 +409,9 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
             lengths2 = np.zeros(2 * lengths.shape[0], dtype=np.int64)
             lengths2[:c] = lengths[:c]
             lengths = lengths2
+            sides2 = np.zeros(2 * sides.shape[0], dtype=np.int64)
+            sides2[:c] = sides[:c]
+            sides = sides2
         y = _get_bits(huff, state, data, probs, counts, _CTX_RAW + _RAW_POS, by)
         x = _get_bits(huff, state, data, probs, counts, _CTX_RAW + _RAW_POS, bx)
         if y < 0 or x < 0 or y >= h or x >= w:
@@ -410,6 +420,14 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
         if L1 < 0 or pix + L1 + 1 > max_pixels:
             break
         L = L1 + 1
+        side_flag = _get(huff, state, data, probs, counts, _CTX_RAW + _RAW_SIDE)
+        if side_flag < 0:
+            break
+        if side_flag == 1:
+            b = _get(huff, state, data, probs, counts, _CTX_RAW + _RAW_SIDE + 1)
+            if b < 0:
+                break
+            side_flag = 1 + b
         while pix + L > cap:
             cap *= 2
             ys2 = np.zeros(cap, dtype=np.int32)
@@ -480,10 +498,11 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
         if not good:
             break
         lengths[c] = L
+        sides[c] = side_flag
         pix += L
         pts += ns
         n_done += 1
-    return lengths[:n_done].copy(), ys[:pix].copy(), xs[:pix].copy(), levels[:pts].copy()
+    return lengths[:n_done].copy(), ys[:pix].copy(), xs[:pix].copy(), levels[:pts].copy(), sides[:n_done].copy()
 
 
 # =============================================================================== inpainting

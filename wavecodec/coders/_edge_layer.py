@@ -66,6 +66,25 @@ class EdgeLayer:
     offset: int
     step: int  # quantiser step in sample units
     n_levels: int
+    # per contour: the value the contour pixels themselves take (0: left to the diffusion,
+    # 1: the side-0 values, 2: the side-1 values); a Canny pixel lies on one side of the step
+    pixel_side: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if self.pixel_side is None:
+            self.pixel_side = np.zeros(self.contours.count, dtype=np.int64)
+
+    def knots_per_contour(self) -> np.ndarray:
+        return np.array([_k.n_samples(int(L), self.spacing) for L in self.contours.lengths], dtype=np.int64)
+
+    def subset(self, keep: np.ndarray) -> "EdgeLayer":
+        """The layer restricted to the contours ``keep`` (in that order)."""
+        keep = np.asarray(keep, dtype=np.int64)
+        ns = self.knots_per_contour()
+        starts = np.concatenate([[0], np.cumsum(ns)[:-1]]).astype(np.int64)
+        idx = np.concatenate([np.arange(starts[k], starts[k] + ns[k]) for k in keep]) if keep.size else np.zeros(0, np.int64)
+        return EdgeLayer(self.contours.subset(keep), self.levels[idx], self.spacing, self.offset, self.step,
+                         self.n_levels, self.pixel_side[keep].copy())
 
 
 # =============================================================================== detection
@@ -156,7 +175,24 @@ def sample_contours(pixels: np.ndarray, bit_depth: int, contours: Contours, *, s
                 s = np.bincount(a, wa * vals[:, p], n_points) + np.bincount(b, t * vals[:, p], n_points)
                 mean = s / np.maximum(wsum, 1e-9)
                 levels[:, side, p] = np.clip(np.rint(mean / step), 0, n_levels - 1)
-    return EdgeLayer(contours, levels, spacing, offset, step, n_levels)
+    layer = EdgeLayer(contours, levels, spacing, offset, step, n_levels)
+    if contours.count:
+        # contour-pixel flag: the side whose interpolated values match the contour pixels best,
+        # or the diffusion (approximated here by the mean of the two sides)
+        own = pixels[contours.ys, contours.xs].astype(np.float64)  # (n_pix, nc)
+        side_vals = [_interpolate(layer, a, b, t, side) for side in range(2)]
+        pix_contour = np.repeat(np.arange(contours.count), contours.lengths)
+        errs = []
+        for cand in (0.5 * (side_vals[0] + side_vals[1]), side_vals[0], side_vals[1]):
+            errs.append(np.bincount(pix_contour, ((cand - own) ** 2).sum(axis=1), contours.count))
+        layer.pixel_side = np.argmin(np.stack(errs), axis=0).astype(np.int64)
+    return layer
+
+
+def _interpolate(layer: EdgeLayer, a: np.ndarray, b: np.ndarray, t: np.ndarray, side: int) -> np.ndarray:
+    """Dequantised side values at every contour pixel (n_pix, planes), linear between knots."""
+    values = layer.levels[:, side, :].astype(np.float64) * layer.step
+    return (1.0 - t)[:, None] * values[a] + t[:, None] * values[b]
 
 
 def base_image(layer: EdgeLayer, h: int, w: int, nc: int, *, iterations: int = 24) -> np.ndarray:
@@ -181,6 +217,16 @@ def base_image(layer: EdgeLayer, h: int, w: int, nc: int, *, iterations: int = 2
         for p in range(nc):
             v = (1.0 - t[ok]) * values[a[ok], side, p] + t[ok] * values[b[ok], side, p]
             total[p] += np.bincount(flat, v, h * w)
+    # contours whose own pixels take one side's values
+    pix_side = np.repeat(layer.pixel_side, c.lengths)
+    for side in range(2):
+        sel = pix_side == side + 1
+        if sel.any():
+            flat = (c.ys[sel].astype(np.int64) * w + c.xs[sel])
+            count += np.bincount(flat, minlength=h * w)
+            v = _interpolate(layer, a[sel], b[sel], t[sel], side)
+            for p in range(nc):
+                total[p] += np.bincount(flat, v[:, p], h * w)
     known = count > 0
     total[:, known] /= count[known]
     u = _k.inpaint(total.reshape(nc, h, w), known.reshape(h, w).astype(np.uint8), iterations)
@@ -274,7 +320,8 @@ def encode(layer: EdgeLayer, n_planes: int, h: int, w: int, entropy: str) -> byt
     n_pix = int(c.lengths.sum())
     capacity = 64 + 8 * c.count + 2 * n_pix + 8 * zig.shape[0] + 2 * int(np.sum(np.maximum(zig - _k.ESCAPE, 0) > 0)) * 8
     out, n_bytes = _k.encode_layer(huff, h, w, n_planes, layer.spacing, c.lengths.astype(np.int64), y0, x0, first,
-                                   turns, zig.astype(np.int64), dir_lens, res_lens, capacity)
+                                   turns, zig.astype(np.int64), layer.pixel_side.astype(np.int64), dir_lens, res_lens,
+                                   capacity)
     return out[: int(n_bytes)].tobytes()
 
 
@@ -284,6 +331,6 @@ def decode(data: bytes, *, h: int, w: int, n_planes: int, entropy: str, spacing:
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     if buf.size == 0:
         buf = np.zeros(1, dtype=np.uint8)
-    lengths, ys, xs, levels = _k.decode_layer(entropy == "huffman", buf, len(data), h, w, n_planes, spacing,
-                                              n_levels, h * w)
-    return EdgeLayer(Contours(lengths, ys, xs), levels, spacing, offset, step, n_levels)
+    lengths, ys, xs, levels, sides = _k.decode_layer(entropy == "huffman", buf, len(data), h, w, n_planes, spacing,
+                                                     n_levels, h * w)
+    return EdgeLayer(Contours(lengths, ys, xs), levels, spacing, offset, step, n_levels, sides)

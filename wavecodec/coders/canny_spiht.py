@@ -276,8 +276,7 @@ class CannySpihtCodec(Codec):
         def layer_for(n_keep: int):
             if n_keep not in encoded:
                 keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
-                layer = dataclasses.replace(layer_all, contours=contours.subset(keep),
-                                            levels=self._levels_subset(layer_all, keep))
+                layer = layer_all.subset(keep)
                 data, entropy = min((E.encode(layer, c, h, w, e), e) for e in entropies)
                 encoded[n_keep] = (layer, data, entropy)
             return encoded[n_keep]
@@ -324,13 +323,6 @@ class CannySpihtCodec(Codec):
         mean_contrast = np.bincount(knot_c, contrast, c.count) / np.maximum(ns, 1)
         score = c.lengths * mean_contrast
         return np.argsort(-score, kind="stable")
-
-    @staticmethod
-    def _levels_subset(layer: E.EdgeLayer, keep: np.ndarray) -> np.ndarray:
-        ns = np.array([E._k.n_samples(int(L), layer.spacing) for L in layer.contours.lengths], dtype=np.int64)
-        starts = np.concatenate([[0], np.cumsum(ns)[:-1]])
-        idx = np.concatenate([np.arange(starts[k], starts[k] + ns[k]) for k in keep])
-        return layer.levels[idx]
 
     @staticmethod
     def _contour_bits(layer: E.EdgeLayer, n_planes: int, h: int, w: int) -> np.ndarray:
