@@ -3,6 +3,8 @@ progress reporting and argument checks.  Small populations and dimensions: fast.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -77,10 +79,18 @@ def test_callback_and_early_stop():
     assert seen[-1][1] == result.best_fitness
 
 
-def test_progress_without_or_with_tqdm():
-    # tqdm is optional: progress=True must work whether it is installed or not
+def test_progress_with_tqdm_if_installed():
     result = O.fpa(sphere, start(), iterations=3, seed=0, progress=True)
     assert result.iterations == 3
+
+
+def test_progress_without_tqdm(monkeypatch):
+    # tqdm is optional: with it missing, progress=True silently shows nothing
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    plain = O.fpa(sphere, start(), iterations=3, seed=0)
+    result = O.fpa(sphere, start(), iterations=3, seed=0, progress=True)
+    assert np.array_equal(result.best, plain.best)
 
 
 def test_local_search_is_used():

@@ -273,3 +273,18 @@ def test_tiny_budgets(camera_crop):
     assert len(data) <= 60 and wavecodec.decode(data).shape == camera_crop.shape
     with pytest.raises(InvalidArgumentError):  # below the container header
         wavecodec.encode(camera_crop, "vq-dct", max_bytes=30)
+
+
+def test_ailbg_sizes_and_paper_insertion(camera_crop):
+    vec, dropped, rows, cols = V.block_vectors(camera_crop.astype(np.float64), 4, 10)
+    ts = V.TrainingSet(vec, float(dropped.sum()), 255.0, rows * cols * 16)
+    errors = []
+    for insert in ("auto", "one"):
+        cb = V.ailbg(ts, 24, insert=insert)
+        assert cb.shape == (24, 10)
+        errors.append(V._assign(vec, cb)[2])
+    # both grow to the same size; one-at-a-time insertion is the paper's rule, batches are ours
+    assert max(errors) < 1.2 * min(errors)
+    small = V.ailbg(ts, 8)
+    assert V._assign(vec, small)[2] > max(errors)
+    assert np.array_equal(V.ailbg(ts, 24), V.ailbg(ts, 24))
