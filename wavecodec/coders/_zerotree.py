@@ -56,6 +56,7 @@ from .spiht import (
     _level_maps,
     forward_coefficients,
     inverse_coefficients,
+    resolve_transform,
     step_scale,
 )
 
@@ -284,25 +285,7 @@ class ZerotreeCodec(Codec):
 
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
                      options: Mapping[str, Any]) -> tuple[bytes, bytes]:
-        h, w = image.height, image.width
-        name = self.name
-        wavelet = options["wavelet"]
-        if wavelet == "auto":
-            wavelet = "legall53" if lossless else "cdf97"
-        if lossless and not T.is_reversible(wavelet):
-            raise InvalidArgumentError(f"{name}: lossless=True needs wavelet='legall53' (or 'auto'), not {wavelet!r}")
-        if not lossless and T.is_reversible(wavelet):
-            raise InvalidArgumentError(f"{name}: wavelet='legall53' is the reversible transform; use it with"
-                                       " lossless=True")
-        levels = options["levels"]
-        levels = T.default_levels(h, w) if levels is None else _check_padding(levels, h, w)
-        search = options["step_search"]
-        budget_bpp = None if target.max_bytes is None else 8.0 * target.max_bytes / (h * w)
-        if not lossless and (search == "always" or (search == "auto" and budget_bpp is not None
-                                                    and budget_bpp <= _SEARCH_MAX_BPP)):
-            steps = tuple(range(_N_STEPS))
-        else:
-            steps = (0,)
+        wavelet, levels, steps = resolve_transform(self.name, image, target, lossless=lossless, options=options)
         candidates = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=image.bit_depth, steps=steps)
         scan = options.get("scan", "strict")

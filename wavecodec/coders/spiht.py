@@ -240,6 +240,34 @@ def forward_coefficients(
     return out
 
 
+def resolve_transform(codec: str, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
+                      options: Mapping[str, Any]) -> tuple[str, int, tuple]:
+    """The wavelet, the number of levels and the quantiser steps to try, from a codec's options.
+
+    Shared by the bit-plane codecs (options ``wavelet``, ``levels``, ``step_search``):
+    ``'auto'`` picks the 5/3 for lossless and the 9/7 otherwise; the steps are all
+    ``_N_STEPS`` when the search applies (``'always'``, or ``'auto'`` with a budget of
+    at most ``_SEARCH_MAX_BPP``), else only the plain bit-planes.
+    """
+    h, w = image.height, image.width
+    wavelet = options["wavelet"]
+    if wavelet == "auto":
+        wavelet = "legall53" if lossless else "cdf97"
+    if lossless and not T.is_reversible(wavelet):
+        raise InvalidArgumentError(f"{codec}: lossless=True needs wavelet='legall53' (or 'auto'), not {wavelet!r}")
+    if not lossless and T.is_reversible(wavelet):
+        raise InvalidArgumentError(f"{codec}: wavelet='legall53' is the reversible transform; use it with"
+                                   " lossless=True")
+    levels = options["levels"]
+    levels = T.default_levels(h, w) if levels is None else _check_padding(levels, h, w)
+    search = options.get("step_search", "never")
+    budget_bpp = None if target.max_bytes is None else 8.0 * target.max_bytes / (h * w)
+    if not lossless and (search == "always" or (search == "auto" and budget_bpp is not None
+                                                and budget_bpp <= _SEARCH_MAX_BPP)):
+        return wavelet, levels, tuple(range(_N_STEPS))
+    return wavelet, levels, (0,)
+
+
 def step_scale(step: int) -> float:
     """Scale applied to the coefficients for quantiser step ``step`` (``2**(-step/4)``)."""
     return 2.0 ** (-step / 4.0)
@@ -379,23 +407,7 @@ class SpihtCodec(Codec):
 
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
                      options: Mapping[str, Any]) -> tuple[bytes, bytes]:
-        h, w = image.height, image.width
-        wavelet = options["wavelet"]
-        if wavelet == "auto":
-            wavelet = "legall53" if lossless else "cdf97"
-        if lossless and not T.is_reversible(wavelet):
-            raise InvalidArgumentError(f"spiht: lossless=True needs wavelet='legall53' (or 'auto'), not {wavelet!r}")
-        if not lossless and T.is_reversible(wavelet):
-            raise InvalidArgumentError("spiht: wavelet='legall53' is the reversible transform; use it with lossless=True")
-        levels = options["levels"]
-        levels = T.default_levels(h, w) if levels is None else _check_padding(levels, h, w)
-        search = options["step_search"]
-        budget_bpp = None if target.max_bytes is None else 8.0 * target.max_bytes / (h * w)
-        if not lossless and (search == "always" or (search == "auto" and budget_bpp is not None
-                                                    and budget_bpp <= _SEARCH_MAX_BPP)):
-            steps = tuple(range(_N_STEPS))
-        else:
-            steps = (0,)
+        wavelet, levels, steps = resolve_transform(self.name, image, target, lossless=lossless, options=options)
         candidates = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=image.bit_depth, steps=steps)
         best = None
