@@ -191,6 +191,9 @@ def run_task(task: dict) -> dict:
             kind = "unreachable" if "unreachable" in str(exc) else "error"
             (unreachable if kind == "unreachable" else errors).append({"target_bpp": rate, "message": str(exc)})
             continue
+        except Exception as exc:  # noqa: BLE001 - a codec bug must not end a long run: record it
+            errors.append({"target_bpp": rate, "message": f"{type(exc).__name__}: {exc}"})
+            continue
         q = psnr(img, out)
         m = float(ms_ssim(img, out)) if task["msssim"] else math.nan
         results["bpp"].append(8.0 * len(stream) / (h * w))
