@@ -175,10 +175,10 @@ class CannySpihtCodec(Codec):
         Option("high_threshold", 0.15, "Canny high hysteresis threshold (fraction of the sample range)",
                check=_positive_float("high_threshold", 0.0, 1.0)),
         Option("min_length", 20, "contours shorter than this (pixels) are never coded", check=_int_range("min_length", 1, 1 << 20)),
-        Option("spacing", 12, "distance (pixels along the contour) between grey-value knots", check=_int_range("spacing", 1, 255)),
+        Option("spacing", 16, "distance (pixels along the contour) between grey-value knots", check=_int_range("spacing", 1, 255)),
         Option("offset", 1, "distance of the side samples from the contour (pixels along the normal)",
                check=_int_range("offset", 1, 8)),
-        Option("quant_step", 12, "quantiser step of the side values (for 8-bit samples; scaled for other depths)",
+        Option("quant_step", 16, "quantiser step of the side values (for 8-bit samples; scaled for other depths)",
                check=_int_range("quant_step", 1, 255)),
         Option("entropy", "auto", "edge-layer entropy coder: 'huffman' (the paper), 'arith' (shared adaptive"
                " arithmetic coder) or 'auto' (the smaller)", ("auto", "huffman", "arith")),
