@@ -133,6 +133,7 @@ class ExternalCodec(Codec):
     knob_integer: bool = True
     knob_increasing: bool = True
     knob_default: float = 75
+    knob_log: bool = False  # bisect the logarithm of a real knob
     bisection_iterations: int = 18
 
     # -------------------------------------------------------------- dependency
@@ -180,11 +181,19 @@ class ExternalCodec(Codec):
                                            image.height, image.width)
             return self._params(value), payload
         lo, hi = self.knob_range
-        found = bisect_knob(
-            lambda k: self._encode(pixels, k, False, options), budget, lo, hi,
-            integer=self.knob_integer, increasing=self.knob_increasing, iterations=self.bisection_iterations,
-            score=self._psnr_score(pixels, image, target),
-        )
+        if self.knob_log:  # bisect log(knob): equal relative steps over a range spanning decades
+            found = bisect_knob(
+                lambda k: self._encode(pixels, float(np.exp(k)), False, options), budget, float(np.log(lo)),
+                float(np.log(hi)), integer=False, increasing=self.knob_increasing,
+                iterations=self.bisection_iterations, score=self._psnr_score(pixels, image, target),
+            )
+            found = None if found is None else (float(np.exp(found[0])), found[1])
+        else:
+            found = bisect_knob(
+                lambda k: self._encode(pixels, k, False, options), budget, lo, hi,
+                integer=self.knob_integer, increasing=self.knob_increasing, iterations=self.bisection_iterations,
+                score=self._psnr_score(pixels, image, target),
+            )
         if found is None:
             cheapest = lo if self.knob_increasing else hi
             smallest = len(self._encode(pixels, cheapest, False, options))

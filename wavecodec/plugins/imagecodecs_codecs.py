@@ -5,7 +5,7 @@
   highest-PSNR stream that fits (this is the rate matching of
   ``benchmarks/bench_core.py:openjpeg_find_level``, moved here).  9/7 irreversible
   wavelet (+ICT for colour); lossless: 5/3 reversible (+RCT).  J2K codestream.
-* ``jpegxl``: bisection of the Butteraugli ``distance`` (smaller = larger stream);
+* ``jpegxl``: bisection of log(Butteraugli ``distance``) (smaller = larger stream);
   lossless mode.
 * ``avif``: bisection of the quality ``level`` 0..100.  imagecodecs' AVIF codes
   monochrome images only losslessly, so gray images are coded as R=G=B (flat chroma
@@ -56,7 +56,7 @@ class Jpeg2000Codec(ExternalCodec):
     knob_range = (1.0, 100.0)
     knob_integer = False
     knob_default = 40.0
-    bisection_iterations = 25
+    bisection_iterations = 16  # 99 dB / 2**16: far finer than the size steps
     score_streams = True  # size is not strictly monotone in the PSNR target: keep the best fitting stream
     options = (
         Option("level", None, "OpenJPEG PSNR target in dB (1..100); None = bisected to the rate (40 without a rate)",
@@ -87,8 +87,9 @@ class JpegXlCodec(ExternalCodec):
     knob_range = (0.05, 25.0)
     knob_integer = False
     knob_increasing = False
+    knob_log = True
     knob_default = 1.0
-    bisection_iterations = 14
+    bisection_iterations = 10  # in log(distance): 0.6 % steps
     options = (
         Option("distance", None, "Butteraugli distance 0.05..25 (1 = visually lossless); None = bisected to the rate",
                check=_positive_or_none("distance", 0.05, 25.0)),
