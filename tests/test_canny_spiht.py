@@ -279,3 +279,13 @@ def test_info_describes_both_modes(streams):
         assert params["transform"] in ("cdf97", "legall53")
         if params["mode"] == "edges+spiht":
             assert params["edge_entropy"] in ("huffman", "arith") and params["knot_spacing"] >= 1
+
+
+def test_auto_entropy_keeps_the_smaller_layer(camera_crop):
+    sizes = {}
+    for entropy in ("huffman", "arith", "auto"):
+        data = wavecodec.encode(camera_crop, CODEC, bpp=0.4, use_edges="always", edge_share=0.3, entropy=entropy)
+        info = wavecodec.info(data)
+        assert info.params["mode"] == "edges+spiht"
+        sizes[entropy] = (info.params["edge_layer_bytes"], info.params["edge_entropy"])
+    assert sizes["auto"][0] == min(sizes["huffman"][0], sizes["arith"][0])

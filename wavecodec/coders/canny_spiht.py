@@ -269,22 +269,23 @@ class CannySpihtCodec(Codec):
         candidates = []
         trial = []
         targets = [(share, int(np.searchsorted(cum, share * payload_budget, side="right"))) for share in shares]
-        # low rates: if no share holds a contour, the most important one alone within a larger share
-        targets.append((max(_MIN_CONTOUR_SHARE, max(shares)), 1))
+        if options["edge_share"] == "auto":
+            # low rates: if no share holds a contour, the most important one alone within a larger share
+            targets.append((_MIN_CONTOUR_SHARE, 1))
         encoded: dict = {}
 
         def layer_for(n_keep: int):
             if n_keep not in encoded:
                 keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
                 layer = layer_all.subset(keep)
-                data, entropy = min((E.encode(layer, c, h, w, e), e) for e in entropies)
+                data, entropy = min(((E.encode(layer, c, h, w, e), e) for e in entropies), key=lambda t: len(t[0]))
                 encoded[n_keep] = (layer, data, entropy)
             return encoded[n_keep]
 
         used = set()
         for k, (share, n_keep) in enumerate(targets):
-            if k == len(targets) - 1 and trial:
-                break
+            if k == len(shares) and trial:
+                break  # the one-contour fallback is only for when no share held a contour
             limit = share * payload_budget
             while n_keep > 0:
                 layer, edge_data, entropy = layer_for(n_keep)
