@@ -82,21 +82,34 @@ def plot(summary: dict, out: Path) -> list[Path]:
     written = []
     for mode, m in summary["modes"].items():
         msssim_key = "ms-ssim-y" if mode == "gray" else "ms-ssim-rgb"
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-        for label, c in m["curves"].items():
+        fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+        native = _native()
+        colours = plt.get_cmap("tab10" if len(m["curves"]) <= 10 else "tab20")
+        markers = "os^vD<>ph*"
+        for k, (label, c) in enumerate(m["curves"].items()):
             res = c["results"]
             if not res["bpp"]:
                 continue
-            style = "-" if c["params"]["codec"] in _native() else "--"
-            axes[0].plot(res["bpp"], res[m["metric"]], style, marker="o", ms=3, label=label)
+            kw = dict(linestyle="-" if c["params"]["codec"] in native else "--", marker=markers[k % len(markers)], ms=4,
+                      color=colours(k % colours.N), label=label)
+            axes[0].plot(res["bpp"], res[m["metric"]], **kw)
             ms = [(b, -10 * math.log10(max(1e-12, 1 - v))) for b, v in zip(res["bpp"], res[msssim_key]) if v == v]
             if ms:
-                axes[1].plot([b for b, _ in ms], [v for _, v in ms], style, marker="o", ms=3, label=label)
-        axes[0].set(xlabel="bits per pixel", ylabel=f"{m['metric'].upper()} (dB)", title=f"{mode}: PSNR")
+                axes[1].plot([b for b, _ in ms], [v for _, v in ms], **kw)
+        rates = [r for r in summary["rates"] if r > 0]
+        if rates and max(rates) / min(rates) > 10:  # 0.02..1 bpp: a log axis shows the low rates
+            from matplotlib.ticker import FormatStrFormatter
+
+            for ax in axes:
+                ax.set_xscale("log")
+                ax.set_xticks(rates)
+                ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
+                ax.xaxis.set_minor_formatter(FormatStrFormatter(""))
+        axes[0].set(xlabel="bits per pixel", ylabel=f"{m['metric']} (dB)", title=f"{mode}: PSNR")
         axes[1].set(xlabel="bits per pixel", ylabel="MS-SSIM (dB) = -10 log10(1 - MS-SSIM)", title=f"{mode}: MS-SSIM")
         for ax in axes:
             ax.grid(True, alpha=0.3)
-        axes[0].legend(fontsize=8)
+        axes[0].legend(fontsize=8, title="solid: wavecodec, dashed: external", title_fontsize=8)
         fig.tight_layout()
         for ext in ("png", "svg"):
             path = out / f"rd-{mode}.{ext}"
