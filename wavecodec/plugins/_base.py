@@ -91,11 +91,10 @@ def bisect_knob(
         return True
 
     cheap, rich = (lo, hi) if increasing else (hi, lo)
-    if fits(rich):
-        return best[1], best[2]
     if not fits(cheap):
         return None
-    # invariant: `cheap` fits, `rich` does not
+    # invariant: `cheap` fits; `rich` is presumed not to (it is the most expensive encode, and
+    # at the rates benchmarks ask for it never fits), and tried only if the search ends next to it
     if integer:
         a, b = int(cheap), int(rich)
         while abs(b - a) > 1:
@@ -104,6 +103,8 @@ def bisect_knob(
                 a = mid
             else:
                 b = mid
+        if b == int(rich) and a != b:
+            fits(b)
     else:
         a, b = float(cheap), float(rich)
         for _ in range(iterations):
@@ -112,6 +113,8 @@ def bisect_knob(
                 a = mid
             else:
                 b = mid
+        if b == float(rich):
+            fits(b)
     return best[1], best[2]
 
 
