@@ -70,6 +70,13 @@ class Jpeg2000Codec(ExternalCodec):
         return ic.jpeg2k_encode(pixels, level=float(knob), codecformat="J2K", reversible=False, numthreads=1)
 
     def decode_payload(self, payload: bytes, header: Header, knob: float) -> np.ndarray:
+        # check the SIZ marker segment (T.800 A.5.1) against the container before OpenJPEG allocates
+        if len(payload) < 24 or payload[:4] != b"\xff\x4f\xff\x51":
+            raise CorruptStreamError(f"{self.name} payload does not start with a J2K SOC + SIZ marker")
+        xsiz, ysiz, xosiz, yosiz = struct.unpack(">IIII", payload[8:24])
+        if (xsiz - xosiz, ysiz - yosiz) != (header.width, header.height):
+            raise CorruptStreamError(f"{self.name} codestream is {xsiz - xosiz}x{ysiz - yosiz}, the header says"
+                                     f" {header.width}x{header.height}")
         return self.lib().jpeg2k_decode(payload, numthreads=1)
 
 
