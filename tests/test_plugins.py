@@ -256,16 +256,22 @@ def test_compressai_unavailable_message_when_torch_missing():
 # ============================================================== bisection
 @pytest.mark.parametrize("integer", [True, False])
 @pytest.mark.parametrize("increasing", [True, False])
-def test_bisect_knob_finds_the_largest_fitting_stream(integer, increasing):
+@pytest.mark.parametrize("model", ["linear", "exponential"])
+def test_bisect_knob_finds_the_largest_fitting_stream(integer, increasing, model):
     def size(k):
-        return int(10 + 7 * (k if increasing else 100 - k))
+        k = k if increasing else 100 - k
+        return int(10 + 7 * k) if model == "linear" else int(10 * np.exp(k / 12))
 
-    for budget in (9, 10, 50, 400, 717, 2000):
-        found = bisect_knob(lambda k: b"x" * size(k), budget, 0, 100, integer=integer, increasing=increasing, iterations=30)
+    grid = np.arange(101) if integer else np.linspace(0, 100, 100001)
+    for budget in (9, 10, 50, 400, 717, 2000, 10**6):
+        calls = []
+        found = bisect_knob(lambda k: calls.append(k) or b"x" * size(k), budget, 0, 100, integer=integer,
+                            increasing=increasing, iterations=30)
         if budget < 10:
-            assert found is None
+            assert found is None and len(calls) == 1
             continue
         knob, data = found
-        assert len(data) <= budget
-        best = max(size(k) for k in np.linspace(0, 100, 100001) if size(k) <= budget)
-        assert len(data) >= best - (7 if integer else 1)
+        assert len(data) <= budget and len(data) == size(knob)
+        best = max(size(k) for k in grid if size(k) <= budget)
+        assert len(data) >= (best if integer else min(best - 1, (1 - 0.002) * budget))
+        assert len(calls) <= (16 if integer else 31)
