@@ -625,7 +625,7 @@ class VqDctCodec(Codec):
     capabilities = Capabilities(embedded=False, lossless=False, colour=True)
     options = (
         Option("block", 4, "block size B (B x B blocks)", BLOCKS),
-        Option("k", "auto", "DCT coefficients per vector (zigzag order), 1..B*B, or 'auto' (from the rate)",
+        Option("k", "auto", "DCT coefficients per vector (zigzag order), 1..B*B; 'auto': ceil(10*B*B/16) (10 for 4x4)",
                check=_check_int("k", 1, 64, ("auto",))),
         Option("codebook_size", "auto",
                f"codewords per plane (2..{MAX_CODEWORDS}); 'auto': as many as the rate allows ({DEFAULT_SIZE} without"
