@@ -209,6 +209,7 @@ def tune(report: bc.Report, paths: list[str], spec: str, jobs: int) -> None:
             except (ValueError, SyntaxError):
                 opts[key.strip()] = value.strip()
         option_sets.append(opts)
+    warm_up(paths[0])
     recs = [r for res in bc.run_pool(work_tune, [(p, option_sets) for p in paths], jobs) for r in res]
     rows = []
     for k, opts in enumerate(option_sets):
