@@ -229,3 +229,20 @@ def test_python_dash_m(tmp_path, gray_png):
     res = subprocess.run([sys.executable, "-m", "wavecodec", "info", str(tmp_path / "nope")], capture_output=True,
                          text=True, cwd=str(__import__("pathlib").Path(wavecodec.__file__).parent.parent), timeout=120)
     assert res.returncode == 2 and "error" in res.stderr
+
+
+def test_vq_dct_shared_codebook(tmp_path, camera, capsys):
+    from wavecodec.coders import vq_dct as V
+
+    cb = V.train_codebook([camera[:128, :128], camera[256:384, 256:384]], k=10, size=32)
+    cb_path = tmp_path / "camera.wvcb"
+    cb.save(cb_path)
+    Image.fromarray(np.ascontiguousarray(camera[128:256, 128:256])).save(tmp_path / "in.png")
+    assert cli.main(["encode", str(tmp_path / "in.png"), str(tmp_path / "s.wvc"), "--codec", "vq-dct",
+                     "-o", f"codebook={cb_path}"]) == 0
+    V._SHARED.clear()  # a fresh decoder process knows no codebook
+    assert cli.main(["decode", str(tmp_path / "s.wvc"), str(tmp_path / "a.png")]) != 0
+    assert "codebook" in capsys.readouterr().err
+    assert cli.main(["decode", str(tmp_path / "s.wvc"), str(tmp_path / "b.png"), "--codebook", str(cb_path)]) == 0
+    out = np.asarray(Image.open(tmp_path / "b.png"))
+    assert out.shape == (128, 128) and psnr(camera[128:256, 128:256], out) > 20

@@ -94,6 +94,11 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
 
 def cmd_decode(args: argparse.Namespace) -> int:
+    if args.codebook:
+        from .coders import vq_dct  # shared codebooks travel outside the stream
+
+        for path in args.codebook:
+            vq_dct.load_codebook(path)
     data = Path(args.input).read_bytes()
     if args.bytes is not None:
         data = data[: args.bytes]
@@ -157,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("input")
     d.add_argument("output", help="image file (format from the extension) or .npy")
     d.add_argument("--bytes", type=int, help="decode only the first N bytes (embedded codecs)")
+    d.add_argument("--codebook", action="append", metavar="PATH",
+                   help="shared vq-dct codebook file the stream was encoded with (repeatable)")
     d.set_defaults(func=cmd_decode)
 
     i = sub.add_parser("info", help="describe a stream")
