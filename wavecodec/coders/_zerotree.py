@@ -56,6 +56,7 @@ from .spiht import (
     _level_maps,
     forward_coefficients,
     inverse_coefficients,
+    least_distortion,
     resolve_transform,
     step_scale,
 )
@@ -289,8 +290,7 @@ class ZerotreeCodec(Codec):
         candidates = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=image.bit_depth, steps=steps)
         scan = options.get("scan", "strict")
-        best = None
-        for q, sp in candidates:
+        def code(q, sp):
             plan = ZerotreePlan(options["variant"], scan, options["pass_order"], wavelet, levels, sp.colour,
                                 sp.frac_bits, sp.n_max, sp.offsets, step=sp.step)
             budget = target.payload_budget(plan.pack(lossless))  # the same length for every step
@@ -298,16 +298,9 @@ class ZerotreeCodec(Codec):
                                          levels=levels, n_max=plan.n_max, budget=budget)
             if options["reconstruction"] == "optimized" and not lossless:
                 plan.recon = result.recon
-            if len(candidates) == 1:
-                best = (plan, result)
-                break
-            # squared error of the decoded coefficients, back in the unscaled domain
-            scale = step_scale(plan.step) * (1 << plan.frac_bits)
-            energy = float(np.sum((np.abs(q) + 0.5 * (q != 0)) ** 2))
-            error = (energy - result.reduction) / (scale * scale)
-            if best is None or error < best[2]:
-                best = (plan, result, error)
-        plan, result = best[0], best[1]
+            return plan, result
+
+        plan, result = least_distortion(candidates, code)
         return plan.pack(lossless), result.payload
 
     def decode_image(self, header: Header, payload: bytes) -> np.ndarray:

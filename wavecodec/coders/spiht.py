@@ -28,7 +28,7 @@ errors cost equal RGB squared error); lossless uses the RCT and the integer 5/3.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 
@@ -268,6 +268,27 @@ def resolve_transform(codec: str, image: ImageSpec, target: EncodeTarget, *, los
     return wavelet, levels, (0,)
 
 
+def least_distortion(candidates: list, code: Callable) -> tuple:
+    """Code every ``(q, plan)`` candidate with ``code(q, plan) -> (plan, result)`` and keep the best.
+
+    The best is the one whose decoded coefficients have the least squared error,
+    estimated from ``result.reduction`` without decoding and taken back to the
+    unscaled domain (quantiser step and fractional bits); one candidate is
+    returned as it is coded.
+    """
+    best = None
+    for q, plan in candidates:
+        plan, result = code(q, plan)
+        if len(candidates) == 1:
+            return plan, result
+        scale = step_scale(plan.step) * (1 << plan.frac_bits)
+        energy = float(np.sum((np.abs(q) + 0.5 * (q != 0)) ** 2))
+        error = (energy - result.reduction) / (scale * scale)
+        if best is None or error < best[2]:
+            best = (plan, result, error)
+    return best[0], best[1]
+
+
 def step_scale(step: int) -> float:
     """Scale applied to the coefficients for quantiser step ``step`` (``2**(-step/4)``)."""
     return 2.0 ** (-step / 4.0)
@@ -410,23 +431,15 @@ class SpihtCodec(Codec):
         wavelet, levels, steps = resolve_transform(self.name, image, target, lossless=lossless, options=options)
         candidates = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=image.bit_depth, steps=steps)
-        best = None
-        for q, plan in candidates:
+        def code(q, plan):
             plan.variant = options["variant"]
             budget = target.payload_budget(plan.pack(lossless))  # same length for every step
             result = encode_coefficients(q, variant=plan.variant, levels=levels, n_max=plan.n_max, budget=budget)
             if options["reconstruction"] == "optimized" and not lossless:
                 plan.recon = result.recon
-            if len(candidates) == 1:
-                best = (plan, result)
-                break
-            # squared error of the decoded coefficients, back in the unscaled domain
-            scale = step_scale(plan.step) * (1 << plan.frac_bits)
-            energy = float(np.sum((np.abs(q) + 0.5 * (q != 0)) ** 2))
-            error = (energy - result.reduction) / (scale * scale)
-            if best is None or error < best[2]:
-                best = (plan, result, error)
-        plan, result = best[0], best[1]
+            return plan, result
+
+        plan, result = least_distortion(candidates, code)
         return plan.pack(lossless), result.payload
 
     def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
