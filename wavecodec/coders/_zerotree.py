@@ -42,21 +42,18 @@ from .._container import Header, ParamReader, ParamWriter
 from .._kernels import arith as _ac
 from .._kernels import ezw as _ezw_kernel
 from .._registry import Codec, EncodeTarget, ImageSpec, Option
-from ..errors import CorruptStreamError, InvalidArgumentError
+from ..errors import CorruptStreamError
 from ._options import check_levels_option, check_wavelet_option
 from .spiht import (
-    _COLOUR_ICT,
-    _COLOUR_NONE,
-    _COLOUR_RCT,
     _MAX_PLANE,
     _N_STEPS,
     _SEARCH_MAX_BPP,
-    _check_padding,
     _chroma_weights,
     _level_maps,
     forward_coefficients,
     inverse_coefficients,
     least_distortion,
+    read_transform_fields,
     resolve_transform,
     step_scale,
 )
@@ -125,23 +122,7 @@ class ZerotreePlan:
         if scan not in kernel.scans:
             raise CorruptStreamError(f"{name} stream: scan {scan!r} is not one of this codec's")
         order = {v: k for k, v in _ORDER_CODE.items()}[r.u8("pass order", 0, 1)]
-        wavelet = r.text("wavelet")
-        try:
-            wavelet = T.check_wavelet(wavelet)
-        except InvalidArgumentError:
-            raise CorruptStreamError(f"{name} stream names an unknown wavelet {wavelet!r}") from None
-        levels = r.u8("levels", 0, T.MAX_LEVELS)
-        try:
-            _check_padding(levels, header.height, header.width)
-        except InvalidArgumentError as exc:
-            raise CorruptStreamError(f"{name} stream: {exc}") from None
-        colour = r.u8("colour transform", 0, 2)
-        if (colour != _COLOUR_NONE) != (header.channels == 3):
-            raise CorruptStreamError(f"{name} stream: colour transform does not match the channel count")
-        if header.lossless and (wavelet != "legall53" or colour == _COLOUR_ICT):
-            raise CorruptStreamError(f"{name} stream: lossless flag with an irreversible transform")
-        if not header.lossless and (colour == _COLOUR_RCT or wavelet == "legall53"):
-            raise CorruptStreamError(f"{name} stream: reversible transform in a lossy stream")
+        wavelet, levels, colour = read_transform_fields(r, header, name)
         frac_bits = r.u8("fractional bits", 0, 8)
         n_max = r.i8("top bit-plane")
         if not -1 <= n_max <= _MAX_PLANE:

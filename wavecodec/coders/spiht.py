@@ -83,23 +83,7 @@ class _Plan:
         r = ParamReader(header.params, "spiht")
         vcode = r.u8("variant", 0, 1)
         variant = {v: k for k, v in _VARIANT_CODE.items()}[vcode]
-        wavelet = r.text("wavelet")
-        try:
-            wavelet = T.check_wavelet(wavelet)
-        except InvalidArgumentError:
-            raise CorruptStreamError(f"spiht stream names an unknown wavelet {wavelet!r}") from None
-        levels = r.u8("levels", 0, T.MAX_LEVELS)
-        try:
-            _check_padding(levels, header.height, header.width)
-        except InvalidArgumentError as exc:
-            raise CorruptStreamError(f"spiht stream: {exc}") from None
-        colour = r.u8("colour transform", 0, 2)
-        if (colour != _COLOUR_NONE) != (header.channels == 3):
-            raise CorruptStreamError("spiht stream: colour transform does not match the channel count")
-        if header.lossless and (wavelet != "legall53" or colour == _COLOUR_ICT):
-            raise CorruptStreamError("spiht stream: lossless flag with an irreversible transform")
-        if not header.lossless and (colour == _COLOUR_RCT or wavelet == "legall53"):
-            raise CorruptStreamError("spiht stream: reversible transform in a lossy stream")
+        wavelet, levels, colour = read_transform_fields(r, header, "spiht")
         frac_bits = r.u8("fractional bits", 0, 8)
         n_max = r.i8("top bit-plane")
         if not -1 <= n_max <= _MAX_PLANE:
@@ -113,6 +97,33 @@ class _Plan:
             raise CorruptStreamError("spiht stream: plane mean out of range")
         r.end()
         return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon, step)
+
+
+def read_transform_fields(r: ParamReader, header: Header, name: str) -> tuple[str, int, int]:
+    """Read and check the wavelet, level count and colour transform of a bit-plane codec's block.
+
+    Shared by SPIHT, EZW and IMP1EZW: the wavelet must be known, the padded tree
+    layout bounded, the colour transform must match the channel count, and the
+    lossless flag must go with the reversible transforms (and only with them).
+    """
+    wavelet = r.text("wavelet")
+    try:
+        wavelet = T.check_wavelet(wavelet)
+    except InvalidArgumentError:
+        raise CorruptStreamError(f"{name} stream names an unknown wavelet {wavelet!r}") from None
+    levels = r.u8("levels", 0, T.MAX_LEVELS)
+    try:
+        _check_padding(levels, header.height, header.width)
+    except InvalidArgumentError as exc:
+        raise CorruptStreamError(f"{name} stream: {exc}") from None
+    colour = r.u8("colour transform", 0, 2)
+    if (colour != _COLOUR_NONE) != (header.channels == 3):
+        raise CorruptStreamError(f"{name} stream: colour transform does not match the channel count")
+    if header.lossless and (wavelet != "legall53" or colour == _COLOUR_ICT):
+        raise CorruptStreamError(f"{name} stream: lossless flag with an irreversible transform")
+    if not header.lossless and (colour == _COLOUR_RCT or wavelet == "legall53"):
+        raise CorruptStreamError(f"{name} stream: reversible transform in a lossy stream")
+    return wavelet, levels, colour
 
 
 def _check_padding(levels: int, height: int, width: int) -> int:
