@@ -39,6 +39,76 @@ def test_nearest_matches_exhaustive_search():
     assert np.allclose(dist2, np.sort(d_all, axis=1)[:, 1])
 
 
+def _rd_assign_reference(vectors, codebook, lam, bit_cost, rows, cols, n_bits):
+    """Plain-Python statement of rd_assign: greedy raster order, exhaustive search,
+    each index priced by the decisions encode_indices would code for it."""
+    assign = np.full(rows * cols, -1)
+    n_code = codebook.shape[0]
+    for r in range(rows):
+        for c in range(cols):
+            m = r * cols + c
+            left = assign[m - 1] if c > 0 else (assign[m - cols] if r > 0 else -1)
+            up = assign[m - cols] if r > 0 else -1
+            diag = assign[m - cols - 1] if r > 0 and c > 0 else -1
+
+            def bits(v):
+                total = 0.0
+                if left >= 0:
+                    ctx = 2 if up < 0 else (1 if up == left else 0)
+                    if v == left:
+                        return total + bit_cost[ctx, 1]
+                    total += bit_cost[ctx, 0]
+                if up >= 0 and up != left:
+                    ctx = 3 + (1 if diag == up else 0)
+                    if v == up:
+                        return total + bit_cost[ctx, 1]
+                    total += bit_cost[ctx, 0]
+                cls = 4 if left < 0 else (left >> (n_bits - 2) if n_bits >= 2 else (left << 1 if n_bits == 1 else 0))
+                base, node = K.INDEX_FLAG_CONTEXTS + cls * (1 << n_bits), 1
+                for b in range(n_bits - 1, -1, -1):
+                    bit = (v >> b) & 1
+                    total += bit_cost[base + node, bit]
+                    node = 2 * node + bit
+                return total
+
+            costs = [((vectors[m] - codebook[v]) ** 2).sum() + lam * bits(v) for v in range(n_code)]
+            assign[m] = int(np.argmin(costs))
+    return assign
+
+
+@pytest.mark.parametrize("lam", [0.0, 30.0, 400.0])
+def test_rd_assign_matches_reference(lam):
+    rng = np.random.default_rng(5)
+    rows, cols, n_code = 11, 13, 23
+    vectors = rng.normal(0, 15, (rows * cols, 5))
+    vectors[:, 0] = rng.uniform(0, 500, rows * cols)
+    codebook = np.ascontiguousarray(vectors[rng.choice(rows * cols, n_code, replace=False)] + rng.normal(0, 2, (n_code, 5)))
+    n_bits = V._n_bits(n_code)
+    start = np.empty(rows * cols, np.int32)
+    K.nearest(vectors, codebook, np.full(rows * cols, -1, np.int32), start, np.empty(rows * cols))
+    cost = V.index_bit_costs(start, rows, cols, n_bits)
+    assign, dist = np.empty(rows * cols, np.int32), np.empty(rows * cols)
+    total = K.rd_assign(vectors, codebook, lam, cost, rows, cols, n_bits, assign, dist)
+    expected = _rd_assign_reference(vectors, codebook, lam, cost, rows, cols, n_bits)
+    assert np.array_equal(assign, expected)
+    assert np.allclose(dist, ((vectors - codebook[assign]) ** 2).sum(axis=1))
+    assert total == pytest.approx(dist.sum())
+    if lam == 0.0:
+        assert np.array_equal(assign, start)
+
+
+def test_bit_costs_predict_the_coded_size():
+    rng = np.random.default_rng(6)
+    rows, cols, n_code = 40, 50, 12
+    idx = np.repeat(rng.integers(0, n_code, rows * cols // 5), 5).astype(np.int32)  # runs, as in images
+    q = np.sort(rng.integers(0, 300, (n_code, 1)), axis=0)
+    n_bits = V._n_bits(n_code)
+    counts = K.index_decision_counts(idx, rows, cols, n_bits, K.index_context_count(n_bits))
+    predicted = float((counts * V.index_bit_costs(idx, rows, cols, n_bits)).sum()) / 8
+    coded = len(V.code_plane(q, n_code, idx, rows, cols)) - 10  # minus a generous codebook share
+    assert abs(coded - predicted) < 0.1 * predicted
+
+
 def test_lloyd_lowers_error():
     rng = np.random.default_rng(1)
     vectors = rng.normal(0, 1, (400, 4))
@@ -163,23 +233,46 @@ def test_deterministic_per_seed(camera_crop):
     assert a == b
 
 
+@pytest.mark.parametrize("assignment", ["rd", "nearest"])
 @pytest.mark.parametrize("method", ["fpara", "fpa", "roa"])
-def test_optimiser_never_worse_than_lbg(camera_crop, method):
-    res, lbg = V.encode_plane(camera_crop.astype(np.float64), block=4, k=10, budget=1200, size=None,
-                              design="ailbg", optimizer=method, iterations=4, population=4, seed=0, step=2.0,
-                              peak=255.0)
-    assert res.psnr_final >= res.psnr_lbg
+def test_optimiser_never_worse_than_lbg(camera_crop, method, assignment):
+    res = V.encode_plane(camera_crop.astype(np.float64), block=4, k=10, budget=1200, size=None,
+                         design="ailbg", optimizer=method, iterations=4, population=4, seed=0, step=2.0,
+                         peak=255.0, assignment=assignment)
+    assert res.psnr_final >= res.psnr_start >= res.psnr_lbg
     assert len(res.segment) <= 1200
     assert res.optimizer is not None and res.optimizer.best_fitness >= res.optimizer.initial_best_fitness
+    if assignment == "nearest":
+        assert res.rate_weight == 0.0 and res.psnr_start == res.psnr_lbg
+
+
+def _plane_coder(image, k=8):
+    vec, dropped, rows, cols = V.block_vectors(image.astype(np.float64), 4, k)
+    ts = V.TrainingSet(vec, float(dropped.sum()), 255.0, rows * cols * 16)
+    return ts, V.PlaneCoder(ts, rows, cols, 2.0)
 
 
 def test_fpara_improves_a_poor_codebook(camera_crop):
-    # from k-means stopped early (a codebook far from a Lloyd fixed point) FPARA must gain
-    vec, dropped, rows, cols = V.block_vectors(camera_crop.astype(np.float64), 4, 8)
-    ts = V.TrainingSet(vec, float(dropped.sum()), 255.0, rows * cols * 16)
-    start = np.ascontiguousarray(vec[:: vec.shape[0] // 24][:24])
-    refined, result = V.refine_codebook(ts, start, method="fpara", step=2.0, iterations=6, population=8, seed=1)
+    # from a codebook far from a Lloyd fixed point (sampled vectors) FPARA must gain
+    ts, coder = _plane_coder(camera_crop)
+    start = np.ascontiguousarray(ts.vectors[:: ts.vectors.shape[0] // 24][:24])
+    _, _, result = V.refine_codebook(ts, coder, start, 0.0, None, method="fpara", iterations=6, population=8,
+                                     seed=1, rate_weight=False)
     assert result.best_fitness > result.initial_best_fitness + 0.5
+
+
+def test_fitness_scores_streams_over_the_budget_below_every_feasible_one(camera_crop):
+    ts, coder = _plane_coder(camera_crop)
+    cb = V.ailbg(ts, 64)
+    n_bytes = len(coder.code(cb, 0.0)[0])
+    fit_loose = V.CodebookFitness(ts, coder, 64, n_bytes, rate_weight=False)
+    fit_tight = V.CodebookFitness(ts, coder, 64, n_bytes - 50, rate_weight=False)
+    assert fit_loose(cb.ravel()) == pytest.approx(ts.psnr(coder.assign(coder.quantised(cb), 0.0)[2]))
+    assert -1001 < fit_tight(cb.ravel()) < -1000
+    # with a rate weight, the weight is the last coordinate (log2); the floor means nearest-neighbour
+    fit_rd = V.CodebookFitness(ts, coder, 64, n_bytes - 50, rate_weight=True)
+    assert fit_rd(np.concatenate([cb.ravel(), [-30.0]])) == fit_tight(cb.ravel())
+    assert fit_rd(np.concatenate([cb.ravel(), [np.log2(2000.0)]])) > 10
 
 
 def test_truncated_stream_raises(camera_crop):
@@ -262,10 +355,21 @@ def test_shared_codebook(tmp_path, camera_crop, camera):
 
 
 @pytest.mark.parametrize("opts", [dict(k=17), dict(block=5), dict(k=0), dict(design="x"), dict(optimizer="pso"),
-                                  dict(population=3), dict(codebook_step=0), dict(codebook=3), dict(iterations=-1)])
+                                  dict(population=3), dict(codebook_step=0), dict(codebook=3), dict(iterations=-1),
+                                  dict(assignment="greedy")])
 def test_bad_options(camera_crop, opts):
     with pytest.raises(InvalidArgumentError):
         wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **opts)
+
+
+def test_rate_weighted_assignment_beats_plain_vq_at_equal_rate(camera_crop):
+    # the entropy-constrained choice fills the budget with a larger codebook (docs/vq-dct.md)
+    plain = wavecodec.encode(camera_crop, "vq-dct", bpp=0.25, optimizer="none", assignment="nearest")
+    rd = wavecodec.encode(camera_crop, "vq-dct", bpp=0.25, optimizer="none", assignment="rd")
+    assert len(rd) <= 128 * 128 * 0.25 / 8 and len(plain) <= 128 * 128 * 0.25 / 8
+    assert psnr(camera_crop, wavecodec.decode(rd)) > psnr(camera_crop, wavecodec.decode(plain)) + 0.2
+    sizes = [wavecodec.info(d).params["codebook_sizes"][0] for d in (plain, rd)]
+    assert sizes[1] > sizes[0]
 
 
 def test_tiny_budgets(camera_crop):

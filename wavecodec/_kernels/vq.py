@@ -418,3 +418,150 @@ def decode_codebook(q, state, data, probs, counts):
                 return 1 if mag == -1 else 2
             q[n, j] = -(mag + 1) if s == 1 else mag + 1
     return 0
+
+
+# --------------------------------------------------------------------------- rate-distortion assignment
+
+
+@njit(cache=True)
+def index_decision_counts(idx, rows, cols, n_bits, n_contexts):
+    """How often each context of :func:`encode_indices` sees a 0 and a 1: (n_contexts, 2)."""
+    counts = np.zeros((n_contexts, 2), dtype=np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            v = idx[r * cols + c]
+            left, up, diag = _neighbours(idx, r, c, cols)
+            if left >= 0:
+                bit = 1 if v == left else 0
+                counts[_flag_context_left(left, up), bit] += 1
+                if bit == 1:
+                    continue
+            if up >= 0 and up != left:
+                bit = 1 if v == up else 0
+                counts[3 + (1 if diag == up else 0), bit] += 1
+                if bit == 1:
+                    continue
+            base = INDEX_FLAG_CONTEXTS + _neighbour_class(left, n_bits) * (1 << n_bits)
+            node = 1
+            for b in range(n_bits - 1, -1, -1):
+                bit = (v >> b) & 1
+                counts[base + node, bit] += 1
+                node = 2 * node + bit
+    return counts
+
+
+@njit(cache=True)
+def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist):
+    """Entropy-constrained assignment (Chou, Lookabaugh & Gray 1989) for the index coder.
+
+    Blocks are visited in the coder's raster order; block m takes the codeword that
+    minimises ``|x_m - c|^2 + lam * bits(c | coded neighbours)``, where ``bits`` is what
+    :func:`encode_indices` would spend on that index given the indices already chosen
+    on the left and above, priced by ``bit_cost[ctx, bit]`` (bits per decision).  The
+    decoder is unchanged: any index raster decodes.  Writes ``assign`` and ``dist``
+    (squared errors) and returns the total squared error.
+
+    The search is exact.  Besides the left and up codewords, it walks the codebook in
+    DC order outwards from the vector's DC (as :func:`nearest` does) and stops in a
+    direction once the squared DC gap plus the cheapest possible index cost exceeds
+    the best cost found.
+    """
+    m_count, k_dim = vectors.shape
+    n_code = codebook.shape[0]
+    tree = np.zeros((NEIGHBOUR_CLASSES, n_code), dtype=np.float64)
+    tree_min = np.full(NEIGHBOUR_CLASSES, np.inf)
+    for cl in range(NEIGHBOUR_CLASSES):
+        base = INDEX_FLAG_CONTEXTS + cl * (1 << n_bits)
+        for v in range(n_code):
+            node = 1
+            s = 0.0
+            for b in range(n_bits - 1, -1, -1):
+                bit = (v >> b) & 1
+                s += bit_cost[base + node, bit]
+                node = 2 * node + bit
+            tree[cl, v] = s
+            tree_min[cl] = min(tree_min[cl], s)
+    order = np.argsort(codebook[:, 0], kind="mergesort")
+    sorted_dc = np.empty(n_code, dtype=np.float64)
+    for r in range(n_code):
+        sorted_dc[r] = codebook[order[r], 0]
+    total = 0.0
+    for r in range(rows):
+        for c in range(cols):
+            m = r * cols + c
+            left, up, diag = _neighbours(assign, r, c, cols)
+            prefix = 0.0  # bits spent before the tree (the flags that said "neither")
+            best = np.inf
+            best_v = -1
+            best_d = 0.0
+            if left >= 0:
+                ctx = _flag_context_left(left, up)
+                s = 0.0
+                for j in range(k_dim):
+                    d = vectors[m, j] - codebook[left, j]
+                    s += d * d
+                best = s + lam * bit_cost[ctx, 1]
+                best_v = left
+                best_d = s
+                prefix += bit_cost[ctx, 0]
+            if up >= 0 and up != left:
+                ctx = 3 + (1 if diag == up else 0)
+                s = 0.0
+                for j in range(k_dim):
+                    d = vectors[m, j] - codebook[up, j]
+                    s += d * d
+                cost = s + lam * (prefix + bit_cost[ctx, 1])
+                if cost < best:
+                    best = cost
+                    best_v = up
+                    best_d = s
+                prefix += bit_cost[ctx, 0]
+            cl = _neighbour_class(left, n_bits)
+            floor = lam * (prefix + tree_min[cl])
+            x0 = vectors[m, 0]
+            lo = 0
+            hi = n_code
+            while lo < hi:
+                mid = (lo + hi) >> 1
+                if sorted_dc[mid] < x0:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            up_r = lo
+            down_r = lo - 1
+            while up_r < n_code or down_r >= 0:
+                for side in range(2):
+                    rr = up_r if side == 0 else down_r
+                    if rr < 0 or rr >= n_code:
+                        continue
+                    gap = sorted_dc[rr] - x0
+                    if gap * gap + floor >= best:
+                        if side == 0:
+                            up_r = n_code
+                        else:
+                            down_r = -1
+                        continue
+                    v = order[rr]
+                    if side == 0:
+                        up_r += 1
+                    else:
+                        down_r -= 1
+                    if v == left or v == up:
+                        continue
+                    rate_part = lam * (prefix + tree[cl, v])
+                    s = rate_part
+                    if s >= best:
+                        continue
+                    for j in range(k_dim):
+                        d = vectors[m, j] - codebook[v, j]
+                        s += d * d
+                        if s >= best:
+                            break
+                    if s < best:
+                        best = s
+                        best_v = v
+                        best_d = s - rate_part
+            assign[m] = best_v
+            dist[m] = best_d
+            total += best_d
+    return total

@@ -52,6 +52,7 @@ from ..errors import CorruptStreamError, InvalidArgumentError, WavecodecError
 BLOCKS = (4, 8)
 DESIGNS = ("ailbg", "kmeans")
 OPTIMIZERS = ("fpara", "fpa", "roa", "none")
+ASSIGNMENTS = ("rd", "nearest")
 MAX_CODEWORDS = 4096
 MAX_BITS = 12
 DEFAULT_SIZE = 256
@@ -301,52 +302,233 @@ def kmeans_codebook(ts: TrainingSet, size: int, seed: int) -> np.ndarray:
     return np.ascontiguousarray(km.cluster_centers_, dtype=np.float64)
 
 
-class CodebookFitness:
-    """Fitness of a flattened codebook: the plane's reconstruction PSNR (dB) with the
-    codebook quantised as it will be coded; also offers a Lloyd step for local search."""
+def index_bit_costs(indices: np.ndarray, rows: int, cols: int, n_bits: int) -> np.ndarray:
+    """Bits per decision of the index coder, (contexts, 2), estimated from the decision
+    counts of an index raster (Krichevsky-Trofimov estimate, as the adaptive coder
+    roughly learns them)."""
+    counts = _k.index_decision_counts(np.ascontiguousarray(indices, dtype=np.int32), rows, cols, n_bits,
+                                      _k.index_context_count(n_bits)).astype(np.float64)
+    return -np.log2((counts + 0.5) / (counts.sum(axis=1, keepdims=True) + 1.0))
 
-    def __init__(self, ts: TrainingSet, n_code: int, step: float, guess: np.ndarray):
-        self.ts = ts
+
+RD_ROUNDS = 2  # assignment -> bit costs -> assignment rounds (a third changed PSNR by < 0.01 dB on kodim01/23)
+
+
+class PlaneCoder:
+    """Codes one plane's vectors with a given float codebook and rate weight ``lam``.
+
+    ``lam == 0`` is the nearest-neighbour assignment of plain VQ.  ``lam > 0`` is the
+    entropy-constrained assignment of :func:`wavecodec._kernels.vq.rd_assign`: each
+    block takes the codeword minimising squared error + ``lam`` x its index bits in
+    context, with the bit costs estimated from the previous round's indices
+    (``RD_ROUNDS`` rounds, starting from the nearest-neighbour indices); codewords that
+    no block then uses are dropped before coding (they would cost bits and buy nothing).
+    """
+
+    def __init__(self, ts: TrainingSet, rows: int, cols: int, step: float):
+        self.ts, self.rows, self.cols, self.step = ts, rows, cols, step
+
+    def quantised(self, codebook: np.ndarray) -> np.ndarray:
+        """Integer codebook as it will be coded (quantised, sorted)."""
+        return _sorted_codebook(quantise_codebook(codebook, self.step))[0]
+
+    def assign(self, q: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray, float]:
+        cb = q * self.step
+        assign, dist, sse = _assign(self.ts.vectors, cb)
+        if lam > 0:
+            n_bits = _n_bits(q.shape[0])
+            for _ in range(RD_ROUNDS):
+                costs = index_bit_costs(assign, self.rows, self.cols, n_bits)
+                assign, dist = np.empty_like(assign), np.empty_like(dist)
+                sse = float(_k.rd_assign(self.ts.vectors, cb, float(lam), costs, self.rows, self.cols, n_bits,
+                                         assign, dist))
+        return assign, dist, sse
+
+    def code(self, codebook: np.ndarray, lam: float) -> tuple[bytes, float, int]:
+        """(segment, squared error, codewords coded) for a float codebook and rate weight."""
+        q = self.quantised(codebook)
+        assign, _, sse = self.assign(q, lam)
+        if lam > 0:
+            used = np.bincount(assign, minlength=q.shape[0]) > 0
+            if not used.all():
+                remap = np.cumsum(used) - 1
+                q, assign = np.ascontiguousarray(q[used]), remap[assign].astype(np.int32)
+        return code_plane(q, q.shape[0], assign, self.rows, self.cols), sse, q.shape[0]
+
+    def fit_lambda(self, codebook: np.ndarray, budget: int, guess: float = 0.0) -> tuple[float, bytes, float, int] | None:
+        """Smallest rate weight (to a factor of 2**(1/32)) whose stream fits ``budget``
+        bytes: (lam, segment, squared error, codewords), or None if none up to 2**40 does."""
+        seg, sse, n = self.code(codebook, 0.0)
+        if len(seg) <= budget:
+            return 0.0, seg, sse, n
+        lo, hi = None, max(guess, 1.0)
+        while True:
+            seg, sse, n = self.code(codebook, hi)
+            if len(seg) <= budget:
+                break
+            lo, hi = hi, hi * 8
+            if hi > 2.0 ** 40:
+                return None
+        if lo is None:  # the guess fits: search down
+            lo = hi / 8
+            while len(self.code(codebook, lo)[0]) <= budget:
+                hi, lo = lo, lo / 8
+                if lo < 1e-6:
+                    break
+        best = (hi, seg, sse, n)
+        for _ in range(7):  # geometric bisection: hi / lo from 8 down to 8**(1/128)
+            mid = float(np.sqrt(lo * hi))
+            seg, sse, n = self.code(codebook, mid)
+            if len(seg) <= budget:
+                hi, best = mid, (mid, seg, sse, n)
+            else:
+                lo = mid
+        return best
+
+
+# The rate design grows the AILBG codebook past the size plain VQ can afford and
+# tries it with the entropy-constrained assignment at these multiples of the budget
+# (the size nearest-neighbour coding would need); it stops after two steps without gain.
+RD_SIZE_LADDER = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
+
+
+def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tuple[np.ndarray, float]:
+    """AILBG codebook and rate weight for the entropy-constrained assignment at ``budget``.
+
+    Grows one AILBG codebook; each time its nearest-neighbour stream passes the next
+    multiple of the budget in :data:`RD_SIZE_LADDER`, the codebook before that step
+    (after Lloyd to convergence) is tried with the smallest rate weight that fits the
+    budget; the best PSNR wins, and two tries in a row without a gain end the growth.
+    Returns (float codebook, lam).
+    """
+    state = {"rung": 0, "last": None, "best": None, "misses": 0, "stop": False, "lam": 0.0, "size": 0}
+
+    def evaluate(cb: np.ndarray) -> None:
+        if cb.shape[0] == state["size"]:  # growth jumped past this rung: nothing new to try
+            return
+        state["size"] = cb.shape[0]
+        cb = cb.copy()
+        a, d, _ = _assign(ts.vectors, cb)
+        _k.lloyd(ts.vectors, cb, a, d, 30, 0.0)
+        fitted = coder.fit_lambda(cb, budget, state["lam"])
+        if fitted is None:
+            state["misses"] += 1
+        else:
+            psnr = ts.psnr(fitted[2])
+            if state["best"] is None or psnr > state["best"][0]:
+                state["best"], state["misses"] = (psnr, cb, fitted[0]), 0
+            else:
+                state["misses"] += 1
+            state["lam"] = fitted[0]
+        if state["misses"] >= 2:
+            state["stop"] = True
+
+    def fits(cb: np.ndarray) -> bool:
+        if state["stop"]:
+            return False
+        n = len(coder.code(cb, 0.0)[0])
+        while state["rung"] < len(RD_SIZE_LADDER) and n > budget * RD_SIZE_LADDER[state["rung"]]:
+            if state["last"] is not None:
+                evaluate(state["last"])
+            state["rung"] += 1
+            if state["stop"]:
+                return False
+        if state["rung"] >= len(RD_SIZE_LADDER):
+            state["stop"] = True
+            return False
+        state["last"] = cb
+        return True
+
+    final = ailbg(ts, cap, fits=fits, remove_insert_trials=0)
+    if not state["stop"]:  # growth ended (size cap or nothing left to split) below the last rung tried
+        evaluate(final)
+    if state["best"] is None:
+        return final, 0.0
+    return state["best"][1], state["best"][2]
+
+
+_LOG2_LAM_FLOOR = -20.0  # lam = 2**x; x at the floor means plain nearest-neighbour coding
+
+
+class CodebookFitness:
+    """Fitness of an individual: the PSNR (dB) of the plane as coded within the budget.
+
+    An individual is the flattened codebook, followed (``rate_weight=True``) by
+    log2 of the rate weight of the entropy-constrained assignment.  It is coded
+    exactly as the codec codes it (quantised codebook, assignment, arithmetic coder);
+    a stream over the budget is infeasible and scores ``-1000 - overshoot / budget``
+    (below every feasible one, and less bad the closer it is).  Also offers the
+    Lloyd step the optimisers use as local search.
+    """
+
+    def __init__(self, ts: TrainingSet, coder: PlaneCoder, n_code: int, budget: int | None, rate_weight: bool):
+        self.ts, self.coder, self.budget, self.rate_weight = ts, coder, budget, rate_weight
         self.shape = (n_code, ts.vectors.shape[1])
-        self.step = step
-        self.guess = guess
         self.evaluations = 0
 
-    def decode(self, flat: np.ndarray) -> np.ndarray:
-        return quantise_codebook(flat.reshape(self.shape), self.step) * self.step
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, float]:
+        n = self.shape[0] * self.shape[1]
+        cb = x[:n].reshape(self.shape)
+        if not self.rate_weight or x[n] <= _LOG2_LAM_FLOOR:
+            return cb, 0.0
+        return cb, float(2.0 ** min(x[n], 40.0))
 
-    def __call__(self, flat: np.ndarray) -> float:
+    def __call__(self, x: np.ndarray) -> float:
         self.evaluations += 1
-        _, _, sse = _assign(self.ts.vectors, self.decode(flat), self.guess)
+        cb, lam = self.split(x)
+        if self.budget is None:
+            _, _, sse = self.coder.assign(self.coder.quantised(cb), lam)
+            return self.ts.psnr(sse)
+        seg, sse, _ = self.coder.code(cb, lam)
+        if len(seg) > self.budget:
+            return -1000.0 - (len(seg) - self.budget) / self.budget
         return self.ts.psnr(sse)
 
-    def lloyd_step(self, flat: np.ndarray, iterations: int = 2) -> tuple[np.ndarray, float]:
-        cb = flat.reshape(self.shape).copy()
-        a, d, _ = _assign(self.ts.vectors, self.decode(flat), self.guess)
-        _k.lloyd(self.ts.vectors, cb, a, d, iterations, 0.0)
-        return cb.ravel(), self(cb.ravel())
+    def lloyd_step(self, x: np.ndarray, iterations: int = 2) -> tuple[np.ndarray, float]:
+        """Centroid updates of the cells of the assignment in use (nearest or entropy-constrained)."""
+        cb, lam = self.split(x)
+        cb = cb.copy()
+        for _ in range(iterations):
+            q_sorted, remap = _sorted_codebook(quantise_codebook(cb, self.coder.step))
+            assign, dist, _ = self.coder.assign(q_sorted, lam)
+            sums, counts, _, _ = _k.cell_statistics(self.ts.vectors, assign, dist, q_sorted.shape[0])
+            # cells are numbered in the coded (sorted) order; codeword i of the individual is cell remap[i]
+            live = counts[remap] > 0
+            cb[live] = sums[remap[live]] / counts[remap[live], None]
+        out = x.copy()
+        out[: cb.size] = cb.ravel()
+        return out, self(out)
 
 
-def refine_codebook(ts: TrainingSet, codebook: np.ndarray, *, method: str, step: float, iterations: int,
-                    population: int, seed: int, noise: float = 0.02, memetic: bool = True,
-                    callback=None, progress: bool = False) -> tuple[np.ndarray, "_opt.OptimizeResult"]:
-    """Refine ``codebook`` with an optimiser of :mod:`wavecodec.optimize` (fitness: PSNR).
+def refine_codebook(ts: TrainingSet, coder: PlaneCoder, codebook: np.ndarray, lam: float, budget: int | None, *,
+                    method: str, iterations: int, population: int, seed: int, rate_weight: bool,
+                    noise: float = 0.02, memetic: bool = True, callback=None,
+                    progress: bool = False) -> tuple[np.ndarray, float, "_opt.OptimizeResult"]:
+    """Refine a codebook (and, with ``rate_weight``, the rate weight) with an optimiser of
+    :mod:`wavecodec.optimize`; fitness: :class:`CodebookFitness`.
 
-    The population is the codebook itself and ``population - 1`` copies with Gaussian
-    noise of standard deviation ``noise`` times each coordinate's spread over the
-    codebook.  With ``memetic`` a two-iteration Lloyd step refines the iteration's best
-    trial (see :func:`wavecodec.optimize.fpara`).
+    The population is the starting point and ``population - 1`` copies whose codewords
+    carry Gaussian noise of standard deviation ``noise`` times each coordinate's spread
+    over the codebook (and whose log2 rate weight is raised by |N(0, 1/4)|, so that most
+    start within the budget).  With ``memetic`` a two-iteration Lloyd step refines the
+    iteration's best trial (see :func:`wavecodec.optimize.fpara`).  Returns
+    (codebook, lam, optimiser result).
     """
     rng = np.random.default_rng(seed)
-    guess, _, _ = _assign(ts.vectors, codebook)
-    fit = CodebookFitness(ts, codebook.shape[0], step, guess)
-    spread = codebook.std(axis=0) + step
-    pop = [codebook.ravel()]
+    fit = CodebookFitness(ts, coder, codebook.shape[0], budget, rate_weight)
+    spread = codebook.std(axis=0) + coder.step
+    log_lam = np.log2(lam) if lam > 0 else _LOG2_LAM_FLOOR
+    start = np.concatenate([codebook.ravel(), [log_lam]]) if rate_weight else codebook.ravel()
+    pop = [start]
     for _ in range(population - 1):
-        pop.append((codebook + rng.normal(0.0, 1.0, codebook.shape) * noise * spread).ravel())
+        x = (codebook + rng.normal(0.0, 1.0, codebook.shape) * noise * spread).ravel()
+        if rate_weight:
+            x = np.concatenate([x, [log_lam + abs(rng.normal(0.0, 0.25)) if lam > 0 else _LOG2_LAM_FLOOR]])
+        pop.append(x)
     result = _opt.optimize(method, fit, np.array(pop), iterations=iterations, seed=seed,
                            local_search=fit.lloyd_step if memetic else None, callback=callback, progress=progress)
-    return result.best.reshape(codebook.shape), result
+    cb, lam_out = fit.split(result.best)
+    return cb.copy(), lam_out, result
 
 
 # --------------------------------------------------------------------------- shared codebooks
@@ -439,9 +621,10 @@ def train_codebook(images, *, block: int = 4, k: int | None = None, size: int = 
             n_pix += rows * cols * block * block
         ts = TrainingSet(np.ascontiguousarray(np.vstack(vecs)), dropped, float((1 << bit_depth) - 1), n_pix)
         cb = ailbg(ts, size if p == 0 else max(2, size // 4))
-        if optimizer != "none":
-            cb, _ = refine_codebook(ts, cb, method=optimizer, step=step, iterations=iterations,
-                                    population=population, seed=seed)
+        if optimizer != "none":  # no rate here: fitness = PSNR of the nearest-neighbour coding
+            coder = PlaneCoder(ts, ts.vectors.shape[0], 1, step)
+            cb, _, _ = refine_codebook(ts, coder, cb, 0.0, None, method=optimizer, iterations=iterations,
+                                       population=population, seed=seed, rate_weight=False)
         planes_out.append(_sorted_codebook(quantise_codebook(cb, step))[0])
     return _check_shared(Codebook(block, k, float(step), tuple(planes_out)))
 
@@ -486,13 +669,21 @@ def auto_k(block: int) -> int:
 
 @dataclass
 class PlaneResult:
-    """What encoding one plane produced (for the benchmark and ``info``)."""
+    """What encoding one plane produced (for the benchmark and ``info``).
+
+    ``psnr_lbg``: the design alone with nearest-neighbour coding (plain VQ);
+    ``psnr_start``: what the optimiser started from (with ``assignment="rd"``, the
+    design's codebook and rate weight with the entropy-constrained assignment);
+    ``psnr_final``: the coded plane.  PSNRs are of the padded plane.
+    """
 
     segment: bytes
     n_code: int
     k: int
     psnr_lbg: float
+    psnr_start: float
     psnr_final: float
+    rate_weight: float
     optimizer: Any = None
 
 
@@ -501,10 +692,11 @@ _DESIGN_CACHE: dict | None = None
 
 @contextlib.contextmanager
 def design_cache():
-    """Within this context, AILBG codebooks are memoised per (plane vectors, k, budget, size,
-    step): encoding the same image at the same rate with several optimisers or designs
-    then designs the LBG codebook once (used by ``benchmarks/bench_vq.py``; the output
-    is the same as without the cache)."""
+    """Within this context, codebook designs (AILBG, and the rate design of
+    ``assignment="rd"``) are memoised per (plane vectors, k, budget, size, step):
+    encoding the same image at the same rate with several optimisers or designs then
+    designs the codebook once (used by ``benchmarks/bench_vq.py``; the output is the
+    same as without the cache)."""
     global _DESIGN_CACHE
     previous = _DESIGN_CACHE
     _DESIGN_CACHE = {}
@@ -514,66 +706,78 @@ def design_cache():
         _DESIGN_CACHE = previous
 
 
-def _ailbg_cached(ts: TrainingSet, cap: int, fits, key_extra: tuple) -> np.ndarray:
+def _cached(kind: str, ts: TrainingSet, key_extra: tuple, design: Callable[[], Any]):
     if _DESIGN_CACHE is None:
-        return ailbg(ts, cap, fits=fits)
-    key = (hashlib.sha1(ts.vectors.tobytes()).hexdigest(), ts.vectors.shape, cap) + key_extra
+        return design()
+    key = (kind, hashlib.sha1(ts.vectors.tobytes()).hexdigest(), ts.vectors.shape) + key_extra
     if key not in _DESIGN_CACHE:
-        _DESIGN_CACHE[key] = ailbg(ts, cap, fits=fits)
-    return _DESIGN_CACHE[key].copy()
+        _DESIGN_CACHE[key] = design()
+    value = _DESIGN_CACHE[key]
+    return value.copy() if isinstance(value, np.ndarray) else (value[0].copy(), value[1])
 
 
 def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, size: int | None, design: str,
                  optimizer: str, iterations: int, population: int, seed: int, step: float, peak: float,
-                 initial_codebook: np.ndarray | None = None, callback=None) -> tuple[PlaneResult, np.ndarray]:
-    """Design (or take) a codebook for one plane within ``budget`` bytes and code it.
+                 assignment: str = "rd", keep_slack: bool = False, callback=None) -> PlaneResult:
+    """Design a codebook for one plane within ``budget`` bytes, refine it, code the plane.
 
-    Returns the result and the float codebook before refinement (so a benchmark can
-    run several optimisers from the same LBG codebook).
+    1. design: AILBG (or k-means at the size AILBG reached) at the largest size whose
+       nearest-neighbour stream fits the budget: plain VQ, ``psnr_lbg``;
+    2. with ``assignment="rd"`` and a budget: :func:`rd_design` (a larger codebook with
+       the entropy-constrained assignment and the rate weight that fits), kept if it
+       beats step 1: ``psnr_start``;
+    3. the optimiser refines the codebook (and rate weight) from there, kept if better
+       and within the budget (with ``keep_slack``, within the bytes step 2 used: the
+       colour codec codes chroma first and gives luma what chroma left over).
     """
     vectors, dropped, rows, cols = block_vectors(plane, block, k)
     ts = TrainingSet(vectors, float(dropped.sum()), peak, rows * cols * block * block)
-
-    def segment_for(cb: np.ndarray) -> tuple[bytes, float]:
-        q = quantise_codebook(cb, step)
-        qs, _ = _sorted_codebook(q)
-        assign, _, sse = _assign(vectors, qs * step)
-        return code_plane(qs, qs.shape[0], assign, rows, cols), sse
+    coder = PlaneCoder(ts, rows, cols, step)
 
     def fits(cb: np.ndarray) -> bool:
-        return budget is None or len(segment_for(cb)[0]) <= budget
+        return budget is None or len(coder.code(cb, 0.0)[0]) <= budget
 
     cap = size if size is not None else (DEFAULT_SIZE if budget is None else MAX_CODEWORDS)
     cap = min(cap, vectors.shape[0])
-    if initial_codebook is not None:
-        codebook = initial_codebook
-    elif design == "kmeans":
-        # the size the rate allows, found by AILBG's growth, then k-means at that size
-        n = _ailbg_cached(ts, cap, fits, (k, budget, step)).shape[0] if budget is not None else cap
-        codebook = kmeans_codebook(ts, n, seed)  # over the budget: dropped to fit below
+    key = (k, budget, step, cap)
+    if design == "kmeans" and budget is None:
+        codebook = kmeans_codebook(ts, cap, seed)
     else:
-        codebook = _ailbg_cached(ts, cap, fits, (k, budget, step))
-    while budget is not None and codebook.shape[0] > 1:
-        size_now = len(segment_for(codebook)[0])
+        lbg = _cached("ailbg", ts, key, lambda: ailbg(ts, cap, fits=fits))
+        codebook = kmeans_codebook(ts, lbg.shape[0], seed) if design == "kmeans" else lbg
+    while budget is not None and codebook.shape[0] > 1:  # k-means (or a one-codeword misfit) over the budget
+        size_now = len(coder.code(codebook, 0.0)[0])
         if size_now <= budget:
             break
         # bytes one codeword costs: its coefficients plus the index bits it adds (d/dN of M log2 N / 8)
         per_codeword = codebook.shape[1] + vectors.shape[0] / (8 * np.log(2) * codebook.shape[0])
         codebook = _drop_codewords(ts, codebook, int(np.ceil((size_now - budget) / per_codeword)))
-    lbg = codebook
-    seg, sse = segment_for(codebook)
+    seg, sse, n_code = coder.code(codebook, 0.0)
+    lam = 0.0
     psnr_lbg = ts.psnr(sse)
+    rate_weight = assignment == "rd" and budget is not None
+    if rate_weight and len(seg) <= budget:
+        rd_cb, rd_lam = _cached("rd", ts, key, lambda: rd_design(ts, coder, budget, cap))
+        if design == "kmeans":
+            rd_cb = kmeans_codebook(ts, rd_cb.shape[0], seed)
+        fitted = coder.fit_lambda(rd_cb, budget, rd_lam)
+        if fitted is not None and fitted[2] < sse:
+            codebook, (lam, seg, sse, n_code) = rd_cb, fitted
+    psnr_start = ts.psnr(sse)
     result = None
     if optimizer != "none" and codebook.shape[0] >= 2 and iterations > 0:
-        refined, result = refine_codebook(ts, codebook, method=optimizer, step=step, iterations=iterations,
-                                          population=population, seed=seed, callback=callback)
-        seg2, sse2 = segment_for(refined)
-        if (budget is None or len(seg2) <= budget) and sse2 <= sse:
-            seg, sse = seg2, sse2
+        if keep_slack and budget is not None:
+            budget = len(seg)
+        refined, lam2, result = refine_codebook(ts, coder, codebook, lam, budget, method=optimizer,
+                                                iterations=iterations, population=population, seed=seed,
+                                                rate_weight=rate_weight, callback=callback)
+        seg2, sse2, n2 = coder.code(refined, lam2)
+        if (budget is None or len(seg2) <= budget) and sse2 < sse:
+            seg, sse, n_code, lam = seg2, sse2, n2, lam2
     if budget is not None and len(seg) > budget:  # only when even one codeword does not fit
         raise InvalidArgumentError(
             f"vq-dct: the rate budget is too small for even a one-codeword plane ({len(seg)} > {budget} bytes)")
-    return PlaneResult(seg, codebook.shape[0], k, psnr_lbg, ts.psnr(sse), result), lbg
+    return PlaneResult(seg, n_code, k, psnr_lbg, psnr_start, ts.psnr(sse), lam, result)
 
 
 @dataclass
@@ -633,6 +837,8 @@ class VqDctCodec(Codec):
                                                                                     ("auto",))),
         Option("design", "ailbg", "'ailbg': adaptive incremental LBG; 'kmeans': scikit-learn k-means", DESIGNS),
         Option("optimizer", "fpara", "codebook refinement: 'fpara', 'fpa', 'roa' or 'none'", OPTIMIZERS),
+        Option("assignment", "rd", "'rd': entropy-constrained index choice with a rate weight the optimiser tunes (needs"
+               " a rate); 'nearest': nearest codeword, the paper's VQ", ASSIGNMENTS),
         Option("iterations", 10, "optimiser iterations", check=_check_int("iterations", 0, 10000)),
         Option("population", 8, "optimiser population (riders/flowers), >= 4", check=_check_int("population", 4, 256)),
         Option("seed", 0, "seed of the optimiser and of k-means", check=_check_int("seed", 0, 2**31 - 1)),
@@ -668,10 +874,11 @@ class VqDctCodec(Codec):
         for p in ([1, 2, 0] if len(planes) == 3 else [0]):  # chroma first; luma takes what is left
             plane_budget = None if budget is None else (budget - used if p == 0 else int(budget * shares[p]))
             k = k_opt if k_opt != "auto" else auto_k(block)
-            res, _ = encode_plane(planes[p], block=block, k=k, budget=plane_budget, size=size,
-                                  design=options["design"], optimizer=options["optimizer"],
-                                  iterations=options["iterations"], population=options["population"],
-                                  seed=options["seed"], step=step, peak=peak)
+            res = encode_plane(planes[p], block=block, k=k, budget=plane_budget, size=size,
+                               design=options["design"], optimizer=options["optimizer"],
+                               assignment=options["assignment"], iterations=options["iterations"],
+                               population=options["population"], seed=options["seed"], step=step, peak=peak,
+                               keep_slack=p != 0)
             segments[p] = res.segment
             plan_planes[p] = (res.n_code, k, len(res.segment))
             used += len(res.segment)
