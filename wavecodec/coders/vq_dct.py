@@ -325,8 +325,38 @@ class PlaneCoder:
     no block then uses are dropped before coding (they would cost bits and buy nothing).
     """
 
-    def __init__(self, ts: TrainingSet, rows: int, cols: int, step: float):
+    def __init__(self, ts: TrainingSet, rows: int, cols: int, step: float, pixels: np.ndarray | None = None,
+                 block: int = 4):
         self.ts, self.rows, self.cols, self.step = ts, rows, cols, step
+        self.pixels = None
+        if pixels is not None:  # a gray plane: score what the decoder outputs (rounded, clipped pixels)
+            h, w = pixels.shape
+            padded = np.zeros((rows * block, cols * block))
+            padded[:h, :w] = pixels
+            valid = np.zeros(padded.shape, dtype=bool)
+            valid[:h, :w] = True
+            self.block = block
+            self.pixels = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+            self.valid = valid.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+            self.n_valid = h * w
+
+    def psnr(self, q: np.ndarray, assign: np.ndarray, sse: float) -> float:
+        """PSNR (dB) of the plane coded with integer codebook ``q`` and ``assign``
+        (``sse``: squared error of the kept coefficients).  For a gray plane it is that
+        of the decoder's output, rounded and clipped pixels: a codebook whose flat
+        codewords land on half-integer grey levels loses up to 0.25 in MSE to rounding,
+        which the coefficient-domain error does not see.  For colour planes (rounded
+        only after the inverse colour transform) it is the coefficient-domain PSNR."""
+        if self.pixels is None:
+            return self.ts.psnr(sse)
+        b, k = self.block, q.shape[1]
+        full = np.zeros((q.shape[0], b * b))
+        full[:, zigzag_order(b)[:k]] = q * self.step
+        tiles = idctn(full.reshape(-1, b, b), axes=(1, 2), norm="ortho").reshape(q.shape[0], b * b)
+        tiles = np.clip(np.rint(tiles), 0, self.ts.peak)
+        err = np.where(self.valid, tiles[assign] - self.pixels, 0.0)
+        mse = float(np.einsum("ij,ij->", err, err)) / self.n_valid
+        return float(10 * np.log10(self.ts.peak ** 2 / mse)) if mse > 0 else 200.0
 
     def quantised(self, codebook: np.ndarray) -> np.ndarray:
         """Integer codebook as it will be coded (quantised, sorted)."""
@@ -345,25 +375,26 @@ class PlaneCoder:
         return assign, dist, sse
 
     def code(self, codebook: np.ndarray, lam: float) -> tuple[bytes, float, int]:
-        """(segment, squared error, codewords coded) for a float codebook and rate weight."""
+        """(segment, PSNR, codewords coded) for a float codebook and rate weight."""
         q = self.quantised(codebook)
         assign, _, sse = self.assign(q, lam)
+        quality = self.psnr(q, assign, sse)
         if lam > 0:
             used = np.bincount(assign, minlength=q.shape[0]) > 0
             if not used.all():
                 remap = np.cumsum(used) - 1
                 q, assign = np.ascontiguousarray(q[used]), remap[assign].astype(np.int32)
-        return code_plane(q, q.shape[0], assign, self.rows, self.cols), sse, q.shape[0]
+        return code_plane(q, q.shape[0], assign, self.rows, self.cols), quality, q.shape[0]
 
     def fit_lambda(self, codebook: np.ndarray, budget: int, guess: float = 0.0) -> tuple[float, bytes, float, int] | None:
         """Smallest rate weight (to a factor of 2**(1/32)) whose stream fits ``budget``
-        bytes: (lam, segment, squared error, codewords), or None if none up to 2**40 does."""
-        seg, sse, n = self.code(codebook, 0.0)
+        bytes: (lam, segment, PSNR, codewords), or None if none up to 2**40 does."""
+        seg, psnr, n = self.code(codebook, 0.0)
         if len(seg) <= budget:
-            return 0.0, seg, sse, n
+            return 0.0, seg, psnr, n
         lo, hi = None, max(guess, 1.0)
         while True:
-            seg, sse, n = self.code(codebook, hi)
+            seg, psnr, n = self.code(codebook, hi)
             if len(seg) <= budget:
                 break
             lo, hi = hi, hi * 8
@@ -375,12 +406,12 @@ class PlaneCoder:
                 hi, lo = lo, lo / 8
                 if lo < 1e-6:
                     break
-        best = (hi, seg, sse, n)
+        best = (hi, seg, psnr, n)
         for _ in range(7):  # geometric bisection: hi / lo from 8 down to 8**(1/128)
             mid = float(np.sqrt(lo * hi))
-            seg, sse, n = self.code(codebook, mid)
+            seg, psnr, n = self.code(codebook, mid)
             if len(seg) <= budget:
-                hi, best = mid, (mid, seg, sse, n)
+                hi, best = mid, (mid, seg, psnr, n)
             else:
                 lo = mid
         return best
@@ -414,7 +445,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
         if fitted is None:
             state["misses"] += 1
         else:
-            psnr = ts.psnr(fitted[2])
+            psnr = fitted[2]
             if state["best"] is None or psnr > state["best"][0]:
                 state["best"], state["misses"] = (psnr, cb, fitted[0]), 0
             else:
@@ -479,10 +510,10 @@ class CodebookFitness:
         if self.budget is None:
             _, _, sse = self.coder.assign(self.coder.quantised(cb), lam)
             return self.ts.psnr(sse)
-        seg, sse, _ = self.coder.code(cb, lam)
+        seg, psnr, _ = self.coder.code(cb, lam)
         if len(seg) > self.budget:
             return -1000.0 - (len(seg) - self.budget) / self.budget
-        return self.ts.psnr(sse)
+        return psnr
 
     def lloyd_step(self, x: np.ndarray, iterations: int = 2) -> tuple[np.ndarray, float]:
         """Centroid updates of the cells of the assignment in use (nearest or entropy-constrained)."""
@@ -674,7 +705,8 @@ class PlaneResult:
     ``psnr_lbg``: the design alone with nearest-neighbour coding (plain VQ);
     ``psnr_start``: what the optimiser started from (with ``assignment="rd"``, the
     design's codebook and rate weight with the entropy-constrained assignment);
-    ``psnr_final``: the coded plane.  PSNRs are of the padded plane.
+    ``psnr_final``: the coded plane.  With ``gray``, PSNRs are those of the decoded
+    pixels; otherwise of the padded plane before rounding (see :meth:`PlaneCoder.psnr`).
     """
 
     segment: bytes
@@ -718,7 +750,8 @@ def _cached(kind: str, ts: TrainingSet, key_extra: tuple, design: Callable[[], A
 
 def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, size: int | None, design: str,
                  optimizer: str, iterations: int, population: int, seed: int, step: float, peak: float,
-                 assignment: str = "rd", keep_slack: bool = False, callback=None) -> PlaneResult:
+                 assignment: str = "rd", keep_slack: bool = False, gray: bool = False,
+                 callback=None) -> PlaneResult:
     """Design a codebook for one plane within ``budget`` bytes, refine it, code the plane.
 
     1. design: AILBG (or k-means at the size AILBG reached) at the largest size whose
@@ -732,7 +765,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     """
     vectors, dropped, rows, cols = block_vectors(plane, block, k)
     ts = TrainingSet(vectors, float(dropped.sum()), peak, rows * cols * block * block)
-    coder = PlaneCoder(ts, rows, cols, step)
+    coder = PlaneCoder(ts, rows, cols, step, plane if gray else None, block)
 
     def fits(cb: np.ndarray) -> bool:
         return budget is None or len(coder.code(cb, 0.0)[0]) <= budget
@@ -752,18 +785,17 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
         # bytes one codeword costs: its coefficients plus the index bits it adds (d/dN of M log2 N / 8)
         per_codeword = codebook.shape[1] + vectors.shape[0] / (8 * np.log(2) * codebook.shape[0])
         codebook = _drop_codewords(ts, codebook, int(np.ceil((size_now - budget) / per_codeword)))
-    seg, sse, n_code = coder.code(codebook, 0.0)
-    lam = 0.0
-    psnr_lbg = ts.psnr(sse)
+    seg, psnr_lbg, n_code = coder.code(codebook, 0.0)
+    lam, quality = 0.0, psnr_lbg
     rate_weight = assignment == "rd" and budget is not None
     if rate_weight and len(seg) <= budget:
         rd_cb, rd_lam = _cached("rd", ts, key, lambda: rd_design(ts, coder, budget, cap))
         if design == "kmeans":
             rd_cb = kmeans_codebook(ts, rd_cb.shape[0], seed)
         fitted = coder.fit_lambda(rd_cb, budget, rd_lam)
-        if fitted is not None and fitted[2] < sse:
-            codebook, (lam, seg, sse, n_code) = rd_cb, fitted
-    psnr_start = ts.psnr(sse)
+        if fitted is not None and fitted[2] > quality:
+            codebook, (lam, seg, quality, n_code) = rd_cb, fitted
+    psnr_start = quality
     result = None
     if optimizer != "none" and codebook.shape[0] >= 2 and iterations > 0:
         if keep_slack and budget is not None:
@@ -771,13 +803,13 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
         refined, lam2, result = refine_codebook(ts, coder, codebook, lam, budget, method=optimizer,
                                                 iterations=iterations, population=population, seed=seed,
                                                 rate_weight=rate_weight, callback=callback)
-        seg2, sse2, n2 = coder.code(refined, lam2)
-        if (budget is None or len(seg2) <= budget) and sse2 < sse:
-            seg, sse, n_code, lam = seg2, sse2, n2, lam2
+        seg2, quality2, n2 = coder.code(refined, lam2)
+        if (budget is None or len(seg2) <= budget) and quality2 > quality:
+            seg, quality, n_code, lam = seg2, quality2, n2, lam2
     if budget is not None and len(seg) > budget:  # only when even one codeword does not fit
         raise InvalidArgumentError(
             f"vq-dct: the rate budget is too small for even a one-codeword plane ({len(seg)} > {budget} bytes)")
-    return PlaneResult(seg, n_code, k, psnr_lbg, psnr_start, ts.psnr(sse), lam, result)
+    return PlaneResult(seg, n_code, k, psnr_lbg, psnr_start, quality, lam, result)
 
 
 @dataclass
@@ -878,7 +910,7 @@ class VqDctCodec(Codec):
                                design=options["design"], optimizer=options["optimizer"],
                                assignment=options["assignment"], iterations=options["iterations"],
                                population=options["population"], seed=options["seed"], step=step, peak=peak,
-                               keep_slack=p != 0)
+                               keep_slack=p != 0, gray=len(planes) == 1)
             segments[p] = res.segment
             plan_planes[p] = (res.n_code, k, len(res.segment))
             used += len(res.segment)
