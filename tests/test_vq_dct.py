@@ -261,6 +261,18 @@ def test_fpara_improves_a_poor_codebook(camera_crop):
     assert result.best_fitness > result.initial_best_fitness + 0.5
 
 
+def test_fit_lambda_finds_the_smallest_rate_weight_that_fits(camera_crop):
+    ts, coder = _plane_coder(camera_crop)
+    cb = V.ailbg(ts, 48)
+    plain = len(coder.code(cb, 0.0)[0])
+    budget = int(plain * 0.8)
+    lam, seg, quality, n = coder.fit_lambda(cb, budget)
+    assert lam > 0 and len(seg) <= budget and seg == coder.code(cb, lam)[0]
+    assert len(coder.code(cb, lam / 2 ** (1 / 16))[0]) > budget  # within the bisection's precision
+    assert coder.fit_lambda(cb, plain) == (0.0, *coder.code(cb, 0.0))
+    assert coder.fit_lambda(cb, 5) is None  # not even the codebook fits
+
+
 def test_fitness_scores_streams_over_the_budget_below_every_feasible_one(camera_crop):
     ts, coder = _plane_coder(camera_crop)
     cb = V.ailbg(ts, 64)

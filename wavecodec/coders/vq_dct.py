@@ -13,12 +13,17 @@ Pipeline (``docs/vq-dct.md`` has the details and a worked example):
    byte budget; then a remove-insert phase moves low-utility codewords next to
    high-error ones while that lowers the error; ``design="kmeans"`` uses
    scikit-learn's k-means (k-means++) at the same size instead;
-3. ``optimizer`` ('fpara' default, 'fpa', 'roa', 'none') refines the codebook with
-   :mod:`wavecodec.optimize`; an individual is a whole codebook (N*k floats), the
-   population the LBG codebook and copies perturbed by Gaussian noise, the fitness
-   the PSNR of the plane reconstructed with the *quantised* codebook (the
-   orthonormal DCT makes it the pixel-domain PSNR of the padded plane);
-4. stream: parameter block, then per plane one arithmetic-coded segment: the
+3. ``assignment="rd"`` (default; ours, after Chou, Lookabaugh & Gray 1989): each block
+   takes the codeword minimising squared error + lam x the bits the index coder would
+   spend on it in context (:func:`wavecodec._kernels.vq.rd_assign`), which lets the
+   budget pay for a larger codebook; :func:`rd_design` picks that codebook and lam.
+   ``assignment="nearest"`` is the paper's nearest-codeword VQ;
+4. ``optimizer`` ('fpara' default, 'fpa', 'roa', 'none') refines the codebook with
+   :mod:`wavecodec.optimize`; an individual is a whole codebook (N*k floats) and,
+   with ``assignment="rd"``, log2 lam; the population the starting point and
+   perturbed copies; the fitness the PSNR of the plane as coded within the budget
+   (:class:`CodebookFitness`; for gray images, of the decoder's rounded pixels);
+5. stream: parameter block, then per plane one arithmetic-coded segment: the
    codebook (quantised with step ``codebook_step``, sorted by DC) and the indices
    (context from the neighbouring indices); see :mod:`wavecodec._kernels.vq`.
 
