@@ -368,7 +368,7 @@ def test_shared_codebook(tmp_path, camera_crop, camera):
 
 @pytest.mark.parametrize("opts", [dict(k=17), dict(block=5), dict(k=0), dict(design="x"), dict(optimizer="pso"),
                                   dict(population=3), dict(codebook_step=0), dict(codebook=3), dict(iterations=-1),
-                                  dict(assignment="greedy")])
+                                  dict(assignment="greedy"), dict(chroma_share=0.5), dict(chroma_share="x")])
 def test_bad_options(camera_crop, opts):
     with pytest.raises(InvalidArgumentError):
         wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **opts)
@@ -382,6 +382,19 @@ def test_rate_weighted_assignment_beats_plain_vq_at_equal_rate(camera_crop):
     assert psnr(camera_crop, wavecodec.decode(rd)) > psnr(camera_crop, wavecodec.decode(plain)) + 0.1
     sizes = [wavecodec.info(d).params["codebook_sizes"][0] for d in (plain, rd)]
     assert sizes[1] > sizes[0]
+
+
+def test_auto_chroma_share_never_worse_than_the_fixed_default(astronaut_crop):
+    # the search starts at 0.1 and moves only while the RGB error drops
+    fixed = wavecodec.encode(astronaut_crop, "vq-dct", bpp=0.25, optimizer="none", chroma_share=0.1)
+    auto = wavecodec.encode(astronaut_crop, "vq-dct", bpp=0.25, optimizer="none")
+    assert len(auto) <= 128 * 128 * 0.25 / 8
+    err = [np.sum((wavecodec.decode(d).astype(float) - astronaut_crop) ** 2) for d in (fixed, auto)]
+    assert err[1] <= err[0]
+    # with the optimiser, the share found without it is reused (same bytes with or without a design cache)
+    with V.design_cache():
+        cached = wavecodec.encode(astronaut_crop, "vq-dct", bpp=0.25, **FAST)
+    assert cached == wavecodec.encode(astronaut_crop, "vq-dct", bpp=0.25, **FAST)
 
 
 def test_tiny_budgets(camera_crop):
