@@ -229,6 +229,30 @@ def sweep(report: bc.Report, kodak: Path, images: str) -> None:
     report(bc.md_table(["bpp", "image"] + [f"{b}x{b}, k = {k}" for b, k in configs], rows))
 
 
+def share_sweep(report: bc.Report, kodak: Path, images: str) -> None:
+    """Colour, optimizer none: PSNR over RGB for each fixed chroma share and for
+    chroma_share="auto" (docs/vq-dct.md, "Colour budget")."""
+    shares = list(V.CHROMA_SHARES) + ["auto"]
+    paths = parse_images(images, kodak)
+    for rate in COLOUR_RATES:
+        rows, means, seconds = [], {s: [] for s in shares}, {s: 0.0 for s in shares}
+        for path in paths:
+            img = bc.load_image(str(path), "RGB")
+            cells = [path.stem]
+            for share in shares:
+                t0 = time.perf_counter()
+                data = wavecodec.encode(img, "vq-dct", bpp=rate, optimizer="none", chroma_share=share)
+                seconds[share] += time.perf_counter() - t0
+                value = psnr(img, wavecodec.decode(data))
+                means[share].append(value)
+                cells.append(f"{value:.2f}")
+            rows.append(cells)
+        rows.append(["mean"] + [f"{statistics.fmean(means[s]):.3f}" for s in shares])
+        rows.append(["encode s (all images)"] + [f"{seconds[s]:.0f}" for s in shares])
+        report(f"\n### colour, {rate} bpp, optimizer none: PSNR over RGB (dB) by chroma share\n")
+        report(bc.md_table(["image"] + [str(s) for s in shares], rows))
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("kodak", type=Path)
@@ -242,11 +266,16 @@ def main(argv=None) -> int:
     ap.add_argument("--plot-image", default="kodim23.png")
     ap.add_argument("--commit", default=None, help="commit to print (when run from a snapshot outside git)")
     ap.add_argument("--sweep", action="store_true", help="only the k / block-size sweep (docs/vq-dct.md)")
+    ap.add_argument("--share-sweep", action="store_true",
+                    help="only the chroma-share comparison (docs/vq-dct.md, Colour budget)")
     args = ap.parse_args(argv)
     paths = parse_images(args.images, args.kodak)
     report = bc.Report()
     if args.sweep:
         sweep(report, args.kodak, args.images)
+        return 0
+    if args.share_sweep:
+        share_sweep(report, args.kodak, args.images)
         return 0
     t_start = time.perf_counter()
     import platform

@@ -111,11 +111,11 @@ def restream(data: bytes, *, payload: bytes | None = None, **changes) -> bytes:
 
 
 def spiht_plan(data: bytes):
-    """The SPIHT parameter block of a stream, decoded (``wavecodec.coders.spiht._Plan``)."""
-    from wavecodec.coders.spiht import _Plan
+    """The SPIHT parameter block of a stream, decoded (``wavecodec.coders.spiht.SpihtPlan``)."""
+    from wavecodec.coders.spiht import SpihtPlan
 
     header, _ = _container.parse(data, max_samples=1 << 62)
-    return _Plan.unpack(header)
+    return SpihtPlan.unpack(header)
 
 
 # --------------------------------------------------------------------------- fixtures

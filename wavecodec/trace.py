@@ -171,7 +171,7 @@ def _as_coefficients(data: Any, levels: int | None) -> tuple[np.ndarray, int, tu
         raise InvalidArgumentError("trace takes a 2-D grayscale image or coefficient array")
     if a.dtype in (np.uint8, np.uint16):
         # an image: lossless integer transform, so every coefficient is an integer
-        from .coders.spiht import forward_coefficients
+        from .coders._bitplane import forward_coefficients
 
         lv = T.default_levels(*a.shape) if levels is None else T.check_levels(levels, *a.shape)
         [(q, plan)] = forward_coefficients(a[:, :, None], lossless=True, wavelet="legall53", levels=lv,

@@ -44,19 +44,7 @@ from .._kernels import ezw as _ezw_kernel
 from .._registry import Codec, EncodeTarget, ImageSpec, Option
 from ..errors import CorruptStreamError
 from ._options import check_levels_option, check_wavelet_option
-from .spiht import (
-    _MAX_PLANE,
-    _N_STEPS,
-    _SEARCH_MAX_BPP,
-    _chroma_weights,
-    _level_maps,
-    forward_coefficients,
-    inverse_coefficients,
-    least_distortion,
-    read_transform_fields,
-    resolve_transform,
-    step_scale,
-)
+from . import _bitplane as B
 
 VARIANTS = ("ac", "plain")
 SCANS = ("strict", "rescan")
@@ -122,13 +110,13 @@ class ZerotreePlan:
         if scan not in kernel.scans:
             raise CorruptStreamError(f"{name} stream: scan {scan!r} is not one of this codec's")
         order = {v: k for k, v in _ORDER_CODE.items()}[r.u8("pass order", 0, 1)]
-        wavelet, levels, colour = read_transform_fields(r, header, name)
+        wavelet, levels, colour = B.read_transform_fields(r, header, name)
         frac_bits = r.u8("fractional bits", 0, 8)
         n_max = r.i8("top bit-plane")
-        if not -1 <= n_max <= _MAX_PLANE:
-            raise CorruptStreamError(f"{name} stream: top bit-plane {n_max} outside -1..{_MAX_PLANE}")
+        if not -1 <= n_max <= B.MAX_PLANE:
+            raise CorruptStreamError(f"{name} stream: top bit-plane {n_max} outside -1..{B.MAX_PLANE}")
         recon = (r.u8("fresh reconstruction point"), r.u8("refined reconstruction point"))
-        step = r.u8("quantiser step", 0, _N_STEPS - 1)
+        step = r.u8("quantiser step", 0, B.N_STEPS - 1)
         if header.lossless and step != 0:
             raise CorruptStreamError(f"{name} stream: quantiser step in a lossless stream")
         offsets = [r.i32("plane offset") if header.lossless else r.f32("plane mean") for _ in range(header.channels)]
@@ -141,7 +129,7 @@ class ZerotreePlan:
 def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, order: str, mag, sgn, levels,
                 n_max, state, buf, trace, stats=None, priors=True):
     nc, hp, wp = mag.shape
-    rowlev, collev = _level_maps(hp, wp, levels)
+    rowlev, collev = B.level_maps(hp, wp, levels)
     probs, counts = kernel.initial_models(priors)
     # flags as None (off) / True (on): one compiled specialisation per combination
     return kernel.code(
@@ -251,7 +239,7 @@ def common_options(plain_doc: str) -> tuple[Option, ...]:
         Option("step_search", "auto",
                "'always': the encoder codes with 4 quantiser steps 2**(-k/4) and keeps the one with the least"
                " distortion at the budget (1 header byte); 'never': plain bit-planes (the paper);"
-               f" 'auto': search when a budget of at most {_SEARCH_MAX_BPP} bpp is given",
+               f" 'auto': search when a budget of at most {B.SEARCH_MAX_BPP} bpp is given",
                ("auto", "always", "never")),
         Option("reconstruction", "optimized",
                "'midpoint': centre of the uncertainty interval, 1.5T for a new coefficient (the paper);"
@@ -267,8 +255,8 @@ class ZerotreeCodec(Codec):
 
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
                      options: Mapping[str, Any]) -> tuple[bytes, bytes]:
-        wavelet, levels, steps = resolve_transform(self.name, image, target, lossless=lossless, options=options)
-        candidates = forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
+        wavelet, levels, steps = B.resolve_transform(self.name, image, target, lossless=lossless, options=options)
+        candidates = B.forward_coefficients(image.pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=image.bit_depth, steps=steps)
         scan = options.get("scan", "strict")
         def code(q, sp):
@@ -281,7 +269,7 @@ class ZerotreeCodec(Codec):
                 plan.recon = result.recon
             return plan, result
 
-        plan, result = least_distortion(candidates, code)
+        plan, result, _ = B.least_distortion(candidates, code)
         return plan.pack(lossless), result.payload
 
     def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
@@ -293,9 +281,9 @@ class ZerotreeCodec(Codec):
             integer=header.lossless, recon=plan.recon,
             weight_map=None if header.lossless else T.synthesis_weights(header.height, header.width, plan.levels,
                                                                         plan.wavelet),
-            plane_weight=_chroma_weights(plan.colour)[: header.channels] * step_scale(plan.step),
+            plane_weight=B.chroma_weights(plan.colour)[: header.channels] * B.step_scale(plan.step),
         )
-        return inverse_coefficients(coeffs, plan, header)
+        return B.inverse_coefficients(coeffs, plan, header)
 
     def describe(self, header: Header) -> dict[str, Any]:
         plan = ZerotreePlan.unpack(header, self.kernel)
@@ -310,6 +298,6 @@ class ZerotreeCodec(Codec):
             "top_bitplane": plan.n_max,
             "fractional_bits": plan.frac_bits,
             "reconstruction_points": (plan.recon[0] / 256, plan.recon[1] / 256),
-            "quantiser_step": 1.0 / step_scale(plan.step),
+            "quantiser_step": 1.0 / B.step_scale(plan.step),
         })
         return out

@@ -37,6 +37,7 @@ from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
 from ..errors import CorruptStreamError, InvalidArgumentError
+from . import _bitplane as B
 from . import _edge_layer as E
 from . import spiht as S
 from ._options import check_levels_option, check_wavelet_option
@@ -110,34 +111,33 @@ def _spiht_options(options: Mapping[str, Any]) -> dict:
 
 
 def _code_residual(residual: np.ndarray, budget: int, *, wavelet: str, levels: int, bit_depth: int,
-                   search: bool) -> tuple[S._Plan, S.EncodeResult, float]:
-    """SPIHT-code a float residual (H, W, C) in ``budget`` bytes; (plan, result, squared error).
+                   search: bool) -> tuple[S.SpihtPlan, S.EncodeResult, float]:
+    """SPIHT-code a float residual (H, W, C) in ``budget`` bytes: (plan, result, squared error).
 
     As :meth:`SpihtCodec.encode_image`: with ``search`` the 4 quantiser steps are
     tried and the one with the least coefficient-domain error is kept.
     """
-    steps = tuple(range(S._N_STEPS)) if search else (0,)
-    best = None
-    for q, plan in S.forward_coefficients(residual, lossless=False, wavelet=wavelet, levels=levels,
-                                          bit_depth=bit_depth, steps=steps):
+    steps = tuple(range(B.N_STEPS)) if search else (0,)
+
+    def code(q, qt: B.Quantised):
+        plan = S.SpihtPlan("ac", wavelet, levels, qt.colour, qt.frac_bits, qt.n_max, qt.offsets, step=qt.step)
         result = S.encode_coefficients(q, variant="ac", levels=levels, n_max=plan.n_max, budget=budget)
         plan.recon = result.recon
-        scale = S.step_scale(plan.step) * (1 << plan.frac_bits)
-        energy = float(np.sum((np.abs(q) + 0.5 * (q != 0)) ** 2))
-        error = (energy - result.reduction) / (scale * scale)
-        if best is None or error < best[2]:
-            best = (plan, result, error)
-    return best
+        return plan, result
+
+    candidates = B.forward_coefficients(residual, lossless=False, wavelet=wavelet, levels=levels,
+                                        bit_depth=bit_depth, steps=steps)
+    return B.least_distortion(candidates, code)
 
 
-def _decode_residual(payload: bytes, plan: S._Plan, h: int, w: int, c: int) -> np.ndarray:
+def _decode_residual(payload: bytes, plan: S.SpihtPlan, h: int, w: int, c: int) -> np.ndarray:
     """SPIHT residual payload (possibly truncated) -> float residual (H, W, C), no rounding."""
     hp, wp = T.padded_shape(h, w, plan.levels)
     coeffs = S.decode_coefficients(
         payload, variant=plan.variant, shape=(c, hp, wp), levels=plan.levels, n_max=plan.n_max,
         frac_bits=plan.frac_bits, integer=False, recon=plan.recon,
         weight_map=T.synthesis_weights(h, w, plan.levels, plan.wavelet),
-        plane_weight=S._chroma_weights(plan.colour)[:c] * S.step_scale(plan.step),
+        plane_weight=B.chroma_weights(plan.colour)[:c] * B.step_scale(plan.step),
     )
     planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
               + plan.offsets[k] for k in range(c)]
@@ -198,7 +198,7 @@ class CannySpihtCodec(Codec):
             return plain
         wavelet = "cdf97" if options["wavelet"] == "auto" else options["wavelet"]
         levels = options["levels"]
-        levels = T.default_levels(h, w) if levels is None else S._check_padding(levels, h, w)
+        levels = T.default_levels(h, w) if levels is None else B.check_padding(levels, h, w)
         candidates, mask = self._encode_edges(image, target, options, wavelet, levels)
         if not candidates:
             return plain
@@ -258,7 +258,7 @@ class CannySpihtCodec(Codec):
         entropies = ("huffman", "arith") if options["entropy"] == "auto" else (options["entropy"],)
         # the residual SPIHT block has a fixed size: measure the budget with a dummy plan
         probe = _EdgePlan("arith", options["spacing"], options["offset"], options["quant_step"], 0)
-        dummy = S._Plan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
+        dummy = S.SpihtPlan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
         payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
         if payload_budget is None or payload_budget < 16:
             return [], mask
@@ -370,7 +370,7 @@ class CannySpihtCodec(Codec):
         mode, eplan, sheader = self._split(header)
         if mode == MODE_SPIHT:
             return _SPIHT.decode_image(sheader, payload)
-        plan = S._Plan.unpack(sheader)
+        plan = S.SpihtPlan.unpack(sheader)
         h, w, c = header.height, header.width, header.channels
         step, n_levels = E.quant_params(eplan.step8, header.bit_depth)
         layer = E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
