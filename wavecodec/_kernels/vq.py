@@ -55,6 +55,20 @@ def _partial_distance(x, c, s, bound):
     return s
 
 
+@njit(cache=True, inline="always")
+def _first_not_below(sorted_values, x):
+    """Binary search: the first position whose value is >= x (len(sorted_values) if none)."""
+    lo = 0
+    hi = sorted_values.shape[0]
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if sorted_values[mid] < x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 @njit(cache=True)
 def nearest(vectors, codebook, guess, assign, dist):
     """Assign every vector to its nearest codeword (squared Euclidean distance).
@@ -86,16 +100,7 @@ def nearest(vectors, codebook, guess, assign, dist):
         g = guess[m]
         if g < 0 or g >= n_code:
             # no guess: start at the codeword whose DC is closest (binary search)
-            x0 = vectors[m, 0]
-            lo = 0
-            hi = n_code
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if sorted_cb[mid, 0] < x0:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            start = lo if lo < n_code else n_code - 1
+            start = min(_first_not_below(sorted_cb[:, 0], vectors[m, 0]), n_code - 1)
         else:
             start = rank[g]
         best = 0.0
@@ -257,6 +262,11 @@ def _flag_context_left(left, up):
 
 
 @njit(cache=True, inline="always")
+def _flag_context_up(up, diag):
+    return 3 + (1 if diag == up else 0)
+
+
+@njit(cache=True, inline="always")
 def _neighbour_class(left, n_bits):
     if left < 0:
         return 4
@@ -265,47 +275,48 @@ def _neighbour_class(left, n_bits):
     return left << 1 if n_bits == 1 else 0
 
 
-@njit(cache=True)
-def index_decisions(idx, rows, cols, n_bits, ctxs, bits):
-    """The binary decisions that code a (rows*cols,) raster of indices, each < 2**n_bits
-    (see the module docstring): writes their contexts and bits, returns how many.
-    ``ctxs`` and ``bits`` need room for rows * cols * (n_bits + 2)."""
+@njit(cache=True, inline="always")
+def _index_decisions(idx, r, c, cols, n_bits, ctxs, bits):
+    """The binary decisions that code the index at (r, c) given those before it in raster
+    order (see the module docstring): writes their contexts and bits (room for
+    n_bits + 2), returns how many.  The one binarisation shared by the encoder and
+    :func:`index_decision_counts`; the decoder mirrors it."""
+    v = idx[r * cols + c]
+    left, up, diag = _neighbours(idx, r, c, cols)
     n = 0
-    for r in range(rows):
-        for c in range(cols):
-            v = idx[r * cols + c]
-            left, up, diag = _neighbours(idx, r, c, cols)
-            if left >= 0:
-                ctxs[n] = _flag_context_left(left, up)
-                bits[n] = 1 if v == left else 0
-                n += 1
-                if v == left:
-                    continue
-            if up >= 0 and up != left:
-                ctxs[n] = 3 + (1 if diag == up else 0)
-                bits[n] = 1 if v == up else 0
-                n += 1
-                if v == up:
-                    continue
-            base = INDEX_FLAG_CONTEXTS + _neighbour_class(left, n_bits) * (1 << n_bits)
-            node = 1
-            for b in range(n_bits - 1, -1, -1):
-                bit = (v >> b) & 1
-                ctxs[n] = base + node
-                bits[n] = bit
-                n += 1
-                node = 2 * node + bit
+    if left >= 0:
+        ctxs[n] = _flag_context_left(left, up)
+        bits[n] = 1 if v == left else 0
+        n += 1
+        if v == left:
+            return n
+    if up >= 0 and up != left:
+        ctxs[n] = _flag_context_up(up, diag)
+        bits[n] = 1 if v == up else 0
+        n += 1
+        if v == up:
+            return n
+    base = INDEX_FLAG_CONTEXTS + _neighbour_class(left, n_bits) * (1 << n_bits)
+    node = 1
+    for b in range(n_bits - 1, -1, -1):
+        bit = (v >> b) & 1
+        ctxs[n] = base + node
+        bits[n] = bit
+        n += 1
+        node = 2 * node + bit
     return n
 
 
 @njit(cache=True)
 def encode_indices(idx, rows, cols, n_bits, state, out, probs, counts):
     """Code a (rows*cols,) raster of indices, each < 2**n_bits (see the module docstring)."""
-    ctxs = np.empty(rows * cols * (n_bits + 2), dtype=np.int64)
-    bits = np.empty(rows * cols * (n_bits + 2), dtype=np.int64)
-    n = index_decisions(idx, rows, cols, n_bits, ctxs, bits)
-    for i in range(n):
-        ac_encode_bit(state, out, probs, counts, ctxs[i], bits[i])
+    ctxs = np.empty(n_bits + 2, dtype=np.int64)
+    bits = np.empty(n_bits + 2, dtype=np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            n = _index_decisions(idx, r, c, cols, n_bits, ctxs, bits)
+            for i in range(n):
+                ac_encode_bit(state, out, probs, counts, ctxs[i], bits[i])
 
 
 @njit(cache=True)
@@ -323,7 +334,7 @@ def decode_indices(idx, rows, cols, n_bits, n_code, state, data, probs, counts):
                     idx[r * cols + c] = left
                     continue
             if up >= 0 and up != left:
-                bit = ac_decode_bit(state, data, probs, counts, 3 + (1 if diag == up else 0))
+                bit = ac_decode_bit(state, data, probs, counts, _flag_context_up(up, diag))
                 if bit < 0:
                     return 1
                 if bit == 1:
@@ -446,12 +457,14 @@ def decode_codebook(q, state, data, probs, counts):
 @njit(cache=True)
 def index_decision_counts(idx, rows, cols, n_bits, n_contexts):
     """How often each context of :func:`encode_indices` sees a 0 and a 1: (n_contexts, 2)."""
-    ctxs = np.empty(rows * cols * (n_bits + 2), dtype=np.int64)
-    bits = np.empty(rows * cols * (n_bits + 2), dtype=np.int64)
-    n = index_decisions(idx, rows, cols, n_bits, ctxs, bits)
+    ctxs = np.empty(n_bits + 2, dtype=np.int64)
+    bits = np.empty(n_bits + 2, dtype=np.int64)
     counts = np.zeros((n_contexts, 2), dtype=np.int64)
-    for i in range(n):
-        counts[ctxs[i], bits[i]] += 1
+    for r in range(rows):
+        for c in range(cols):
+            n = _index_decisions(idx, r, c, cols, n_bits, ctxs, bits)
+            for i in range(n):
+                counts[ctxs[i], bits[i]] += 1
     return counts
 
 
@@ -471,7 +484,6 @@ def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist
     direction once the squared DC gap plus the cheapest possible index cost exceeds
     the best cost found.
     """
-    m_count, k_dim = vectors.shape
     n_code = codebook.shape[0]
     tree = np.zeros((NEIGHBOUR_CLASSES, n_code), dtype=np.float64)
     tree_min = np.full(NEIGHBOUR_CLASSES, np.inf)
@@ -501,20 +513,14 @@ def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist
             best_d = 0.0
             if left >= 0:
                 ctx = _flag_context_left(left, up)
-                s = 0.0
-                for j in range(k_dim):
-                    d = vectors[m, j] - codebook[left, j]
-                    s += d * d
+                s = _partial_distance(vectors[m], codebook[left], 0.0, np.inf)
                 best = s + lam * bit_cost[ctx, 1]
                 best_v = left
                 best_d = s
                 prefix += bit_cost[ctx, 0]
             if up >= 0 and up != left:
-                ctx = 3 + (1 if diag == up else 0)
-                s = 0.0
-                for j in range(k_dim):
-                    d = vectors[m, j] - codebook[up, j]
-                    s += d * d
+                ctx = _flag_context_up(up, diag)
+                s = _partial_distance(vectors[m], codebook[up], 0.0, np.inf)
                 cost = s + lam * (prefix + bit_cost[ctx, 1])
                 if cost < best:
                     best = cost
@@ -524,16 +530,8 @@ def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist
             cl = _neighbour_class(left, n_bits)
             floor = lam * (prefix + tree_min[cl])
             x0 = vectors[m, 0]
-            lo = 0
-            hi = n_code
-            while lo < hi:
-                mid = (lo + hi) >> 1
-                if sorted_dc[mid] < x0:
-                    lo = mid + 1
-                else:
-                    hi = mid
-            up_r = lo
-            down_r = lo - 1
+            up_r = _first_not_below(sorted_dc, x0)
+            down_r = up_r - 1
             while up_r < n_code or down_r >= 0:
                 for side in range(2):
                     rr = up_r if side == 0 else down_r

@@ -86,11 +86,16 @@ def block_vectors(plane: np.ndarray, block: int, k: int) -> tuple[np.ndarray, np
     return np.ascontiguousarray(coeffs[:, :k]), dropped, rows, cols
 
 
-def blocks_to_plane(vectors: np.ndarray, block: int, rows: int, cols: int, h: int, w: int) -> np.ndarray:
-    """Inverse of :func:`block_vectors` (missing coefficients are 0)."""
-    full = np.zeros((rows * cols, block * block))
+def vectors_to_blocks(vectors: np.ndarray, block: int) -> np.ndarray:
+    """(n, block, block) pixel blocks of (n, k) zigzag DCT vectors (missing coefficients are 0)."""
+    full = np.zeros((vectors.shape[0], block * block))
     full[:, zigzag_order(block)[: vectors.shape[1]]] = vectors
-    blocks = idctn(full.reshape(rows, cols, block, block), axes=(2, 3), norm="ortho")
+    return idctn(full.reshape(-1, block, block), axes=(1, 2), norm="ortho")
+
+
+def blocks_to_plane(vectors: np.ndarray, block: int, rows: int, cols: int, h: int, w: int) -> np.ndarray:
+    """Inverse of :func:`block_vectors`."""
+    blocks = vectors_to_blocks(vectors, block).reshape(rows, cols, block, block)
     return blocks.transpose(0, 2, 1, 3).reshape(rows * block, cols * block)[:h, :w]
 
 
@@ -355,11 +360,8 @@ class PlaneCoder:
         only after the inverse colour transform) it is the coefficient-domain PSNR."""
         if self.pixels is None:
             return self.ts.psnr(sse)
-        b, k = self.block, q.shape[1]
-        full = np.zeros((q.shape[0], b * b))
-        full[:, zigzag_order(b)[:k]] = q * self.step
-        tiles = idctn(full.reshape(-1, b, b), axes=(1, 2), norm="ortho").reshape(q.shape[0], b * b)
-        tiles = np.clip(np.rint(tiles), 0, self.ts.peak)
+        tiles = vectors_to_blocks(q * self.step, self.block).reshape(q.shape[0], -1)
+        tiles = np.clip(np.rint(tiles), 0, self.ts.peak)  # each codeword as the decoder outputs it
         err = np.where(self.valid, tiles[assign] - self.pixels, 0.0)
         mse = float(np.einsum("ij,ij->", err, err)) / self.n_valid
         return float(10 * np.log10(self.ts.peak ** 2 / mse)) if mse > 0 else 200.0
@@ -380,17 +382,18 @@ class PlaneCoder:
                                          assign, dist))
         return assign, dist, sse
 
-    def code(self, codebook: np.ndarray, lam: float) -> tuple[bytes, float, int]:
-        """(segment, PSNR, codewords coded) for a float codebook and rate weight."""
+    def code(self, codebook: np.ndarray, lam: float, quality: bool = True) -> tuple[bytes, float, int]:
+        """(segment, PSNR, codewords coded) for a float codebook and rate weight (PSNR NaN
+        unless ``quality``: size checks need only the segment)."""
         q = self.quantised(codebook)
         assign, _, sse = self.assign(q, lam)
-        quality = self.psnr(q, assign, sse)
+        psnr = self.psnr(q, assign, sse) if quality else float("nan")
         if lam > 0:
             used = np.bincount(assign, minlength=q.shape[0]) > 0
             if not used.all():
                 remap = np.cumsum(used) - 1
                 q, assign = np.ascontiguousarray(q[used]), remap[assign].astype(np.int32)
-        return code_plane(q, q.shape[0], assign, self.rows, self.cols), quality, q.shape[0]
+        return code_plane(q, q.shape[0], assign, self.rows, self.cols), psnr, q.shape[0]
 
     def fit_lambda(self, codebook: np.ndarray, budget: int, guess: float = 0.0) -> tuple[float, bytes, float, int] | None:
         """Smallest rate weight (to a factor of 2**(1/32)) whose stream fits ``budget``
@@ -408,7 +411,7 @@ class PlaneCoder:
                 return None
         if lo is None:  # the guess fits: search down
             lo = hi / 8
-            while len(self.code(codebook, lo)[0]) <= budget:
+            while len(self.code(codebook, lo, quality=False)[0]) <= budget:
                 hi, lo = lo, lo / 8
                 if lo < 1e-6:
                     break
@@ -429,14 +432,14 @@ class PlaneCoder:
 RD_SIZE_LADDER = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 
 
-def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tuple[np.ndarray, float]:
+def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tuple[np.ndarray, tuple | None]:
     """AILBG codebook and rate weight for the entropy-constrained assignment at ``budget``.
 
     Grows one AILBG codebook; each time its nearest-neighbour stream passes the next
     multiple of the budget in :data:`RD_SIZE_LADDER`, the codebook before that step
     (after Lloyd to convergence) is tried with the smallest rate weight that fits the
     budget; the best PSNR wins, and two tries in a row without a gain end the growth.
-    Returns (float codebook, lam).
+    Returns (float codebook, its :meth:`PlaneCoder.fit_lambda` result or None).
     """
     state = {"rung": 0, "last": None, "best": None, "misses": 0, "stop": False, "lam": 0.0, "size": 0}
 
@@ -451,9 +454,8 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
         if fitted is None:
             state["misses"] += 1
         else:
-            psnr = fitted[2]
-            if state["best"] is None or psnr > state["best"][0]:
-                state["best"], state["misses"] = (psnr, cb, fitted[0]), 0
+            if state["best"] is None or fitted[2] > state["best"][1][2]:
+                state["best"], state["misses"] = (cb, fitted), 0
             else:
                 state["misses"] += 1
             state["lam"] = fitted[0]
@@ -463,7 +465,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
     def fits(cb: np.ndarray) -> bool:
         if state["stop"]:
             return False
-        n = len(coder.code(cb, 0.0)[0])
+        n = len(coder.code(cb, 0.0, quality=False)[0])
         while state["rung"] < len(RD_SIZE_LADDER) and n > budget * RD_SIZE_LADDER[state["rung"]]:
             if state["last"] is not None:
                 evaluate(state["last"])
@@ -479,9 +481,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
     final = ailbg(ts, cap, fits=fits, remove_insert_trials=0)
     if not state["stop"]:  # growth ended (size cap or nothing left to split) below the last rung tried
         evaluate(final)
-    if state["best"] is None:
-        return final, 0.0
-    return state["best"][1], state["best"][2]
+    return state["best"] if state["best"] is not None else (final, None)
 
 
 _LOG2_LAM_FLOOR = -20.0  # lam = 2**x; x at the floor means plain nearest-neighbour coding
@@ -763,17 +763,15 @@ def _design_scope():
 
 
 def _cached(kind: str, ts: TrainingSet | None, key_extra: tuple, design: Callable[[], Any]):
-    """``design()``, memoised in the open design cache under (kind, the plane's vectors, key_extra)."""
+    """``design()``, memoised in the open design cache under (kind, the plane's vectors, key_extra).
+    Cached designs are shared, not copied: the encoder never modifies a codebook in place."""
     if _DESIGN_CACHE is None:
         return design()
     key = (kind,) + ((hashlib.sha1(ts.vectors.tobytes()).hexdigest(), ts.vectors.shape) if ts is not None else ()) \
         + key_extra
     if key not in _DESIGN_CACHE:
         _DESIGN_CACHE[key] = design()
-    value = _DESIGN_CACHE[key]
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    return (value[0].copy(), value[1]) if isinstance(value[0], np.ndarray) else value
+    return _DESIGN_CACHE[key]
 
 
 def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, size: int | None, design: str,
@@ -796,7 +794,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     coder = PlaneCoder(ts, rows, cols, step, plane if gray else None, block)
 
     def fits(cb: np.ndarray) -> bool:
-        return budget is None or len(coder.code(cb, 0.0)[0]) <= budget
+        return budget is None or len(coder.code(cb, 0.0, quality=False)[0]) <= budget
 
     cap = size if size is not None else (DEFAULT_SIZE if budget is None else MAX_CODEWORDS)
     cap = min(cap, vectors.shape[0])
@@ -807,7 +805,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
         lbg = _cached("ailbg", ts, key, lambda: ailbg(ts, cap, fits=fits))
         codebook = kmeans_codebook(ts, lbg.shape[0], seed) if design == "kmeans" else lbg
     while budget is not None and codebook.shape[0] > 1:  # k-means (or a one-codeword misfit) over the budget
-        size_now = len(coder.code(codebook, 0.0)[0])
+        size_now = len(coder.code(codebook, 0.0, quality=False)[0])
         if size_now <= budget:
             break
         # bytes one codeword costs: its coefficients plus the index bits it adds (d/dN of M log2 N / 8)
@@ -817,10 +815,10 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     lam, quality = 0.0, psnr_lbg
     rate_weight = assignment == "rd" and budget is not None
     if rate_weight and len(seg) <= budget:
-        rd_cb, rd_lam = _cached("rd", ts, key, lambda: rd_design(ts, coder, budget, cap))
+        rd_cb, fitted = _cached("rd", ts, key, lambda: rd_design(ts, coder, budget, cap))
         if design == "kmeans":
             rd_cb = kmeans_codebook(ts, rd_cb.shape[0], seed)
-        fitted = coder.fit_lambda(rd_cb, budget, rd_lam)
+            fitted = coder.fit_lambda(rd_cb, budget, fitted[0] if fitted else 0.0)
         if fitted is not None and fitted[2] > quality:
             codebook, (lam, seg, quality, n_code) = rd_cb, fitted
     psnr_start = quality
@@ -957,7 +955,7 @@ class VqDctCodec(Codec):
         params_len = len(_Plan(block, 0, step, [(1, 1, 0)] * len(planes)).pack())
         budget = target.payload_budget(b"\0" * params_len)
 
-        def code_planes(share: float, optimizer: str) -> _Plan:
+        def code_planes(share: float, optimizer: str) -> tuple[_Plan, bytes]:
             """Chroma first, each with ``share`` of the budget; luma takes what is left."""
             segments, plan_planes = [None] * len(planes), [None] * len(planes)
             used = 0
