@@ -38,7 +38,8 @@ def rgb_png(tmp_path, astronaut_odd):
 def gray16_png(tmp_path, gray12):
     path = tmp_path / "gray16.png"
     Image.fromarray(np.ascontiguousarray(gray12, dtype=np.uint16)).save(path)
-    assert Image.open(path).mode.startswith("I")
+    with Image.open(path) as im:
+        assert im.mode.startswith("I")
     return path
 
 
@@ -244,5 +245,6 @@ def test_vq_dct_shared_codebook(tmp_path, camera, capsys):
     assert cli.main(["decode", str(tmp_path / "s.wvc"), str(tmp_path / "a.png")]) != 0
     assert "codebook" in capsys.readouterr().err
     assert cli.main(["decode", str(tmp_path / "s.wvc"), str(tmp_path / "b.png"), "--codebook", str(cb_path)]) == 0
-    out = np.asarray(Image.open(tmp_path / "b.png"))
+    with Image.open(tmp_path / "b.png") as im:
+        out = np.asarray(im)
     assert out.shape == (128, 128) and psnr(camera[128:256, 128:256], out) > 20
