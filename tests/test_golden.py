@@ -1,0 +1,219 @@
+"""Golden streams: the exact bytes every built-in codec writes, pinned by SHA-256.
+
+A stream is the product: a paper that cites "wavecodec SPIHT at 0.25 bpp" must get
+the same bytes from every later release.  Each case below encodes one small image
+with one codec variant at one rate (or losslessly) and pins
+
+* the SHA-256 of the whole stream (container header + payload),
+* the SHA-256 of the decoded image (shape, dtype and samples),
+* for embedded codecs, the SHA-256 of the image decoded from the header and the
+  first half of the payload (the decoder's prefix behaviour is part of the format too).
+
+The expected values live in ``tests/expected/golden_streams.json``.  Any change of a
+stream fails here.  Regenerating them is allowed **only** together with a format
+version bump listed in the changelog of ``docs/format.md`` ("Golden streams and
+format versions"); it takes an explicit environment variable::
+
+    WAVECODEC_REGENERATE_GOLDEN=1 python -m pytest tests/test_golden.py
+
+which rewrites the file from the current code (then review the diff and commit it
+with the version bump).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import wavecodec
+from wavecodec import _container
+
+from conftest import make_image
+
+EXPECTED = Path(__file__).parent / "expected" / "golden_streams.json"
+REGENERATE = os.environ.get("WAVECODEC_REGENERATE_GOLDEN") == "1"
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _images() -> dict[str, np.ndarray]:
+    from skimage import data
+
+    return {
+        # 96x128 crop of camera (the man's coat and the tripod: edges and flat areas)
+        "camera96x128": np.ascontiguousarray(data.camera()[120:216, 180:308]),
+        # 64x96x3 crop of astronaut (face and suit)
+        "astronaut64x96": np.ascontiguousarray(data.astronaut()[50:114, 170:266]),
+        # odd-sized synthetic gray image: gradients, texture, a diagonal edge, noise
+        "synthetic37x53": make_image(37, 53, seed=12),
+    }
+
+
+IMAGES = _images()
+IMAGE_NAMES = tuple(IMAGES)
+
+
+def _shared_codebook(colour: bool):
+    """A small vq-dct codebook trained (deterministically) on images other than the test images."""
+    from skimage import data
+
+    from wavecodec.coders.vq_dct import train_codebook
+
+    if colour:
+        train = [np.ascontiguousarray(data.astronaut()[300:428, 300:428])]
+    else:
+        train = [np.ascontiguousarray(data.camera()[300:428, 300:428])]
+    return train_codebook(train, block=4, k=10, size=32, seed=0)
+
+
+# --------------------------------------------------------------------------- cases
+
+#: codec variant name -> (codec, options, has_lossless); "codebook": "shared" stands for a codebook trained here
+VARIANTS = {
+    "spiht-ac": ("spiht", {"variant": "ac"}, True),
+    "spiht-binary": ("spiht", {"variant": "binary"}, True),
+    "ezw-ac-strict": ("ezw", {"variant": "ac", "scan": "strict"}, True),
+    "ezw-ac-rescan": ("ezw", {"variant": "ac", "scan": "rescan"}, True),
+    "ezw-plain-strict": ("ezw", {"variant": "plain", "scan": "strict"}, True),
+    "ezw-plain-rescan": ("ezw", {"variant": "plain", "scan": "rescan"}, True),
+    "ezw-ac-shapiro-order": ("ezw", {"variant": "ac", "pass_order": "shapiro"}, False),
+    "imp1ezw-ac": ("imp1ezw", {"variant": "ac"}, True),
+    "imp1ezw-plain": ("imp1ezw", {"variant": "plain"}, True),
+    "canny-spiht-edges": ("canny-spiht", {"use_edges": "always"}, True),
+    "canny-spiht-auto": ("canny-spiht", {"use_edges": "auto"}, False),
+    "vq-dct": ("vq-dct", {}, False),
+    "vq-dct-shared-codebook": ("vq-dct", {"codebook": "shared"}, False),
+}
+
+RATES = (0.25, 1.0)  # bpp: 0.25 exercises the quantiser-step search (<= 0.3 bpp), 1.0 does not
+
+
+def _rates(options: dict) -> tuple[str, ...]:
+    if options.get("codebook") == "shared":
+        return ("default",)  # a shared codebook sets the rate: coded without a budget
+    return tuple(f"{r}bpp" for r in RATES)
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    cases = []
+    for variant, (codec, options, has_lossless) in VARIANTS.items():
+        for image in IMAGE_NAMES:
+            for rate in _rates(options):
+                cases.append((variant, image, rate))
+            if has_lossless:
+                cases.append((variant, image, "lossless"))
+    return cases
+
+
+CASES = _cases()
+
+
+def case_id(variant: str, image: str, rate: str) -> str:
+    return f"{variant}/{image}/{rate}"
+
+
+def _digest(a: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(f"{a.dtype.str}{a.shape}".encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+_CODEBOOKS: dict[bool, object] = {}
+
+
+def run_case(variant: str, image: str, rate: str) -> dict:
+    """Encode and decode one case; return its pinned fields."""
+    codec, options, _ = VARIANTS[variant]
+    img = IMAGES[image]
+    options = dict(options)
+    if options.get("codebook") == "shared":
+        colour = img.ndim == 3
+        if colour not in _CODEBOOKS:
+            _CODEBOOKS[colour] = _shared_codebook(colour)
+        options["codebook"] = _CODEBOOKS[colour]
+    if rate == "lossless":
+        stream = wavecodec.encode(img, codec, lossless=True, **options)
+    elif rate == "default":
+        stream = wavecodec.encode(img, codec, **options)
+    else:
+        stream = wavecodec.encode(img, codec, bpp=float(rate.removesuffix("bpp")), **options)
+    out = wavecodec.decode(stream)
+    fields = {
+        "bytes": len(stream),
+        "stream_sha256": hashlib.sha256(stream).hexdigest(),
+        "decoded_sha256": _digest(out),
+    }
+    described = wavecodec.info(stream)
+    if wavecodec.get_codec(codec).capabilities.embedded:
+        half = described.header_size + described.payload_size // 2
+        fields["half_payload_decoded_sha256"] = _digest(wavecodec.decode(stream[:half]))
+    params = described.params
+    if codec == "canny-spiht":
+        fields["mode"] = params["mode"]
+    return fields
+
+
+def _load_expected() -> dict:
+    if not EXPECTED.exists():
+        return {}
+    return json.loads(EXPECTED.read_text())
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@pytest.fixture(scope="module")
+def expected():
+    data = _load_expected()
+    yield data
+    if REGENERATE:
+        data["format_version"] = _container.FORMAT_VERSION
+        data["cases"] = dict(sorted(data.get("cases", {}).items()))
+        EXPECTED.parent.mkdir(exist_ok=True)
+        EXPECTED.write_text(json.dumps(data, indent=1) + "\n")
+
+
+@pytest.mark.parametrize("variant,image,rate", CASES, ids=[case_id(*c) for c in CASES])
+def test_golden_stream(expected, variant, image, rate):
+    key = case_id(variant, image, rate)
+    got = run_case(variant, image, rate)
+    if REGENERATE:
+        expected.setdefault("cases", {})[key] = got
+        return
+    cases = expected.get("cases", {})
+    assert key in cases, (f"no golden entry for {key}: new cases are added with "
+                          "WAVECODEC_REGENERATE_GOLDEN=1 (see docs/format.md)")
+    want = cases[key]
+    assert got == want, (
+        f"{key}: the stream or its decoding changed ({want['bytes']} -> {got['bytes']} bytes). Streams must stay"
+        " byte-identical unless the format version is bumped and the change listed in docs/format.md's changelog.")
+
+
+def test_golden_file_matches_the_format_version():
+    """The pinned streams belong to the format version this library writes; no stale entries."""
+    data = _load_expected()
+    assert data.get("format_version") == _container.FORMAT_VERSION
+    assert set(data.get("cases", {})) == {case_id(*c) for c in CASES}
+
+
+def test_canny_spiht_cases_cover_both_modes():
+    """One case uses the edge layer and at least one falls back to plain SPIHT, as the issue asks."""
+    modes = {v["mode"] for k, v in _load_expected().get("cases", {}).items() if k.startswith("canny-spiht-")}
+    assert modes == {"edges+spiht", "spiht"}
+    data = _load_expected()["cases"]
+    assert all(data[case_id("canny-spiht-edges", im, "1.0bpp")]["mode"] == "edges+spiht" for im in IMAGE_NAMES)
+
+
+def test_the_digest_sees_every_change():
+    """The image digest changes with one sample, with the shape and with the dtype."""
+    a = np.zeros((4, 6), np.uint8)
+    b = a.copy()
+    b[3, 5] = 1
+    assert len({_digest(a), _digest(b), _digest(a.reshape(6, 4)), _digest(a.astype(np.uint16))}) == 4
