@@ -96,8 +96,18 @@ def test_colour_forest_exact():
         assert K.S_NT in set(first[first[:, 2] == 1, 1])  # -49 in Cb
 
 
-def test_context_count():
-    assert K.imp1ezw_context_count() == K.N_CONTEXTS > 0
+def test_contexts_stay_inside_the_declared_count():
+    """Every context the arithmetic-coded kernel uses lies below the declared count (the kernel does not
+    bounds-check: a context past the end would silently corrupt memory), and the coder uses many of them."""
+    rng = np.random.default_rng(7)
+    q = np.round(rng.laplace(0.0, 6.0, size=(3, 32, 32)) * rng.integers(0, 2, size=(3, 32, 32))).astype(np.int64)
+    q[:, :4, :4] = rng.integers(-200, 200, size=(3, 4, 4))
+    n_max = int(np.abs(q).max()).bit_length() - 1
+    guard = 16
+    stats = np.zeros((K.imp1ezw_context_count() + guard, 2), dtype=np.int64)
+    I.encode_coefficients(q, variant="ac", levels=3, n_max=n_max, budget=None, stats=stats)
+    assert stats[-guard:].sum() == 0
+    assert (stats[:-guard].sum(axis=1) > 0).sum() > 100
 
 
 # =============================================================================== round trips
