@@ -224,7 +224,8 @@ def _page_params():
 @pytest.mark.parametrize("page", list(_page_params()))
 def test_page_blocks_run_and_outputs_match(page, tmp_path):
     problems = check_page(page, tmp_path)
-    assert not problems, f"{len(problems)} failing block(s) in {page}:\n\n" + "\n\n".join(problems)
+    if problems:
+        pytest.fail(f"{len(problems)} failing block(s) in {page}:\n\n" + "\n\n".join(problems), pytrace=False)
 
 
 def test_parse_blocks_output_convention():
