@@ -163,7 +163,10 @@ def passes(levels: int, n_max: int, *, coefficients: np.ndarray | None = None, b
                 if kids:
                     d_max[node] = max(max(0 if k in known.bits else magnitude[k], d_max.get(k, 0)) for k in kids)
 
-            # Dominant pass
+            # Dominant pass: in scan order, every coefficient not inside a zerotree of this pass
+            # is P / N if significant (|c| >= T), otherwise IZ (some descendant is significant),
+            # ZTR (none is: one symbol for the whole tree) or Z (it has no descendants).
+            # IMP1EZW: PT / NT for a significant coefficient whose descendants are all insignificant.
             zerotree = set()  # roots of zerotrees in this pass, and their descendants as the scan meets them
             for node in order:
                 if trees.parent(node) in zerotree:
@@ -187,7 +190,8 @@ def passes(levels: int, n_max: int, *, coefficients: np.ndarray | None = None, b
                 if symbol in ("ZTR", "PT", "NT"):
                     zerotree.add(node)
 
-            # Subordinate pass
+            # Subordinate pass: one more magnitude bit of the list's entries, i.e. the upper or
+            # lower half of each one's uncertainty interval
             if pass_order == "shapiro":
                 plane, entries = n - 1, subordinate_list if n > 0 else []
             else:

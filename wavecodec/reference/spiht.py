@@ -145,7 +145,8 @@ def passes(levels: int, n_max: int, *, coefficients: np.ndarray | None = None, b
             start = len(io.decisions)
             refine_count = len(LSP)  # step 3 refines only the entries of earlier passes
 
-            # Step 2.1, sorting pass: each pixel of the LIP
+            # Step 2.1, sorting pass: for each entry of the LIP output S_n(i,j) (2.1.1);
+            # if it is 1, move (i,j) to the LSP and output its sign (2.1.2)
             still_insignificant = []
             for node in LIP:
                 if output("LIP", node, magnitude[node] >= T):
@@ -154,33 +155,36 @@ def passes(levels: int, n_max: int, *, coefficients: np.ndarray | None = None, b
                     still_insignificant.append(node)
             LIP = still_insignificant
 
-            # Step 2.2: each set of the LIS, in order; entries added at the end
-            # during this pass are visited in this pass too
+            # Step 2.2: for each entry of the LIS, in order; entries added at its end
+            # during this pass are visited in this pass too (the list is a queue)
             kept = []
-            k = 0
-            while k < len(LIS):
-                node, kind = LIS[k]
-                k += 1
-                if kind == "A":
+            position = 0
+            while position < len(LIS):
+                node, kind = LIS[position]
+                position += 1
+                if kind == "A":  # 2.2.1: output S_n(D(i,j)); if 1, test each (k,l) in O(i,j) ...
                     if output("D-set", node, d_max[node] >= T):
-                        for child in forest.offspring(node):  # 2.2.1 (b)
+                        for child in forest.offspring(node):
                             if output("offspring", child, magnitude[child] >= T):
                                 output_sign_and_move_to_lsp(child)
                             else:
-                                LIP.append(child)
-                        if forest.has_grandchildren(node):  # 2.2.1 (c): move to the end as type B
+                                LIP.append(child)  # tested from the next pass on
+                        # ... and (i,j) moves to the end of the LIS as type B if L(i,j) is not
+                        # empty (tested when the scan reaches it, as in the paper's example),
+                        # otherwise it leaves the LIS
+                        if forest.has_grandchildren(node):
                             LIS.append((node, "B"))
-                        # otherwise the entry is removed
                     else:
                         kept.append((node, "A"))
-                else:  # 2.2.2, type B
+                else:  # 2.2.2: output S_n(L(i,j)); if 1, O(i,j) joins the end as type A, (i,j) leaves
                     if output("L-set", node, l_max[node] >= T):
                         LIS.extend((child, "A") for child in forest.offspring(node))
                     else:
                         kept.append((node, "B"))
             LIS = kept
 
-            # Step 3, refinement pass: the n-th magnitude bit of each earlier LSP entry
+            # Step 3, refinement pass: for each LSP entry except those just found, output
+            # the n-th most significant bit of |c(i,j)|
             for node in LSP[:refine_count]:
                 known.refine(node, n, output("refine", node, (magnitude[node] >> n) & 1))
 
