@@ -129,7 +129,7 @@ def _prob(probs, ctx):
     return (probs[ctx, 0] + probs[ctx, 1]) >> 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _move(p, bit, shift):
     if bit == 0:
         p += (PROB_ONE - p) >> shift
@@ -170,7 +170,7 @@ def ac_encode_bit(state, out, probs, counts, ctx, bit):
         state[_DONE] = 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def ac_encode_step(low, rng, p_fast, p_slow, count, bit):
     """:func:`ac_encode_bit` on scalars, without renormalisation: the encoder registers
     and one context's model in, the new registers and model out.
@@ -270,7 +270,7 @@ def ac_decode_bit(state, data, probs, counts, ctx):
     return bit
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def ac_decode_step(rng, code, pos, limit, done, p_fast, p_slow, count, byte0, byte1):
     """:func:`ac_decode_bit` on scalars: the decoder registers, one context's model and
     the next two input bytes (0 past the end) in; the bit (-1 when exhausted), the new

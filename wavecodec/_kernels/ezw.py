@@ -104,12 +104,12 @@ def ezw_context_count() -> int:
     return N_CONTEXTS
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _pack(c, i, j):
     return (np.int64(c) << _SHIFT_C) | (np.int64(i) << _SHIFT_I) | np.int64(j)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _band_class(lev, levels):
     if lev > levels:
         return 0
@@ -120,7 +120,7 @@ def _band_class(lev, levels):
     return 3
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _orientation(rl, cl, levels):
     """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
     if rl > levels and cl > levels:
@@ -139,7 +139,7 @@ def _signed(sgn, sig, c, y, x):
     return -1 if sgn[c, y, x] != 0 else 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _parent(i, j, hl, wl):
     """Parent of a detail node (i, j) (not in the LL band)."""
     if i < 2 * hl and j < 2 * wl:

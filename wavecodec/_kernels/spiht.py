@@ -102,7 +102,7 @@ def spiht_context_count() -> int:
     return N_CONTEXTS
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _pack(c, i, j):
     return (np.int64(c) << _SHIFT_C) | (np.int64(i) << _SHIFT_I) | np.int64(j)
 
@@ -120,7 +120,7 @@ def _record(trace, tcount, n, kind, c, i, j, bit):
     tcount[0] = k + 1
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _offspring(i, j, hl, wl, hp2, wp2, levels):
     """Top-left corner of the 2x2 offspring block of (i, j), or (-1, -1)."""
     if i < hl and j < wl:
@@ -173,7 +173,7 @@ def descendant_or(mag, hl, wl, levels):
     return d_or, l_or
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _band_class(lev, levels):
     if lev > levels:
         return 0
@@ -788,7 +788,7 @@ def spiht_code(
     return n, n_lsp, refined, lsp_old, tcount[0], lsp, lsp_plane
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _orientation(rl, cl, levels):
     """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
     if rl > levels and cl > levels:
