@@ -2,19 +2,21 @@
 
 One kernel, :func:`spiht_code`, runs the encoder or the decoder (``decoding``
 flag) so that both sides take exactly the same path through the lists; every
-place where the encoder *emits* a bit the decoder *reads* it.  The flags
-``decoding`` and ``arith`` are passed as ``None`` (off) or ``True`` (on): Numba
-then compiles one specialisation per combination and prunes the branches that
-test them before inlining the coder, so each compiled kernel holds only its own
-path (a single generic kernel was 2-3x slower).  For the same reason the coder
-calls are written out at each call site, tracing is behind a flag, and the
-range coder's registers live in local variables, updated by the scalar-only
-:func:`.arith.ac_encode_step` / :func:`.arith.ac_decode_step` (the encoder
-touches its state array only to emit a byte): helpers that take arrays, inlined at
-every decision, make Numba count references to those arrays on every bit
-(atomic operations that took a third of the time).  The bits go either
-to raw output (``arith = False``: the paper's binary-uncoded SPIHT) or to the
-adaptive binary arithmetic coder of :mod:`.arith` with the contexts described in
+place where the encoder *emits* a bit the decoder *reads* it.  ``decoding`` is
+an ordinary run-time bool: one compiled kernel serves the encoder and the
+decoder (a first encode and decode compile it once; the branches cost less than
+a second specialisation, measured with ``benchmarks/bench_coldstart.py``).
+``arith`` is passed as ``None`` (raw bits) or ``True`` (arithmetic coding): the
+variants are compiled separately, and Numba prunes the branches that test it.
+The range coder's registers live in local variables, updated by the scalar-only
+:func:`.arith.ac_encode_step` / :func:`.arith.ac_decode_step`, ordinary jitted
+functions that LLVM inlines (the encoder touches its state array only to emit a
+byte): helpers that take arrays, called at every decision, make Numba count
+references to those arrays on every bit (atomic operations that took a third of
+the time); for the same reason the context helpers, which read the significance
+maps, are inlined in Numba's IR (``inline="always"``).  The bits go either to raw
+output (``arith = None``: the paper's binary-uncoded SPIHT) or to the adaptive
+binary arithmetic coder of :mod:`.arith` with the contexts described in
 :func:`spiht_context_count`.
 
 Coefficients are in the zero-padded dyadic tree layout of
@@ -312,7 +314,7 @@ def spiht_code(
     # significance / sign maps with a 1-sample zero border (context modelling)
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    if decoding is None:
+    if not decoding:
         d_or, l_or = descendant_or(mag, hl, wl, levels)
     else:
         d_or = np.zeros((1, 1, 1), dtype=np.int32)
@@ -381,10 +383,10 @@ def spiht_code(
                     (((((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch
                 )
             bit = 0
-            if decoding is None:
+            if not decoding:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
             # the coder call, written out so that Numba prunes the unused paths before inlining
-            if decoding is None:
+            if not decoding:
                 if stats.shape[0] > 0:
                     stats[ctx, bit] += 1
                 if arith is not None:
@@ -416,14 +418,14 @@ def spiht_code(
                 _record(trace, tcount, n, T_LIP, c, i, j, bit)
             if bit == 1:
                 s = 0
-                if decoding is None:
+                if not decoding:
                     s = sgn_in[c, i, j]
                 sctx = 0
                 if arith is not None:
                     orient = _orientation(rowlev[i], collev[j], levels)
                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, orient)
                 # the coder call, written out so that Numba prunes the unused paths before inlining
-                if decoding is None:
+                if not decoding:
                     if stats.shape[0] > 0:
                         stats[sctx, s] += 1
                     if arith is not None:
@@ -455,7 +457,7 @@ def spiht_code(
                     _record(trace, tcount, n, T_SIGN, c, i, j, s)
                 sig[c, i + 1, j + 1] = 1
                 sgn[c, i + 1, j + 1] = s
-                if decoding is not None:
+                if decoding:
                     out_val[c, i, j] = bitn
                     out_sign[c, i, j] = s
                 lsp[n_lsp] = p
@@ -465,7 +467,7 @@ def spiht_code(
                 lip[w] = p
                 w += 1
             k += 1
-            if decoding is None:  # the encoder stops once its budget is spent
+            if not decoding:  # the encoder stops once its budget is spent
                 if state[STATE_DONE] != 0:
                     done = True
                     break
@@ -498,10 +500,10 @@ def spiht_code(
                     ring = _ring_sig(sig, c, r0, c0)
                     ctx = CTX_SETA + (((chroma * N_BAND + bclass) * 2 + node_sig) * 4 + nb) * 3 + ring
                 bit = 0
-                if decoding is None:
+                if not decoding:
                     bit = 1 if d_or[c, i, j] >= bitn else 0
                 # the coder call, written out so that Numba prunes the unused paths before inlining
-                if decoding is None:
+                if not decoding:
                     if stats.shape[0] > 0:
                         stats[ctx, bit] += 1
                     if arith is not None:
@@ -546,10 +548,10 @@ def spiht_code(
                                     ((((chroma * N_BAND + child_class) * 3 + hv) * 3 + dg) * 2 + any_sib) * 2 + node_sig
                                 )
                             ob = 0
-                            if decoding is None:
+                            if not decoding:
                                 ob = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
                             # the coder call, written out so that Numba prunes the unused paths before inlining
-                            if decoding is None:
+                            if not decoding:
                                 if stats.shape[0] > 0:
                                     stats[octx, ob] += 1
                                 if arith is not None:
@@ -582,14 +584,14 @@ def spiht_code(
                             if ob == 1:
                                 any_sib = 1
                                 s = 0
-                                if decoding is None:
+                                if not decoding:
                                     s = sgn_in[c, ci, cj]
                                 sctx = 0
                                 if arith is not None:
                                     orient = _orientation(rowlev[ci], collev[cj], levels)
                                     sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, ci, cj, orient)
                                 # the coder call, written out so that Numba prunes the unused paths before inlining
-                                if decoding is None:
+                                if not decoding:
                                     if stats.shape[0] > 0:
                                         stats[sctx, s] += 1
                                     if arith is not None:
@@ -621,7 +623,7 @@ def spiht_code(
                                     _record(trace, tcount, n, T_SIGN, c, ci, cj, s)
                                 sig[c, ci + 1, cj + 1] = 1
                                 sgn[c, ci + 1, cj + 1] = s
-                                if decoding is not None:
+                                if decoding:
                                     out_val[c, ci, cj] = bitn
                                     out_sign[c, ci, cj] = s
                                 lsp[n_lsp] = _pack(c, ci, cj)
@@ -630,7 +632,7 @@ def spiht_code(
                             else:
                                 lip[n_lip] = _pack(c, ci, cj)
                                 n_lip += 1
-                            if decoding is None:  # the encoder stops once its budget is spent
+                            if not decoding:  # the encoder stops once its budget is spent
                                 if state[STATE_DONE] != 0:
                                     done = True
                                     break
@@ -660,10 +662,10 @@ def spiht_code(
                         nsig_children = 2
                     ctx = CTX_SETB + ((chroma * N_BAND + bclass) * 2 + node_sig) * 3 + nsig_children
                 bit = 0
-                if decoding is None:
+                if not decoding:
                     bit = 1 if l_or[c, i, j] >= bitn else 0
                 # the coder call, written out so that Numba prunes the unused paths before inlining
-                if decoding is None:
+                if not decoding:
                     if stats.shape[0] > 0:
                         stats[ctx, bit] += 1
                     if arith is not None:
@@ -704,7 +706,7 @@ def spiht_code(
                     lis_b[w] = 1
                     w += 1
             k += 1
-            if decoding is None:  # the encoder stops once its budget is spent
+            if not decoding:  # the encoder stops once its budget is spent
                 if state[STATE_DONE] != 0:
                     done = True
                     break
@@ -727,10 +729,10 @@ def spiht_code(
                 anyn = 1 if hv + dg > 0 else 0
                 ctx = CTX_REF + (((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 2 + first) * 2 + anyn
             bit = 0
-            if decoding is None:
+            if not decoding:
                 bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
             # the coder call, written out so that Numba prunes the unused paths before inlining
-            if decoding is None:
+            if not decoding:
                 if stats.shape[0] > 0:
                     stats[ctx, bit] += 1
                 if arith is not None:
@@ -760,12 +762,12 @@ def spiht_code(
                 break
             if tracing:
                 _record(trace, tcount, n, T_REFINE, c, i, j, bit)
-            if decoding is not None:
+            if decoding:
                 if bit == 1:
                     out_val[c, i, j] |= bitn
             k += 1
             refined = k
-            if decoding is None:  # the encoder stops once its budget is spent
+            if not decoding:  # the encoder stops once its budget is spent
                 if state[STATE_DONE] != 0:
                     done = True
                     break
@@ -774,7 +776,7 @@ def spiht_code(
         n -= 1
 
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
-        if decoding is None:
+        if not decoding:
             state[STATE_LOW] = e_low
             state[STATE_RANGE] = e_rng
         else:

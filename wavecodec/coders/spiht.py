@@ -109,11 +109,11 @@ def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, o
     probs, counts = initial_models(priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
-    # The flags are passed as None (off) or True (on): Numba compiles a separate
-    # specialisation for each combination and prunes the branches that test them
-    # (``flag is None``), which keeps each compiled kernel small and fast.
+    # ``decoding`` is a run-time bool (one compiled kernel for both directions);
+    # ``arith`` is None (raw bits) or True: Numba compiles each variant separately
+    # and prunes the branches that test it (``arith is None``).
     return _k.spiht_code(
-        True if decoding else None, True if arith else None, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
+        decoding, True if arith else None, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
         n_max, 0, state, buf, probs, counts, out_val, out_sign, trace, stats,
     )
 
