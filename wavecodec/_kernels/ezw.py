@@ -1,12 +1,13 @@
 """EZW coding kernel (Shapiro, IEEE TSP 41(12):3445-3462, 1993), in Numba.
 
-One kernel, :func:`ezw_code`, runs the encoder or the decoder (``decoding``
-flag), so both sides take exactly the same path; the flags ``decoding``,
-``arith`` and ``rescan`` are passed as ``None`` (off) or ``True`` (on) so that
-Numba compiles one specialisation per combination and prunes the unused
-branches, and the range coder's registers live in local variables updated with
-the scalar-only :func:`.arith.ac_encode_step` / :func:`.arith.ac_decode_step`
-(see :mod:`wavecodec._kernels.spiht` and :mod:`.arith` for why).
+One kernel, :func:`ezw_code`, runs the encoder or the decoder (``decoding``, a
+run-time bool: one compiled kernel serves both directions), so both sides take
+exactly the same path; the flags ``arith`` and ``rescan`` are passed as ``None``
+(off) or ``True`` (on) so that Numba compiles one specialisation per variant and
+prunes the unused branches, and the range coder's registers live in local
+variables updated with the scalar-only :func:`.arith.ac_encode_step` /
+:func:`.arith.ac_decode_step` (see :mod:`wavecodec._kernels.spiht` and
+:mod:`.arith` for why).
 
 Coefficients are in the zero-padded tree layout of :mod:`wavecodec.transform`
 (``mag[c, i, j]``: int32 magnitudes, ``sgn_in``: 1 = negative).  Trees follow
@@ -195,7 +196,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
              counts, trace, stats, significance_first):
     """Run EZW from threshold ``2**n_max`` down to 1 (or until the coder is done).
 
-    Encoder (``decoding`` None): reads ``mag``/``sgn_in``, writes to ``buf``.
+    Encoder (``decoding`` False): reads ``mag``/``sgn_in``, writes to ``buf``.
     Decoder: reads ``buf``; ``mag``/``sgn_in`` give only the shape.
 
     Returns ``(n_list, lst, lval, llow, sgn, n_trace)``: the subordinate list
@@ -217,7 +218,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
     llow = np.empty(total, dtype=np.int8)
     lfirst = np.empty(total, dtype=np.uint8)
     val = np.zeros((1, 1, 1), dtype=np.int32)
-    if decoding is None:
+    if not decoding:
         val = mag.copy()
     n_list = 0
     tcount = 0
@@ -235,7 +236,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
     while n >= 0 and not done:
         bitn = np.int32(1) << n
         dmax = np.zeros((1, 1, 1), dtype=np.int32)
-        if decoding is None:
+        if not decoding:
             dmax = descendant_max(val, hl, wl, levels)  # significant coefficients read as 0
 
         # ---------------------------------------------------------- dominant pass
@@ -270,7 +271,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                         leaf = levels == 0 or i >= hp2 or j >= wp2
                         b1 = 0
                         b2 = 0
-                        if decoding is None:
+                        if not decoding:
                             if not was_sig and mag[c, i, j] >= bitn:
                                 b1 = 1
                                 b2 = np.int64(sgn_in[c, i, j])
@@ -311,7 +312,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                             if not coded:
                                 continue
                             # the coder call, written out so that Numba prunes the unused paths
-                            if decoding is None:
+                            if not decoding:
                                 if arith is not None:
                                     e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0],
                                                                               probs[ctx, 1], counts[ctx], bit)
@@ -345,7 +346,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                                     b1 = 0  # plain + rescan: the decoder ignores this bit
                             else:
                                 b2 = bit
-                            if decoding is None:  # the encoder stops once its budget is spent
+                            if not decoding:  # the encoder stops once its budget is spent
                                 if state[STATE_DONE] != 0:
                                     done = True
                                     break
@@ -376,7 +377,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                             llow[n_list] = n
                             lfirst[n_list] = 1
                             n_list += 1
-                            if decoding is None:
+                            if not decoding:
                                 val[c, i, j] = 0
                         elif sym == S_ZTR:
                             ztp[c, i, j] = n
@@ -408,10 +409,10 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                 bclass = _band_class(min(rowlev[i], collev[j]), levels)
                 ctx = CTX_SUB + ((1 if c > 0 else 0) * N_BAND + bclass) * 2 + np.int64(lfirst[k])
             bit = 0
-            if decoding is None:
+            if not decoding:
                 bit = 1 if (mag[c, i, j] & half) != 0 else 0
             # the coder call, written out so that Numba prunes the unused paths
-            if decoding is None:
+            if not decoding:
                 if arith is not None:
                     e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1],
                                                               counts[ctx], bit)
@@ -452,7 +453,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                     trace[tcount, 4] = j
                     trace[tcount, 5] = bit
                 tcount += 1
-            if decoding is None:
+            if not decoding:
                 if state[STATE_DONE] != 0:
                     done = True
                     break
@@ -468,7 +469,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
         n -= 1
 
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
-        if decoding is None:
+        if not decoding:
             state[STATE_LOW] = e_low
             state[STATE_RANGE] = e_rng
         else:

@@ -65,6 +65,9 @@ class ZerotreeKernel:
     scans: tuple[str, ...]  # scan conventions the kernel implements
     priors: tuple | None = None  # initial P(bit = 0) per context (2**-15 units), see _zerotree_priors
     confidence: int = 16  # how many symbols a prior counts as
+    # True: ``decoding`` is a run-time bool, one compiled kernel for both directions
+    # (fewer compilations); False: passed as None/True, one specialisation per direction
+    one_kernel_both_directions: bool = True
 
     def initial_models(self, priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Context models at the start of a stream: the trained priors, or flat 1/2."""
@@ -131,9 +134,11 @@ def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, 
     nc, hp, wp = mag.shape
     rowlev, collev = B.level_maps(hp, wp, levels)
     probs, counts = kernel.initial_models(priors)
-    # flags as None (off) / True (on): one compiled specialisation per combination
+    # the variant flags as None (off) / True (on): one compiled specialisation per variant
+    if not kernel.one_kernel_both_directions:
+        decoding = True if decoding else None
     return kernel.code(
-        True if decoding else None, True if arith else None, True if scan == "rescan" else None, mag, sgn, levels,
+        decoding, True if arith else None, True if scan == "rescan" else None, mag, sgn, levels,
         hp >> levels, wp >> levels, rowlev, collev, n_max, state, buf, probs, counts, trace,
         np.zeros((0, 2), dtype=np.int64) if stats is None else stats, _ORDER_CODE[order],
     )

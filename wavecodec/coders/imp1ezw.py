@@ -39,8 +39,10 @@ from . import _zerotree as Z
 from . import _zerotree_priors as _priors
 from ._zerotree import VARIANTS, EncodeResult  # noqa: F401  (re-exported)
 
+# decoding as None/True: with one kernel for both directions the encoder ran 10-30% slower
+# (benchmarks/bench_coldstart.py, kodim01 at 1 bpp)
 KERNEL = Z.ZerotreeKernel("imp1ezw", _k.imp1ezw_code, _k.imp1ezw_context_count(), ("strict",), _priors.IMP1EZW,
-                          _priors.CONFIDENCE)
+                          _priors.CONFIDENCE, one_kernel_both_directions=False)
 
 
 def encode_coefficients(q: np.ndarray, **options) -> EncodeResult:
