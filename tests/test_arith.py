@@ -212,3 +212,23 @@ def test_raw_bits_round_trip_and_budget():
 def test_models_start_flat():
     probs, counts = A.new_models(10)
     assert probs.shape[0] == 10 and np.all(probs == A.PROB_HALF) and np.all(counts == 0)
+
+
+def test_cache_guard_drops_kernels_compiled_from_other_sources(tmp_path):
+    """Numba checks only a kernel's own file: wavecodec._kernels drops its cache when any kernel source changes."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    run = ("import numpy as np; from wavecodec._kernels import arith as A;"
+           " A.encode_bits(np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64), 1, 16)")
+    subprocess.run([sys.executable, "-c", run], env=env, check=True)
+    stamps = list(tmp_path.rglob("wavecodec-kernels.sha256"))
+    assert len(stamps) == 1
+    folder = stamps[0].parent
+    assert list(folder.glob("arith.encode_bits-*.nbi"))
+    stamps[0].write_text("digest of other sources\n")  # as after an edit of a kernel file
+    subprocess.run([sys.executable, "-c", "import wavecodec._kernels"], env=env, check=True)
+    assert not list(folder.glob("*.nbi")) and not list(folder.glob("*.nbc"))
+    assert stamps[0].read_text().strip() != "digest of other sources"

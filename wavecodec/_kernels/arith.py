@@ -24,10 +24,9 @@ it contains (all but the last three or four bytes' worth), and nothing false.
 The state layout (index -> meaning) is private to this module; codec kernels
 only call the functions below (and read the ``STATE_*`` slots they name).
 
-Developers: the codec kernels inline these functions, and Numba's on-disk cache
-does not notice changes in another file.  After editing this module, delete the
-cached kernels (``find wavecodec -name '*.nbi' -o -name '*.nbc' | xargs rm -f``)
-or the old coder stays compiled into them.
+The codec kernels inline these functions; Numba's on-disk cache does not notice
+an edit here in the kernels that inline them, so :mod:`wavecodec._kernels` drops
+its cached kernels whenever any of its source files changes.
 """
 
 from __future__ import annotations
