@@ -67,6 +67,14 @@ from .arith import (
     raw_read_bit,
     raw_write_bit,
 )
+from .trees import MASK as _MASK
+from .trees import N_BAND
+from .trees import SHIFT_C as _SHIFT_C
+from .trees import SHIFT_I as _SHIFT_I
+from .trees import band_class as _band_class
+from .trees import orientation as _orientation
+from .trees import pack as _pack
+from .trees import sign_context
 
 # Trace kinds (column 1 of the trace array); column 5 holds the refinement bit.
 S_ZTR = 0
@@ -76,11 +84,6 @@ S_NEG = 3
 S_Z = 4
 T_SUB = 5
 
-_SHIFT_C = 42
-_SHIFT_I = 21
-_MASK = (1 << 21) - 1
-
-N_BAND = 4  # band classes: LL, levels >= 3, level 2, level 1
 CTX_SIG = 0  # newly significant: chroma(2) x band(4) x leaf(2) x parent sig(2) x neighbours(3) = 96
 CTX_ZTR = CTX_SIG + 96  # IZ vs ZTR: chroma x band x parent sig(2) x neighbours(3) x node sig(2) = 96
 CTX_SIGN = CTX_ZTR + 96  # sign: chroma x orientation(4) x horizontal(3) x vertical(3) = 72
@@ -103,41 +106,6 @@ def ezw_context_count() -> int:
     * subordinate bit: first refinement of the entry or a later one.
     """
     return N_CONTEXTS
-
-
-@njit(cache=True)
-def _pack(c, i, j):
-    return (np.int64(c) << _SHIFT_C) | (np.int64(i) << _SHIFT_I) | np.int64(j)
-
-
-@njit(cache=True)
-def _band_class(lev, levels):
-    if lev > levels:
-        return 0
-    if lev >= 3:
-        return 1
-    if lev == 2:
-        return 2
-    return 3
-
-
-@njit(cache=True)
-def _orientation(rl, cl, levels):
-    """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
-    if rl > levels and cl > levels:
-        return 0
-    if cl < rl:
-        return 1
-    if rl < cl:
-        return 2
-    return 3
-
-
-@njit(cache=True, inline="always")
-def _signed(sgn, sig, c, y, x):
-    if sig[c, y, x] == 0:
-        return 0
-    return -1 if sgn[c, y, x] != 0 else 1
 
 
 @njit(cache=True)
@@ -298,14 +266,8 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                                 coded = b1 == 1 or not leaf or arith is None
                                 if arith is not None:
                                     if b1 == 1:
-                                        y = i + 1
-                                        x = j + 1
-                                        hh = _signed(sgn, sig, c, y, x - 1) + _signed(sgn, sig, c, y, x + 1)
-                                        vv = _signed(sgn, sig, c, y - 1, x) + _signed(sgn, sig, c, y + 1, x)
-                                        hh = 1 if hh > 0 else (-1 if hh < 0 else 0)
-                                        vv = 1 if vv > 0 else (-1 if vv < 0 else 0)
                                         orient = _orientation(rowlev[i], collev[j], levels)
-                                        ctx = CTX_SIGN + (chroma * 4 + orient) * 9 + (hh + 1) * 3 + (vv + 1)
+                                        ctx = CTX_SIGN + sign_context(sgn, sig, c, i, j, orient)
                                     else:
                                         ctx = CTX_ZTR + (((chroma * N_BAND + bclass) * 2 + psig) * 3 + nb) * 2 + (
                                             1 if was_sig else 0)

@@ -85,25 +85,15 @@ from .arith import (
     raw_read_bit,
     raw_write_bit,
 )
-from .ezw import (
-    _MASK,
-    _SHIFT_C,
-    _SHIFT_I,
-    N_BAND,
-    S_IZ,
-    S_NEG,
-    S_POS,
-    S_Z,
-    S_ZTR,
-    T_SUB,
-    _band_class,
-    _orientation,
-    _pack,
-    _parent,
-    _signed,
-    descendant_max,
-    reconstruct,
-)
+from .ezw import S_IZ, S_NEG, S_POS, S_Z, S_ZTR, T_SUB, _parent, descendant_max, reconstruct
+from .trees import MASK as _MASK
+from .trees import N_BAND
+from .trees import SHIFT_C as _SHIFT_C
+from .trees import SHIFT_I as _SHIFT_I
+from .trees import band_class as _band_class
+from .trees import orientation as _orientation
+from .trees import pack as _pack
+from .trees import sign_context
 
 S_PT = 6
 S_NT = 7
@@ -278,14 +268,8 @@ def imp1ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, c
                                     b2 = 1
                                 if arith is not None:
                                     if b1 == 1:
-                                        y = i + 1
-                                        x = j + 1
-                                        hh = _signed(sgn, sig, c, y, x - 1) + _signed(sgn, sig, c, y, x + 1)
-                                        vv = _signed(sgn, sig, c, y - 1, x) + _signed(sgn, sig, c, y + 1, x)
-                                        hh = 1 if hh > 0 else (-1 if hh < 0 else 0)
-                                        vv = 1 if vv > 0 else (-1 if vv < 0 else 0)
                                         orient = _orientation(rowlev[i], collev[j], levels)
-                                        ctx = CTX_SIGN + (chroma * 4 + orient) * 9 + (hh + 1) * 3 + (vv + 1)
+                                        ctx = CTX_SIGN + sign_context(sgn, sig, c, i, j, orient)
                                     else:
                                         ctx = CTX_ZTR + ((((pc * N_BAND + bclass) * N_PS + psig) * N_NB + nb) * 3 + kid) * 3 + sn
                             else:

@@ -59,6 +59,14 @@ from .arith import (
     raw_read_bit,
     raw_write_bit,
 )
+from .trees import MASK as _MASK
+from .trees import N_BAND
+from .trees import SHIFT_C as _SHIFT_C
+from .trees import SHIFT_I as _SHIFT_I
+from .trees import band_class as _band_class
+from .trees import orientation as _orientation
+from .trees import pack as _pack
+from .trees import sign_context as _sign_ctx
 
 # Trace record kinds (column 1 of the trace array).
 T_LIP = 0  # significance of a LIP pixel
@@ -68,13 +76,8 @@ T_SET_B = 3  # significance of L(i,j)
 T_OFFSPRING = 4  # significance of an offspring pixel
 T_REFINE = 5  # refinement bit
 
-_SHIFT_C = 42
-_SHIFT_I = 21
-_MASK = (1 << 21) - 1
-
 # Context layout (arithmetic-coded variant).  Band classes: 0 LL, 1 levels >= 3,
 # 2 level 2, 3 level 1.  ``chroma`` = plane index > 0.
-N_BAND = 4
 CTX_PIX = 0  # LIP pixel: chroma(2) x band(4) x hv(3) x diag(3) x parent sig(2) x child sig(2) = 288
 CTX_OFF = CTX_PIX + 288  # offspring: chroma x band x hv x diag x sibling sig(2) x parent sig(2) = 288
 CTX_SETA = CTX_OFF + 288  # D set: chroma x band x node sig(2) x neighbours(4) x offspring ring(3) = 192
@@ -102,11 +105,6 @@ def spiht_context_count() -> int:
     * refinement: first refinement or not, any significant neighbour.
     """
     return N_CONTEXTS
-
-
-@njit(cache=True)
-def _pack(c, i, j):
-    return (np.int64(c) << _SHIFT_C) | (np.int64(i) << _SHIFT_I) | np.int64(j)
 
 
 @njit(cache=True, inline="always")
@@ -175,17 +173,6 @@ def descendant_or(mag, hl, wl, levels):
     return d_or, l_or
 
 
-@njit(cache=True)
-def _band_class(lev, levels):
-    if lev > levels:
-        return 0
-    if lev >= 3:
-        return 1
-    if lev == 2:
-        return 2
-    return 3
-
-
 @njit(cache=True, inline="always")
 def _neigh(sig, c, i, j):
     """(horizontal+vertical count capped at 2, diagonal count capped at 2) of significant neighbours."""
@@ -241,31 +228,6 @@ def _parent_sig(sig, c, i, j, hl, wl):
         pj = ((j - dj * wl) & ~1) + dj
         return np.int64(sig[c, pi + 1, pj + 1])
     return np.int64(sig[c, (i >> 1) + 1, (j >> 1) + 1])
-
-
-@njit(cache=True, inline="always")
-def _sign_ctx(sgn, sig, c, i, j, orient):
-    """Sign context from the signs of the significant horizontal and vertical neighbours.
-
-    As in EBCOT (JPEG 2000 Part 1, D.3.2): each direction contributes the sum of
-    its two neighbours' signs (+1 positive, -1 negative, 0 insignificant),
-    clamped to -1..1, giving 9 configurations per band orientation.
-    """
-    y = i + 1
-    x = j + 1
-    h = _signed(sgn, sig, c, y, x - 1) + _signed(sgn, sig, c, y, x + 1)
-    v = _signed(sgn, sig, c, y - 1, x) + _signed(sgn, sig, c, y + 1, x)
-    h = 1 if h > 0 else (-1 if h < 0 else 0)
-    v = 1 if v > 0 else (-1 if v < 0 else 0)
-    chroma = 1 if c > 0 else 0
-    return (chroma * 4 + orient) * 9 + (h + 1) * 3 + (v + 1)
-
-
-@njit(cache=True, inline="always")
-def _signed(sgn, sig, c, y, x):
-    if sig[c, y, x] == 0:
-        return 0
-    return -1 if sgn[c, y, x] != 0 else 1
 
 
 @njit(cache=True)
@@ -788,18 +750,6 @@ def spiht_code(
         # all planes coded: everything is known down to n_min
         return n_min - 1, n_lsp, 0, n_lsp, tcount[0], lsp, lsp_plane
     return n, n_lsp, refined, lsp_old, tcount[0], lsp, lsp_plane
-
-
-@njit(cache=True)
-def _orientation(rl, cl, levels):
-    """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
-    if rl > levels and cl > levels:
-        return 0
-    if cl < rl:
-        return 1
-    if rl < cl:
-        return 2
-    return 3
 
 
 @njit(cache=True)

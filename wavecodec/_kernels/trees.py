@@ -1,0 +1,80 @@
+"""Helpers shared by the tree coders' kernels (SPIHT, EZW, IMP1EZW), in Numba.
+
+Coefficients are in the zero-padded dyadic tree layout of :mod:`wavecodec.transform`;
+``rowlev[i]`` / ``collev[j]`` give the decomposition level of row ``i`` / column ``j``
+(``levels + 1`` inside the LL band), a coefficient's level is the minimum.
+Significance and sign maps carry a one-sample zero border: ``sig[c, i + 1, j + 1]``
+is coefficient ``(c, i, j)``.  Lists hold packed coordinates
+``(c << SHIFT_C) | (i << SHIFT_I) | j``.
+
+Scalar helpers are ordinary jitted functions (LLVM inlines them); helpers that
+read the maps are inlined in Numba's IR: called per coded bit with arrays, as
+functions they would update the arrays' reference counts on every call.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+SHIFT_C = 42
+SHIFT_I = 21
+MASK = (1 << 21) - 1
+N_BAND = 4  # band classes of the contexts: LL, levels >= 3, level 2, level 1
+
+
+@njit(cache=True)
+def pack(c, i, j):
+    """List entry of coefficient (c, i, j); ``p >> SHIFT_C``, ``(p >> SHIFT_I) & MASK``, ``p & MASK`` unpack it."""
+    return (np.int64(c) << SHIFT_C) | (np.int64(i) << SHIFT_I) | np.int64(j)
+
+
+@njit(cache=True)
+def band_class(lev, levels):
+    """Context band class of a coefficient at level ``lev``: 0 LL, 1 levels >= 3, 2 level 2, 3 level 1."""
+    if lev > levels:
+        return 0
+    if lev >= 3:
+        return 1
+    if lev == 2:
+        return 2
+    return 3
+
+
+@njit(cache=True)
+def orientation(rl, cl, levels):
+    """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
+    if rl > levels and cl > levels:
+        return 0
+    if cl < rl:
+        return 1
+    if rl < cl:
+        return 2
+    return 3
+
+
+@njit(cache=True, inline="always")
+def signed(sgn, sig, c, y, x):
+    """+1 / -1 for a significant positive / negative map entry, 0 if insignificant."""
+    if sig[c, y, x] == 0:
+        return 0
+    return -1 if sgn[c, y, x] != 0 else 1
+
+
+@njit(cache=True, inline="always")
+def sign_context(sgn, sig, c, i, j, orient):
+    """Sign context (0..71) from the signs of the significant horizontal and vertical neighbours.
+
+    As in EBCOT (JPEG 2000 Part 1, D.3.2): each direction contributes the sum of
+    its two neighbours' signs (+1 positive, -1 negative, 0 insignificant),
+    clamped to -1..1, giving 9 configurations per band orientation; chroma planes
+    (``c > 0``) have their own 36.
+    """
+    y = i + 1
+    x = j + 1
+    h = signed(sgn, sig, c, y, x - 1) + signed(sgn, sig, c, y, x + 1)
+    v = signed(sgn, sig, c, y - 1, x) + signed(sgn, sig, c, y + 1, x)
+    h = 1 if h > 0 else (-1 if h < 0 else 0)
+    v = 1 if v > 0 else (-1 if v < 0 else 0)
+    chroma = 1 if c > 0 else 0
+    return (chroma * 4 + orient) * 9 + (h + 1) * 3 + (v + 1)
