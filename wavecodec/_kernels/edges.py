@@ -23,6 +23,9 @@ TURN_RANK = np.array([0, 1, 3, 5, 7, 6, 4, 2], dtype=np.int64)
 RANK_TURN = np.array([0, 1, 7, 2, 6, 3, 5, 4], dtype=np.int64)
 
 N_DIR_SYMBOLS = 8
+# Constant arguments of the helpers go through _I: a bare literal makes Numba compile a
+# version of the callee for each constant it is called with (Literal[int] types).
+_I = np.int64
 ESCAPE = 15  # sample residual symbols 0..14 are coded directly, >= 15 as ESCAPE + Exp-Golomb remainder
 N_RES_SYMBOLS = ESCAPE + 1
 MAX_CODE_LENGTH = 15
@@ -187,7 +190,7 @@ def _put_eg(huff, state, out, probs, counts, ctx, value, k):
         nbits += 1
         t >>= 1
     for _ in range(nbits - 1 - k):
-        _put(huff, state, out, probs, counts, ctx, 0)
+        _put(huff, state, out, probs, counts, ctx, _I(0))
     _put_bits(huff, state, out, probs, counts, ctx, v, nbits)
 
 
@@ -213,7 +216,7 @@ def _get_eg(huff, state, data, probs, counts, ctx, k, max_prefix):
 def _put_symbol(huff, state, out, probs, counts, sym, codes, lens, ctx0, n_bins):
     """A symbol: its Huffman code, or truncated unary bins in contexts ctx0 + bin."""
     if huff:
-        _put_bits(huff, state, out, probs, counts, 0, codes[sym], lens[sym])
+        _put_bits(huff, state, out, probs, counts, _I(0), codes[sym], lens[sym])
     else:
         for b in range(n_bins):
             if b == sym:
@@ -285,9 +288,9 @@ def encode_layer(huff, h, w, n_planes, spacing, lengths, y0, x0, dir0, turns, re
     if huff:
         _ac.raw_init(state, 8 * capacity)
         for s in range(N_DIR_SYMBOLS):
-            _put_bits(huff, state, out, probs, counts, 0, dir_lens[s], 4)
+            _put_bits(huff, state, out, probs, counts, _I(0), dir_lens[s], _I(4))
         for s in range(N_RES_SYMBOLS):
-            _put_bits(huff, state, out, probs, counts, 0, res_lens[s], 4)
+            _put_bits(huff, state, out, probs, counts, _I(0), res_lens[s], _I(4))
     else:
         _ac.ac_encoder_init(state, capacity)
     dir_codes = canonical_codes(dir_lens)
@@ -295,25 +298,25 @@ def encode_layer(huff, h, w, n_planes, spacing, lengths, y0, x0, dir0, turns, re
     by = _bits_for(h)
     bx = _bits_for(w)
     n = lengths.shape[0]
-    _put_eg(huff, state, out, probs, counts, _CTX_RAW + _RAW_COUNT, n, 4)
+    _put_eg(huff, state, out, probs, counts, _CTX_RAW + _RAW_COUNT, n, _I(4))
     t = 0
     r = 0
     for c in range(n):
         L = lengths[c]
         _put_bits(huff, state, out, probs, counts, _CTX_RAW + _RAW_POS, y0[c], by)
         _put_bits(huff, state, out, probs, counts, _CTX_RAW + _RAW_POS, x0[c], bx)
-        _put_eg(huff, state, out, probs, counts, _CTX_RAW + _RAW_COUNT, L - 1, 3)
+        _put_eg(huff, state, out, probs, counts, _CTX_RAW + _RAW_COUNT, L - 1, _I(3))
         # which value the contour pixels take: 0 diffused, 1 side 0, 2 side 1 (0 / 10 / 11)
         _put(huff, state, out, probs, counts, _CTX_RAW + _RAW_SIDE, 1 if pixel_side[c] > 0 else 0)
         if pixel_side[c] > 0:
             _put(huff, state, out, probs, counts, _CTX_RAW + _RAW_SIDE + 1, pixel_side[c] - 1)
         if L > 1:
-            _put_bits(huff, state, out, probs, counts, _CTX_RAW + _RAW_DIR, dir0[c], 3)
+            _put_bits(huff, state, out, probs, counts, _CTX_RAW + _RAW_DIR, dir0[c], _I(3))
         prev_class = 0
         for i in range(L - 2):
             s = turns[t]
             t += 1
-            _put_symbol(huff, state, out, probs, counts, s, dir_codes, dir_lens, _CTX_DIR + 7 * prev_class, 7)
+            _put_symbol(huff, state, out, probs, counts, s, dir_codes, dir_lens, _CTX_DIR + 7 * prev_class, _I(7))
             prev_class = 0 if s == 0 else (1 if s <= 2 else 2)
         for k in range(n_samples(L, spacing)):
             for side in range(2):
@@ -322,9 +325,9 @@ def encode_layer(huff, h, w, n_planes, spacing, lengths, y0, x0, dir0, turns, re
                     r += 1
                     s = u if u < ESCAPE else ESCAPE
                     _put_symbol(huff, state, out, probs, counts, s, res_codes, res_lens,
-                                _CTX_RES + ESCAPE * (p if p < 3 else 2), ESCAPE)
+                                _CTX_RES + ESCAPE * (p if p < 3 else 2), _I(ESCAPE))
                     if s == ESCAPE:
-                        _put_eg(huff, state, out, probs, counts, _CTX_RAW + _RAW_ESC, u - ESCAPE, 0)
+                        _put_eg(huff, state, out, probs, counts, _CTX_RAW + _RAW_ESC, u - ESCAPE, _I(0))
     if huff:
         n_bytes = (_ac.position(state) + 7) // 8
     else:
@@ -362,12 +365,12 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
         dir_lens = np.zeros(N_DIR_SYMBOLS, dtype=np.int64)
         res_lens = np.zeros(N_RES_SYMBOLS, dtype=np.int64)
         for s in range(N_DIR_SYMBOLS):
-            v = _get_bits(huff, state, data, probs, counts, 0, 4)
+            v = _get_bits(huff, state, data, probs, counts, _I(0), _I(4))
             if v < 0:
                 ok = False
             dir_lens[s] = max(v, 0)
         for s in range(N_RES_SYMBOLS):
-            v = _get_bits(huff, state, data, probs, counts, 0, 4)
+            v = _get_bits(huff, state, data, probs, counts, _I(0), _I(4))
             if v < 0:
                 ok = False
             res_lens[s] = max(v, 0)
@@ -394,7 +397,7 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
         return lengths, ys[:0].copy(), xs[:0].copy(), levels[:0].copy(), lengths.copy()
     by = _bits_for(h)
     bx = _bits_for(w)
-    n = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_COUNT, 4, 40)
+    n = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_COUNT, _I(4), _I(40))
     if n < 0:
         n = 0
     n = min(n, max_pixels)
@@ -416,7 +419,7 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
         x = _get_bits(huff, state, data, probs, counts, _CTX_RAW + _RAW_POS, bx)
         if y < 0 or x < 0 or y >= h or x >= w:
             break
-        L1 = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_COUNT, 3, 40)
+        L1 = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_COUNT, _I(3), _I(40))
         if L1 < 0 or pix + L1 + 1 > max_pixels:
             break
         L = L1 + 1
@@ -441,7 +444,7 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
         xs[pix] = x
         good = True
         if L > 1:
-            d = _get_bits(huff, state, data, probs, counts, _CTX_RAW + _RAW_DIR, 3)
+            d = _get_bits(huff, state, data, probs, counts, _CTX_RAW + _RAW_DIR, _I(3))
             if d < 0:
                 break
             y += DY[d]
@@ -452,7 +455,7 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
             xs[pix + 1] = x
             prev_class = 0
             for i in range(L - 2):
-                s = _get_symbol(huff, state, data, probs, counts, dir_cnt, dir_syms, _CTX_DIR + 7 * prev_class, 7)
+                s = _get_symbol(huff, state, data, probs, counts, dir_cnt, dir_syms, _CTX_DIR + 7 * prev_class, _I(7))
                 if s < 0:
                     good = False
                     break
@@ -475,13 +478,13 @@ def decode_layer(huff, data, n_bytes, h, w, n_planes, spacing, n_levels, max_pix
             for side in range(2):
                 for p in range(n_planes):
                     s = _get_symbol(huff, state, data, probs, counts, res_cnt, res_syms,
-                                    _CTX_RES + ESCAPE * (p if p < 3 else 2), ESCAPE)
+                                    _CTX_RES + ESCAPE * (p if p < 3 else 2), _I(ESCAPE))
                     if s < 0:
                         good = False
                         break
                     u = s
                     if s == ESCAPE:
-                        extra = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_ESC, 0, 40)
+                        extra = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_ESC, _I(0), _I(40))
                         if extra < 0:
                             good = False
                             break
@@ -598,7 +601,7 @@ def inpaint(values, known, fine_iterations):
             for x in range(wc):
                 if kk[y, x] == 0:
                     u[c, y, x] = mean
-    _relax(u, kk, 200, 1.5)
+    _relax(u, kk, _I(200), 1.5)
     for lev in range(top - 1, -1, -1):
         fine = us[lev]
         kf = ks[lev]
