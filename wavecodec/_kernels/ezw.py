@@ -160,6 +160,46 @@ def descendant_max(val, hl, wl, levels):
 
 
 @njit(cache=True)
+def shapiro_reorder(lst, lval, llow, lfirst, n_list):
+    """Shapiro's re-ordering of the subordinate list after a subordinate pass: by the
+    magnitude the decoder knows (``lval``), descending; equal magnitudes keep their order.
+
+    A bottom-up merge sort of the entry indices (``np.argsort(kind="mergesort")``
+    does the same but its compilation, string argument included, took seconds).
+    """
+    if n_list < 2:
+        return
+    order = np.arange(n_list)
+    tmp = np.empty(n_list, dtype=np.int64)
+    width = 1
+    while width < n_list:
+        for lo in range(0, n_list, 2 * width):
+            mid = min(lo + width, n_list)
+            hi = min(lo + 2 * width, n_list)
+            a = lo
+            b = mid
+            for k in range(lo, hi):
+                # from the right run only when strictly larger: stable
+                if a < mid and (b >= hi or lval[order[b]] <= lval[order[a]]):
+                    tmp[k] = order[a]
+                    a += 1
+                else:
+                    tmp[k] = order[b]
+                    b += 1
+        order, tmp = tmp, order
+        width *= 2
+    old_lst = lst[:n_list].copy()
+    old_lval = lval[:n_list].copy()
+    old_llow = llow[:n_list].copy()
+    old_lfirst = lfirst[:n_list].copy()
+    for k in range(n_list):  # plain loops: fancy indexing compiles slower
+        lst[k] = old_lst[order[k]]
+        lval[k] = old_lval[order[k]]
+        llow[k] = old_llow[order[k]]
+        lfirst[k] = old_lfirst[order[k]]
+
+
+@njit(cache=True)
 def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state, buf, probs,
              counts, trace, stats, significance_first):
     """Run EZW from threshold ``2**n_max`` down to 1 (or until the coder is done).
@@ -421,13 +461,7 @@ def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, colle
                     break
         if done:
             break
-        # Shapiro: re-order by the magnitude the decoder knows, descending, stable
-        if n_list > 1:
-            order = np.argsort(-lval[:n_list].astype(np.int64), kind="mergesort")
-            lst[:n_list] = lst[:n_list][order]
-            lval[:n_list] = lval[:n_list][order]
-            llow[:n_list] = llow[:n_list][order]
-            lfirst[:n_list] = lfirst[:n_list][order]
+        shapiro_reorder(lst, lval, llow, lfirst, n_list)
         n -= 1
 
     if arith is not None:  # hand the registers back (the encoder's flush needs them)

@@ -85,7 +85,7 @@ from .arith import (
     raw_read_bit,
     raw_write_bit,
 )
-from .ezw import S_IZ, S_NEG, S_POS, S_Z, S_ZTR, T_SUB, _parent, descendant_max, reconstruct
+from .ezw import S_IZ, S_NEG, S_POS, S_Z, S_ZTR, T_SUB, _parent, descendant_max, reconstruct, shapiro_reorder
 from .trees import MASK as _MASK
 from .trees import N_BAND
 from .trees import SHIFT_C as _SHIFT_C
@@ -437,13 +437,7 @@ def imp1ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, c
                     break
         if done:
             break
-        # Shapiro: re-order by the magnitude the decoder knows, descending, stable
-        if n_list > 1:
-            order = np.argsort(-lval[:n_list].astype(np.int64), kind="mergesort")
-            lst[:n_list] = lst[:n_list][order]
-            lval[:n_list] = lval[:n_list][order]
-            llow[:n_list] = llow[:n_list][order]
-            lfirst[:n_list] = lfirst[:n_list][order]
+        shapiro_reorder(lst, lval, llow, lfirst, n_list)
         n -= 1
 
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
