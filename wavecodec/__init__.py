@@ -15,6 +15,7 @@ from .errors import (
     CorruptStreamError,
     InvalidArgumentError,
     MissingDependencyError,
+    RateUnreachableError,
     TruncatedStreamError,
     UnknownCodecError,
     UnsupportedImageError,
@@ -44,5 +45,6 @@ __all__ = [
     "CorruptStreamError",
     "TruncatedStreamError",
     "MissingDependencyError",
+    "RateUnreachableError",
     "__version__",
 ]

@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ._container import Header, check_codec_name, header_length
-from .errors import InvalidArgumentError, MissingDependencyError, UnknownCodecError
+from .errors import InvalidArgumentError, MissingDependencyError, RateUnreachableError, UnknownCodecError
 
 __all__ = ["Option", "Capabilities", "EncodeTarget", "Codec", "register", "get_codec", "codecs"]
 
@@ -66,6 +66,10 @@ class EncodeTarget:
     width: int
     max_bytes: int | None = None
 
+    def stream_length(self, params_length: int, payload_length: int) -> int:
+        """Bytes of the whole stream (header included) with a parameter block and a payload of these lengths."""
+        return header_length(self.codec, self.height, self.width, params_length, payload_length) + payload_length
+
     def payload_budget(self, params: bytes) -> int | None:
         """Bytes left for the payload once the header (with these params) is written."""
         if self.max_bytes is None:
@@ -76,9 +80,10 @@ class EncodeTarget:
         # budget equal to the size of the unconstrained stream reproduces that stream).
         need = header_length(self.codec, self.height, self.width, len(params), 0)
         if need > self.max_bytes:
-            raise InvalidArgumentError(
+            raise RateUnreachableError(
                 f"the rate budget of {self.max_bytes} bytes is below the {need}-byte container header of"
-                f" codec {self.codec!r}; ask for at least max_bytes={need}"
+                f" codec {self.codec!r}; ask for at least max_bytes={need}",
+                budget=self.max_bytes, smallest=need,
             )
         payload = self.max_bytes - need
         while payload > 0 and header_length(self.codec, self.height, self.width, len(params), payload) + payload > self.max_bytes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "WavecodecError",
     "InvalidArgumentError",
+    "RateUnreachableError",
     "UnsupportedImageError",
     "UnknownCodecError",
     "CorruptStreamError",
@@ -25,6 +26,20 @@ class WavecodecError(Exception):
 
 class InvalidArgumentError(WavecodecError, ValueError):
     """A parameter has a wrong value; the message names the parameter and the valid choices."""
+
+
+class RateUnreachableError(InvalidArgumentError):
+    """The codec cannot make a stream as small as the rate budget.
+
+    ``budget`` is the budget asked for, in bytes; ``smallest`` (when known) the size the
+    codec needs at least: a stream of that many bytes can be made, or the error it
+    raises names a larger size (the container header alone is a lower bound).
+    """
+
+    def __init__(self, message: str, *, budget: int | None = None, smallest: int | None = None):
+        super().__init__(message)
+        self.budget = budget
+        self.smallest = smallest
 
 
 class UnsupportedImageError(WavecodecError, TypeError):

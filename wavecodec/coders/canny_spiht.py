@@ -36,7 +36,7 @@ from scipy import ndimage
 from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
-from ..errors import CorruptStreamError, InvalidArgumentError
+from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError
 from . import _bitplane as B
 from . import _edge_layer as E
 from . import spiht as S
@@ -259,7 +259,10 @@ class CannySpihtCodec(Codec):
         # the residual SPIHT block has a fixed size: measure the budget with a dummy plan
         probe = _EdgePlan("arith", options["spacing"], options["offset"], options["quant_step"], 0)
         dummy = S.SpihtPlan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
-        payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
+        try:
+            payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
+        except RateUnreachableError:  # a budget that holds the plain SPIHT header but not this longer one
+            return [], mask
         if payload_budget is None or payload_budget < 16:
             return [], mask
         shares = SHARES if options["edge_share"] == "auto" else (options["edge_share"],)

@@ -48,11 +48,11 @@ from scipy.fft import dctn, idctn
 
 from .. import transform as T
 from .. import optimize as _opt
-from .._container import Header, ParamReader, ParamWriter
+from .._container import Header, ParamReader, ParamWriter, header_length
 from .._kernels import arith as _ac
 from .._kernels import vq as _k
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
-from ..errors import CorruptStreamError, InvalidArgumentError, WavecodecError
+from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError, WavecodecError
 
 BLOCKS = (4, 8)
 DESIGNS = ("ailbg", "kmeans")
@@ -833,8 +833,10 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
         if (budget is None or len(seg2) <= budget) and quality2 > quality:
             seg, quality, n_code, lam = seg2, quality2, n2, lam2
     if budget is not None and len(seg) > budget:  # only when even one codeword does not fit
-        raise InvalidArgumentError(
-            f"vq-dct: the rate budget is too small for even a one-codeword plane ({len(seg)} > {budget} bytes)")
+        # (budget and smallest are the plane's: the segment of one codeword is its smallest)
+        raise RateUnreachableError(
+            f"vq-dct: the rate budget is too small for even a one-codeword plane ({len(seg)} > {budget} bytes)",
+            budget=budget, smallest=len(seg))
     return PlaneResult(seg, n_code, k, psnr_lbg, psnr_start, quality, lam, result)
 
 
@@ -955,20 +957,53 @@ class VqDctCodec(Codec):
         params_len = len(_Plan(block, 0, step, [(1, 1, 0)] * len(planes)).pack())
         budget = target.payload_budget(b"\0" * params_len)
 
+        def code_plane_within(p: int, plane_budget: int | None, optimizer: str) -> PlaneResult:
+            return encode_plane(planes[p], block=block, k=k, budget=plane_budget, size=size,
+                                design=options["design"], optimizer=optimizer,
+                                assignment=options["assignment"], iterations=options["iterations"],
+                                population=options["population"], seed=options["seed"], step=step, peak=peak,
+                                keep_slack=p != 0, gray=len(planes) == 1)
+
+        def smallest_segment(p: int) -> int:
+            """Bytes of plane ``p`` coded with one codeword (the least a plane can take)."""
+            try:
+                return len(code_plane_within(p, 0, "none").segment)
+            except RateUnreachableError as exc:
+                return exc.smallest
+
         def code_planes(share: float, optimizer: str) -> tuple[_Plan, bytes]:
-            """Chroma first, each with ``share`` of the budget; luma takes what is left."""
+            """Chroma first, each with ``share`` of the budget; luma takes what is left.
+
+            At budgets too small for that split, the chroma planes take one codeword each
+            and luma the rest; when even that does not fit, the rate is unreachable."""
             segments, plan_planes = [None] * len(planes), [None] * len(planes)
             used = 0
-            for p in ([1, 2, 0] if len(planes) == 3 else [0]):
-                plane_budget = None if budget is None else (budget - used if p == 0 else int(budget * share))
-                res = encode_plane(planes[p], block=block, k=k, budget=plane_budget, size=size,
-                                   design=options["design"], optimizer=optimizer,
-                                   assignment=options["assignment"], iterations=options["iterations"],
-                                   population=options["population"], seed=options["seed"], step=step, peak=peak,
-                                   keep_slack=p != 0, gray=len(planes) == 1)
-                segments[p] = res.segment
-                plan_planes[p] = (res.n_code, k, len(res.segment))
-                used += len(res.segment)
+            try:
+                for p in ([1, 2, 0] if len(planes) == 3 else [0]):
+                    plane_budget = None if budget is None else (budget - used if p == 0 else int(budget * share))
+                    res = code_plane_within(p, plane_budget, optimizer)
+                    segments[p] = res.segment
+                    plan_planes[p] = (res.n_code, k, len(res.segment))
+                    used += len(res.segment)
+            except RateUnreachableError:
+                fits = len(planes) == 3
+                if fits:  # one codeword per chroma plane, luma the rest
+                    used = 0
+                    for p in (1, 2):
+                        res = code_plane_within(p, smallest_segment(p), optimizer)
+                        segments[p] = res.segment
+                        plan_planes[p] = (res.n_code, k, len(res.segment))
+                        used += len(res.segment)
+                    try:
+                        res = code_plane_within(0, budget - used, optimizer)
+                    except RateUnreachableError:
+                        fits = False
+                    else:
+                        segments[0] = res.segment
+                        plan_planes[0] = (res.n_code, k, len(res.segment))
+                if not fits:
+                    raise self._unreachable([smallest_segment(p) for p in range(len(planes))], target, params_len,
+                                            image) from None
             return _Plan(block, 0, step, plan_planes), b"".join(segments)
 
         share = options["chroma_share"]
@@ -982,6 +1017,15 @@ class VqDctCodec(Codec):
                                       lambda: self._choose_chroma_share(image, code_planes))
             plan, payload = searched if options["optimizer"] == "none" else code_planes(share, options["optimizer"])
         return plan.pack(), payload
+
+    def _unreachable(self, segments: list[int], target: EncodeTarget, params_len: int,
+                     image: ImageSpec) -> RateUnreachableError:
+        """The error for a budget below the smallest stream: one codeword per plane."""
+        total = sum(segments)
+        smallest = header_length(self.name, image.height, image.width, params_len, total) + total
+        return RateUnreachableError(
+            f"vq-dct: rate unreachable: the budget is {target.max_bytes} bytes but the smallest stream (one codeword"
+            f" per plane) is {smallest} bytes, container header included", budget=target.max_bytes, smallest=smallest)
 
     def _choose_chroma_share(self, image: ImageSpec, code_planes) -> tuple[float, tuple]:
         """Hill-climb over :data:`CHROMA_SHARES` from 0.1: the share whose coding without
@@ -1016,9 +1060,10 @@ class VqDctCodec(Codec):
         budget = target.payload_budget(params)
         payload = b"".join(segments)
         if budget is not None and len(payload) > budget:
-            raise InvalidArgumentError(
+            raise RateUnreachableError(
                 f"vq-dct: with the shared codebook the stream needs {len(payload)} payload bytes, over the budget of"
-                f" {budget}; the rate of a shared-codebook stream is set by the codebook")
+                f" {budget}; the rate of a shared-codebook stream is set by the codebook", budget=target.max_bytes,
+                smallest=header_length(self.name, h, w, len(params), len(payload)) + len(payload))
         return params, payload
 
     def decode_image(self, header: Header, payload: bytes) -> np.ndarray:

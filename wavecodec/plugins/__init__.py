@@ -48,7 +48,22 @@ BUILTIN_ADAPTERS: dict[str, str] = {
     "compressai": "wavecodec.plugins.compressai_codec:CompressAICodec",
 }
 
+#: The pip extra that installs each built-in adapter's dependencies.
+BUILTIN_EXTRAS: dict[str, str] = {
+    "jpeg": "standard", "webp": "standard", "jpeg2000": "standard", "jpegxl": "standard", "avif": "standard",
+    "sperr": "standard", "compressai": "learned",
+}
+
 _LOADED: dict[str, str] = {}  # codec name -> entry point value already handled
+
+
+def _install_hint(name: str, source: str, *, upgrade: bool = False) -> str:
+    """The pip command that (re)installs what plug-in ``name`` from distribution ``source`` needs."""
+    if source == "wavecodec":
+        if upgrade or name not in BUILTIN_EXTRAS:
+            return "pip install --force-reinstall wavecodec"
+        return f"pip install 'wavecodec[{BUILTIN_EXTRAS[name]}]'"
+    return f"pip install --upgrade {source}" if upgrade else f"pip install {source}"
 
 
 def _resolve(value: str) -> Any:
@@ -82,12 +97,13 @@ def load_plugin(name: str, value: str, *, source: str = "wavecodec") -> Codec | 
         return None
     except ImportError as exc:
         _registry._UNAVAILABLE[name] = (
-            f"codec {name!r} (plug-in from {source}) cannot be imported: {exc}; install its dependencies"
-            + (" with pip install 'wavecodec[...]'" if source == "wavecodec" else f" (pip install {source})")
+            f"codec {name!r} (plug-in from {source}) cannot be imported: {exc}; install its dependencies with"
+            f" {_install_hint(name, source)}"
         )
         return None
     except Exception as exc:  # noqa: BLE001 - a broken plug-in must not break wavecodec
-        msg = f"codec {name!r} (plug-in from {source}, {value}) failed to load: {type(exc).__name__}: {exc}"
+        msg = (f"codec {name!r} (plug-in from {source}, {value}) failed to load: {type(exc).__name__}: {exc};"
+               f" reinstall or upgrade it: {_install_hint(name, source, upgrade=True)}")
         _registry._UNAVAILABLE[name] = msg
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
         return None

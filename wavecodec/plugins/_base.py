@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from .. import errors
 from .._container import Header, ParamReader, ParamWriter
 from .._registry import Codec, EncodeTarget, ImageSpec
 from ..errors import CorruptStreamError, InvalidArgumentError, MissingDependencyError, WavecodecError
@@ -26,15 +27,16 @@ from ..errors import CorruptStreamError, InvalidArgumentError, MissingDependency
 __all__ = ["ExternalCodec", "RateUnreachableError", "bisect_knob", "require"]
 
 
-class RateUnreachableError(InvalidArgumentError):
-    """The codec cannot produce a stream as small as the requested budget."""
+class RateUnreachableError(errors.RateUnreachableError):
+    """The codec cannot produce a stream as small as the requested budget (``smallest`` bytes is its smallest)."""
 
     def __init__(self, codec: str, budget: int, smallest: int, height: int, width: int):
-        self.codec, self.budget, self.smallest = codec, budget, smallest
+        self.codec = codec
         super().__init__(
             f"{codec}: rate unreachable: the budget is {budget} bytes ({8 * budget / (height * width):.4f} bpp) but the"
             f" smallest stream this codec makes for this image is {smallest} bytes"
-            f" ({8 * smallest / (height * width):.4f} bpp, container header included)"
+            f" ({8 * smallest / (height * width):.4f} bpp, container header included)",
+            budget=budget, smallest=smallest,
         )
 
 
@@ -199,7 +201,7 @@ class ExternalCodec(Codec):
             value = float(knob if knob is not None else self.knob_default)
             payload = self._encode(pixels, value, lossless, options)
             if budget is not None and len(payload) > budget:
-                raise RateUnreachableError(self.name, target.max_bytes, len(payload) + target.max_bytes - budget,
+                raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(params_len, len(payload)),
                                            image.height, image.width)
             return self._params(value), payload
         lo, hi = self.knob_range
@@ -219,7 +221,7 @@ class ExternalCodec(Codec):
         if found is None:
             cheapest = lo if self.knob_increasing else hi
             smallest = len(self._encode(pixels, cheapest, False, options))
-            raise RateUnreachableError(self.name, target.max_bytes, smallest + target.max_bytes - budget,
+            raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(params_len, smallest),
                                        image.height, image.width)
         value, payload = found
         return self._params(value), payload

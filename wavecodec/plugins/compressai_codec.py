@@ -212,7 +212,7 @@ class CompressAICodec(Codec):
             params, payload = at(int(quality if quality is not None else 3))
             budget = target.payload_budget(params)
             if budget is not None and len(payload) > budget:
-                raise RateUnreachableError(self.name, target.max_bytes, len(payload) + target.max_bytes - budget,
+                raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(len(params), len(payload)),
                                            image.height, image.width)
             return params, payload
         results: dict[int, tuple[bytes, bytes]] = {}
@@ -225,7 +225,8 @@ class CompressAICodec(Codec):
         found = bisect_knob(stream, target.max_bytes, 1, 8, integer=True)
         if found is None:
             params, payload = results[1]
-            raise RateUnreachableError(self.name, target.max_bytes, len(stream(1)), image.height, image.width)
+            raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(len(params), len(payload)),
+                                       image.height, image.width)
         return results[int(found[0])]
 
     def _read(self, header: Header) -> tuple:

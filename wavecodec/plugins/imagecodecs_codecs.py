@@ -11,14 +11,19 @@
   monochrome images only losslessly, so gray images are coded as R=G=B (flat chroma
   costs a few bytes) and decoded from the first channel.
 * ``sperr``: SPERR has rate control (``mode="bpp"``) but may overshoot by a few
-  bytes; the target is lowered until the stream fits (as in ``bench_core``).  SPERR
-  codes one plane: colour images are coded as three YCbCr planes (ICT) with one
-  shared point-wise error tolerance, bisected to the budget.
+  bytes; the target is lowered until the stream fits (as in ``bench_core``), never
+  below 8 bits for the whole image (SPERR codes a target under one bit losslessly,
+  a stream hundreds of times larger).  SPERR codes one plane: colour images are
+  coded as three YCbCr planes (ICT) with one shared point-wise error tolerance,
+  bisected to the budget.  libSPERR does not check its input (a corrupt stream can
+  crash the process), so the parameter block carries a CRC-32 of the payload, checked
+  before SPERR sees it.
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 from typing import Any, Mapping
 
 import numpy as np
@@ -59,15 +64,43 @@ class Jpeg2000Codec(ExternalCodec):
     bisection_iterations = 16  # 99 dB / 2**16: far finer than the size steps
     score_streams = True  # size is not strictly monotone in the PSNR target: keep the best fitting stream
     options = (
-        Option("level", None, "OpenJPEG PSNR target in dB (1..100); None = bisected to the rate (40 without a rate)",
+        Option("level", None, "OpenJPEG PSNR target in dB (1..100); None = bisected to the rate (40 without a rate);"
+               " 0 in a stream: every layer (where OpenJPEG missed the target on flat content)",
                check=_positive_or_none("level", 1.0, 100.0)),
     )
 
+    def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
+                     options: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        # OpenJPEG must know the sample precision: its PSNR target is relative to it (12-bit data
+        # coded as 16-bit came out near 11 dB at the default level of 40 dB)
+        options = {**options, "_bits": image.bit_depth}
+        params, payload = super().encode_image(image, target, lossless=lossless, options=options)
+        if lossless:
+            return params, payload
+        # OpenJPEG's PSNR-target layer allocation misjudges flat content and can drop the DC
+        # (a black 9x14 image decoded as mid-grey at every level): every layer (level 0) is
+        # tried too, and kept if it fits and is better, when the level was bisected to a
+        # budget or the stream misses its PSNR target by more than 3 dB
+        pixels = image.pixels[:, :, 0] if image.channels == 1 else image.pixels
+        score = self._psnr_score(pixels, image, target)  # -MSE
+        (level,) = struct.unpack("<f", params[:4])
+        top = float((1 << image.bit_depth) - 1)
+        mse = -score(payload)
+        bisected = options.get("level") is None and target.max_bytes is not None
+        if mse > 0 and (bisected or 10.0 * np.log10(top * top / mse) < level - 3.0):
+            dense = self._encode(pixels, 0.0, False, options)
+            budget = target.payload_budget(params)
+            if (budget is None or len(dense) <= budget) and score(dense) > -mse:
+                return self._params(0.0), dense
+        return params, payload
+
     def encode_knob(self, pixels: np.ndarray, knob: float, *, lossless: bool, options: Mapping[str, Any]) -> bytes:
         ic = self.lib()
+        bits = options.get("_bits")
         if lossless:
-            return ic.jpeg2k_encode(pixels, codecformat="J2K", reversible=True, numthreads=1)
-        return ic.jpeg2k_encode(pixels, level=float(knob), codecformat="J2K", reversible=False, numthreads=1)
+            return ic.jpeg2k_encode(pixels, codecformat="J2K", reversible=True, numthreads=1, bitspersample=bits)
+        return ic.jpeg2k_encode(pixels, level=float(knob), codecformat="J2K", reversible=False, numthreads=1,
+                                bitspersample=bits)
 
     def decode_payload(self, payload: bytes, header: Header, knob: float) -> np.ndarray:
         # check the SIZ marker segment (T.800 A.5.1) against the container before OpenJPEG allocates
@@ -160,11 +193,15 @@ class SperrCodec(ExternalCodec):
                " None = derived from the requested rate", check=_positive_or_none("rate", 1e-6, 1e6)),
     )
 
-    # Parameter block: f32 knob, then for colour the three plane lengths (i32 each).
-    def _params_for(self, knob: float, lengths: tuple[int, ...]) -> bytes:
+    # Parameter block: f32 knob, for colour the three plane lengths (i32 each), then the
+    # CRC-32 of the payload (as an i32): libSPERR trusts its input, so the payload is
+    # checked before it is decoded.
+    def _params_for(self, knob: float, lengths: tuple[int, ...], payload: bytes = b"") -> bytes:
         w = ParamWriter().f32(knob)
         for n in lengths:
             w.i32(n)
+        crc = zlib.crc32(payload) & 0xFFFFFFFF
+        w.i32(crc - (1 << 32) if crc >= 1 << 31 else crc)
         return w.bytes()
 
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool, options: Mapping[str, Any]) -> tuple[bytes, bytes]:
@@ -172,22 +209,33 @@ class SperrCodec(ExternalCodec):
         knob = options.get("rate")
         if image.channels == 1:
             data = image.pixels[:, :, 0].astype(np.float64)
-            budget = target.payload_budget(self._params_for(0.0, ()))
+            params_len = len(self._params_for(0.0, ()))
+            budget = target.payload_budget(b"\0" * params_len)
             if budget is None and knob is None:
                 knob = 2.0
             if knob is not None:
-                payload = ic.sperr_encode(data, float(knob), mode="bpp", numthreads=1)
+                payload = bytes(ic.sperr_encode(data, float(knob), mode="bpp", numthreads=1))
                 if budget is not None and len(payload) > budget:
-                    raise RateUnreachableError(self.name, target.max_bytes, len(payload) + target.max_bytes - budget,
+                    raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(params_len, len(payload)),
                                                image.height, image.width)
-                return self._params_for(float(knob), ()), bytes(payload)
-            bpp = 8.0 * budget / (image.height * image.width)
+                return self._params_for(float(knob), (), payload), payload
+            # SPERR codes a target below one bit for the whole image losslessly (a stream
+            # hundreds of times larger): never aim below 8 bits, SPERR's smallest stream
+            floor = 8.0 / (image.height * image.width)
+            bpp = max(8.0 * budget / (image.height * image.width), floor)
             for _ in range(8):
-                payload = ic.sperr_encode(data, bpp, mode="bpp", numthreads=1)
+                payload = bytes(ic.sperr_encode(data, bpp, mode="bpp", numthreads=1))
                 if len(payload) <= budget:
-                    return self._params_for(bpp, ()), bytes(payload)
-                bpp *= (budget / len(payload)) * 0.999
-            raise RateUnreachableError(self.name, target.max_bytes, len(payload) + target.max_bytes - budget,
+                    return self._params_for(bpp, (), payload), payload
+                if bpp == floor:
+                    break
+                bpp = max(bpp * (budget / len(payload)) * 0.999, floor)
+            if bpp != floor:
+                bpp = floor
+                payload = bytes(ic.sperr_encode(data, bpp, mode="bpp", numthreads=1))
+                if len(payload) <= budget:
+                    return self._params_for(bpp, (), payload), payload
+            raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(params_len, len(payload)),
                                        image.height, image.width)
         # colour: three ICT planes, one shared point-wise error tolerance
         from ..transform import ict_forward
@@ -200,39 +248,43 @@ class SperrCodec(ExternalCodec):
             parts = [bytes(ic.sperr_encode(p, float(tol), mode="pwe", numthreads=1)) for p in planes]
             return b"".join(parts), tuple(len(p) for p in parts)
 
-        budget = target.payload_budget(self._params_for(0.0, (0, 0, 0)))
+        params_len = len(self._params_for(0.0, (0, 0, 0)))
+        budget = target.payload_budget(b"\0" * params_len)
         if knob is not None or budget is None:
             tol = float(knob if knob is not None else 1.0)
             payload, lengths = encode_tol(tol)
             if budget is not None and len(payload) > budget:
-                raise RateUnreachableError(self.name, target.max_bytes, len(payload) + target.max_bytes - budget,
+                raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(params_len, len(payload)),
                                            image.height, image.width)
-            return self._params_for(tol, lengths), payload
+            return self._params_for(tol, lengths, payload), payload
         # tolerance range: 1e-3 (near lossless) .. the full sample range
         found = bisect_knob(lambda t: encode_tol(float(np.exp(t)))[0], budget, np.log(1e-3), np.log(top), integer=False,
                             increasing=False, iterations=16)
         if found is None:
             smallest = len(encode_tol(top)[0])
-            raise RateUnreachableError(self.name, target.max_bytes, smallest + target.max_bytes - budget,
+            raise RateUnreachableError(self.name, target.max_bytes, target.stream_length(params_len, smallest),
                                        image.height, image.width)
         payload, lengths = encode_tol(float(np.exp(found[0])))
-        return self._params_for(float(np.exp(found[0])), lengths), payload
+        return self._params_for(float(np.exp(found[0])), lengths, payload), payload
 
-    def _read(self, header: Header) -> tuple[float, tuple[int, ...]]:
+    def _read(self, header: Header) -> tuple[float, tuple[int, ...], int]:
         r = ParamReader(header.params, self.name)
         knob = r.f32("rate")
         lengths = tuple(r.i32("plane length") for _ in range(3)) if header.channels == 3 else ()
+        crc = r.i32("payload CRC") & 0xFFFFFFFF
         r.end()
         if any(n < 0 for n in lengths) or sum(lengths) != header.payload_length and header.channels == 3:
             raise CorruptStreamError(f"{self.name}: plane lengths {lengths} do not add up to the payload length")
-        return knob, lengths
+        return knob, lengths, crc
 
     def _read_knob(self, header: Header) -> float:
         return self._read(header)[0]
 
     def decode_payload(self, payload: bytes, header: Header, knob: float) -> np.ndarray:
         ic = self.lib()
-        _, lengths = self._read(header)
+        _, lengths, crc = self._read(header)
+        if len(payload) != header.payload_length or zlib.crc32(payload) & 0xFFFFFFFF != crc:
+            raise CorruptStreamError(f"{self.name}: payload CRC mismatch: the payload is corrupt")
         if header.channels == 1:
             return ic.sperr_decode(payload, numthreads=1)
         from ..transform import ict_inverse

@@ -8,6 +8,7 @@ JPEG / WebP files, stored as the wavecodec payload.
 from __future__ import annotations
 
 import io
+import warnings
 from typing import Any, Mapping
 
 import numpy as np
@@ -48,7 +49,12 @@ class _PillowCodec(ExternalCodec):
 
     def decode_payload(self, payload: bytes, header: Header, knob: float) -> np.ndarray:
         Image = self.lib()
-        with Image.open(io.BytesIO(payload), formats=[self.pil_format]) as im:
+        with warnings.catch_warnings():
+            # the size is checked against the (bounded) container header right below: a corrupt
+            # payload claiming a huge image is refused there, without Pillow's bomb warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(io.BytesIO(payload), formats=[self.pil_format])
+        with im:
             if im.size != (header.width, header.height):  # before any pixel is allocated
                 raise CorruptStreamError(f"{self.name} payload is {im.size[0]}x{im.size[1]}, the header says"
                                          f" {header.width}x{header.height}")
