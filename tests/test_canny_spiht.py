@@ -78,14 +78,6 @@ def test_no_budget_is_plain_spiht(camera_crop):
     assert psnr(camera_crop, wavecodec.decode(data)) > 45
 
 
-@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (1, 40), (17, 2), (12, 12, 3)])
-def test_tiny_images(shape):
-    img = make_image(*shape[:2], *(shape[2:] or [None]), seed=7)
-    for kw in ({}, {"max_bytes": 90}, {"lossless": True}):
-        out = wavecodec.decode(wavecodec.encode(img, CODEC, use_edges="always", **kw))
-        assert out.shape == img.shape and out.dtype == img.dtype
-
-
 # =============================================================================== the edge layer
 
 
@@ -171,6 +163,8 @@ def test_prefixes_decode_and_the_edge_layer_alone_gives_the_base():
 
 
 # =============================================================================== robustness
+# (tests/test_contract.py corrupts streams of every codec; these streams carry edge layers of both
+# entropy coders and 10-bit samples, which the contract's small generic images do not bring about)
 
 
 def _streams() -> list[bytes]:

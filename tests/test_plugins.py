@@ -16,7 +16,7 @@ from wavecodec.errors import (
     TruncatedStreamError,
     WavecodecError,
 )
-from wavecodec.plugins._base import RateUnreachableError, bisect_knob
+from wavecodec.plugins._base import bisect_knob
 
 from conftest import make_image
 
@@ -125,7 +125,9 @@ def test_builtin_entry_points_declared_in_pyproject():
 # ============================================================== built-in adapters
 @pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
 @pytest.mark.parametrize("kind", ["gray", "rgb"])
-def test_adapter_round_trip_at_rate(name, kind):
+def test_adapter_rate_search(name, kind):
+    # the bisection to a budget: a real image at 1.5 bpp, no worse at 3 bpp, most of the budget used
+    # (budgets, round trips, truncation, determinism of every codec: tests/test_contract.py)
     img = _images()[kind]
     codec = wavecodec.get_codec(name)
     assert codec.capabilities.embedded is False  # none of the wrapped formats is embedded
@@ -133,61 +135,12 @@ def test_adapter_round_trip_at_rate(name, kind):
     outs = []
     for bpp in (1.5, 3.0):
         stream = wavecodec.encode(img, name, bpp=bpp)
-        assert len(stream) <= int(bpp * h * w / 8)
-        assert stream == wavecodec.encode(img, name, bpp=bpp)  # deterministic
-        out = wavecodec.decode(stream)
-        assert out.shape == img.shape and out.dtype == img.dtype
         info = wavecodec.info(stream)
-        assert info.codec == name and not info.embedded
-        outs.append(_psnr(img, out))
-        with pytest.raises(TruncatedStreamError):
-            wavecodec.decode(stream[: len(stream) - 5])
+        outs.append(_psnr(img, wavecodec.decode(stream)))
     assert outs[0] > 20 and outs[1] >= outs[0] - 0.5
     # the rate search uses the budget: at least 75 % of it at 3 bpp, unless the knob is at its richest end
     rich = codec.knob_range[1] if codec.knob_increasing else codec.knob_range[0]
     assert len(stream) >= 0.75 * int(3.0 * h * w / 8) or info.params[codec.knob_name] == pytest.approx(rich)
-
-
-@pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
-def test_adapter_rate_unreachable(name):
-    img = _images()["rgb"]
-    with pytest.raises(RateUnreachableError, match="rate unreachable") as exc:
-        wavecodec.encode(img, name, max_bytes=40)
-    assert exc.value.smallest > 40 and isinstance(exc.value, InvalidArgumentError)
-
-
-@pytest.mark.parametrize("name", ["webp", pytest.param("jpeg2000", marks=needs_imagecodecs), pytest.param("jpegxl", marks=needs_imagecodecs)])
-def test_adapter_lossless(name):
-    for img in _images().values():
-        stream = wavecodec.encode(img, name, lossless=True)
-        assert np.array_equal(wavecodec.decode(stream), img)
-        assert wavecodec.info(stream).lossless
-
-
-@pytest.mark.parametrize("name", ["jpeg", pytest.param("avif", marks=needs_imagecodecs), pytest.param("sperr", marks=needs_imagecodecs)])
-def test_adapter_without_lossless_mode(name):
-    with pytest.raises(InvalidArgumentError, match="no lossless mode"):
-        wavecodec.encode(_images()["gray"], name, lossless=True)
-
-
-@pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
-def test_adapter_corrupt_payload(name):
-    img = _images()["rgb"]
-    stream = bytearray(wavecodec.encode(img, name, bpp=2.0))
-    head = wavecodec.info(bytes(stream)).header_size
-    rng = np.random.default_rng(7)
-    for trial in range(6):
-        bad = bytearray(stream)
-        if trial == 0:
-            bad[head:] = bytes(len(bad) - head)  # payload zeroed
-        else:
-            for pos in rng.integers(head, len(bad), size=4):
-                bad[pos] ^= 0xFF
-        try:
-            out = wavecodec.decode(bytes(bad))
-        except WavecodecError:
-            continue
-        assert out.shape == img.shape and out.dtype == img.dtype
 
 
 @pytest.mark.parametrize("name", PILLOW_ADAPTERS + [pytest.param(n, marks=needs_imagecodecs) for n in IMAGECODECS_ADAPTERS])
@@ -200,19 +153,6 @@ def test_adapter_fixed_quality_option(name):
     assert wavecodec.info(stream).params[knob] == pytest.approx(value, rel=1e-3)
     with pytest.raises(InvalidArgumentError):
         wavecodec.encode(img, name, **{knob: "high"})
-
-
-def test_uint16_through_jpeg2000_and_sperr():
-    if not HAVE_IMAGECODECS:
-        pytest.skip("imagecodecs not installed: pip install 'wavecodec[standard]'")
-    img = (make_image(32, 40, seed=9).astype(np.uint16) * 16)  # 12-bit samples in uint16
-    for name in ("jpeg2000", "jpegxl"):
-        stream = wavecodec.encode(img, name, lossless=True)
-        assert np.array_equal(wavecodec.decode(stream), img)
-    out = wavecodec.decode(wavecodec.encode(img, "sperr", bpp=4.0))
-    assert out.dtype == np.uint16 and out.max() < 4096
-    with pytest.raises(WavecodecError):
-        wavecodec.encode(img, "jpeg")
 
 
 def test_missing_dependency_names_the_extra(monkeypatch):

@@ -2,13 +2,17 @@
 
 Every case must either decode to an array of the shape and dtype that the (possibly
 forged) header declares, or raise WavecodecError: never another exception, a crash,
-a hang, or an allocation sized by an unchecked header field.  All cases are seeded.
+a hang, or an allocation sized by an unchecked header field (the peak memory of every
+decode is bounded by the samples its header declares, measured with tracemalloc: a
+deterministic stand-in for a time limit).  All cases are seeded.
+
+The same checks on every registered codec (truncated, flipped, spliced and random
+streams) are in ``tests/test_contract.py``; this file forges SPIHT's own header fields.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import time
 import tracemalloc
 
 import numpy as np
@@ -19,10 +23,14 @@ from wavecodec import _container as C
 from wavecodec import transform as T
 from wavecodec.errors import CorruptStreamError, WavecodecError
 
-from conftest import make_image, raw_header, restream, spiht_plan
+from conftest import make_image, restream, spiht_plan
 
 MAX_SAMPLES = 1 << 18  # decoder limit used for random headers: keeps every case small
-SLOW = 3.0  # seconds: far above what any of these small cases needs
+# Peak memory a decode may take: 64 bytes per declared sample plus 16 MiB (the padded tree
+# layout may add up to 1 Mi coefficients, see coders/_bitplane.check_padding).  Measured:
+# at most 41 bytes per sample on large cases, 10 MiB on thin ones that pad to 1 Mi.
+BYTES_PER_SAMPLE = 64
+FIXED_BYTES = 16 << 20
 
 
 def _images():
@@ -52,9 +60,23 @@ def streams() -> list[bytes]:
     return out
 
 
+def _peak_memory(data: bytes, max_samples: int) -> int:
+    """Peak of the memory traced while decoding ``data`` (numpy and Python allocations)."""
+    tracemalloc.start()
+    try:
+        wavecodec.decode(data, max_samples=max_samples)
+    except WavecodecError:
+        pass
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
 def check(data: bytes, *, max_samples: int = MAX_SAMPLES) -> str:
-    """Decode ``data``: 'ok' (right shape and dtype) or 'error' (a WavecodecError); anything else fails."""
-    t0 = time.perf_counter()
+    """Decode ``data``: 'ok' (right shape and dtype) or 'error' (a WavecodecError); anything else fails.
+
+    The decode's peak memory (tracemalloc) must stay within what the declared image needs."""
     try:
         out = wavecodec.decode(data, max_samples=max_samples)
     except WavecodecError as exc:
@@ -71,8 +93,14 @@ def check(data: bytes, *, max_samples: int = MAX_SAMPLES) -> str:
         info = wavecodec.info(data)
         assert info.shape == out.shape and info.dtype == out.dtype.name
         result = "ok"
-    elapsed = time.perf_counter() - t0
-    assert elapsed < SLOW, f"decoding took {elapsed:.1f} s"
+    try:
+        h, _ = C.parse(data, max_samples=max_samples)
+        samples = h.height * h.width * h.channels
+    except WavecodecError:
+        samples = 0
+    limit = BYTES_PER_SAMPLE * samples + FIXED_BYTES
+    peak = _peak_memory(data, max_samples)  # measured on a second decode: a first one may include a JIT compile
+    assert peak <= limit, f"decoding {samples} samples took {peak / 2**20:.1f} MiB (limit {limit / 2**20:.1f} MiB)"
     # info() must be just as safe
     try:
         wavecodec.info(data)
@@ -86,23 +114,6 @@ def check(data: bytes, *, max_samples: int = MAX_SAMPLES) -> str:
 # =============================================================================== random corruption
 
 
-def test_random_byte_flips(streams):
-    rng = np.random.default_rng(1001)
-    results = []
-    for _ in range(100):
-        data = bytearray(streams[rng.integers(len(streams))])
-        hlen = wavecodec.info(bytes(data)).header_size
-        for _ in range(rng.integers(1, 5)):
-            # half of the flips in the payload, where the CRC does not help
-            if rng.random() < 0.5 and len(data) > hlen:
-                pos = rng.integers(hlen, len(data))
-            else:
-                pos = rng.integers(len(data))
-            data[pos] ^= 1 << rng.integers(8) if rng.random() < 0.7 else rng.integers(1, 256)
-        results.append(check(bytes(data)))
-    assert "ok" in results and "error" in results
-
-
 def test_payload_only_flips_still_decode(streams):
     # the header is intact, so every payload corruption decodes (an embedded payload has no redundancy)
     rng = np.random.default_rng(1002)
@@ -114,42 +125,6 @@ def test_payload_only_flips_still_decode(streams):
         for _ in range(rng.integers(1, 8)):
             data[rng.integers(hlen, len(data))] = rng.integers(256)
         assert check(bytes(data)) == "ok"
-
-
-def test_random_truncations(streams):
-    rng = np.random.default_rng(1003)
-    for _ in range(60):
-        data = streams[rng.integers(len(streams))]
-        hlen = wavecodec.info(data).header_size
-        cut = int(rng.integers(len(data) + 1))
-        result = check(data[:cut])
-        assert result == ("ok" if cut >= hlen else "error"), (cut, hlen)
-
-
-def test_random_garbage():
-    rng = np.random.default_rng(1004)
-    results = []
-    for k in range(60):
-        n = int(rng.integers(0, 600))
-        data = bytearray(rng.integers(0, 256, n, dtype=np.uint8).tobytes())
-        if k % 2:
-            data[:4] = b"WVC\x01"  # get past the magic and version
-        results.append(check(bytes(data)))
-    assert set(results) == {"error"}  # the CRC catches random headers
-
-
-def test_valid_header_random_payload(streams):
-    rng = np.random.default_rng(1005)
-    for _ in range(60):
-        data = streams[rng.integers(len(streams))]
-        hlen = wavecodec.info(data).header_size
-        n = int(rng.integers(0, 400))
-        payload = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
-        if rng.random() < 0.3:
-            payload = bytes([0xFF]) * n if rng.random() < 0.5 else bytes(n)
-        # keep the declared payload length, or make it match the new payload
-        forged = data[:hlen] + payload if rng.random() < 0.5 else restream(data, payload=payload)
-        assert check(forged) == "ok"
 
 
 # =============================================================================== forged header fields
@@ -254,32 +229,6 @@ def test_forged_plan_fields_that_must_be_rejected(streams):
             check(d)
 
 
-def test_forged_container_fields(streams):
-    rng = np.random.default_rng(1007)
-    results = []
-    for s in streams:
-        h, _ = C.parse(s)
-        variants = [
-            dict(channels=3 if h.channels == 1 else 1, channel_axis=False),
-            dict(lossless=not h.lossless),
-            dict(channel_axis=not h.channel_axis) if h.channels == 1 else dict(embedded=not h.embedded),
-            dict(embedded=not h.embedded),
-            dict(bit_depth=1),
-            dict(dtype=np.dtype(np.uint16), bit_depth=16),
-            dict(dtype=np.dtype(np.uint8), bit_depth=8),
-            dict(height=int(rng.integers(1, 200)), width=int(rng.integers(1, 200))),
-            dict(height=1, width=1),
-            dict(height=h.width, width=h.height),
-        ]
-        for change in variants:
-            d = restream(s, **change)
-            results.append(check(d))
-            # also truncated by a random amount
-            hlen = C.parse(d)[0].header_length
-            check(d[: int(rng.integers(hlen, len(d) + 1))])
-    assert "ok" in results and "error" in results
-
-
 def test_declared_payload_length_mismatch(streams):
     for s in streams[::3]:
         h, payload = C.parse(s)
@@ -327,18 +276,3 @@ def test_decoder_memory_is_bounded_by_the_image_size():
     assert peak < 8 << 20, f"decoding a 1x1024 image allocated {peak / 2**20:.0f} MiB"
 
 
-def test_raw_headers_with_crazy_fields():
-    rng = np.random.default_rng(1008)
-    for _ in range(40):
-        data = raw_header(
-            codec=b"spiht",
-            flags=int(rng.choice([0, 1, 2, 3, 4, 6, 7])),
-            height=int(rng.integers(0, 300)),
-            width=int(rng.integers(0, 300)),
-            channels=int(rng.choice([0, 1, 2, 3, 4])),
-            dtype_code=int(rng.choice([0, 1, 2, 3])),
-            bit_depth=int(rng.integers(0, 18)),
-            params=rng.integers(0, 256, int(rng.integers(0, 40)), dtype=np.uint8).tobytes(),
-            payload=rng.integers(0, 256, int(rng.integers(0, 100)), dtype=np.uint8).tobytes(),
-        )
-        check(data)
