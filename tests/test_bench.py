@@ -115,6 +115,7 @@ def test_parse_codecs_with_options():
     assert "compressai" not in [s.name for s in parse_codecs("all")]
 
 
+@pytest.mark.slow  # starts a process pool and a Dask LocalCluster
 def test_pool_and_dask_give_identical_results(dataset, tmp_path):
     """The process pool and a Dask LocalCluster produce the same results, file for file (timings aside)."""
     distributed = pytest.importorskip("distributed", reason="dask.distributed not installed: pip install 'wavecodec[dask]'")

@@ -48,8 +48,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = ["README.md"] + sorted(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))
-# pages whose blocks take more than ~20 s warm (the test is still run by CI)
-SLOW_PAGES: set[str] = set()
+
+# each page runs in a fresh interpreter (imports, kernel loading): ~25 s for all pages
+pytestmark = pytest.mark.slow
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _SKIP = re.compile(r"^\s*<!--\s*docs-test:\s*skip\b(?P<reason>.*?)-->\s*$")
@@ -215,13 +216,7 @@ def check_page(page: str, tmp_path: Path) -> list[str]:
 # --------------------------------------------------------------------------- tests
 
 
-def _page_params():
-    for page in PAGES:
-        marks = [pytest.mark.slow] if page in SLOW_PAGES else []
-        yield pytest.param(page, id=page, marks=marks)
-
-
-@pytest.mark.parametrize("page", list(_page_params()))
+@pytest.mark.parametrize("page", PAGES, ids=PAGES)
 def test_page_blocks_run_and_outputs_match(page, tmp_path):
     problems = check_page(page, tmp_path)
     if problems:
