@@ -108,7 +108,7 @@ def ezw_context_count() -> int:
     return N_CONTEXTS
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _parent(i, j, hl, wl):
     """Parent of a detail node (i, j) (not in the LL band)."""
     if i < 2 * hl and j < 2 * wl:

@@ -23,13 +23,13 @@ MASK = (1 << 21) - 1
 N_BAND = 4  # band classes of the contexts: LL, levels >= 3, level 2, level 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def pack(c, i, j):
     """List entry of coefficient (c, i, j); ``p >> SHIFT_C``, ``(p >> SHIFT_I) & MASK``, ``p & MASK`` unpack it."""
     return (np.int64(c) << SHIFT_C) | (np.int64(i) << SHIFT_I) | np.int64(j)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def band_class(lev, levels):
     """Context band class of a coefficient at level ``lev``: 0 LL, 1 levels >= 3, 2 level 2, 3 level 1."""
     if lev > levels:
@@ -41,7 +41,7 @@ def band_class(lev, levels):
     return 3
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def orientation(rl, cl, levels):
     """0 LL, 1 HL (top-right), 2 LH (bottom-left), 3 HH."""
     if rl > levels and cl > levels:
