@@ -481,11 +481,14 @@ def synthesis_gains_1d(wavelet: str, levels: int) -> tuple[np.ndarray, np.ndarra
     quantising minimises pixel MSE (the weighting JPEG 2000 encoders apply in rate
     allocation).  Measured on an impulse in the middle of a long signal (no
     boundary effects); rounded to 1/4096 so that encoder and decoder agree exactly.
+    Cached per (wavelet, levels): two read-only arrays of ``levels + 1`` values,
+    independent of the image size.
     """
     wavelet = check_wavelet(wavelet)
     low = np.ones(levels + 1)
     high = np.ones(levels + 1)
     if wavelet == "legall53" or levels == 0:
+        low.flags.writeable = high.flags.writeable = False
         return low, high
     n = 1 << (levels + 6)
     # sizes of the approximation after each level (power of two: no rounding)
@@ -512,36 +515,41 @@ def synthesis_gains_1d(wavelet: str, levels: int) -> tuple[np.ndarray, np.ndarra
                 high[k] = g
             else:
                 low[k] = g
-    return np.round(low * 4096) / 4096, np.round(high * 4096) / 4096
+    low, high = np.round(low * 4096) / 4096, np.round(high * 4096) / 4096
+    low.flags.writeable = high.flags.writeable = False  # cached (levels + 1 values each): shared between calls
+    return low, high
 
 
-@functools.lru_cache(maxsize=16)
 def synthesis_weights(height: int, width: int, levels: int, wavelet: str = "cdf97") -> np.ndarray:
     """Per-coefficient synthesis gain (2-D basis-function L2 norm) over the tree layout.
 
     The 2-D basis is separable, so the gain of a coefficient of a level-``k`` band
     is the product of the 1-D gains of its row and column (low or high at level
-    ``k``; ``low[L]`` twice for the LL band).  Returns a read-only (hp, wp) float64
-    array (cached).
+    ``k``; ``low[L]`` twice for the LL band).  Returns a new (hp, wp) float64 array,
+    computed per call from a (levels+2)^2 table: nothing size-dependent is cached,
+    and the only full-size allocation is the result (8 bytes per coefficient).
     """
     low, high = synthesis_gains_1d(wavelet, levels)
     hp, wp = padded_shape(height, width, levels)
 
-    def axis_levels(n: int) -> np.ndarray:
-        lev = np.full(n, levels + 1, dtype=np.int64)
-        for k in range(1, levels + 1):
-            lev[n >> k : n >> (k - 1)] = k
-        return lev
+    def axis_ranges(n: int) -> list[tuple[int, int, int]]:
+        # (level, start, stop) along one axis; level levels+1 is the LL slot [0, n >> levels)
+        return [(levels + 1, 0, n >> levels)] + [(k, n >> k, n >> (k - 1)) for k in range(levels, 0, -1)]
 
-    rl = axis_levels(hp)[:, None]
-    cl = axis_levels(wp)[None, :]
+    # table[r, c]: gain of a coefficient whose row lies in level r and column in level c;
+    # lev = min(r, c) is the level of its band
+    k = np.arange(levels + 2)
+    rl, cl = k[:, None], k[None, :]
     lev = np.minimum(rl, cl)
     low_ext = np.append(low, low[levels])  # index levels+1 (LL slot) -> low[levels]
     high_ext = np.append(high, low[levels])
     row_gain = np.where(rl == lev, high_ext[lev], low_ext[lev])
     col_gain = np.where(cl == lev, high_ext[lev], low_ext[lev])
-    weights = row_gain * col_gain
-    weights.flags.writeable = False  # cached: shared between calls
+    table = row_gain * col_gain
+    weights = np.empty((hp, wp))
+    for r, r0, r1 in axis_ranges(hp):
+        for c, c0, c1 in axis_ranges(wp):
+            weights[r0:r1, c0:c1] = table[r, c]
     return weights
 
 
