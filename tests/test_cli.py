@@ -248,3 +248,31 @@ def test_vq_dct_shared_codebook(tmp_path, camera, capsys):
     with Image.open(tmp_path / "b.png") as im:
         out = np.asarray(im)
     assert out.shape == (128, 128) and psnr(camera[128:256, 128:256], out) > 20
+
+
+def test_max_samples_flag(tmp_path, capsys):
+    # a forged 66-byte-ish stream declaring 8192x8192: refused by default, the message names the flag
+    from conftest import restream
+
+    src = wavecodec.encode(make_image(32, 32, seed=1), bpp=2.0)
+    head = wavecodec.info(src).header_size
+    bomb = tmp_path / "bomb.wvc"
+    bomb.write_bytes(restream(src, height=8192, width=8192, payload=src[head:head + 24]))
+    for args in (("decode", bomb, tmp_path / "x.png"), ("info", bomb)):
+        err = _error(capsys, *args, match="--max-samples 67108864")
+        assert "8192x8192x1" in err and "50331648" in err and "max_samples=" not in err
+    assert not (tmp_path / "x.png").exists()
+    # a smaller forged image decodes once the flag allows it, and only then
+    mid = tmp_path / "mid.wvc"
+    mid.write_bytes(restream(src, height=300, width=200, payload=src[head:head + 24]))
+    _error(capsys, "decode", mid, tmp_path / "m.png", "--max-samples", 59999, match="--max-samples 60000")
+    assert run("decode", mid, tmp_path / "m.png", "--max-samples", 60000) == 0
+    assert _read(tmp_path / "m.png").shape == (300, 200)
+    _error(capsys, "info", mid, "--max-samples", 100, match="--max-samples 60000")
+    assert run("info", mid, "--max-samples", 60000) == 0
+    assert "(300, 200)" in capsys.readouterr().out
+    # usage errors: not a positive integer
+    for bad in ("abc", "0", "-3", "1e6"):
+        err = _error(capsys, "decode", mid, tmp_path / "m2.png", "--max-samples", bad, match="--max-samples")
+    assert "positive integer" in err
+    assert "--max-samples" in cli.build_parser()._subparsers._group_actions[0].choices["decode"].format_help()

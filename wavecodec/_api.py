@@ -10,7 +10,9 @@ import numpy as np
 
 from . import _container
 from ._registry import EncodeTarget, ImageSpec, get_codec
-from .errors import CorruptStreamError, InvalidArgumentError, TruncatedStreamError, UnsupportedImageError, WavecodecError
+from .errors import (
+    CorruptStreamError, ImageTooLargeError, InvalidArgumentError, TruncatedStreamError, UnsupportedImageError, WavecodecError,
+)
 
 __all__ = ["encode", "decode", "info", "StreamInfo"]
 
@@ -125,8 +127,23 @@ def encode(
     return out
 
 
-def _parse(data: Any, max_samples: int) -> tuple[_container.Header, bytes, Any]:
-    header, payload = _container.parse(data, max_samples=max_samples)
+def _check_max_samples(max_samples: Any) -> int:
+    if isinstance(max_samples, bool) or not isinstance(max_samples, (int, np.integer)) or max_samples < 1:
+        raise InvalidArgumentError(
+            f"max_samples must be a positive int, a limit on height * width * channels (default"
+            f" {_container.MAX_SAMPLES}; there is no unlimited setting: pass the largest size you trust), got {max_samples!r}"
+        )
+    return int(max_samples)
+
+
+def _parse(data: Any, max_samples: Any, function: str = "decode") -> tuple[_container.Header, bytes, Any]:
+    max_samples = _check_max_samples(max_samples)
+    try:
+        header, payload = _container.parse(data, max_samples=max_samples)
+    except ImageTooLargeError as exc:
+        if function == "decode":
+            raise
+        raise exc.with_hint(f"wavecodec.{function}(data, max_samples={exc.samples})") from None
     try:
         codec = get_codec(header.codec)
     except InvalidArgumentError:
@@ -139,8 +156,13 @@ def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES) -> np.ndar
 
     For an embedded codec any prefix of a stream that still holds the whole header
     decodes, to the best image its bytes allow.  Corrupt input raises
-    :class:`wavecodec.WavecodecError` (never another exception).  ``max_samples``
-    bounds the image size a header may ask for before anything is allocated.
+    :class:`wavecodec.WavecodecError` (never another exception).
+
+    ``max_samples`` (a positive int, default ``MAX_SAMPLES`` = 3 * 2**24 = 50331648,
+    a 4096x4096 RGB image) bounds ``height * width * channels``: a header that asks
+    for more raises :class:`wavecodec.errors.ImageTooLargeError` (a
+    :class:`CorruptStreamError`) before anything is allocated.  Pass a larger value
+    to decode a bigger trusted image; see docs/api.md for the memory per sample.
     """
     header, payload, codec = _parse(data, max_samples)
     if header.embedded != codec.capabilities.embedded:
@@ -208,9 +230,14 @@ class StreamInfo:
         return "\n".join(lines)
 
 
-def info(data: bytes) -> StreamInfo:
-    """Describe a stream without decoding its payload."""
-    header, payload, codec = _parse(data, _container.MAX_SAMPLES * 64)
+def info(data: bytes, *, max_samples: int = _container.MAX_SAMPLES) -> StreamInfo:
+    """Describe a stream without decoding its payload (header only: nothing is allocated from it).
+
+    ``max_samples`` is :func:`decode`'s limit, with the same default and the same
+    :class:`wavecodec.errors.ImageTooLargeError`, so a stream that ``info`` describes
+    is never refused for its size by ``decode`` with the same ``max_samples``.
+    """
+    header, payload, codec = _parse(data, max_samples, "info")
     return StreamInfo(
         codec=header.codec, shape=header.shape, dtype=header.dtype.name, bit_depth=header.bit_depth,
         lossless=header.lossless, embedded=header.embedded, header_size=header.header_length,

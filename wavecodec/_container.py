@@ -33,12 +33,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import CorruptStreamError, InvalidArgumentError
+from .errors import CorruptStreamError, ImageTooLargeError, InvalidArgumentError
 
 MAGIC = b"WVC"
 FORMAT_VERSION = 1
 MAX_SIDE = 1 << 20
-MAX_SAMPLES = 1 << 28  # height * width * channels accepted by the decoder
+# Default limit on height * width * channels for decode() and info(): a decompression-bomb
+# guard like Pillow's Image.MAX_IMAGE_PIXELS.  3 * 2**24 = 50331648 samples is a 4096x4096
+# RGB or a 7094x7094 grey image; decoding one peaks at about 2 GB today (at most 41 bytes
+# per declared sample, measured with tracemalloc; docs/api.md), while a forged 8192x8192
+# header is refused.  decode(data, max_samples=N) raises it.
+MAX_SAMPLES = 3 << 24
 MAX_PARAMS = 4096
 _NAME_RE = re.compile(r"^[a-z0-9._-]{1,32}$")
 
@@ -170,7 +175,11 @@ def is_wavecodec(data: bytes) -> bool:
 
 
 def parse(data: bytes, *, max_samples: int = MAX_SAMPLES) -> tuple[Header, bytes]:
-    """Parse and check the header; return it and the payload bytes present (possibly fewer than declared)."""
+    """Parse and check the header; return it and the payload bytes present (possibly fewer than declared).
+
+    A header declaring more than ``max_samples`` samples (H * W * C) raises
+    :class:`ImageTooLargeError`; nothing is allocated from the header.
+    """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidArgumentError(f"data must be bytes, not {type(data).__name__}")
     data = bytes(data)
@@ -221,11 +230,7 @@ def parse(data: bytes, *, max_samples: int = MAX_SAMPLES) -> tuple[Header, bytes
     if not 1 <= bit_depth <= dtype.itemsize * 8:
         raise CorruptStreamError(f"bit depth {bit_depth} impossible for {dtype.name}", channels_pos + 2)
     if height * width * channels > max_samples:
-        raise CorruptStreamError(
-            f"image of {height}x{width}x{channels} samples exceeds the decoder limit of {max_samples} samples"
-            " (pass a larger max_samples to decode() if this is intended)",
-            size_pos,
-        )
+        raise ImageTooLargeError((height, width, channels), max_samples, size_pos)
     header = Header(
         codec=codec,
         height=height,

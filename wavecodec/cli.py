@@ -16,7 +16,8 @@ from typing import Sequence
 import numpy as np
 
 from . import __version__, codecs, decode, encode, get_codec, info
-from .errors import WavecodecError
+from ._container import MAX_SAMPLES
+from .errors import ImageTooLargeError, WavecodecError
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -102,7 +103,10 @@ def cmd_decode(args: argparse.Namespace) -> int:
     data = Path(args.input).read_bytes()
     if args.bytes is not None:
         data = data[: args.bytes]
-    image = decode(data)
+    try:
+        image = decode(data, max_samples=args.max_samples)
+    except ImageTooLargeError as exc:
+        raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
     if args.output.endswith(".npy"):
         np.save(args.output, image)
     else:
@@ -112,8 +116,28 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    print(info(Path(args.input).read_bytes()))
+    try:
+        print(info(Path(args.input).read_bytes(), max_samples=args.max_samples))
+    except ImageTooLargeError as exc:
+        raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
     return 0
+
+
+def _max_samples(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer number of samples, got {text!r}")
+    return n
+
+
+_MAX_SAMPLES_HELP = (
+    f"refuse streams that declare more than N samples (height*width*channels; default {MAX_SAMPLES} ="
+    " 3*2**24, a 4096x4096 RGB image), a guard against decompression bombs; raise it to decode a larger"
+    " trusted image (decoding takes up to about 41 bytes of memory per sample)"
+)
 
 
 def cmd_codecs(args: argparse.Namespace) -> int:
@@ -164,10 +188,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--bytes", type=int, help="decode only the first N bytes (embedded codecs)")
     d.add_argument("--codebook", action="append", metavar="PATH",
                    help="shared vq-dct codebook file the stream was encoded with (repeatable)")
+    d.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N", help=_MAX_SAMPLES_HELP)
     d.set_defaults(func=cmd_decode)
 
     i = sub.add_parser("info", help="describe a stream")
     i.add_argument("input")
+    i.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N",
+                   help=f"the same limit as decode's --max-samples (default {MAX_SAMPLES})")
     i.set_defaults(func=cmd_info)
 
     c = sub.add_parser("codecs", help="list codecs, their capabilities and options")

@@ -16,6 +16,7 @@ __all__ = [
     "UnknownCodecError",
     "CorruptStreamError",
     "TruncatedStreamError",
+    "ImageTooLargeError",
     "MissingDependencyError",
 ]
 
@@ -68,6 +69,44 @@ class CorruptStreamError(WavecodecError):
 
 class TruncatedStreamError(CorruptStreamError):
     """The stream ends early and the codec is not embedded, so it cannot decode a prefix."""
+
+
+class ImageTooLargeError(CorruptStreamError):
+    """The stream declares an image of more samples than the caller allows (decompression-bomb guard).
+
+    Raised from the header alone, before anything is allocated.  ``shape`` is
+    ``(height, width, channels)`` as declared, ``samples`` their product and ``limit``
+    the ``max_samples`` in force; the message names all three and how to raise the
+    limit (``hint``).  The stream itself may be valid: if it is trusted, decode it
+    with ``max_samples`` of at least ``samples``.  A :class:`CorruptStreamError`
+    subclass, so handlers written before this class existed still catch it.
+    """
+
+    def __init__(self, shape: tuple[int, int, int], limit: int, offset: int | None = None, *,
+                 hint: str | None = None):
+        self.shape = tuple(int(v) for v in shape)
+        self.samples = self.shape[0] * self.shape[1] * self.shape[2]
+        self.limit = int(limit)
+        if hint is None:
+            hint = f"wavecodec.decode(data, max_samples={self.samples})"
+        self.hint = hint
+        h, w, c = self.shape
+        super().__init__(
+            f"stream declares a {h}x{w}x{c} image ({self.samples} samples), over the decoder limit of"
+            f" {self.limit} samples; if the stream is trusted, raise the limit: {hint}",
+            offset,
+        )
+
+    def with_hint(self, hint: str) -> "ImageTooLargeError":
+        """The same error with another way to raise the limit in its message (e.g. a CLI flag)."""
+        return type(self)(self.shape, self.limit, self.offset, hint=hint)
+
+    def __reduce__(self):  # picklable (process pools), although __init__ does not take the message
+        return _rebuild_image_too_large, (type(self), self.shape, self.limit, self.offset, self.hint)
+
+
+def _rebuild_image_too_large(cls, shape, limit, offset, hint):
+    return cls(shape, limit, offset, hint=hint)
 
 
 class MissingDependencyError(WavecodecError, ImportError):
