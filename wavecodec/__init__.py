@@ -13,6 +13,7 @@ from .trace import trace
 from ._registry import Capabilities, Codec, EncodeTarget, Option, codecs, get_codec, register
 from .errors import (
     CorruptStreamError,
+    ImageTooLargeError,
     InvalidArgumentError,
     MissingDependencyError,
     RateUnreachableError,
@@ -43,6 +44,7 @@ __all__ = [
     "UnsupportedImageError",
     "UnknownCodecError",
     "CorruptStreamError",
+    "ImageTooLargeError",
     "TruncatedStreamError",
     "MissingDependencyError",
     "RateUnreachableError",
