@@ -16,19 +16,9 @@ from wavecodec.coders import spiht as S
 
 from conftest import psnr, spiht_plan
 
-SHAPIRO = np.array(
-    [
-        [63, -34, 49, 10, 7, 13, -12, 7],
-        [-31, 23, 14, -13, 3, 4, 6, -1],
-        [15, 14, 3, -12, 5, -7, 3, 9],
-        [-9, -7, -14, 8, 4, -2, 3, 2],
-        [-5, 9, -1, 47, 4, 6, -2, 2],
-        [3, 0, -3, 2, 3, -2, 0, 4],
-        [2, -3, 6, -4, 3, 6, 3, 6],
-        [5, 11, 5, 6, 0, 3, -4, 4],
-    ],
-    dtype=np.int64,
-)
+# Shapiro's 8x8 example (IEEE TSP 1993, Fig. 6), as shipped for teaching; the paper's symbols and bits
+# checked below would catch a wrong entry
+from wavecodec.reference import SHAPIRO_8X8 as SHAPIRO  # noqa: E402
 
 # The paper's output, per bit-plane: sorting pass (significance bits, '+'/'-' for
 # sign bits), then refinement pass.
