@@ -118,6 +118,73 @@ def spiht_plan(data: bytes):
     return SpihtPlan.unpack(header)
 
 
+#: decoder limit for forged or random headers in the robustness checks: keeps every case small
+CHECK_MAX_SAMPLES = 1 << 18
+#: memory a decode may trace: this much per declared sample, plus a fixed allowance (the padded tree
+#: layout may add up to 1 Mi coefficients, see coders/_bitplane.check_padding); measured at most
+#: 41 bytes per sample on large cases, 10 MiB on thin ones.  A deterministic bound, not a time limit.
+CHECK_BYTES_PER_SAMPLE = 64
+CHECK_FIXED_BYTES = 16 << 20
+
+
+def _traced_decode(data: bytes, max_samples: int):
+    """``(image or WavecodecError, peak traced bytes)`` of one decode; other exceptions propagate."""
+    import tracemalloc
+
+    import wavecodec
+
+    tracemalloc.start()
+    try:
+        try:
+            result = wavecodec.decode(data, max_samples=max_samples)
+        except wavecodec.WavecodecError as exc:
+            result = exc
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def check_decode(data: bytes, *, max_samples: int = CHECK_MAX_SAMPLES) -> str:
+    """Decode ``data``: 'ok' (an image of the header's shape and dtype, samples within its bit
+    depth) or 'error' (a WavecodecError with a message); any other exception fails, and so
+    does a decode whose peak traced memory is out of proportion to the declared image.
+    ``info`` must be as safe, agree with the decoded image and not refuse a stream that decodes."""
+    import wavecodec
+
+    try:
+        out, traced = _traced_decode(data, max_samples)
+    except BaseException as exc:  # noqa: BLE001 - the point of the check
+        pytest.fail(f"decode raised {type(exc).__name__}: {exc} for {bytes(data[:48])!r}... ({len(data)} bytes)")
+    if isinstance(out, wavecodec.WavecodecError):
+        assert str(out), "errors carry a message"
+        result = "error"
+    else:
+        header, _ = _container.parse(data, max_samples=max_samples)
+        assert isinstance(out, np.ndarray)
+        assert out.shape == header.shape and out.dtype == header.dtype, (out.shape, out.dtype, header)
+        assert int(out.max(initial=0)) < (1 << header.bit_depth), "decoded samples exceed the bit depth"
+        result = "ok"
+    try:
+        h, _ = _container.parse(data, max_samples=max_samples)
+        samples = h.height * h.width * h.channels
+    except wavecodec.WavecodecError:
+        samples = 0
+    limit = CHECK_BYTES_PER_SAMPLE * samples + CHECK_FIXED_BYTES
+    if traced > limit:  # again, in case that was a first (JIT) compile
+        traced = _traced_decode(data, max_samples)[1]
+    assert traced <= limit, f"decoding {samples} samples took {traced / 2**20:.1f} MiB (limit {limit / 2**20:.1f} MiB)"
+    try:
+        info = wavecodec.info(data, max_samples=max_samples)
+    except wavecodec.WavecodecError:
+        assert result == "error", "info refuses a stream that decodes"
+    except BaseException as exc:  # noqa: BLE001
+        pytest.fail(f"info raised {type(exc).__name__}: {exc}")
+    else:
+        if result == "ok":
+            assert info.shape == out.shape and info.dtype == out.dtype.name
+    return result
+
+
 # --------------------------------------------------------------------------- fixtures
 
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import functools
 import math
-import tracemalloc
 
 import numpy as np
 import pytest
@@ -53,16 +52,10 @@ from wavecodec.errors import (
     RateUnreachableError,
     TruncatedStreamError,
     UnsupportedImageError,
-    WavecodecError,
 )
 
-from conftest import make_image, psnr, raw_header, restream
+from conftest import check_decode, make_image, psnr, raw_header, restream
 
-MAX_SAMPLES = 1 << 18  # decoder limit for forged headers: keeps every case small
-# Peak memory (tracemalloc) a decode may take: 64 bytes per declared sample plus 16 MiB
-# (as in test_robustness.py: a deterministic bound in place of a time limit)
-BYTES_PER_SAMPLE = 64
-FIXED_BYTES = 16 << 20
 
 
 # =============================================================================== which codecs
@@ -194,49 +187,6 @@ def budget_of(img: np.ndarray, bpp: float) -> int:
 
 
 # =============================================================================== decoding checks
-
-
-def traced_decode(data: bytes) -> tuple[np.ndarray, int]:
-    """Decode, and the peak of the memory traced meanwhile (numpy and Python allocations)."""
-    tracemalloc.start()
-    try:
-        return wavecodec.decode(data, max_samples=MAX_SAMPLES), tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
-def check(data: bytes) -> str:
-    """Decode ``data``: 'ok' (an image of the header's shape and dtype, samples within its
-    bit depth) or 'error' (a WavecodecError with a message); any other exception fails, and
-    so does a decode whose peak memory is out of proportion to the declared image.  ``info``
-    must be as safe, and agree with the decoded image."""
-    try:
-        out, traced = traced_decode(data)
-    except WavecodecError as exc:
-        assert str(exc), "errors carry a message"
-        result = "error"
-    except BaseException as exc:  # noqa: BLE001 - the point of the test
-        pytest.fail(f"decode raised {type(exc).__name__}: {exc} for {bytes(data[:48])!r}... ({len(data)} bytes)")
-    else:
-        header, _ = C.parse(data, max_samples=MAX_SAMPLES)
-        assert isinstance(out, np.ndarray)
-        assert out.shape == header.shape and out.dtype == header.dtype, (out.shape, out.dtype, header)
-        assert int(out.max(initial=0)) < (1 << header.bit_depth), "decoded samples exceed the bit depth"
-        samples = header.height * header.width * header.channels
-        if traced > BYTES_PER_SAMPLE * samples + FIXED_BYTES:  # again, in case that was a first (JIT) compile
-            traced = traced_decode(data)[1]
-        assert traced <= BYTES_PER_SAMPLE * samples + FIXED_BYTES, f"{traced / 2**20:.1f} MiB for {samples} samples"
-        result = "ok"
-    try:
-        info = wavecodec.info(data)
-    except WavecodecError:
-        assert result == "error", "info refuses a stream that decodes"
-    except BaseException as exc:  # noqa: BLE001
-        pytest.fail(f"info raised {type(exc).__name__}: {exc}")
-    else:
-        if result == "ok":
-            assert info.shape == out.shape and info.dtype == out.dtype.name
-    return result
 
 
 def decode_like(data: bytes, img: np.ndarray, bit_depth: int | None = None) -> np.ndarray:
@@ -623,7 +573,7 @@ def test_corrupt_streams(name, codec):
     for _ in range(40):
         data = pick()
         cut = int(rng.integers(len(data) + 1))
-        result = check(data[:cut])
+        result = check_decode(data[:cut])
         if cut < header_size(data):
             assert result == "error"
         elif cut < len(data) and not embedded:
@@ -637,7 +587,7 @@ def test_corrupt_streams(name, codec):
         data = bytearray(pick())
         pos = int(rng.integers(header_size(bytes(data))))
         data[pos] ^= 1 << int(rng.integers(8))
-        assert check(bytes(data)) == "error", pos
+        assert check_decode(bytes(data)) == "error", pos
     # bit flips and byte changes in the payload (three in four) and anywhere
     for k in range(100):
         data = bytearray(pick())
@@ -646,26 +596,26 @@ def test_corrupt_streams(name, codec):
         for _ in range(int(rng.integers(1, 5))):
             pos = int(rng.integers(lo, len(data)))
             data[pos] ^= (1 << int(rng.integers(8))) if rng.random() < 0.7 else int(rng.integers(1, 256))
-        results.append(check(bytes(data)))
+        results.append(check_decode(bytes(data)))
     # splices: the header of one stream with the payload of another
     for _ in range(30):
         a, b = pick(), pick()
         payload_b = b[header_size(b):]
-        results.append(check(a[: header_size(a)] + payload_b))  # the payload length a's header declares
-        results.append(check(restream(a, payload=payload_b)))  # a's header declaring b's payload length
+        results.append(check_decode(a[: header_size(a)] + payload_b))  # the payload length a's header declares
+        results.append(check_decode(restream(a, payload=payload_b)))  # a's header declaring b's payload length
     # splices: two payloads joined at random cut points
     for _ in range(30):
         a, b = pick(), pick()
         pa, pb = a[header_size(a):], b[header_size(b):]
         joined = pa[: int(rng.integers(len(pa) + 1))] + pb[int(rng.integers(len(pb) + 1)):]
-        results.append(check(a[: header_size(a)] + joined))
-        results.append(check(restream(a, payload=joined)))
+        results.append(check_decode(a[: header_size(a)] + joined))
+        results.append(check_decode(restream(a, payload=joined)))
     # random bytes: no header, or a plausible start; the CRC refuses them all
     for k in range(20):
         junk = bytearray(rng.integers(0, 256, int(rng.integers(0, 300)), dtype=np.uint8).tobytes())
         if k % 2:
             junk[:4] = b"WVC\x01"
-        assert check(bytes(junk)) == "error"
+        assert check_decode(bytes(junk)) == "error"
     # a valid header with a random, zero or 0xFF payload (declared length kept or matched)
     for k in range(40):
         data = pick()
@@ -673,7 +623,7 @@ def test_corrupt_streams(name, codec):
         payload = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
         if k % 5 == 0:
             payload = bytes([0xFF]) * n if k % 10 else bytes(n)
-        results.append(check(data[: header_size(data)] + payload if k % 2 else restream(data, payload=payload)))
+        results.append(check_decode(data[: header_size(data)] + payload if k % 2 else restream(data, payload=payload)))
     # forged parameter blocks (a new, valid CRC): random bytes, cut, extended, one byte changed
     for k in range(40):
         data = pick()
@@ -688,7 +638,7 @@ def test_corrupt_streams(name, codec):
             changed = bytearray(params or b"\0")
             changed[int(rng.integers(len(changed)))] = int(rng.integers(256))
             forged = bytes(changed)
-        results.append(check(restream(data, params=forged)))
+        results.append(check_decode(restream(data, params=forged)))
     # forged container fields (a new, valid CRC), whole and cut
     for _ in range(30):
         data = pick()
@@ -705,11 +655,11 @@ def test_corrupt_streams(name, codec):
             dict(height=h.width, width=h.height),
         ][int(rng.integers(9))]
         forged = restream(data, **change)
-        results.append(check(forged))
-        results.append(check(forged[: int(rng.integers(header_size(forged), len(forged) + 1))]))  # and cut
+        results.append(check_decode(forged))
+        results.append(check_decode(forged[: int(rng.integers(header_size(forged), len(forged) + 1))]))  # and cut
     # headers written field by field: the codec's name, random fields, params and payload
     for _ in range(30):
-        results.append(check(raw_header(
+        results.append(check_decode(raw_header(
             codec=name.encode(), flags=int(rng.choice([0, 1, 2, 3, 4, 6, 7])),
             height=int(rng.integers(0, 40)), width=int(rng.integers(0, 40)),
             channels=int(rng.choice([0, 1, 3, 4])), dtype_code=int(rng.choice([0, 1, 2, 3])),

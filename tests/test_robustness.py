@@ -23,14 +23,8 @@ from wavecodec import _container as C
 from wavecodec import transform as T
 from wavecodec.errors import CorruptStreamError, WavecodecError
 
-from conftest import make_image, restream, spiht_plan
+from conftest import check_decode, make_image, restream, spiht_plan
 
-MAX_SAMPLES = 1 << 18  # decoder limit used for random headers: keeps every case small
-# Peak memory a decode may take: 64 bytes per declared sample plus 16 MiB (the padded tree
-# layout may add up to 1 Mi coefficients, see coders/_bitplane.check_padding).  Measured:
-# at most 41 bytes per sample on large cases, 10 MiB on thin ones that pad to 1 Mi.
-BYTES_PER_SAMPLE = 64
-FIXED_BYTES = 16 << 20
 
 
 def _images():
@@ -60,57 +54,6 @@ def streams() -> list[bytes]:
     return out
 
 
-def _peak_memory(data: bytes, max_samples: int) -> int:
-    """Peak of the memory traced while decoding ``data`` (numpy and Python allocations)."""
-    tracemalloc.start()
-    try:
-        wavecodec.decode(data, max_samples=max_samples)
-    except WavecodecError:
-        pass
-    finally:
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    return peak
-
-
-def check(data: bytes, *, max_samples: int = MAX_SAMPLES) -> str:
-    """Decode ``data``: 'ok' (right shape and dtype) or 'error' (a WavecodecError); anything else fails.
-
-    The decode's peak memory (tracemalloc) must stay within what the declared image needs."""
-    try:
-        out = wavecodec.decode(data, max_samples=max_samples)
-    except WavecodecError as exc:
-        assert str(exc), "errors carry a message"
-        result = "error"
-    except BaseException as exc:  # noqa: BLE001 - the point of the test
-        pytest.fail(f"decode raised {type(exc).__name__}: {exc} for {bytes(data[:64])!r}... ({len(data)} bytes)")
-    else:
-        header, _ = C.parse(data, max_samples=max_samples)
-        assert isinstance(out, np.ndarray)
-        assert out.shape == header.shape, (out.shape, header.shape)
-        assert out.dtype == header.dtype
-        assert int(out.max(initial=0)) < (1 << header.bit_depth), "decoded samples exceed the bit depth"
-        info = wavecodec.info(data)
-        assert info.shape == out.shape and info.dtype == out.dtype.name
-        result = "ok"
-    try:
-        h, _ = C.parse(data, max_samples=max_samples)
-        samples = h.height * h.width * h.channels
-    except WavecodecError:
-        samples = 0
-    limit = BYTES_PER_SAMPLE * samples + FIXED_BYTES
-    peak = _peak_memory(data, max_samples)  # measured on a second decode: a first one may include a JIT compile
-    assert peak <= limit, f"decoding {samples} samples took {peak / 2**20:.1f} MiB (limit {limit / 2**20:.1f} MiB)"
-    # info() must be just as safe
-    try:
-        wavecodec.info(data)
-    except WavecodecError:
-        pass
-    except BaseException as exc:  # noqa: BLE001
-        pytest.fail(f"info raised {type(exc).__name__}: {exc}")
-    return result
-
-
 # =============================================================================== random corruption
 
 
@@ -124,7 +67,7 @@ def test_payload_only_flips_still_decode(streams):
             continue
         for _ in range(rng.integers(1, 8)):
             data[rng.integers(hlen, len(data))] = rng.integers(256)
-        assert check(bytes(data)) == "ok"
+        assert check_decode(bytes(data)) == "ok"
 
 
 # =============================================================================== forged header fields
@@ -157,7 +100,7 @@ def test_levels_beyond_the_image_are_rejected(streams):
         info = wavecodec.info(s)
         top = T.max_levels(*info.shape[:2])
         for levels in (0, 1, top):
-            check(_reparam(s, levels=levels))
+            check_decode(_reparam(s, levels=levels))
         with pytest.raises(CorruptStreamError):
             wavecodec.decode(_reparam(s, levels=top + 1))
 
@@ -181,7 +124,7 @@ def test_forged_plan_fields(streams):
             _reparam(s, wavelet="cdf97"),
             _reparam(s, variant="binary" if spiht_plan(s).variant == "ac" else "ac"),
         ]
-    results = [check(d) for d in forged]
+    results = [check_decode(d) for d in forged]
     assert results.count("ok") > len(results) // 2
     # random combinations
     for _ in range(60):
@@ -199,7 +142,7 @@ def test_forged_plan_fields(streams):
         if rng.random() < 0.3:
             changes["offsets"] = [float(rng.normal(0, 1e5)) if not wavecodec.info(s).lossless
                                   else int(rng.integers(-2**31, 2**31)) for _ in plan.offsets]
-        check(_reparam(s, **changes))
+        check_decode(_reparam(s, **changes))
 
 
 def test_forged_plan_fields_that_must_be_rejected(streams):
@@ -226,7 +169,7 @@ def test_forged_plan_fields_that_must_be_rejected(streams):
         for d in bad:
             with pytest.raises(CorruptStreamError):
                 wavecodec.decode(d)
-            check(d)
+            check_decode(d)
 
 
 def test_declared_payload_length_mismatch(streams):
@@ -234,9 +177,9 @@ def test_declared_payload_length_mismatch(streams):
         h, payload = C.parse(s)
         packed = C.pack(h, payload + bytes(50))  # declares 50 bytes more than will be present
         longer = packed[: C.parse(packed)[0].header_length + len(payload)]
-        assert check(longer) == "ok"
+        assert check_decode(longer) == "ok"
         shorter_decl = restream(s, payload=payload[: len(payload) // 2]) + payload[len(payload) // 2:]
-        assert check(shorter_decl) == "ok"
+        assert check_decode(shorter_decl) == "ok"
 
 
 def test_large_declared_sizes():
@@ -247,7 +190,7 @@ def test_large_declared_sizes():
         levels = min(plan.levels, T.max_levels(h, w))
         d = restream(params_src, height=h, width=w, params=dataclasses.replace(plan, levels=levels).pack(False),
                      payload=b"")
-        assert check(d, max_samples=1 << 20) == "ok"
+        assert check_decode(d, max_samples=1 << 20) == "ok"
     # over the decoder limit: refused before anything is allocated
     d = restream(params_src, height=C.MAX_SIDE, width=C.MAX_SIDE, payload=b"")
     with pytest.raises(CorruptStreamError, match="limit"):
