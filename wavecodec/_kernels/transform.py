@@ -32,7 +32,10 @@ then every column (along axis 0); the inverse runs in the reverse order.  Level
 
 The vertical lifting steps update whole rows (``row_i += a * (row_{i-1} +
 row_{i+1})`` over all columns), which is contiguous in memory; the horizontal steps
-work row by row on a small reused buffer.  One scratch buffer is allocated per call.
+work row by row, in place on the interleaved samples.  One scratch buffer is
+allocated per call.  Each wavelet is a single compiled kernel (forward and inverse,
+rows and columns: see the cold-start note below); the ``*_2d`` and ``*_1d`` names
+are plain Python entry points to it.
 """
 
 from __future__ import annotations
@@ -78,371 +81,237 @@ INV_HIGH_SCALE = 1.0 / HIGH_SCALE
 
 
 # ---------------------------------------------------------------------------------
-# 1-D helpers on a de-interleaved buffer: s = buf[0:nl] (even), d = buf[nl:nl+nh] (odd)
-# ---------------------------------------------------------------------------------
-
-
-@njit(cache=True, inline="always")
-def _lift_d(buf, nl, nh, c):
-    """d[i] += c * (s[i] + s[i+1]) with s[nl] mirrored to s[nl-1] (n even)."""
-    # for i < nl - 1 both neighbours exist
-    m = nh if nh < nl - 1 else nl - 1
-    for i in range(m):
-        buf[nl + i] += c * (buf[i] + buf[i + 1])
-    if nh == nl:  # n even: the last odd sample mirrors x[n] -> x[n-2]
-        buf[nl + nh - 1] += 2.0 * c * buf[nl - 1]
-
-
-@njit(cache=True, inline="always")
-def _lift_s(buf, nl, nh, c):
-    """s[i] += c * (d[i-1] + d[i]) with d[-1] -> d[0] and d[nh] -> d[nh-1]."""
-    buf[0] += 2.0 * c * buf[nl]
-    # 1 <= i <= nh - 1: both neighbours exist
-    for i in range(1, nh):
-        buf[i] += c * (buf[nl + i - 1] + buf[nl + i])
-    if nl > nh:  # n odd: the last even sample mirrors x[n] -> x[n-2]
-        buf[nl - 1] += 2.0 * c * buf[nl + nh - 1]
-
-
-@njit(cache=True, inline="always")
-def _cdf97_fwd_buf(buf, nl, nh):
-    _lift_d(buf, nl, nh, ALPHA)
-    _lift_s(buf, nl, nh, BETA)
-    _lift_d(buf, nl, nh, GAMMA)
-    _lift_s(buf, nl, nh, DELTA)
-
-
-@njit(cache=True, inline="always")
-def _cdf97_inv_buf(buf, nl, nh):
-    _lift_s(buf, nl, nh, -DELTA)
-    _lift_d(buf, nl, nh, -GAMMA)
-    _lift_s(buf, nl, nh, -BETA)
-    _lift_d(buf, nl, nh, -ALPHA)
-
-
-@njit(cache=True, inline="always")
-def _cdf97_fwd_row(row, n, buf):
-    """Forward 9/7 of row[0:n] (n >= 2) in place; buf has at least n entries."""
-    nl = (n + 1) >> 1
-    nh = n >> 1
-    for i in range(nl):
-        buf[i] = row[2 * i]
-    for i in range(nh):
-        buf[nl + i] = row[2 * i + 1]
-    _cdf97_fwd_buf(buf, nl, nh)
-    for i in range(nl):
-        row[i] = buf[i] * LOW_SCALE
-    for i in range(nl, n):
-        row[i] = buf[i] * HIGH_SCALE
-
-
-@njit(cache=True, inline="always")
-def _cdf97_inv_row(row, n, buf):
-    """Inverse of :func:`_cdf97_fwd_row`."""
-    nl = (n + 1) >> 1
-    nh = n >> 1
-    for i in range(nl):
-        buf[i] = row[i] * INV_LOW_SCALE
-    for i in range(nl, n):
-        buf[i] = row[i] * INV_HIGH_SCALE
-    _cdf97_inv_buf(buf, nl, nh)
-    for i in range(nl):
-        row[2 * i] = buf[i]
-    for i in range(nh):
-        row[2 * i + 1] = buf[nl + i]
-
-
-@njit(cache=True, inline="always")
-def _l53_fwd_row(row, n, buf):
-    """Forward LeGall 5/3 of row[0:n] (n >= 2) in place; buf is int32 with >= n entries."""
-    nl = (n + 1) >> 1
-    nh = n >> 1
-    for i in range(nl):
-        buf[i] = row[2 * i]
-    for i in range(nh):
-        buf[nl + i] = row[2 * i + 1]
-    # predict: d[i] -= floor((s[i] + s[i+1]) / 2)
-    m = nh if nh < nl - 1 else nl - 1
-    for i in range(m):
-        buf[nl + i] -= (np.int64(buf[i]) + np.int64(buf[i + 1])) >> 1
-    if nh == nl:
-        buf[nl + nh - 1] -= (np.int64(buf[nl - 1]) + np.int64(buf[nl - 1])) >> 1
-    # update: s[i] += floor((d[i-1] + d[i] + 2) / 4)
-    buf[0] += (np.int64(buf[nl]) + np.int64(buf[nl]) + 2) >> 2
-    for i in range(1, nh):
-        buf[i] += (np.int64(buf[nl + i - 1]) + np.int64(buf[nl + i]) + 2) >> 2
-    if nl > nh:
-        buf[nl - 1] += (np.int64(buf[nl + nh - 1]) + np.int64(buf[nl + nh - 1]) + 2) >> 2
-    for i in range(n):
-        row[i] = buf[i]
-
-
-@njit(cache=True, inline="always")
-def _l53_inv_row(row, n, buf):
-    """Inverse of :func:`_l53_fwd_row`."""
-    nl = (n + 1) >> 1
-    nh = n >> 1
-    for i in range(n):
-        buf[i] = row[i]
-    buf[0] -= (np.int64(buf[nl]) + np.int64(buf[nl]) + 2) >> 2
-    for i in range(1, nh):
-        buf[i] -= (np.int64(buf[nl + i - 1]) + np.int64(buf[nl + i]) + 2) >> 2
-    if nl > nh:
-        buf[nl - 1] -= (np.int64(buf[nl + nh - 1]) + np.int64(buf[nl + nh - 1]) + 2) >> 2
-    m = nh if nh < nl - 1 else nl - 1
-    for i in range(m):
-        buf[nl + i] += (np.int64(buf[i]) + np.int64(buf[i + 1])) >> 1
-    if nh == nl:
-        buf[nl + nh - 1] += (np.int64(buf[nl - 1]) + np.int64(buf[nl - 1])) >> 1
-    for i in range(nl):
-        row[2 * i] = buf[i]
-    for i in range(nh):
-        row[2 * i + 1] = buf[nl + i]
-
-
-# ---------------------------------------------------------------------------------
-# Public 1-D kernels (in place on a contiguous 1-D array)
-# ---------------------------------------------------------------------------------
-
-
-@njit(cache=True)
-def cdf97_forward_1d(x):
-    """One level of forward CDF 9/7 on the whole 1-D float64 array ``x``, in place."""
-    n = x.shape[0]
-    if n < 2:
-        return
-    buf = np.empty(n, dtype=np.float64)
-    _cdf97_fwd_row(x, n, buf)
-
-
-@njit(cache=True)
-def cdf97_inverse_1d(x):
-    """Inverse of :func:`cdf97_forward_1d`, in place."""
-    n = x.shape[0]
-    if n < 2:
-        return
-    buf = np.empty(n, dtype=np.float64)
-    _cdf97_inv_row(x, n, buf)
-
-
-@njit(cache=True)
-def legall53_forward_1d(x):
-    """One level of forward LeGall 5/3 on the whole 1-D int32 array ``x``, in place."""
-    n = x.shape[0]
-    if n < 2:
-        return
-    buf = np.empty(n, dtype=np.int32)
-    _l53_fwd_row(x, n, buf)
-
-
-@njit(cache=True)
-def legall53_inverse_1d(x):
-    """Inverse of :func:`legall53_forward_1d`, in place."""
-    n = x.shape[0]
-    if n < 2:
-        return
-    buf = np.empty(n, dtype=np.int32)
-    _l53_inv_row(x, n, buf)
-
-
-# ---------------------------------------------------------------------------------
-# Vertical (axis-0) lifting on whole rows of the region x[0:h, 0:w] (interleaved rows)
-# ---------------------------------------------------------------------------------
-
-
-@njit(cache=True, inline="always")
-def _vrow_update(x, r, ra, rb, w, c):
-    """x[r, :w] += c * (x[ra, :w] + x[rb, :w])."""
-    for j in range(w):
-        x[r, j] += c * (x[ra, j] + x[rb, j])
-
-
-@njit(cache=True, inline="always")
-def _v_lift_odd(x, h, w, c):
-    # odd rows r = 2i+1: neighbours r-1 and r+1 (mirror r+1 == h -> h-2)
-    for r in range(1, h, 2):
-        rb = r + 1 if r + 1 < h else r - 1
-        _vrow_update(x, r, r - 1, rb, w, c)
-
-
-@njit(cache=True, inline="always")
-def _v_lift_even(x, h, w, c):
-    # even rows r = 2i: neighbours r-1 (mirror -1 -> 1) and r+1 (mirror h -> h-2)
-    for r in range(0, h, 2):
-        ra = r - 1 if r > 0 else 1
-        rb = r + 1 if r + 1 < h else r - 1
-        _vrow_update(x, r, ra, rb, w, c)
-
-
-@njit(cache=True)
-def _cdf97_fwd_vertical(x, h, w, scratch):
-    """Forward 9/7 along axis 0 of x[0:h, 0:w] (h >= 2), de-interleaving rows."""
-    _v_lift_odd(x, h, w, ALPHA)
-    _v_lift_even(x, h, w, BETA)
-    _v_lift_odd(x, h, w, GAMMA)
-    _v_lift_even(x, h, w, DELTA)
-    nl = (h + 1) >> 1
-    nh = h >> 1
-    for i in range(nh):
-        for j in range(w):
-            scratch[i, j] = x[2 * i + 1, j] * HIGH_SCALE
-    for i in range(nl):
-        for j in range(w):
-            x[i, j] = x[2 * i, j] * LOW_SCALE
-    for i in range(nh):
-        for j in range(w):
-            x[nl + i, j] = scratch[i, j]
-
-
-@njit(cache=True)
-def _cdf97_inv_vertical(x, h, w, scratch):
-    """Inverse of :func:`_cdf97_fwd_vertical`."""
-    nl = (h + 1) >> 1
-    nh = h >> 1
-    for i in range(nh):
-        for j in range(w):
-            scratch[i, j] = x[nl + i, j] * INV_HIGH_SCALE
-    # spread the low rows downwards (backwards, so nothing is overwritten early)
-    for i in range(nl - 1, -1, -1):
-        for j in range(w):
-            x[2 * i, j] = x[i, j] * INV_LOW_SCALE
-    for i in range(nh):
-        for j in range(w):
-            x[2 * i + 1, j] = scratch[i, j]
-    _v_lift_even(x, h, w, -DELTA)
-    _v_lift_odd(x, h, w, -GAMMA)
-    _v_lift_even(x, h, w, -BETA)
-    _v_lift_odd(x, h, w, -ALPHA)
-
-
-@njit(cache=True)
-def _l53_fwd_vertical(x, h, w, scratch):
-    """Forward 5/3 along axis 0 of x[0:h, 0:w] (h >= 2), de-interleaving rows."""
-    for r in range(1, h, 2):
-        rb = r + 1 if r + 1 < h else r - 1
-        for j in range(w):
-            x[r, j] -= (np.int64(x[r - 1, j]) + np.int64(x[rb, j])) >> 1
-    for r in range(0, h, 2):
-        ra = r - 1 if r > 0 else 1
-        rb = r + 1 if r + 1 < h else r - 1
-        for j in range(w):
-            x[r, j] += (np.int64(x[ra, j]) + np.int64(x[rb, j]) + 2) >> 2
-    nl = (h + 1) >> 1
-    nh = h >> 1
-    for i in range(nh):
-        for j in range(w):
-            scratch[i, j] = x[2 * i + 1, j]
-    for i in range(1, nl):
-        for j in range(w):
-            x[i, j] = x[2 * i, j]
-    for i in range(nh):
-        for j in range(w):
-            x[nl + i, j] = scratch[i, j]
-
-
-@njit(cache=True)
-def _l53_inv_vertical(x, h, w, scratch):
-    """Inverse of :func:`_l53_fwd_vertical`."""
-    nl = (h + 1) >> 1
-    nh = h >> 1
-    for i in range(nh):
-        for j in range(w):
-            scratch[i, j] = x[nl + i, j]
-    for i in range(nl - 1, 0, -1):
-        for j in range(w):
-            x[2 * i, j] = x[i, j]
-    for i in range(nh):
-        for j in range(w):
-            x[2 * i + 1, j] = scratch[i, j]
-    for r in range(0, h, 2):
-        ra = r - 1 if r > 0 else 1
-        rb = r + 1 if r + 1 < h else r - 1
-        for j in range(w):
-            x[r, j] -= (np.int64(x[ra, j]) + np.int64(x[rb, j]) + 2) >> 2
-    for r in range(1, h, 2):
-        rb = r + 1 if r + 1 < h else r - 1
-        for j in range(w):
-            x[r, j] += (np.int64(x[r - 1, j]) + np.int64(x[rb, j])) >> 1
-
-
-# ---------------------------------------------------------------------------------
 # 2-D multi-level transforms, in place, Mallat layout
 # ---------------------------------------------------------------------------------
+#
+# Cold start (issue 13).  Each wavelet is one compiled kernel that runs the forward
+# and the inverse, along rows and along columns.  The former kernels inlined a
+# lifting helper into every caller (separate forward/inverse, row/column versions: 16
+# copies of the lifting loops in six functions, 3.4 s of compilation before the first
+# 9/7 encode and decode).  Splitting the steps into separately compiled helpers does
+# not help: Numba links every callee into its caller and LLVM optimises the linked
+# code again, and each function costs ~0.1 s of wrapper code besides (measured: a
+# helper per step made it 3.4-3.9 s).  Here the four 9/7 steps are one loop over a
+# table of coefficients, and the arithmetic is unchanged, operation for operation,
+# so the coefficients are bit-identical to the former kernels'.
+#
+# Along axis 0 a lifting step updates whole rows (contiguous); along axis 1 each row
+# runs all its steps while it is in cache, on interleaved samples (stride 2).  The
+# de-interleaving (split: even samples first) and the 9/7 band scaling are one pass.
+
+# 9/7 lifting steps in forward order: step t updates the odd samples (t even) or the
+# even samples (t odd) by COEF[t] * (left + right neighbour).  The inverse runs them
+# backwards with negated coefficients.
+_CDF97_COEF = np.array([ALPHA, BETA, GAMMA, DELTA])
 
 
 @njit(cache=True)
+def _cdf97_2d(x, levels, inverse):
+    """Multi-level 2-D CDF 9/7 of the C-contiguous float64 array ``x``, in place:
+    forward (Mallat layout) or, with ``inverse``, its inverse."""
+    h0 = x.shape[0]
+    w0 = x.shape[1]
+    scratch = np.empty(((h0 >> 1) + 1, w0 + 1), dtype=np.float64)
+    buf = scratch[0]  # the row buffer of the horizontal (de-)interleaving
+    for i in range(levels):
+        k = levels - 1 - i if inverse else i  # level index, 0 = the finest
+        h = h0
+        w = w0
+        for _ in range(k):
+            h = (h + 1) >> 1
+            w = (w + 1) >> 1
+        # forward: rows (axis 1) then columns (axis 0); inverse: columns then rows
+        for a in range(2):
+            axis = a if inverse else 1 - a
+            if axis == 1 and w >= 2:
+                nl = (w + 1) >> 1
+                nh = w >> 1
+                last = w - 1
+                for r in range(h):
+                    if inverse:  # scale and interleave: low half to the even samples
+                        for j in range(nh):
+                            buf[j] = x[r, nl + j] * INV_HIGH_SCALE
+                        for j in range(nl - 1, -1, -1):
+                            x[r, 2 * j] = x[r, j] * INV_LOW_SCALE
+                        for j in range(nh):
+                            x[r, 2 * j + 1] = buf[j]
+                    for s in range(4):
+                        t = 3 - s if inverse else s
+                        c = -_CDF97_COEF[t] if inverse else _CDF97_COEF[t]
+                        if t & 1:  # even samples; x[-1] mirrors to x[1]
+                            x[r, 0] += c * (x[r, 1] + x[r, 1])
+                            j0 = 2
+                        else:  # odd samples
+                            j0 = 1
+                        for j in range(j0, last, 2):
+                            x[r, j] += c * (x[r, j - 1] + x[r, j + 1])
+                        if last >= j0 and (last & 1) == (j0 & 1):  # x[w] mirrors to x[w-2]
+                            x[r, last] += c * (x[r, last - 1] + x[r, last - 1])
+                    if not inverse:  # de-interleave and scale
+                        for j in range(nh):
+                            buf[j] = x[r, 2 * j + 1] * HIGH_SCALE
+                        for j in range(nl):
+                            x[r, j] = x[r, 2 * j] * LOW_SCALE
+                        for j in range(nh):
+                            x[r, nl + j] = buf[j]
+            elif axis == 0 and h >= 2:
+                nl = (h + 1) >> 1
+                nh = h >> 1
+                if inverse:
+                    for q in range(nh):
+                        for j in range(w):
+                            scratch[q, j] = x[nl + q, j] * INV_HIGH_SCALE
+                    for q in range(nl - 1, -1, -1):  # backwards, so nothing is overwritten early
+                        for j in range(w):
+                            x[2 * q, j] = x[q, j] * INV_LOW_SCALE
+                    for q in range(nh):
+                        for j in range(w):
+                            x[2 * q + 1, j] = scratch[q, j]
+                for s in range(4):
+                    t = 3 - s if inverse else s
+                    c = -_CDF97_COEF[t] if inverse else _CDF97_COEF[t]
+                    # rows of one parity; neighbours mirrored: -1 -> 1, h -> h-2
+                    for rr in range(1 - (t & 1), h, 2):
+                        ra = rr - 1 if rr > 0 else 1
+                        rb = rr + 1 if rr + 1 < h else rr - 1
+                        for j in range(w):
+                            x[rr, j] += c * (x[ra, j] + x[rb, j])
+                if not inverse:
+                    for q in range(nh):
+                        for j in range(w):
+                            scratch[q, j] = x[2 * q + 1, j] * HIGH_SCALE
+                    for q in range(nl):
+                        for j in range(w):
+                            x[q, j] = x[2 * q, j] * LOW_SCALE
+                    for q in range(nh):
+                        for j in range(w):
+                            x[nl + q, j] = scratch[q, j]
+
+
+@njit(cache=True)
+def _legall53_2d(x, levels, inverse):
+    """Multi-level 2-D LeGall 5/3 of the C-contiguous int32 array ``x``, in place:
+    forward (Mallat layout) or, with ``inverse``, its inverse (bit-exact)."""
+    h0 = x.shape[0]
+    w0 = x.shape[1]
+    scratch = np.empty(((h0 >> 1) + 1, w0 + 1), dtype=np.int32)
+    buf = scratch[0]
+    for i in range(levels):
+        k = levels - 1 - i if inverse else i
+        h = h0
+        w = w0
+        for _ in range(k):
+            h = (h + 1) >> 1
+            w = (w + 1) >> 1
+        for a in range(2):
+            axis = a if inverse else 1 - a
+            n = w if axis == 1 else h
+            if n < 2:
+                continue
+            nl = (n + 1) >> 1
+            nh = n >> 1
+            rows = h if axis == 1 else 1
+            for r in range(rows):
+                if inverse:  # interleave
+                    if axis == 1:
+                        for j in range(nh):
+                            buf[j] = x[r, nl + j]
+                        for j in range(nl - 1, 0, -1):
+                            x[r, 2 * j] = x[r, j]
+                        for j in range(nh):
+                            x[r, 2 * j + 1] = buf[j]
+                    else:
+                        for q in range(nh):
+                            for j in range(w):
+                                scratch[q, j] = x[nl + q, j]
+                        for q in range(nl - 1, 0, -1):
+                            for j in range(w):
+                                x[2 * q, j] = x[q, j]
+                        for q in range(nh):
+                            for j in range(w):
+                                x[2 * q + 1, j] = scratch[q, j]
+                # step 0, predict: d[i] -= floor((s[i] + s[i+1]) / 2);
+                # step 1, update: s[i] += floor((d[i-1] + d[i] + 2) / 4); the inverse undoes them backwards
+                for s in range(2):
+                    t = 1 - s if inverse else s
+                    sign = -1 if (t == 0) != inverse else 1
+                    add = 2 * t
+                    shift = 1 + t
+                    if axis == 1:
+                        for p in range(1 - t, n, 2):
+                            pa = p - 1 if p > 0 else 1
+                            pb = p + 1 if p + 1 < n else p - 1
+                            x[r, p] += sign * ((np.int64(x[r, pa]) + np.int64(x[r, pb]) + add) >> shift)
+                    else:
+                        for p in range(1 - t, n, 2):
+                            pa = p - 1 if p > 0 else 1
+                            pb = p + 1 if p + 1 < n else p - 1
+                            for j in range(w):
+                                x[p, j] += sign * ((np.int64(x[pa, j]) + np.int64(x[pb, j]) + add) >> shift)
+                if not inverse:  # de-interleave
+                    if axis == 1:
+                        for j in range(nh):
+                            buf[j] = x[r, 2 * j + 1]
+                        for j in range(1, nl):
+                            x[r, j] = x[r, 2 * j]
+                        for j in range(nh):
+                            x[r, nl + j] = buf[j]
+                    else:
+                        for q in range(nh):
+                            for j in range(w):
+                                scratch[q, j] = x[2 * q + 1, j]
+                        for q in range(1, nl):
+                            for j in range(w):
+                                x[q, j] = x[2 * q, j]
+                        for q in range(nh):
+                            for j in range(w):
+                                x[nl + q, j] = scratch[q, j]
+
+
 def cdf97_forward_2d(x, levels):
     """Forward multi-level 2-D CDF 9/7 of the C-contiguous float64 array ``x``, in place."""
-    h = x.shape[0]
-    w = x.shape[1]
-    scratch = np.empty(((h >> 1) + 1, w), dtype=np.float64)
-    buf = np.empty(w + 1, dtype=np.float64)
-    for _ in range(levels):
-        if w >= 2:
-            for r in range(h):
-                _cdf97_fwd_row(x[r], w, buf)
-        if h >= 2:
-            _cdf97_fwd_vertical(x, h, w, scratch)
-        h = (h + 1) >> 1
-        w = (w + 1) >> 1
+    _cdf97_2d(x, levels, False)
 
 
-@njit(cache=True)
 def cdf97_inverse_2d(x, levels):
     """Inverse of :func:`cdf97_forward_2d`, in place."""
-    h0 = x.shape[0]
-    w0 = x.shape[1]
-    scratch = np.empty(((h0 >> 1) + 1, w0), dtype=np.float64)
-    buf = np.empty(w0 + 1, dtype=np.float64)
-    for k in range(levels - 1, -1, -1):
-        # size of the region transformed at level k+1: (h_k, w_k)
-        h = h0
-        w = w0
-        for _ in range(k):
-            h = (h + 1) >> 1
-            w = (w + 1) >> 1
-        if h >= 2:
-            _cdf97_inv_vertical(x, h, w, scratch)
-        if w >= 2:
-            for r in range(h):
-                _cdf97_inv_row(x[r], w, buf)
+    _cdf97_2d(x, levels, True)
 
 
-@njit(cache=True)
 def legall53_forward_2d(x, levels):
     """Forward multi-level 2-D LeGall 5/3 of the C-contiguous int32 array ``x``, in place."""
-    h = x.shape[0]
-    w = x.shape[1]
-    scratch = np.empty(((h >> 1) + 1, w), dtype=np.int32)
-    buf = np.empty(w + 1, dtype=np.int32)
-    for _ in range(levels):
-        if w >= 2:
-            for r in range(h):
-                _l53_fwd_row(x[r], w, buf)
-        if h >= 2:
-            _l53_fwd_vertical(x, h, w, scratch)
-        h = (h + 1) >> 1
-        w = (w + 1) >> 1
+    _legall53_2d(x, levels, False)
 
 
-@njit(cache=True)
 def legall53_inverse_2d(x, levels):
     """Inverse of :func:`legall53_forward_2d`, in place."""
-    h0 = x.shape[0]
-    w0 = x.shape[1]
-    scratch = np.empty(((h0 >> 1) + 1, w0), dtype=np.int32)
-    buf = np.empty(w0 + 1, dtype=np.int32)
-    for k in range(levels - 1, -1, -1):
-        h = h0
-        w = w0
-        for _ in range(k):
-            h = (h + 1) >> 1
-            w = (w + 1) >> 1
-        if h >= 2:
-            _l53_inv_vertical(x, h, w, scratch)
-        if w >= 2:
-            for r in range(h):
-                _l53_inv_row(x[r], w, buf)
+    _legall53_2d(x, levels, True)
+
+
+# ---------------------------------------------------------------------------------
+# 1-D transforms: one level on a whole contiguous 1-D array, in place (the 2-D
+# kernels on a 1 x n view: a single row is not split vertically)
+# ---------------------------------------------------------------------------------
+
+
+def cdf97_forward_1d(x):
+    """One level of forward CDF 9/7 on the whole 1-D float64 array ``x``, in place."""
+    _cdf97_2d(x.reshape(1, -1), 1, False)
+
+
+def cdf97_inverse_1d(x):
+    """Inverse of :func:`cdf97_forward_1d`, in place."""
+    _cdf97_2d(x.reshape(1, -1), 1, True)
+
+
+def legall53_forward_1d(x):
+    """One level of forward LeGall 5/3 on the whole 1-D int32 array ``x``, in place."""
+    _legall53_2d(x.reshape(1, -1), 1, False)
+
+
+def legall53_inverse_1d(x):
+    """Inverse of :func:`legall53_forward_1d`, in place."""
+    _legall53_2d(x.reshape(1, -1), 1, True)
 
 
 # ---------------------------------------------------------------------------------
