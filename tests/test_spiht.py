@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 import wavecodec
-from wavecodec._kernels import spiht as K
 from wavecodec.coders import spiht as S
+from wavecodec.reference import spiht as reference_spiht
 
 from conftest import psnr, spiht_plan
 
@@ -29,43 +29,47 @@ PAPER = {
 }
 
 
-def _trace_strings(trace: np.ndarray, n: int) -> tuple[str, str]:
-    rows = trace[trace[:, 0] == n]
-    sorting = "".join(("-" if r[5] else "+") if r[1] == K.T_SIGN else str(int(r[5])) for r in rows if r[1] != K.T_REFINE)
-    refinement = "".join(str(int(r[5])) for r in rows if r[1] == K.T_REFINE)
+def _pass_strings(p) -> tuple[str, str]:
+    sorting = "".join(d.symbol for d in p.decisions if d.kind != "refine")
+    refinement = "".join(d.symbol for d in p.decisions if d.kind == "refine")
     return sorting, refinement
 
 
 @pytest.fixture(scope="module")
 def shapiro_binary():
-    return S.encode_coefficients(SHAPIRO[None], variant="binary", levels=2, n_max=5, budget=None, trace_capacity=1000)
+    return S.encode_coefficients(SHAPIRO[None], variant="binary", levels=2, n_max=5, budget=None)
 
 
-def test_paper_test_vector(shapiro_binary):
-    trace = shapiro_binary.trace
-    assert trace.shape[1] >= 6
+@pytest.fixture(scope="module")
+def shapiro_passes():
+    """The reference coder's passes over the paper's matrix (wavecodec.reference.spiht)."""
+    return list(reference_spiht.passes(2, 5, coefficients=SHAPIRO[None]))
+
+
+def test_paper_test_vector(shapiro_passes):
+    by_plane = {p.n: p for p in shapiro_passes}
+    assert [p.n for p in shapiro_passes] == [5, 4, 3, 2, 1, 0]  # the passes come in order
     for n, (sorting, refinement) in PAPER.items():
-        got = _trace_strings(trace, n)
+        got = _pass_strings(by_plane[n])
         assert got[0] == sorting, f"plane {n} sorting pass"
         assert got[1] == refinement, f"plane {n} refinement pass"
-    # the passes come in order: all of plane 5, then 4, then 3, ...
-    planes = trace[:, 0]
-    assert np.all(np.diff(planes) <= 0)
-    assert planes[0] == 5 and planes.min() == 0
 
 
-def test_paper_test_vector_first_plane_details(shapiro_binary):
-    rows = shapiro_binary.trace[shapiro_binary.trace[:, 0] == 5]
+def test_paper_test_vector_first_plane_details(shapiro_passes):
+    first = shapiro_passes[0].decisions
     # LIP in order (0,0), (0,1), (1,0), (1,1): 63 significant, +; -34 significant, -; -31, 23 not
-    assert [tuple(r[[1, 3, 4, 5]]) for r in rows[:6]] == [
-        (K.T_LIP, 0, 0, 1), (K.T_SIGN, 0, 0, 0), (K.T_LIP, 0, 1, 1), (K.T_SIGN, 0, 1, 1),
-        (K.T_LIP, 1, 0, 0), (K.T_LIP, 1, 1, 0),
+    assert [(d.kind, d.node[1:], d.symbol) for d in first[:6]] == [
+        ("LIP", (0, 0), "1"), ("sign", (0, 0), "+"), ("LIP", (0, 1), "1"), ("sign", (0, 1), "-"),
+        ("LIP", (1, 0), "0"), ("LIP", (1, 1), "0"),
     ]
     # then D(0,1) is significant and its offspring 49, 10, 14, -13 are tested
-    assert tuple(rows[6][[1, 3, 4, 5]]) == (K.T_SET_A, 0, 1, 1)
-    assert [tuple(r[[3, 4]]) for r in rows if r[1] == K.T_OFFSPRING][:4] == [(0, 2), (0, 3), (1, 2), (1, 3)]
-    # the payload is exactly the traced bits, MSB first
-    bits = "".join(str(int(b)) for b in shapiro_binary.trace[:, 5])
+    assert (first[6].kind, first[6].node[1:], first[6].symbol) == ("D-set", (0, 1), "1")
+    assert [d.node[1:] for d in first if d.kind == "offspring"][:4] == [(0, 2), (0, 3), (1, 2), (1, 3)]
+
+
+def test_kernel_payload_is_the_reference_bits(shapiro_binary, shapiro_passes):
+    # the binary variant's payload is exactly the paper's bits, MSB first, zero-padded
+    bits = "".join(d.bits for p in shapiro_passes for d in p.decisions)
     payload = np.unpackbits(np.frombuffer(shapiro_binary.payload, np.uint8))
     assert len(shapiro_binary.payload) == (len(bits) + 7) // 8
     assert "".join(map(str, payload[: len(bits)])) == bits

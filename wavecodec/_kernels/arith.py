@@ -31,6 +31,8 @@ its cached kernels whenever any of its source files changes.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
@@ -354,6 +356,84 @@ def is_done(state):
 def position(state):
     """Bytes (arithmetic coder) or bits (raw I/O) produced or consumed so far."""
     return state[_POS]
+
+
+# --------------------------------------------------------------------------- one binary decision
+
+BitCoder = namedtuple("BitCoder", ["state", "buf", "probs", "counts", "stats"])
+BitCoder.__doc__ = """What the codec kernels hand to :func:`code_decision`: the coder state
+array, the byte buffer (output when encoding, input when decoding), the context
+models (``probs``, ``counts``) and ``stats`` (contexts x 2 symbol counts kept by
+the encoder, or an empty array)."""
+
+
+@njit(cache=True)
+def coder_registers(decoding, state):
+    """The coder's registers as a tuple of five integers, to keep in a kernel's locals.
+
+    Encoder: ``(low, range, 0, 0, 0)``; decoder: ``(range, code, pos, limit, done)``.
+    Raw bit I/O keeps its position in ``state`` and ignores them.
+    """
+    if decoding:
+        return (state[_RANGE], state[_LOW], state[_POS], state[_LIMIT], state[_DONE])
+    return (state[_LOW], state[_RANGE], np.int64(0), np.int64(0), np.int64(0))
+
+
+@njit(cache=True)
+def save_registers(decoding, state, regs):
+    """Write the registers back into ``state`` (the encoder's flush and the caller read them there)."""
+    if decoding:
+        state[_RANGE] = regs[0]
+        state[_LOW] = regs[1]
+        state[_POS] = regs[2]
+        state[_DONE] = regs[4]
+    else:
+        state[_LOW] = regs[0]
+        state[_RANGE] = regs[1]
+
+
+@njit(cache=True)
+def code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit):
+    """Encode ``bit``, or decode a bit, in context ``ctx``; returns ``(bit, regs)``.
+
+    The one place where a codec kernel meets the entropy coder.  ``arith`` is
+    ``None`` (raw bits, the papers' uncoded variants: the context is ignored) or
+    ``True`` (adaptive arithmetic coding); Numba compiles each separately and
+    prunes the other path.  The decoder returns -1 once the input is exhausted;
+    the encoder sets ``state[STATE_DONE]`` once its budget is spent.
+
+    The per-bit work runs on the registers in ``regs`` (scalars, see
+    :func:`ac_encode_step` and :func:`ac_decode_step`); arrays are touched only to
+    read and update the context's model and, about once per byte, to emit one.
+    The function is small enough for LLVM to inline it at every call site.
+    """
+    if not decoding:
+        if stats.shape[0] > 0:
+            stats[ctx, bit] += 1
+        if arith is None:
+            raw_write_bit(state, buf, bit)
+            return bit, regs
+        low, rng, p_fast, p_slow, count = ac_encode_step(regs[0], regs[1], probs[ctx, 0], probs[ctx, 1],
+                                                         counts[ctx], bit)
+        probs[ctx, 0] = p_fast
+        probs[ctx, 1] = p_slow
+        counts[ctx] = count
+        while rng < TOP:
+            rng = (rng << 8) & MASK32
+            low = ac_encoder_shift(state, buf, low)
+        return bit, (low, rng, regs[2], regs[3], regs[4])
+    if arith is None:
+        return raw_read_bit(state, buf), regs
+    rng, code, pos, limit, done = regs
+    byte0 = np.int64(buf[pos]) if pos < limit else np.int64(0)
+    byte1 = np.int64(buf[pos + 1]) if pos + 1 < limit else np.int64(0)
+    bit, rng, code, pos, done, p_fast, p_slow, count = ac_decode_step(
+        rng, code, pos, limit, done, probs[ctx, 0], probs[ctx, 1], counts[ctx], byte0, byte1
+    )
+    probs[ctx, 0] = p_fast
+    probs[ctx, 1] = p_slow
+    counts[ctx] = count
+    return bit, (rng, code, pos, limit, done)
 
 
 # --------------------------------------------------------------------------- test helpers

@@ -42,23 +42,12 @@ Nothing here validates or allocates per symbol: the Python wrapper
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
-from .arith import (
-    MASK32,
-    STATE_DONE,
-    STATE_LIMIT,
-    STATE_LOW,
-    STATE_POS,
-    STATE_RANGE,
-    TOP,
-    ac_decode_step,
-    ac_encode_step,
-    ac_encoder_shift,
-    raw_read_bit,
-    raw_write_bit,
-)
+from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, save_registers
 from .trees import MASK as _MASK
 from .trees import N_BAND
 from .trees import SHIFT_C as _SHIFT_C
@@ -67,14 +56,6 @@ from .trees import band_class as _band_class
 from .trees import orientation as _orientation
 from .trees import pack as _pack
 from .trees import sign_context as _sign_ctx
-
-# Trace record kinds (column 1 of the trace array).
-T_LIP = 0  # significance of a LIP pixel
-T_SIGN = 1  # sign bit (0 = positive, 1 = negative)
-T_SET_A = 2  # significance of D(i,j)
-T_SET_B = 3  # significance of L(i,j)
-T_OFFSPRING = 4  # significance of an offspring pixel
-T_REFINE = 5  # refinement bit
 
 # Context layout (arithmetic-coded variant).  Band classes: 0 LL, 1 levels >= 3,
 # 2 level 2, 3 level 1.  ``chroma`` = plane index > 0.
@@ -105,19 +86,6 @@ def spiht_context_count() -> int:
     * refinement: first refinement or not, any significant neighbour.
     """
     return N_CONTEXTS
-
-
-@njit(cache=True, inline="always")
-def _record(trace, tcount, n, kind, c, i, j, bit):
-    k = tcount[0]
-    if k < trace.shape[0]:
-        trace[k, 0] = n
-        trace[k, 1] = kind
-        trace[k, 2] = c
-        trace[k, 3] = i
-        trace[k, 4] = j
-        trace[k, 5] = bit
-    tcount[0] = k + 1
 
 
 @njit(cache=True)
@@ -230,80 +198,286 @@ def _parent_sig(sig, c, i, j, hl, wl):
     return np.int64(sig[c, (i >> 1) + 1, (j >> 1) + 1])
 
 
+# --------------------------------------------------------------------------- the coder
+
+# What the passes share, bundled so that each pass reads like the paper's step.
+# The passes unpack them into locals first: reading an array out of a tuple in a
+# hot loop would update its reference count on every access.
+Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
+Maps = namedtuple("Maps", ["mag", "sgn_in", "sig", "sgn", "d_or", "l_or", "out_val", "out_sign"])
+Lists = namedtuple("Lists", ["lip", "lsp", "lsp_plane", "lis", "lis_b"])
+
+
 @njit(cache=True)
-def spiht_code(
-    decoding,
-    arith,
-    mag,
-    sgn_in,
-    levels,
-    hl,
-    wl,
-    rowlev,
-    collev,
-    n_max,
-    n_min,
-    state,
-    buf,
-    probs,
-    counts,
-    out_val,
-    out_sign,
-    trace,
-    stats,
-):
+def _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j):
+    """Context of a LIP pixel's significance: band, neighbours, parent and offspring significance."""
+    hv, dg = _neigh(sig, c, i, j)
+    ps = _parent_sig(sig, c, i, j, hl, wl)
+    ch = _children_sig(sig, c, i, j, hl, wl, hp2, wp2, levels)
+    band = _band_class(min(rowlev[i], collev[j]), levels)
+    chroma = 1 if c > 0 else 0
+    return CTX_PIX + (((((chroma * N_BAND + band) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch)
+
+
+@njit(cache=True)
+def _offspring_context(sig, band, c, i, j, any_sibling, parent_sig):
+    """Context of an offspring pixel's significance (tested when its parent's set D turns significant)."""
+    hv, dg = _neigh(sig, c, i, j)
+    chroma = 1 if c > 0 else 0
+    return CTX_OFF + ((((chroma * N_BAND + band) * 3 + hv) * 3 + dg) * 2 + any_sibling) * 2 + parent_sig
+
+
+@njit(cache=True)
+def _set_context(sig, band, typ, c, i, j, r0, c0):
+    """Context of the significance of D(i, j) (``typ`` 0) or L(i, j) (``typ`` 1)."""
+    chroma = 1 if c > 0 else 0
+    node_sig = np.int64(sig[c, i + 1, j + 1])
+    if typ == 0:
+        hv, dg = _neigh(sig, c, i, j)
+        nb = min(hv + dg, 3)
+        return CTX_SETA + (((chroma * N_BAND + band) * 2 + node_sig) * 4 + nb) * 3 + _ring_sig(sig, c, r0, c0)
+    children = (
+        np.int64(sig[c, r0 + 1, c0 + 1]) + np.int64(sig[c, r0 + 1, c0 + 2])
+        + np.int64(sig[c, r0 + 2, c0 + 1]) + np.int64(sig[c, r0 + 2, c0 + 2])
+    )
+    return CTX_SETB + ((chroma * N_BAND + band) * 2 + node_sig) * 3 + min(children, 2)
+
+
+@njit(cache=True)
+def _refinement_context(sig, band, c, i, j, first):
+    """Context of a refinement bit: band, first refinement or not, any significant neighbour."""
+    hv, dg = _neigh(sig, c, i, j)
+    chroma = 1 if c > 0 else 0
+    anyn = 1 if hv + dg > 0 else 0
+    return CTX_REF + ((chroma * N_BAND + band) * 2 + first) * 2 + anyn
+
+
+@njit(cache=True)
+def _sign_context(sig, sgn, rowlev, collev, levels, c, i, j):
+    """Context of a sign bit: band orientation and the neighbours' signs (EBCOT's sign contexts)."""
+    return CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, _orientation(rowlev[i], collev[j], levels))
+
+
+@njit(cache=True)
+def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
+    """Sorting pass, step 2.1: test each pixel of the LIP for significance at plane ``n``.
+
+    A significant pixel gets its sign coded and moves to the LSP (step 2.1.1); the
+    others stay in the LIP, in order.  Returns ``(regs, n_lip, n_lsp, done)``.
+    """
+    state, buf, probs, counts, stats = coder
+    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    mag, sgn_in, sig, sgn, _, _, out_val, out_sign = maps
+    lip, lsp, lsp_plane, _, _ = lists
+    bitn = np.int32(1) << n
+    w = 0
+    for k in range(n_lip):
+        p = lip[k]
+        c = p >> _SHIFT_C
+        i = (p >> _SHIFT_I) & _MASK
+        j = p & _MASK
+        ctx = 0
+        if arith is not None:
+            ctx = _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j)
+        bit = 0
+        if not decoding:
+            bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
+        bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
+        if bit < 0:
+            return regs, n_lip, n_lsp, True
+        if bit == 1:
+            ctx = _sign_context(sig, sgn, rowlev, collev, levels, c, i, j) if arith is not None else 0
+            s = 0 if decoding else np.int64(sgn_in[c, i, j])
+            s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
+            if s < 0:
+                return regs, n_lip, n_lsp, True
+            _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_lsp, n, c, i, j, s)
+            n_lsp += 1
+        else:
+            lip[w] = p
+            w += 1
+        if not decoding and state[STATE_DONE] != 0:  # the encoder's budget is spent
+            return regs, n_lip, n_lsp, True
+    return regs, w, n_lsp, False
+
+
+@njit(cache=True, inline="always")
+def _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_lsp, n, c, i, j, s):
+    """Record (i, j), significant at plane ``n`` with sign ``s``, and append it to the LSP."""
+    sig[c, i + 1, j + 1] = 1
+    sgn[c, i + 1, j + 1] = s
+    if decoding:
+        out_val[c, i, j] = np.int32(1) << n
+        out_sign[c, i, j] = s
+    lsp[n_lsp] = _pack(c, i, j)
+    lsp_plane[n_lsp] = n
+
+
+@njit(cache=True)
+def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_lsp, n):
+    """Sorting pass, step 2.2: test each set of the LIS for significance at plane ``n``.
+
+    Type A entries stand for D(i, j): when significant, each offspring is tested
+    (step 2.2.1.2: a significant one gets its sign coded and joins the LSP, an
+    insignificant one the LIP) and the entry moves to the end of the LIS as type B
+    if L(i, j) is not empty.  Type B entries stand for L(i, j): when significant,
+    the four offspring join the end of the LIS as type A (step 2.2.2).  Entries
+    appended during the pass are visited in the same pass (the LIS is a queue);
+    the list is compacted in place.  Returns ``(regs, n_lis, n_lip, n_lsp, done)``.
+    """
+    state, buf, probs, counts, stats = coder
+    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    mag, sgn_in, sig, sgn, d_or, l_or, out_val, out_sign = maps
+    lip, lsp, lsp_plane, lis, lis_b = lists
+    bitn = np.int32(1) << n
+    w = 0
+    k = 0
+    while k < n_lis:
+        p = lis[k]
+        typ = lis_b[k]
+        c = p >> _SHIFT_C
+        i = (p >> _SHIFT_I) & _MASK
+        j = p & _MASK
+        r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
+        ctx = 0
+        if arith is not None:
+            ctx = _set_context(sig, _band_class(min(rowlev[i], collev[j]), levels), typ, c, i, j, r0, c0)
+        bit = 0
+        if not decoding:
+            set_or = d_or[c, i, j] if typ == 0 else l_or[c, i, j]
+            bit = 1 if set_or >= bitn else 0
+        bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
+        if bit < 0:
+            return regs, n_lis, n_lip, n_lsp, True
+        if bit == 0:
+            lis[w] = p  # stays, with its type
+            lis_b[w] = typ
+            w += 1
+        elif typ == 0:
+            # step 2.2.1.2: each offspring (k, l) of (i, j)
+            parent_sig = np.int64(sig[c, i + 1, j + 1])
+            band = _band_class(min(rowlev[r0], collev[c0]), levels)
+            any_sibling = np.int64(0)
+            for a in range(4):
+                ci = r0 + (a >> 1)
+                cj = c0 + (a & 1)
+                ctx = _offspring_context(sig, band, c, ci, cj, any_sibling, parent_sig) if arith is not None else 0
+                bit = 0
+                if not decoding:
+                    bit = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
+                bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
+                if bit < 0:
+                    return regs, n_lis, n_lip, n_lsp, True
+                if bit == 1:
+                    any_sibling = 1
+                    ctx = _sign_context(sig, sgn, rowlev, collev, levels, c, ci, cj) if arith is not None else 0
+                    s = 0 if decoding else np.int64(sgn_in[c, ci, cj])
+                    s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
+                    if s < 0:
+                        return regs, n_lis, n_lip, n_lsp, True
+                    _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_lsp, n, c, ci, cj, s)
+                    n_lsp += 1
+                else:
+                    lip[n_lip] = _pack(c, ci, cj)
+                    n_lip += 1
+                if not decoding and state[STATE_DONE] != 0:
+                    return regs, n_lis, n_lip, n_lsp, True
+            if r0 < hp2 and c0 < wp2:  # L(i, j) not empty: to the end of the LIS as type B
+                lis[n_lis] = p
+                lis_b[n_lis] = 1
+                n_lis += 1
+        else:
+            for a in range(4):  # step 2.2.2: each offspring to the end of the LIS as type A
+                lis[n_lis] = _pack(c, r0 + (a >> 1), c0 + (a & 1))
+                lis_b[n_lis] = 0
+                n_lis += 1
+        k += 1
+        if not decoding and state[STATE_DONE] != 0:
+            return regs, n_lis, n_lip, n_lsp, True
+    return regs, w, n_lip, n_lsp, False
+
+
+@njit(cache=True)
+def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n):
+    """Refinement pass, step 3: the n-th magnitude bit of each entry significant before plane ``n``.
+
+    Returns ``(regs, refined, done)``: how many of the ``lsp_old`` entries were refined.
+    """
+    state, buf, probs, counts, stats = coder
+    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    mag, sgn_in, sig, sgn, _, _, out_val, out_sign = maps
+    lip, lsp, lsp_plane, _, _ = lists
+    bitn = np.int32(1) << n
+    for k in range(lsp_old):
+        p = lsp[k]
+        c = p >> _SHIFT_C
+        i = (p >> _SHIFT_I) & _MASK
+        j = p & _MASK
+        ctx = 0
+        if arith is not None:
+            band = _band_class(min(rowlev[i], collev[j]), levels)
+            ctx = _refinement_context(sig, band, c, i, j, 1 if lsp_plane[k] == n + 1 else 0)
+        bit = 0
+        if not decoding:
+            bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
+        bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
+        if bit < 0:
+            return regs, k, True
+        if decoding and bit == 1:
+            out_val[c, i, j] |= bitn
+        if not decoding and state[STATE_DONE] != 0:
+            return regs, k + 1, True
+    return regs, lsp_old, False
+
+
+@njit(cache=True)
+def spiht_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, n_min, state, buf, probs,
+               counts, out_val, out_sign, stats):
     """Run SPIHT from bit-plane ``n_max`` down to ``n_min`` (or until the coder is done).
 
     Encoder (``decoding`` False): reads ``mag``/``sgn_in`` and writes bits to ``buf``.
     Decoder: reads bits from ``buf``; ``mag``/``sgn_in`` are ignored except for their
     shape, and the decoded state is returned in ``out_val`` (magnitude bits known
-    so far, as an integer) and ``out_sign``.
+    so far, as an integer) and ``out_sign``.  ``stats`` (contexts x 2, or empty)
+    counts the encoder's symbols per context.
 
     ``rowlev[i]``/``collev[j]``: decomposition level of row/column ``i``/``j`` in the
     tree layout (``levels + 1`` inside the LL slot); a node's level is the minimum.
 
-    Returns ``(n, lsp_count, refined, lsp_old)``: the bit-plane being coded when
-    coding stopped, the LSP size, and how many of the ``lsp_old`` entries that were
-    significant before that plane had been refined.  Together with ``out_val``
+    Returns ``(n, lsp_count, refined, lsp_old, lsp, lsp_plane)``: the bit-plane being
+    coded when coding stopped, the LSP size, how many of the ``lsp_old`` entries
+    that were significant before that plane had been refined, and the LSP with
+    the plane at which each entry became significant.  Together with ``out_val``
     this tells the decoder the uncertainty interval of every coefficient.
-    ``trace[k] = (n, kind, c, i, j, bit)`` records the first ``len(trace)`` bits.
     """
     nc, hp, wp = mag.shape
     hp2 = hp // 2
     wp2 = wp // 2
     total = nc * hp * wp
-
-    # significance / sign maps with a 1-sample zero border (context modelling)
-    sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    tree = Tree(hl, wl, hp2, wp2, levels, rowlev, collev)
     if not decoding:
         d_or, l_or = descendant_or(mag, hl, wl, levels)
     else:
         d_or = np.zeros((1, 1, 1), dtype=np.int32)
         l_or = np.zeros((1, 1, 1), dtype=np.int32)
-
-    lip = np.empty(total, dtype=np.int64)
-    lsp = np.empty(total, dtype=np.int64)
-    lsp_plane = np.empty(total, dtype=np.int8)  # plane at which the entry became significant
+    # significance / sign maps with a 1-sample zero border (context modelling)
+    sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    maps = Maps(mag, sgn_in, sig, sgn, d_or, l_or, out_val, out_sign)
     # a node enters the LIS at most twice per pass (as type A, then as type B), and
     # compaction never lets the write index pass the read index
     n_lis_cap = 3 * nc * hp2 * wp2 + 16
+    lip = np.empty(total, dtype=np.int64)
     lis = np.empty(n_lis_cap, dtype=np.int64)
-    lis_b = np.empty(n_lis_cap, dtype=np.uint8)
-    tcount = np.zeros(1, dtype=np.int64)
-    # the range coder's registers live in locals here (see arith.ac_decode_step)
-    e_low = state[STATE_LOW]
-    e_rng = state[STATE_RANGE]
-    d_rng = state[STATE_RANGE]
-    d_code = state[STATE_LOW]
-    d_pos = state[STATE_POS]
-    d_limit = state[STATE_LIMIT]
-    d_done = state[STATE_DONE]
-    tracing = trace.shape[0] > 0
+    lis_b = np.empty(n_lis_cap, dtype=np.uint8)  # LIS entry type: 0 = A (set D), 1 = B (set L)
+    lsp = np.empty(total, dtype=np.int64)
+    lsp_plane = np.empty(total, dtype=np.int8)  # plane at which each LSP entry became significant
+    lists = Lists(lip, lsp, lsp_plane, lis, lis_b)
+    coder = BitCoder(state, buf, probs, counts, stats)
 
-    n_lip = 0
-    n_lsp = 0
-    n_lis = 0
+    # step 1: the LL coefficients in the LIP, those with offspring in the LIS as type A
+    n_lip = np.int64(0)  # counters typed int64 from the start: a literal 0 would compile the passes twice
+    n_lis = np.int64(0)
     for c in range(nc):
         for i in range(hl):
             for j in range(wl):
@@ -318,438 +492,31 @@ def spiht_code(
                     lis_b[n_lis] = 0
                     n_lis += 1
 
-    done = False
+    regs = coder_registers(decoding, state)
+    n_lsp = np.int64(0)
     n = n_max
-    lsp_old = 0
-    refined = 0
-    while n >= n_min and not done:
+    lsp_old = n_lsp
+    refined = n_lsp
+    done = False
+    while n >= n_min:
         lsp_old = n_lsp
-        refined = 0
-        bitn = np.int32(1) << n
-
-        # ---- sorting pass, step 2.1: pixels of the LIP
-        w = 0
-        k = 0
-        while k < n_lip:
-            p = lip[k]
-            c = p >> _SHIFT_C
-            i = (p >> _SHIFT_I) & _MASK
-            j = p & _MASK
-            ctx = 0
-            if arith is not None:
-                lev = min(rowlev[i], collev[j])
-                hv, dg = _neigh(sig, c, i, j)
-                ps = _parent_sig(sig, c, i, j, hl, wl)
-                ch = _children_sig(sig, c, i, j, hl, wl, hp2, wp2, levels)
-                ctx = CTX_PIX + (
-                    (((((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch
-                )
-            bit = 0
-            if not decoding:
-                bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
-            # the coder call, written out so that Numba prunes the unused paths before inlining
-            if not decoding:
-                if stats.shape[0] > 0:
-                    stats[ctx, bit] += 1
-                if arith is not None:
-                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
-                    probs[ctx, 0] = pf
-                    probs[ctx, 1] = ps
-                    counts[ctx] = pc
-                    while e_rng < TOP:
-                        e_rng = (e_rng << 8) & MASK32
-                        e_low = ac_encoder_shift(state, buf, e_low)
-                else:
-                    raw_write_bit(state, buf, bit)
-                bit = bit
-            elif arith is not None:
-                bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                    d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
-                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                )
-                probs[ctx, 0] = pf
-                probs[ctx, 1] = ps
-                counts[ctx] = pc
-            else:
-                bit = raw_read_bit(state, buf)
-            if bit < 0:
-                done = True
-                break
-            if tracing:
-                _record(trace, tcount, n, T_LIP, c, i, j, bit)
-            if bit == 1:
-                s = 0
-                if not decoding:
-                    s = sgn_in[c, i, j]
-                sctx = 0
-                if arith is not None:
-                    orient = _orientation(rowlev[i], collev[j], levels)
-                    sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, orient)
-                # the coder call, written out so that Numba prunes the unused paths before inlining
-                if not decoding:
-                    if stats.shape[0] > 0:
-                        stats[sctx, s] += 1
-                    if arith is not None:
-                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[sctx, 0], probs[sctx, 1], counts[sctx], s)
-                        probs[sctx, 0] = pf
-                        probs[sctx, 1] = ps
-                        counts[sctx] = pc
-                        while e_rng < TOP:
-                            e_rng = (e_rng << 8) & MASK32
-                            e_low = ac_encoder_shift(state, buf, e_low)
-                    else:
-                        raw_write_bit(state, buf, s)
-                    s = s
-                elif arith is not None:
-                    s, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                        d_rng, d_code, d_pos, d_limit, d_done, probs[sctx, 0], probs[sctx, 1], counts[sctx],
-                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                    )
-                    probs[sctx, 0] = pf
-                    probs[sctx, 1] = ps
-                    counts[sctx] = pc
-                else:
-                    s = raw_read_bit(state, buf)
-                if s < 0:
-                    done = True
-                    break
-                if tracing:
-                    _record(trace, tcount, n, T_SIGN, c, i, j, s)
-                sig[c, i + 1, j + 1] = 1
-                sgn[c, i + 1, j + 1] = s
-                if decoding:
-                    out_val[c, i, j] = bitn
-                    out_sign[c, i, j] = s
-                lsp[n_lsp] = p
-                lsp_plane[n_lsp] = n
-                n_lsp += 1
-            else:
-                lip[w] = p
-                w += 1
-            k += 1
-            if not decoding:  # the encoder stops once its budget is spent
-                if state[STATE_DONE] != 0:
-                    done = True
-                    break
+        refined = np.int64(0)
+        regs, n_lip, n_lsp, done = sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n)
         if done:
             break
-        n_lip = w
-
-        # ---- sorting pass, step 2.2: sets of the LIS (a queue within the pass)
-        w = 0
-        k = 0
-        while k < n_lis:
-            p = lis[k]
-            typ = lis_b[k]
-            c = p >> _SHIFT_C
-            i = (p >> _SHIFT_I) & _MASK
-            j = p & _MASK
-            lev = min(rowlev[i], collev[j])
-            bclass = _band_class(lev, levels)
-            chroma = 1 if c > 0 else 0
-            node_sig = np.int64(sig[c, i + 1, j + 1])
-            r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
-            if typ == 0:
-                # type A: significance of D(i, j)
-                ctx = 0
-                if arith is not None:
-                    hv, dg = _neigh(sig, c, i, j)
-                    nb = hv + dg
-                    if nb > 3:
-                        nb = 3
-                    ring = _ring_sig(sig, c, r0, c0)
-                    ctx = CTX_SETA + (((chroma * N_BAND + bclass) * 2 + node_sig) * 4 + nb) * 3 + ring
-                bit = 0
-                if not decoding:
-                    bit = 1 if d_or[c, i, j] >= bitn else 0
-                # the coder call, written out so that Numba prunes the unused paths before inlining
-                if not decoding:
-                    if stats.shape[0] > 0:
-                        stats[ctx, bit] += 1
-                    if arith is not None:
-                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
-                        probs[ctx, 0] = pf
-                        probs[ctx, 1] = ps
-                        counts[ctx] = pc
-                        while e_rng < TOP:
-                            e_rng = (e_rng << 8) & MASK32
-                            e_low = ac_encoder_shift(state, buf, e_low)
-                    else:
-                        raw_write_bit(state, buf, bit)
-                    bit = bit
-                elif arith is not None:
-                    bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                        d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
-                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                    )
-                    probs[ctx, 0] = pf
-                    probs[ctx, 1] = ps
-                    counts[ctx] = pc
-                else:
-                    bit = raw_read_bit(state, buf)
-                if bit < 0:
-                    done = True
-                    break
-                if tracing:
-                    _record(trace, tcount, n, T_SET_A, c, i, j, bit)
-                if bit == 1:
-                    child_lev = min(rowlev[r0], collev[c0])
-                    child_class = _band_class(child_lev, levels)
-                    any_sib = 0
-                    for a in range(2):
-                        for b in range(2):
-                            ci = r0 + a
-                            cj = c0 + b
-                            octx = 0
-                            if arith is not None:
-                                hv, dg = _neigh(sig, c, ci, cj)
-                                octx = CTX_OFF + (
-                                    ((((chroma * N_BAND + child_class) * 3 + hv) * 3 + dg) * 2 + any_sib) * 2 + node_sig
-                                )
-                            ob = 0
-                            if not decoding:
-                                ob = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
-                            # the coder call, written out so that Numba prunes the unused paths before inlining
-                            if not decoding:
-                                if stats.shape[0] > 0:
-                                    stats[octx, ob] += 1
-                                if arith is not None:
-                                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[octx, 0], probs[octx, 1], counts[octx], ob)
-                                    probs[octx, 0] = pf
-                                    probs[octx, 1] = ps
-                                    counts[octx] = pc
-                                    while e_rng < TOP:
-                                        e_rng = (e_rng << 8) & MASK32
-                                        e_low = ac_encoder_shift(state, buf, e_low)
-                                else:
-                                    raw_write_bit(state, buf, ob)
-                                ob = ob
-                            elif arith is not None:
-                                ob, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                                    d_rng, d_code, d_pos, d_limit, d_done, probs[octx, 0], probs[octx, 1], counts[octx],
-                                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                                )
-                                probs[octx, 0] = pf
-                                probs[octx, 1] = ps
-                                counts[octx] = pc
-                            else:
-                                ob = raw_read_bit(state, buf)
-                            if ob < 0:
-                                done = True
-                                break
-                            if tracing:
-                                _record(trace, tcount, n, T_OFFSPRING, c, ci, cj, ob)
-                            if ob == 1:
-                                any_sib = 1
-                                s = 0
-                                if not decoding:
-                                    s = sgn_in[c, ci, cj]
-                                sctx = 0
-                                if arith is not None:
-                                    orient = _orientation(rowlev[ci], collev[cj], levels)
-                                    sctx = CTX_SIGN + _sign_ctx(sgn, sig, c, ci, cj, orient)
-                                # the coder call, written out so that Numba prunes the unused paths before inlining
-                                if not decoding:
-                                    if stats.shape[0] > 0:
-                                        stats[sctx, s] += 1
-                                    if arith is not None:
-                                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[sctx, 0], probs[sctx, 1], counts[sctx], s)
-                                        probs[sctx, 0] = pf
-                                        probs[sctx, 1] = ps
-                                        counts[sctx] = pc
-                                        while e_rng < TOP:
-                                            e_rng = (e_rng << 8) & MASK32
-                                            e_low = ac_encoder_shift(state, buf, e_low)
-                                    else:
-                                        raw_write_bit(state, buf, s)
-                                    s = s
-                                elif arith is not None:
-                                    s, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                                        d_rng, d_code, d_pos, d_limit, d_done, probs[sctx, 0], probs[sctx, 1], counts[sctx],
-                                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                                    )
-                                    probs[sctx, 0] = pf
-                                    probs[sctx, 1] = ps
-                                    counts[sctx] = pc
-                                else:
-                                    s = raw_read_bit(state, buf)
-                                if s < 0:
-                                    done = True
-                                    break
-                                if tracing:
-                                    _record(trace, tcount, n, T_SIGN, c, ci, cj, s)
-                                sig[c, ci + 1, cj + 1] = 1
-                                sgn[c, ci + 1, cj + 1] = s
-                                if decoding:
-                                    out_val[c, ci, cj] = bitn
-                                    out_sign[c, ci, cj] = s
-                                lsp[n_lsp] = _pack(c, ci, cj)
-                                lsp_plane[n_lsp] = n
-                                n_lsp += 1
-                            else:
-                                lip[n_lip] = _pack(c, ci, cj)
-                                n_lip += 1
-                            if not decoding:  # the encoder stops once its budget is spent
-                                if state[STATE_DONE] != 0:
-                                    done = True
-                                    break
-                        if done:
-                            break
-                    if done:
-                        break
-                    if r0 < hp2 and c0 < wp2:
-                        # L(i, j) not empty: move to the end of the LIS as type B
-                        lis[n_lis] = p
-                        lis_b[n_lis] = 1
-                        n_lis += 1
-                    # entry removed from its current place
-                else:
-                    lis[w] = p
-                    lis_b[w] = 0
-                    w += 1
-            else:
-                # type B: significance of L(i, j)
-                ctx = 0
-                if arith is not None:
-                    nsig_children = (
-                        np.int64(sig[c, r0 + 1, c0 + 1]) + np.int64(sig[c, r0 + 1, c0 + 2])
-                        + np.int64(sig[c, r0 + 2, c0 + 1]) + np.int64(sig[c, r0 + 2, c0 + 2])
-                    )
-                    if nsig_children > 2:
-                        nsig_children = 2
-                    ctx = CTX_SETB + ((chroma * N_BAND + bclass) * 2 + node_sig) * 3 + nsig_children
-                bit = 0
-                if not decoding:
-                    bit = 1 if l_or[c, i, j] >= bitn else 0
-                # the coder call, written out so that Numba prunes the unused paths before inlining
-                if not decoding:
-                    if stats.shape[0] > 0:
-                        stats[ctx, bit] += 1
-                    if arith is not None:
-                        e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
-                        probs[ctx, 0] = pf
-                        probs[ctx, 1] = ps
-                        counts[ctx] = pc
-                        while e_rng < TOP:
-                            e_rng = (e_rng << 8) & MASK32
-                            e_low = ac_encoder_shift(state, buf, e_low)
-                    else:
-                        raw_write_bit(state, buf, bit)
-                    bit = bit
-                elif arith is not None:
-                    bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                        d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
-                        np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                        np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                    )
-                    probs[ctx, 0] = pf
-                    probs[ctx, 1] = ps
-                    counts[ctx] = pc
-                else:
-                    bit = raw_read_bit(state, buf)
-                if bit < 0:
-                    done = True
-                    break
-                if tracing:
-                    _record(trace, tcount, n, T_SET_B, c, i, j, bit)
-                if bit == 1:
-                    for a in range(2):
-                        for b in range(2):
-                            lis[n_lis] = _pack(c, r0 + a, c0 + b)
-                            lis_b[n_lis] = 0
-                            n_lis += 1
-                else:
-                    lis[w] = p
-                    lis_b[w] = 1
-                    w += 1
-            k += 1
-            if not decoding:  # the encoder stops once its budget is spent
-                if state[STATE_DONE] != 0:
-                    done = True
-                    break
+        regs, n_lis, n_lip, n_lsp, done = sort_lis(decoding, arith, regs, coder, tree, maps, lists,
+                                                   n_lis, n_lip, n_lsp, n)
         if done:
             break
-        n_lis = w
-
-        # ---- refinement pass: entries significant before this plane
-        k = 0
-        while k < lsp_old:
-            p = lsp[k]
-            c = p >> _SHIFT_C
-            i = (p >> _SHIFT_I) & _MASK
-            j = p & _MASK
-            ctx = 0
-            if arith is not None:
-                lev = min(rowlev[i], collev[j])
-                first = 1 if lsp_plane[k] == n + 1 else 0
-                hv, dg = _neigh(sig, c, i, j)
-                anyn = 1 if hv + dg > 0 else 0
-                ctx = CTX_REF + (((1 if c > 0 else 0) * N_BAND + _band_class(lev, levels)) * 2 + first) * 2 + anyn
-            bit = 0
-            if not decoding:
-                bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
-            # the coder call, written out so that Numba prunes the unused paths before inlining
-            if not decoding:
-                if stats.shape[0] > 0:
-                    stats[ctx, bit] += 1
-                if arith is not None:
-                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
-                    probs[ctx, 0] = pf
-                    probs[ctx, 1] = ps
-                    counts[ctx] = pc
-                    while e_rng < TOP:
-                        e_rng = (e_rng << 8) & MASK32
-                        e_low = ac_encoder_shift(state, buf, e_low)
-                else:
-                    raw_write_bit(state, buf, bit)
-                bit = bit
-            elif arith is not None:
-                bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                    d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
-                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                )
-                probs[ctx, 0] = pf
-                probs[ctx, 1] = ps
-                counts[ctx] = pc
-            else:
-                bit = raw_read_bit(state, buf)
-            if bit < 0:
-                done = True
-                break
-            if tracing:
-                _record(trace, tcount, n, T_REFINE, c, i, j, bit)
-            if decoding:
-                if bit == 1:
-                    out_val[c, i, j] |= bitn
-            k += 1
-            refined = k
-            if not decoding:  # the encoder stops once its budget is spent
-                if state[STATE_DONE] != 0:
-                    done = True
-                    break
+        regs, refined, done = refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
         if done:
             break
-        n -= 1
-
+        n -= 1  # step 4: quantisation-step update
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
-        if not decoding:
-            state[STATE_LOW] = e_low
-            state[STATE_RANGE] = e_rng
-        else:
-            state[STATE_LOW] = d_code
-            state[STATE_RANGE] = d_rng
-            state[STATE_POS] = d_pos
-            state[STATE_DONE] = d_done
-    if not done:
-        # all planes coded: everything is known down to n_min
-        return n_min - 1, n_lsp, 0, n_lsp, tcount[0], lsp, lsp_plane
-    return n, n_lsp, refined, lsp_old, tcount[0], lsp, lsp_plane
+        save_registers(decoding, state, regs)
+    if not done:  # all planes coded: everything is known down to n_min
+        return n_min - 1, n_lsp, 0, n_lsp, lsp, lsp_plane
+    return n, n_lsp, refined, lsp_old, lsp, lsp_plane
 
 
 @njit(cache=True)

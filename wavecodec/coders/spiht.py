@@ -102,8 +102,7 @@ def initial_models(priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return _ac.new_models(_k.spiht_context_count())
 
 
-def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, out_sign, trace, stats=None,
-                priors=True):
+def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, out_sign, stats=None, priors=True):
     nc, hp, wp = mag.shape
     rowlev, collev = B.level_maps(hp, wp, levels)
     probs, counts = initial_models(priors)
@@ -114,7 +113,7 @@ def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, o
     # and prunes the branches that test it (``arith is None``).
     return _k.spiht_code(
         decoding, True if arith else None, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
-        n_max, 0, state, buf, probs, counts, out_val, out_sign, trace, stats,
+        n_max, 0, state, buf, probs, counts, out_val, out_sign, stats,
     )
 
 
@@ -123,27 +122,27 @@ class EncodeResult:
     """Output of :func:`encode_coefficients`."""
 
     payload: bytes
-    trace: np.ndarray  # (n_trace, 6): plane, kind, plane index c, row, column, bit
     recon: tuple  # MSE-optimal reconstruction points (1/256 of the interval), fresh and refined
     reduction: float = 0.0  # squared error removed by the decoded coefficients (see distortion_reduction)
 
 
 def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
-                        trace_capacity: int = 0, stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
+                        stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
     """Run the SPIHT encoder on signed integer coefficients in tree layout (C, hp, wp).
 
-    The payload is at most ``budget`` bytes; ``trace`` holds the first
-    ``trace_capacity`` coded bits (see :mod:`wavecodec._kernels.spiht` for the kinds).
+    The payload is at most ``budget`` bytes.  ``stats`` (contexts x 2) counts the
+    coded symbols per context.  (To follow the coder decision by decision, use
+    :func:`wavecodec.trace`: its reference coder gives the same bits as the
+    ``binary`` variant.)
     """
     mag = np.ascontiguousarray(np.abs(q), dtype=np.int32)
     sgn = np.ascontiguousarray(q < 0, dtype=np.uint8)
     arith = variant == "ac"
-    trace = np.zeros((trace_capacity, 6), dtype=np.int64)
     state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
     dummy_val = np.zeros((1, 1, 1), dtype=np.int32)
     dummy_sign = np.zeros((1, 1, 1), dtype=np.uint8)
     if n_max < 0:
-        return EncodeResult(b"", trace[:0], (128, 128))
+        return EncodeResult(b"", (128, 128))
     # Without a budget the stream is as long as the coefficients need; size the
     # buffer generously and grow it if the coder reports that it ran past the end.
     # (A budget larger than any stream these coefficients can produce is not allocated.)
@@ -155,8 +154,8 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
             _ac.ac_encoder_init(state, budget if budget is not None else 1 << 60)
         else:
             _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
-        n_stop, n_lsp, refined, lsp_old, n_trace, lsp, lsp_plane = _run_kernel(
-            False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, trace, stats, priors
+        n_stop, n_lsp, refined, lsp_old, lsp, lsp_plane = _run_kernel(
+            False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, stats, priors
         )
         if arith:
             n_bytes = int(_ac.ac_encoder_flush(state, buf))
@@ -171,7 +170,7 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
     reduction = _k.distortion_reduction(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old,
                                         recon[0] / 256.0, recon[1] / 256.0)
-    return EncodeResult(buf[:n_bytes].tobytes(), trace[: min(int(n_trace), trace_capacity)], recon, reduction)
+    return EncodeResult(buf[:n_bytes].tobytes(), recon, reduction)
 
 
 def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, int], levels: int,
@@ -194,9 +193,8 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
         _ac.ac_decoder_init(state, data, data.shape[0])
     else:
         _ac.raw_init(state, 8 * data.shape[0])
-    trace = np.zeros((0, 6), dtype=np.int64)
-    n_stop, n_lsp, refined, lsp_old, _, lsp, lsp_plane = _run_kernel(
-        True, arith, out_val, out_sign, levels, n_max, state, data, out_val, out_sign, trace
+    n_stop, n_lsp, refined, lsp_old, lsp, lsp_plane = _run_kernel(
+        True, arith, out_val, out_sign, levels, n_max, state, data, out_val, out_sign
     )
     if weight_map is None:
         weight_map = np.ones((hp, wp))
