@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._kernels import arith as _ac
 from .._kernels import edges as _k
 
 ENTROPY = ("huffman", "arith")
@@ -146,6 +147,46 @@ def _knots(contours: Contours, spacing: int):
     return a, b, t, ns
 
 
+def side_constraints(lengths: np.ndarray, ys: np.ndarray, xs: np.ndarray, offset: int, h: int,
+                     w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels on both sides of every contour pixel: the contour normal (rounded to a
+    unit 8-neighbour step) times ``offset``.  Returns (sy, sx) of shape (n_pixels, 2),
+    -1 where the side pixel falls outside the image.
+
+    The tangent at pixel ``i`` runs from its predecessor to its successor on the
+    contour (the pixel itself at an end); a lone pixel gets the normal (0, 1).  The
+    normal ``(tx, -ty) / |t|`` is scaled by 1.2 and rounded half to even to -1, 0, 1
+    (so sqrt(2)/2 rounds to 1).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    n_pix = ys.shape[0]
+    sy = np.full((n_pix, 2), -1, dtype=np.int64)
+    sx = np.full((n_pix, 2), -1, dtype=np.int64)
+    if n_pix == 0:
+        return sy, sx
+    starts = np.cumsum(lengths) - lengths
+    cid = np.repeat(np.arange(lengths.shape[0]), lengths)
+    i = np.arange(n_pix) - starts[cid]
+    a = starts[cid] + np.where(i > 0, i - 1, i)
+    b = starts[cid] + np.where(i < lengths[cid] - 1, i + 1, i)
+    y = ys.astype(np.int64)
+    x = xs.astype(np.int64)
+    ty = (y[b] - y[a]).astype(np.float64)
+    tx = (x[b] - x[a]).astype(np.float64)
+    norm = np.sqrt(ty * ty + tx * tx)
+    lone = norm == 0.0
+    safe = np.where(lone, 1.0, norm)
+    ny = np.where(lone, 0, np.clip(np.rint(tx / safe * 1.2), -1, 1)).astype(np.int64)
+    nx = np.where(lone, 1, np.clip(np.rint(-ty / safe * 1.2), -1, 1)).astype(np.int64)
+    for side, sgn in ((0, 1), (1, -1)):
+        yy = y + sgn * offset * ny
+        xx = x + sgn * offset * nx
+        inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        sy[inside, side] = yy[inside]
+        sx[inside, side] = xx[inside]
+    return sy, sx
+
+
 def quant_params(step8: int, bit_depth: int) -> tuple[int, int]:
     """Quantiser step in sample units (``step8`` is given for 8-bit samples) and the level count."""
     step = step8 << (bit_depth - 8) if bit_depth >= 8 else max(1, step8 >> (8 - bit_depth))
@@ -162,7 +203,7 @@ def sample_contours(pixels: np.ndarray, bit_depth: int, contours: Contours, *, s
     n_points = int(ns.sum())
     levels = np.zeros((n_points, 2, nc), dtype=np.int32)
     if contours.count:
-        sy, sx = _k.side_constraints(contours.lengths, contours.ys, contours.xs, offset, h, w)
+        sy, sx = side_constraints(contours.lengths, contours.ys, contours.xs, offset, h, w)
         for side in range(2):
             ok = sy[:, side] >= 0
             # a side pixel outside the image: use the contour pixel itself
@@ -206,7 +247,7 @@ def base_image(layer: EdgeLayer, h: int, w: int, nc: int, *, iterations: int = 2
     if c.count == 0:
         return np.zeros((h, w, nc))
     a, b, t, _ = _knots(c, layer.spacing)
-    sy, sx = _k.side_constraints(c.lengths, c.ys, c.xs, layer.offset, h, w)
+    sy, sx = side_constraints(c.lengths, c.ys, c.xs, layer.offset, h, w)
     total = np.zeros((nc, h * w))
     count = np.zeros(h * w)
     values = layer.levels.astype(np.float64) * layer.step
@@ -306,22 +347,133 @@ def huffman_lengths(freq: np.ndarray, max_len: int = _k.MAX_CODE_LENGTH) -> np.n
         f[used] = np.sqrt(f[used]) + 1.0
 
 
+def _eg_fields(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exp-Golomb codes of order ``k`` of ``values`` >= 0 as (value, n_bits) fields:
+    ``v = value + 2**k`` written MSB-first after ``bit_length(v) - 1 - k`` zeros."""
+    v = np.asarray(values, dtype=np.int64) + (1 << k)
+    nbits = np.frexp(v.astype(np.float64))[1].astype(np.int64)  # bit_length, exact below 2**53
+    return v, 2 * nbits - 1 - k
+
+
+def _unary_fields(symbols: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Truncated unary codes: ``s`` zeros then a one, or ``n_bins`` zeros for ``s == n_bins``."""
+    last = symbols >= n_bins
+    return np.where(last, 0, 1).astype(np.int64), np.where(last, n_bins, symbols + 1).astype(np.int64)
+
+
+def _field_bits(value: np.ndarray, nbits: np.ndarray, ctx: np.ndarray, step: np.ndarray):
+    """Expand fields into decisions: field ``f`` gives ``nbits[f]`` bits of ``value[f]``, most
+    significant first, the ``j``-th in context ``ctx[f] + step[f] * j``."""
+    nbits = nbits.astype(np.int64)
+    total = int(nbits.sum())
+    f = np.repeat(np.arange(nbits.shape[0]), nbits)
+    j = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(nbits) - nbits, nbits)
+    bits = (value[f] >> (nbits[f] - 1 - j)) & 1
+    return bits.astype(np.int64), (ctx[f] + step[f] * j).astype(np.int64)
+
+
 def encode(layer: EdgeLayer, n_planes: int, h: int, w: int, entropy: str) -> bytes:
-    """The edge layer as bytes; ``entropy`` is 'huffman' or 'arith'."""
+    """The edge layer as bytes; ``entropy`` is 'huffman' or 'arith'.
+
+    Layout: [Huffman mode: 8 + 16 code lengths, 4 bits each] number of contours
+    (Exp-Golomb k=4), then per contour: start row and column (raw bits), length-1
+    (Exp-Golomb k=3), the contour-pixel side (0 / 10 / 11), first direction (3 bits),
+    ``length-2`` turn symbols, and the sample residual symbols (``n_samples`` points
+    x 2 sides x planes; symbols >= ESCAPE carry an Exp-Golomb k=0 remainder).
+    Symbols are canonical Huffman codes (raw bits) or, with the arithmetic coder,
+    truncated unary bins in contexts of their own (turns: by the class of the
+    previous turn; residuals: by plane); the other fields have one context each.
+
+    The bit sequence is laid out with NumPy as fields (value, bit count, context,
+    context step per bit) in stream order and expanded to bits; in Huffman mode the
+    bits are packed as they are, otherwise arithmetic-coded by
+    :func:`wavecodec._kernels.edges.arith_encode`.  (It used to be a Numba kernel
+    that emitted bit by bit; compiling it cost about 3 s on first use.)
+    """
     y0, x0, first, turns, zig = _symbols(layer)
     huff = entropy == "huffman"
+    c = layer.contours
+    n = c.count
+    lengths = c.lengths.astype(np.int64)
+    side = layer.pixel_side.astype(np.int64)
+    zig = zig.astype(np.int64)
+    n_pix = int(lengths.sum())
+    capacity = 64 + 8 * n + 2 * n_pix + 8 * zig.shape[0] + 2 * int(np.sum(np.maximum(zig - _k.ESCAPE, 0) > 0)) * 8
+    raw = _k._CTX_RAW
+    n_turns = np.maximum(lengths - 2, 0)  # turn symbols per contour
+    n_res = np.where(lengths <= 1, 1, (lengths - 2) // layer.spacing + 2) * 2 * n_planes  # n_samples x sides x planes
+
+    # symbols: Huffman codes, or unary bins whose context advances with the bin
+    sym = np.minimum(zig, _k.ESCAPE)
+    plane = np.arange(zig.shape[0]) % max(n_planes, 1)
     if huff:
         dir_lens = huffman_lengths(np.bincount(turns, minlength=_k.N_DIR_SYMBOLS))
-        res_lens = huffman_lengths(np.bincount(np.minimum(zig, _k.ESCAPE), minlength=_k.N_RES_SYMBOLS))
+        res_lens = huffman_lengths(np.bincount(sym, minlength=_k.N_RES_SYMBOLS))
+        dir_codes = _k.canonical_codes(dir_lens)
+        res_codes = _k.canonical_codes(res_lens)
+        turn_v, turn_n = dir_codes[turns], dir_lens[turns]
+        turn_ctx = turn_step = np.zeros(turns.shape[0], np.int64)
+        res_v, res_n = res_codes[sym], res_lens[sym]
+        res_ctx = res_step = np.zeros(sym.shape[0], np.int64)
     else:
-        dir_lens = np.zeros(_k.N_DIR_SYMBOLS, np.int64)
-        res_lens = np.zeros(_k.N_RES_SYMBOLS, np.int64)
-    c = layer.contours
-    n_pix = int(c.lengths.sum())
-    capacity = 64 + 8 * c.count + 2 * n_pix + 8 * zig.shape[0] + 2 * int(np.sum(np.maximum(zig - _k.ESCAPE, 0) > 0)) * 8
-    out, n_bytes = _k.encode_layer(huff, h, w, n_planes, layer.spacing, c.lengths.astype(np.int64), y0, x0, first,
-                                   turns, zig.astype(np.int64), layer.pixel_side.astype(np.int64), dir_lens, res_lens,
-                                   capacity)
+        turn_v, turn_n = _unary_fields(turns, 7)
+        # context of a turn: the class (0: straight, 1: +-45 degrees, 2: sharper) of the
+        # previous turn of the same contour, class 0 for the first
+        cls = np.where(turns == 0, 0, np.where(turns <= 2, 1, 2))
+        prev = np.concatenate([[0], cls[:-1]]).astype(np.int64)
+        turn_starts = (np.cumsum(n_turns) - n_turns)[n_turns > 0]
+        prev[turn_starts] = 0
+        turn_ctx = _k._CTX_DIR + 7 * prev
+        turn_step = np.ones(turns.shape[0], np.int64)
+        res_v, res_n = _unary_fields(sym, _k.ESCAPE)
+        res_ctx = _k._CTX_RES + _k.ESCAPE * np.minimum(plane, 2)
+        res_step = np.ones(sym.shape[0], np.int64)
+    esc_v, esc_n = _eg_fields(np.maximum(zig - _k.ESCAPE, 0), 0)
+    esc_n = np.where(sym == _k.ESCAPE, esc_n, 0)
+
+    # per contour: 6 header fields, its turns, then (symbol, escape) per residual
+    count_v, count_n = _eg_fields(np.array([n]), 4)
+    len_v, len_n = _eg_fields(lengths - 1, 3)
+    one = np.ones(n, np.int64)
+    head_v = np.stack([y0, x0, len_v, (side > 0).astype(np.int64), np.maximum(side - 1, 0), first], axis=1)
+    head_n = np.stack([one * _k.bits_for(h), one * _k.bits_for(w), len_n, one, (side > 0).astype(np.int64),
+                       np.where(lengths > 1, 3, 0)], axis=1)
+    head_ctx = np.broadcast_to(raw + np.array([_k._RAW_POS, _k._RAW_POS, _k._RAW_COUNT, _k._RAW_SIDE,
+                                               _k._RAW_SIDE + 1, _k._RAW_DIR]), (n, 6))
+    block = 6 + n_turns + 2 * n_res
+    block_start = np.cumsum(block) - block
+    contour_of_turn = np.repeat(np.arange(n), n_turns)
+    turn_pos = block_start[contour_of_turn] + 6 + np.arange(turns.shape[0]) - (np.cumsum(n_turns) - n_turns)[contour_of_turn]
+    contour_of_res = np.repeat(np.arange(n), n_res)
+    res_rank = np.arange(zig.shape[0]) - (np.cumsum(n_res) - n_res)[contour_of_res]
+    res_pos = block_start[contour_of_res] + 6 + n_turns[contour_of_res] + 2 * res_rank
+    n_fields = int(block.sum())
+    value = np.zeros(n_fields, np.int64)
+    nbits = np.zeros(n_fields, np.int64)
+    ctx = np.zeros(n_fields, np.int64)
+    step = np.zeros(n_fields, np.int64)
+    head_pos = (block_start[:, None] + np.arange(6)[None, :]).reshape(-1)
+    for pos, v, nb, cx, st in ((head_pos, head_v.reshape(-1), head_n.reshape(-1), head_ctx.reshape(-1), 0),
+                               (turn_pos, turn_v, turn_n, turn_ctx, turn_step),
+                               (res_pos, res_v, res_n, res_ctx, res_step),
+                               (res_pos + 1, esc_v, esc_n, raw + _k._RAW_ESC, 0)):
+        value[pos] = v
+        nbits[pos] = nb
+        ctx[pos] = cx
+        step[pos] = st
+    # stream header: [the 24 code lengths,] the contour count
+    pre_v = np.concatenate([dir_lens, res_lens, count_v]) if huff else count_v
+    pre_n = np.concatenate([np.full(_k.N_DIR_SYMBOLS + _k.N_RES_SYMBOLS, 4), count_n]) if huff else count_n
+    pre_ctx = np.concatenate([np.zeros(_k.N_DIR_SYMBOLS + _k.N_RES_SYMBOLS, np.int64), [raw + _k._RAW_COUNT]]) \
+        if huff else np.array([raw + _k._RAW_COUNT])
+    bits, ctxs = _field_bits(np.concatenate([pre_v, value]), np.concatenate([pre_n, nbits]),
+                             np.concatenate([pre_ctx, ctx]), np.concatenate([np.zeros(pre_n.shape[0], np.int64), step]))
+    if huff:
+        bits = bits[: 8 * capacity]  # the raw writer's budget (never reached: the capacity is generous)
+        return np.packbits(bits.astype(np.uint8)).tobytes()
+    out = np.zeros(capacity, dtype=np.uint8)
+    probs, counts = _ac.new_models(_k.N_CONTEXTS)
+    n_bytes = _k.arith_encode(bits, ctxs, out, np.zeros(_ac.STATE_SIZE, np.int64), probs, counts)
     return out[: int(n_bytes)].tobytes()
 
 
@@ -331,6 +483,9 @@ def decode(data: bytes, *, h: int, w: int, n_planes: int, entropy: str, spacing:
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     if buf.size == 0:
         buf = np.zeros(1, dtype=np.uint8)
-    lengths, ys, xs, levels, sides = _k.decode_layer(entropy == "huffman", buf, len(data), h, w, n_planes, spacing,
-                                                     n_levels, h * w)
-    return EdgeLayer(Contours(lengths, ys, xs), levels, spacing, offset, step, n_levels, sides)
+    probs, counts = _ac.new_models(_k.N_CONTEXTS)
+    n, lengths, sides, n_pix, ys, xs, n_pts, levels = _k.decode_layer(
+        entropy == "huffman", buf, len(data), h, w, _k.bits_for(h), _k.bits_for(w), n_planes, spacing, n_levels,
+        h * w, np.zeros(_ac.STATE_SIZE, np.int64), probs, counts)
+    contours = Contours(lengths[:n].copy(), ys[:n_pix].copy(), xs[:n_pix].copy())
+    return EdgeLayer(contours, levels[:n_pts].copy(), spacing, offset, step, n_levels, sides[:n].copy())
