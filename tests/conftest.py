@@ -23,6 +23,7 @@ import zlib
 import numpy as np
 import pytest
 
+import wavecodec
 from wavecodec import _container
 
 
@@ -111,11 +112,9 @@ def restream(data: bytes, *, payload: bytes | None = None, **changes) -> bytes:
 
 
 def spiht_plan(data: bytes):
-    """The SPIHT parameter block of a stream, decoded (``wavecodec.coders.spiht.SpihtPlan``)."""
-    from wavecodec.coders.spiht import SpihtPlan
-
+    """The SPIHT parameter block of a stream, decoded (a ``wavecodec.coders._bitplane.BitplanePlan``)."""
     header, _ = _container.parse(data, max_samples=1 << 62)
-    return SpihtPlan.unpack(header)
+    return wavecodec.get_codec("spiht").read_plan(header)
 
 
 #: decoder limit for forged or random headers in the robustness checks: keeps every case small

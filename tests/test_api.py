@@ -85,7 +85,7 @@ def test_large_image_low_rate():
     assert psnr(img, out) > 25
 
 
-@pytest.mark.parametrize("variant", ["ac", "binary"])
+@pytest.mark.parametrize("variant", ["ac", "plain"])
 @pytest.mark.parametrize("levels", [0, 1, None, "max"])
 @pytest.mark.parametrize("wavelet", ["cdf97", "bior4.4", "haar", "legall53"])
 def test_wavelets_and_levels(camera_odd, variant, levels, wavelet):
@@ -232,7 +232,7 @@ def test_budget_equal_to_full_size_stays_lossless():
     for shape in ((3, 5, 3), (1, 7, 3), (4, 4, 3), (6, 6)):
         for dtype in (np.uint8, np.uint16):
             img = rng.integers(0, 256 if dtype == np.uint8 else 4096, shape).astype(dtype)
-            for variant in ("ac", "binary"):
+            for variant in ("ac", "plain"):
                 full = wavecodec.encode(img, lossless=True, variant=variant)
                 for extra in (0, 1, 2):
                     out = wavecodec.decode(wavecodec.encode(img, lossless=True, variant=variant, max_bytes=len(full) + extra))
@@ -251,7 +251,7 @@ def test_numpy_scalar_rates(synthetic_gray):
 
 
 def test_quality_increases_with_rate_on_camera():
-    for variant in ("ac", "binary"):
+    for variant in ("ac", "plain"):
         p = [_camera_psnr(b, variant) for b in (0.1, 0.25, 0.5, 1.0)]
         assert p[0] < p[1] < p[2] < p[3], (variant, p)
         assert p[3] - p[0] > 8, (variant, p)
@@ -265,17 +265,17 @@ def test_camera_psnr_bounds():
     assert _camera_psnr(0.5, "ac") > 33.0
     assert _camera_psnr(0.25, "ac") > 30.0
     assert _camera_psnr(0.1, "ac") > 27.5
-    assert _camera_psnr(1.0, "binary") > 37.5
-    assert _camera_psnr(0.25, "binary") > 29.5
+    assert _camera_psnr(1.0, "plain") > 37.5
+    assert _camera_psnr(0.25, "plain") > 29.5
 
 
 def test_ac_beats_binary_on_camera():
     for bpp in (0.25, 0.5, 1.0):
-        assert _camera_psnr(bpp, "ac") > _camera_psnr(bpp, "binary") + 0.2, bpp
+        assert _camera_psnr(bpp, "ac") > _camera_psnr(bpp, "plain") + 0.2, bpp
         # and at the same rate the AC stream is not longer
-        assert len(_camera_stream(bpp, "ac")) <= len(_camera_stream(bpp, "binary"))
+        assert len(_camera_stream(bpp, "ac")) <= len(_camera_stream(bpp, "plain"))
     # full quality: arithmetic coding needs fewer bytes
-    assert len(_camera_stream(None, "ac")) < 0.97 * len(_camera_stream(None, "binary"))
+    assert len(_camera_stream(None, "ac")) < 0.97 * len(_camera_stream(None, "plain"))
 
 
 def test_full_quality_default_on_camera(camera):
@@ -299,11 +299,11 @@ def test_colour_quality(astronaut):
 
 def test_info_fields_gray(camera_odd):
     # SPIHT's parameters (the fields every codec's info has: test_contract.py::test_info)
-    data = wavecodec.encode(camera_odd, bpp=1.0, variant="binary")
+    data = wavecodec.encode(camera_odd, bpp=1.0, variant="plain")
     info = wavecodec.info(data)
     assert info.transform == "cdf97" and info.params["transform"] == "cdf97"
     assert info.levels == T.default_levels(*camera_odd.shape) == info.params["levels"]
-    assert info.params["variant"] == "binary"
+    assert info.params["variant"] == "plain"
     text = str(info)
     assert "spiht" in text and "cdf97" in text and "131" in text
 
@@ -332,7 +332,7 @@ def test_codecs_registry():
     assert set(caps.dtypes) == {"uint8", "uint16"}
     opts = {o.name: o for o in c.options}
     assert set(opts) >= {"variant", "wavelet", "levels", "reconstruction"}
-    assert opts["variant"].default == "ac" and set(opts["variant"].choices) == {"ac", "binary"}
+    assert opts["variant"].default == "ac" and set(opts["variant"].choices) == {"ac", "plain"}
     assert opts["wavelet"].default == "auto"
     assert opts["levels"].default is None
     assert opts["reconstruction"].default == "optimized"
@@ -501,3 +501,13 @@ def test_error_hierarchy():
                 wavecodec.TruncatedStreamError, wavecodec.MissingDependencyError):
         assert issubclass(cls, WavecodecError)
     assert issubclass(wavecodec.TruncatedStreamError, CorruptStreamError)
+
+
+def test_one_word_for_the_raw_bits_variant():
+    # every bit-plane codec calls its raw-bits variant "plain"; SPIHT's former "binary" is the same stream
+    img = make_image(24, 40)
+    for codec in ("spiht",):
+        plain = wavecodec.encode(img, codec, bpp=1.0, variant="plain")
+        assert wavecodec.encode(img, codec, bpp=1.0, variant="binary") == plain
+        assert wavecodec.info(plain).params["variant"] == "plain"
+        assert wavecodec.encode(img, codec, bpp=1.0) != plain  # "ac" by default

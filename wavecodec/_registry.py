@@ -27,6 +27,7 @@ class Option:
 
     ``choices`` lists the valid values when they are few; otherwise ``check``
     validates and normalises a value (raising :class:`InvalidArgumentError`).
+    ``aliases`` maps other accepted spellings to a choice (an older name).
     """
 
     name: str
@@ -34,12 +35,17 @@ class Option:
     doc: str
     choices: tuple | None = None
     check: Callable[[Any], Any] | None = None
+    aliases: Mapping[str, Any] = field(default_factory=dict)
 
     def validate(self, codec: str, value: Any) -> Any:
         if value is None and self.default is None:
             return None
+        if isinstance(value, str) and value in self.aliases:
+            value = self.aliases[value]
         if self.choices is not None and value not in self.choices:
             valid = ", ".join(repr(c) for c in self.choices)
+            if self.aliases:
+                valid += " (" + ", ".join(f"{a!r} for {c!r}" for a, c in self.aliases.items()) + ")"
             raise InvalidArgumentError(f"{codec}: option {self.name}={value!r} is not one of {valid}")
         if self.check is not None:
             return self.check(value)

@@ -1,23 +1,33 @@
-"""The wavelet front end shared by the bit-plane coders: SPIHT, EZW, IMP1EZW and canny-spiht.
+"""The bit-plane codec framework: SPIHT, EZW and IMP1EZW (and canny-spiht's residual).
 
-Colour and wavelet transforms, the quantisation of the coefficients into signed
-integers in tree layout (with the quantiser-step candidates the encoders search),
-the choice of the least-distortion candidate, the inverse path, and the checks of
-the transform fields in their parameter blocks.  Each codec keeps its own
-parameter block and kernel; what they share lives here once.
+One policy layer for every coder of integer bit-planes in tree layout:
+
+* the front end: colour and wavelet transforms, the quantisation of the
+  coefficients into signed integers (with the quantiser-step candidates the
+  encoders search), the choice of the least-distortion candidate, the inverse path;
+* :class:`BitplanePlan`, the parameter block every such codec stores (variant,
+  codec-specific mode bytes, transform, top bit-plane, offsets, reconstruction
+  points, quantiser step), packed and checked once;
+* :func:`run_encoder` (the one buffer-growth loop around an encoding kernel) and
+  :func:`start_decoder`;
+* :class:`BitplaneCodec`, the codec class: ``encode_image``, ``decode_image`` and
+  ``describe`` once.  A codec is a declaration: its name, options, mode fields,
+  and the two methods that run its kernel on coefficients.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
 from .. import transform as T
-from .._container import Header, ParamReader
-from .._registry import EncodeTarget, ImageSpec
+from .._container import Header, ParamReader, ParamWriter
+from .._kernels import arith as _ac
+from .._registry import Codec, EncodeTarget, ImageSpec, Option
 from ..errors import CorruptStreamError, InvalidArgumentError
+from ._options import check_levels_option, check_wavelet_option
 
 COLOUR_NONE, COLOUR_ICT, COLOUR_RCT = 0, 1, 2
 MAX_PLANE = 30  # int32 magnitudes
@@ -239,3 +249,270 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header) -> np.nd
     np.rint(img, out=img)
     np.clip(img, 0, maxval, out=img)
     return img.astype(header.dtype)
+
+
+# --------------------------------------------------------------------------- the codec framework
+
+#: The entropy-coding variants of every bit-plane codec: ``"ac"`` (context-modelled
+#: arithmetic coding) and ``"plain"`` (the papers' raw bits; SPIHT's ``"binary"``
+#: is accepted as the same word).
+VARIANTS = ("ac", "plain")
+VARIANT_ALIASES = {"binary": "plain"}
+_VARIANT_CODE = {"plain": 0, "ac": 1}
+
+
+def variant_option(plain_doc: str) -> Option:
+    """The ``variant`` option of a bit-plane codec (``plain_doc``: what its raw bits are)."""
+    return Option("variant", "ac", "'ac': context-modelled arithmetic coding; 'plain' (or 'binary'): " + plain_doc,
+                  VARIANTS, aliases=VARIANT_ALIASES)
+
+
+def common_options(*, midpoint_doc: str = "centre of the uncertainty interval (the paper)") -> tuple[Option, ...]:
+    """The transform, quantiser and reconstruction options every bit-plane codec has."""
+    return (
+        Option("wavelet", "auto",
+               "'auto' (cdf97 lossy, legall53 lossless), 'cdf97', 'legall53' or any PyWavelets name (periodization)",
+               check=check_wavelet_option),
+        Option("levels", None, "decomposition levels; None picks from the image size (6 for 768x512)",
+               check=check_levels_option),
+        Option("step_search", "auto",
+               "'always': the encoder codes with 4 quantiser steps 2**(-k/4) and keeps the one with the least"
+               " distortion at the budget (1 header byte); 'never': plain bit-planes (the paper);"
+               f" 'auto': search when a budget of at most {SEARCH_MAX_BPP} bpp is given",
+               ("auto", "always", "never")),
+        Option("reconstruction", "optimized",
+               f"'midpoint': {midpoint_doc}; 'optimized': encoder-measured conditional means, sent in two"
+               " header bytes", ("optimized", "midpoint")),
+    )
+
+
+@dataclass(frozen=True)
+class ModeField:
+    """A codec-specific choice stored as one byte after the variant (EZW's scan and pass order).
+
+    ``codes`` maps every value the stream format knows to its byte; ``allowed`` is
+    what this codec implements (a stream naming another value is corrupt).
+    ``key`` names it in :func:`wavecodec.info`'s parameters (omitted when only one
+    value is allowed); ``default`` applies when the codec has no such option.
+    """
+
+    option: str
+    label: str
+    codes: Mapping[str, int]
+    allowed: tuple[str, ...]
+    key: str
+    default: str
+
+
+@dataclass
+class BitplanePlan:
+    """Everything the decoder of a bit-plane codec needs, as stored in the parameter block.
+
+    Layout: variant (u8), the codec's mode bytes, wavelet (text), levels, colour
+    transform, fractional bits (u8 each), top bit-plane (i8), the two
+    reconstruction points (u8, 1/256 of the interval), quantiser step (u8), then one
+    plane offset per channel (i32 lossless, f32 lossy).
+    """
+
+    variant: str
+    wavelet: str
+    levels: int
+    colour: int
+    frac_bits: int
+    n_max: int  # top bit-plane, -1 if all coefficients are 0
+    offsets: list  # per-plane mean removed before the transform (float lossy, int lossless)
+    # reconstruction points inside the uncertainty interval, in 1/256 of its width
+    # (fresh significant coefficients, refined ones); 128 = the paper's midpoint
+    recon: tuple = (128, 128)
+    step: int = 0  # quantiser step 2**(-step/4) applied to every plane (0 = the plain bit-planes)
+    modes: dict = field(default_factory=dict)  # the codec's mode fields, by option name
+
+    def __getattr__(self, name: str) -> Any:  # plan.scan, plan.pass_order
+        modes = self.__dict__.get("modes", {})
+        if name in modes:
+            return modes[name]
+        raise AttributeError(name)
+
+    def pack(self, lossless: bool, mode_fields: tuple[ModeField, ...] = ()) -> bytes:
+        w = ParamWriter()
+        w.u8(_VARIANT_CODE[self.variant])
+        for f in mode_fields:
+            w.u8(f.codes[self.modes[f.option]])
+        w.text(self.wavelet).u8(self.levels).u8(self.colour)
+        w.u8(self.frac_bits).i8(self.n_max).u8(self.recon[0]).u8(self.recon[1]).u8(self.step)
+        for m in self.offsets:
+            if lossless:
+                w.i32(int(m))
+            else:
+                w.f32(float(m))
+        return w.bytes()
+
+    @classmethod
+    def unpack(cls, header: Header, name: str, mode_fields: tuple[ModeField, ...] = ()) -> "BitplanePlan":
+        """Read and check the parameter block of a ``name`` stream (:class:`CorruptStreamError` if invalid)."""
+        r = ParamReader(header.params, name)
+        variant = {v: k for k, v in _VARIANT_CODE.items()}[r.u8("variant", 0, 1)]
+        modes = {}
+        for f in mode_fields:
+            value = {v: k for k, v in f.codes.items()}[r.u8(f.label, 0, len(f.codes) - 1)]
+            if value not in f.allowed:
+                raise CorruptStreamError(f"{name} stream: {f.label} {value!r} is not one of this codec's")
+            modes[f.option] = value
+        wavelet, levels, colour = read_transform_fields(r, header, name)
+        frac_bits = r.u8("fractional bits", 0, 8)
+        n_max = r.i8("top bit-plane")
+        if not -1 <= n_max <= MAX_PLANE:
+            raise CorruptStreamError(f"{name} stream: top bit-plane {n_max} outside -1..{MAX_PLANE}")
+        recon = (r.u8("fresh reconstruction point"), r.u8("refined reconstruction point"))
+        step = r.u8("quantiser step", 0, N_STEPS - 1)
+        if header.lossless and step != 0:
+            raise CorruptStreamError(f"{name} stream: quantiser step in a lossless stream")
+        offsets = [r.i32("plane offset") if header.lossless else r.f32("plane mean") for _ in range(header.channels)]
+        if not header.lossless and any(not abs(m) <= 2.0**20 for m in offsets):
+            raise CorruptStreamError(f"{name} stream: plane mean out of range")
+        r.end()
+        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon, step, modes)
+
+
+@dataclass
+class EncodeResult:
+    """What a bit-plane encoder returns: the payload and what the plan and the step search need."""
+
+    payload: bytes
+    recon: tuple = (128, 128)  # MSE-optimal reconstruction points (1/256 of the interval), fresh and refined
+    reduction: float = 0.0  # squared error removed by the decoded coefficients (see least_distortion)
+
+
+def run_encoder(arith: bool, budget: int | None, estimate: int, run: Callable) -> tuple[bytes, Any]:
+    """Run an encoding kernel until its output fits its buffer; returns (payload, what ``run`` returned).
+
+    ``run(state, buf)`` codes into ``buf`` with the coder ``state`` (initialised
+    here: arithmetic coder or raw bits, stopping at ``budget`` bytes).  Without a
+    budget the stream is as long as the coefficients need: the buffer starts at
+    ``estimate`` bytes (a budget larger than any stream is not allocated) and
+    doubles when the coder reports that it ran past the end (it counts what it
+    could not write).
+    """
+    capacity = estimate if budget is None else min(budget, estimate)
+    state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
+    while True:
+        buf = np.zeros(capacity + 8, dtype=np.uint8)
+        if arith:
+            _ac.ac_encoder_init(state, budget if budget is not None else 1 << 60)
+        else:
+            _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
+        result = run(state, buf)
+        if arith:
+            n_bytes = int(_ac.ac_encoder_flush(state, buf))
+        else:
+            n_bytes = (int(_ac.position(state)) + 7) // 8
+        if budget is not None:
+            n_bytes = min(n_bytes, budget)
+        if n_bytes <= buf.shape[0]:
+            return buf[:n_bytes].tobytes(), result
+        capacity = 2 * n_bytes
+
+
+def start_decoder(payload: bytes, arith: bool) -> tuple[np.ndarray, np.ndarray]:
+    """The payload as a writable array (one kernel signature for both directions) and a started decoder state."""
+    data = np.frombuffer(payload, dtype=np.uint8).copy()
+    state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
+    if arith:
+        _ac.ac_decoder_init(state, data, data.shape[0])
+    else:
+        _ac.raw_init(state, 8 * data.shape[0])
+    return data, state
+
+
+class BitplaneCodec(Codec):
+    """Base class of the bit-plane codecs: the policy, once.
+
+    A subclass declares ``name``, ``options`` (:func:`variant_option` and
+    :func:`common_options` plus its own), ``mode_fields`` (its header bytes after
+    the variant) and implements :meth:`encode_coefficients` and
+    :meth:`decode_coefficients`, which run its kernel.
+    """
+
+    mode_fields: tuple[ModeField, ...] = ()
+
+    # -- what a codec implements
+    def encode_coefficients(self, q: np.ndarray, plan: BitplanePlan, budget: int | None) -> EncodeResult:
+        """Code signed integer coefficients (C, hp, wp) in tree layout into at most ``budget`` bytes."""
+        raise NotImplementedError
+
+    def decode_coefficients(self, payload: bytes, plan: BitplanePlan, shape: tuple[int, int, int], *,
+                            integer: bool, weight_map: np.ndarray | None,
+                            plane_weight: np.ndarray) -> np.ndarray:
+        """Decode a (possibly truncated) payload into float64 coefficients (C, hp, wp)."""
+        raise NotImplementedError
+
+    # -- the policy
+    def read_plan(self, header: Header) -> BitplanePlan:
+        return BitplanePlan.unpack(header, self.name, self.mode_fields)
+
+    def pack_plan(self, plan: BitplanePlan, lossless: bool) -> bytes:
+        return plan.pack(lossless, self.mode_fields)
+
+    def new_plan(self, options: Mapping[str, Any], wavelet: str, levels: int, quantised: Quantised) -> BitplanePlan:
+        modes = {f.option: options.get(f.option, f.default) for f in self.mode_fields}
+        return BitplanePlan(options.get("variant", "ac"), wavelet, levels, quantised.colour, quantised.frac_bits,
+                            quantised.n_max, quantised.offsets, step=quantised.step, modes=modes)
+
+    def encode_plans(self, pixels: np.ndarray, budget_for: Callable[[bytes], int | None], *, lossless: bool,
+                     bit_depth: int, wavelet: str, levels: int, steps: tuple,
+                     options: Mapping[str, Any]) -> tuple[BitplanePlan, EncodeResult, float]:
+        """Code ``pixels`` with every quantiser step in ``steps``; the least-distortion (plan, result, error).
+
+        ``budget_for(params)`` is the payload budget once the parameter block is known
+        (its length is the same for every step).
+        """
+        candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
+                                          bit_depth=bit_depth, steps=steps)
+
+        def code(q, quantised: Quantised):
+            plan = self.new_plan(options, wavelet, levels, quantised)
+            result = self.encode_coefficients(q, plan, budget_for(self.pack_plan(plan, lossless)))
+            if options.get("reconstruction", "optimized") == "optimized" and not lossless:
+                plan.recon = result.recon
+            return plan, result
+
+        return least_distortion(candidates, code)
+
+    def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
+                     options: Mapping[str, Any]) -> tuple[bytes, bytes]:
+        wavelet, levels, steps = resolve_transform(self.name, image, target, lossless=lossless, options=options)
+        plan, result, _ = self.encode_plans(image.pixels, target.payload_budget, lossless=lossless,
+                                            bit_depth=image.bit_depth, wavelet=wavelet, levels=levels, steps=steps,
+                                            options=options)
+        return self.pack_plan(plan, lossless), result.payload
+
+    def decode_plan(self, plan: BitplanePlan, payload: bytes, header: Header) -> np.ndarray:
+        """Pixels (H, W, C) of the header's size and dtype from a plan and its payload."""
+        hp, wp = T.padded_shape(header.height, header.width, plan.levels)
+        weight_map = None if header.lossless else T.synthesis_weights(header.height, header.width, plan.levels,
+                                                                      plan.wavelet)
+        coeffs = self.decode_coefficients(
+            payload, plan, (header.channels, hp, wp), integer=header.lossless, weight_map=weight_map,
+            plane_weight=chroma_weights(plan.colour)[: header.channels] * step_scale(plan.step),
+        )
+        return inverse_coefficients(coeffs, plan, header)
+
+    def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
+        return self.decode_plan(self.read_plan(header), payload, header)
+
+    def describe(self, header: Header) -> dict[str, Any]:
+        plan = self.read_plan(header)
+        out: dict[str, Any] = {"variant": plan.variant}
+        for f in self.mode_fields:
+            if len(f.allowed) > 1:
+                out[f.key] = plan.modes[f.option]
+        out.update({
+            "transform": plan.wavelet,
+            "levels": plan.levels,
+            "colour_transform": {0: None, 1: "ICT", 2: "RCT"}[plan.colour],
+            "top_bitplane": plan.n_max,
+            "fractional_bits": plan.frac_bits,
+            "reconstruction_points": (plan.recon[0] / 256, plan.recon[1] / 256),
+            "quantiser_step": 1.0 / step_scale(plan.step),  # 2**(k/4) in units of the plain bit-planes
+        })
+        return out

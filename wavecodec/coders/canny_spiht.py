@@ -111,32 +111,23 @@ def _spiht_options(options: Mapping[str, Any]) -> dict:
 
 
 def _code_residual(residual: np.ndarray, budget: int, *, wavelet: str, levels: int, bit_depth: int,
-                   search: bool) -> tuple[S.SpihtPlan, S.EncodeResult, float]:
+                   search: bool) -> tuple[B.BitplanePlan, B.EncodeResult, float]:
     """SPIHT-code a float residual (H, W, C) in ``budget`` bytes: (plan, result, squared error).
 
     As :meth:`SpihtCodec.encode_image`: with ``search`` the 4 quantiser steps are
     tried and the one with the least coefficient-domain error is kept.
     """
     steps = tuple(range(B.N_STEPS)) if search else (0,)
-
-    def code(q, qt: B.Quantised):
-        plan = S.SpihtPlan("ac", wavelet, levels, qt.colour, qt.frac_bits, qt.n_max, qt.offsets, step=qt.step)
-        result = S.encode_coefficients(q, variant="ac", levels=levels, n_max=plan.n_max, budget=budget)
-        plan.recon = result.recon
-        return plan, result
-
-    candidates = B.forward_coefficients(residual, lossless=False, wavelet=wavelet, levels=levels,
-                                        bit_depth=bit_depth, steps=steps)
-    return B.least_distortion(candidates, code)
+    return _SPIHT.encode_plans(residual, lambda params: budget, lossless=False, bit_depth=bit_depth,
+                               wavelet=wavelet, levels=levels, steps=steps,
+                               options={"variant": "ac", "reconstruction": "optimized"})
 
 
-def _decode_residual(payload: bytes, plan: S.SpihtPlan, h: int, w: int, c: int) -> np.ndarray:
+def _decode_residual(payload: bytes, plan: B.BitplanePlan, h: int, w: int, c: int) -> np.ndarray:
     """SPIHT residual payload (possibly truncated) -> float residual (H, W, C), no rounding."""
     hp, wp = T.padded_shape(h, w, plan.levels)
-    coeffs = S.decode_coefficients(
-        payload, variant=plan.variant, shape=(c, hp, wp), levels=plan.levels, n_max=plan.n_max,
-        frac_bits=plan.frac_bits, integer=False, recon=plan.recon,
-        weight_map=T.synthesis_weights(h, w, plan.levels, plan.wavelet),
+    coeffs = _SPIHT.decode_coefficients(
+        payload, plan, (c, hp, wp), integer=False, weight_map=T.synthesis_weights(h, w, plan.levels, plan.wavelet),
         plane_weight=B.chroma_weights(plan.colour)[:c] * B.step_scale(plan.step),
     )
     planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
@@ -258,7 +249,7 @@ class CannySpihtCodec(Codec):
         entropies = ("huffman", "arith") if options["entropy"] == "auto" else (options["entropy"],)
         # the residual SPIHT block has a fixed size: measure the budget with a dummy plan
         probe = _EdgePlan("arith", options["spacing"], options["offset"], options["quant_step"], 0)
-        dummy = S.SpihtPlan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
+        dummy = B.BitplanePlan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
         try:
             payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
         except RateUnreachableError:  # a budget that holds the plain SPIHT header but not this longer one
@@ -373,7 +364,7 @@ class CannySpihtCodec(Codec):
         mode, eplan, sheader = self._split(header)
         if mode == MODE_SPIHT:
             return _SPIHT.decode_image(sheader, payload)
-        plan = S.SpihtPlan.unpack(sheader)
+        plan = _SPIHT.read_plan(sheader)
         h, w, c = header.height, header.width, header.channels
         step, n_levels = E.quant_params(eplan.step8, header.bit_depth)
         layer = E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
