@@ -61,30 +61,20 @@ _RAW_COUNT, _RAW_POS, _RAW_DIR, _RAW_ESC, _RAW_SIDE = 0, 1, 2, 3, 4  # _RAW_SIDE
 
 
 @njit(cache=True)
-def trace_chains_kernel(edge):
+def trace_chains_kernel(edge, seen, ys, xs, lengths, fwd_y, fwd_x, bwd_y, bwd_x):
     """Split a thin edge map (uint8, 1 = edge) into 8-connected pixel chains.
 
     Raster scan; each unvisited edge pixel seeds a chain, which is extended
     forwards and then backwards (4-neighbours preferred over diagonals, in a fixed
     order) through unvisited edge pixels.  Returns (lengths, ys, xs): the chains'
-    pixels concatenated, each chain ordered from one end to the other, and the
-    number of chains: the first ``n_chains`` entries of ``lengths`` are valid (the
-    caller slices: a slice copy here would compile more code).
+    pixels concatenated, each chain ordered from one end to the other, into ``ys``,
+    ``xs`` and ``lengths`` (int32, int32, int64, one entry per edge pixel), and
+    returns the number of chains.  ``seen`` (uint8, zeros, shape of ``edge``) and
+    ``fwd_y``, ``fwd_x``, ``bwd_y``, ``bwd_x`` (int32, one per edge pixel) are
+    scratch.  The buffers come from :func:`trace_chains`: allocations and slice
+    copies in the kernel would compile Numba's array constructors with it.
     """
     h, w = edge.shape
-    seen = np.zeros((h, w), dtype=np.uint8)
-    n_edge = 0
-    for y in range(h):
-        for x in range(w):
-            if edge[y, x] != 0:
-                n_edge += 1
-    ys = np.empty(n_edge, dtype=np.int32)
-    xs = np.empty(n_edge, dtype=np.int32)
-    lengths = np.empty(n_edge, dtype=np.int64)
-    fwd_y = np.empty(n_edge, dtype=np.int32)
-    fwd_x = np.empty(n_edge, dtype=np.int32)
-    bwd_y = np.empty(n_edge, dtype=np.int32)
-    bwd_x = np.empty(n_edge, dtype=np.int32)
     n_chains = 0
     pos = 0
     for y0 in range(h):
@@ -133,14 +123,18 @@ def trace_chains_kernel(edge):
                 pos += 1
             lengths[n_chains] = n_bwd + 1 + n_fwd
             n_chains += 1
-    return lengths, n_chains, ys, xs
+    return n_chains
 
 
 
 
 def trace_chains(edge):
-    """:func:`trace_chains_kernel` with ``lengths`` cut to the chains: (lengths, ys, xs)."""
-    lengths, n_chains, ys, xs = trace_chains_kernel(edge)
+    """Chains of the edge map ``edge`` (see :func:`trace_chains_kernel`): (lengths, ys, xs)."""
+    edge = np.ascontiguousarray(edge, dtype=np.uint8)
+    n_edge = int(np.count_nonzero(edge))
+    ys, xs, fy, fx, by, bx = (np.empty(n_edge, dtype=np.int32) for _ in range(6))
+    lengths = np.empty(n_edge, dtype=np.int64)
+    n_chains = trace_chains_kernel(edge, np.zeros(edge.shape, dtype=np.uint8), ys, xs, lengths, fy, fx, by, bx)
     return lengths[:n_chains].copy(), ys, xs
 
 
@@ -175,6 +169,33 @@ def n_samples(length, spacing):
 def bits_for(n):
     """Bits of a coordinate below ``n``: the least ``b`` with ``2**b >= n``."""
     return max(int(n) - 1, 0).bit_length()
+
+
+def huffman_tables(data, n_bytes):
+    """The canonical Huffman decoding tables of a Huffman-mode layer: its first 24 4-bit
+    fields are the code lengths of the 8 direction and the 16 residual symbols.
+
+    Returns (cnt, syms): ``cnt[t, n]`` codes of length ``n`` and ``syms[t]`` the symbols
+    in canonical order (by length, then symbol), for the directions (t = 0) and the
+    residuals (t = 1); None when the layer is shorter than the lengths or they do not
+    form prefix codes (the decoder then returns no contour).
+    """
+    n_sym = N_DIR_SYMBOLS + N_RES_SYMBOLS
+    if 8 * n_bytes < 4 * n_sym:
+        return None
+    fields = np.unpackbits(np.asarray(data[: 4 * n_sym // 8], dtype=np.uint8)).reshape(n_sym, 4).astype(np.int64)
+    lens = fields @ np.array([8, 4, 2, 1], dtype=np.int64)
+    cnt = np.zeros((2, MAX_CODE_LENGTH + 1), dtype=np.int64)
+    syms = np.zeros((2, N_RES_SYMBOLS), dtype=np.int64)
+    for t, (lo, hi) in enumerate(((0, N_DIR_SYMBOLS), (N_DIR_SYMBOLS, n_sym))):
+        tab = lens[lo:hi]
+        used = tab > 0
+        if int(np.sum(1 << (MAX_CODE_LENGTH - tab[used]))) > (1 << MAX_CODE_LENGTH):  # over-subscribed
+            return None
+        order = np.lexsort((np.arange(hi - lo), tab))[np.count_nonzero(~used):]  # by length, then symbol
+        syms[t, : order.shape[0]] = order
+        cnt[t] = np.bincount(tab[used], minlength=MAX_CODE_LENGTH + 1)
+    return cnt, syms
 
 
 # =============================================================================== encoder
@@ -265,7 +286,8 @@ def _get_symbol(huff, state, data, probs, counts, cnt, syms, ctx0, n_bins):
 
 
 @njit(cache=True)
-def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels, max_pixels, state, probs, counts):
+def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels, max_pixels, state, probs, counts,
+                 cnt, syms, pred):
     """Read an edge layer (possibly truncated or corrupt) written by
     :func:`wavecodec.coders._edge_layer.encode`.
 
@@ -275,47 +297,25 @@ def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels,
     residuals (prediction: the previous level on the same side and plane of the
     contour, ``n_levels // 2`` for the first) and clipped to ``0..n_levels-1``.
     ``by`` and ``bx`` are the bits of a start row and column (:func:`bits_for`);
-    ``state``, ``probs``, ``counts`` fresh coder models.
+    ``state``, ``probs``, ``counts`` fresh coder models; in Huffman mode ``cnt`` and
+    ``syms`` are the canonical decoding tables of the directions (row 0) and the
+    residuals (row 1) from :func:`huffman_tables` (the 24 code lengths that start
+    the layer are skipped here); ``pred`` is (2, n_planes) int64 scratch.
 
     Returns (n_contours, lengths, sides, n_pixels, ys, xs, n_points, levels): the
     buffers with their used lengths (the caller slices them), levels of shape
     (n_points, 2, n_planes), sides the contour-pixel flag of each contour.
     """
-    # canonical Huffman tables: codes per length and symbols in canonical order, of the
-    # direction (row 0) and the residual (row 1) alphabets
-    cnt = np.zeros((2, MAX_CODE_LENGTH + 1), dtype=np.int64)
-    syms = np.zeros((2, N_RES_SYMBOLS), dtype=np.int64)
     cap = 1024  # grown by doubling: a corrupt stream cannot make the decoder allocate more than it decodes
-    ys = np.zeros(cap, dtype=np.int32)
-    xs = np.zeros(cap, dtype=np.int32)
-    levels = np.zeros((cap, 2, n_planes), dtype=np.int32)
-    lengths = np.zeros(1024, dtype=np.int64)
-    sides = np.zeros(1024, dtype=np.int64)
+    ys = np.empty(cap, dtype=np.int32)
+    xs = np.empty(cap, dtype=np.int32)
+    levels = np.empty((cap, 2, n_planes), dtype=np.int32)
+    lengths = np.empty(cap, dtype=np.int64)
+    sides = np.empty(cap, dtype=np.int64)
     if huff:
         _ac.raw_init(state, 8 * n_bytes)
-        lens = np.zeros(N_DIR_SYMBOLS + N_RES_SYMBOLS, dtype=np.int64)
-        ok = True
-        for s in range(N_DIR_SYMBOLS + N_RES_SYMBOLS):
-            v = _get_bits(huff, state, data, probs, counts, _I(0), _I(4))
-            if v < 0:
-                ok = False
-            lens[s] = v if v > 0 else 0
-        for tab in range(2):
-            lo = 0 if tab == 0 else N_DIR_SYMBOLS
-            hi = N_DIR_SYMBOLS if tab == 0 else N_DIR_SYMBOLS + N_RES_SYMBOLS
-            kraft = 0  # the lengths must form a prefix code (not over-subscribed)
-            k = 0
-            for n in range(1, MAX_CODE_LENGTH + 1):
-                for s in range(lo, hi):
-                    if lens[s] == n:
-                        syms[tab, k] = s - lo
-                        k += 1
-                        cnt[tab, n] += 1
-                        kraft += 1 << (MAX_CODE_LENGTH - n)
-            if kraft > (1 << MAX_CODE_LENGTH):
-                ok = False
-        if not ok:
-            return 0, lengths, sides, 0, ys, xs, 0, levels
+        for s in range(N_DIR_SYMBOLS + N_RES_SYMBOLS):  # the code lengths, read by huffman_tables
+            _get_bits(huff, state, data, probs, counts, _I(0), _I(4))
     else:
         _ac.ac_decoder_init(state, data, n_bytes)
     n = _get_eg(huff, state, data, probs, counts, _CTX_RAW + _RAW_COUNT, _I(4), _I(40))
@@ -324,11 +324,10 @@ def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels,
     n_done = 0
     pix = 0
     pts = 0
-    pred = np.zeros((2, n_planes), dtype=np.int64)
     for c in range(n):
         if c >= lengths.shape[0]:
-            lengths2 = np.zeros(2 * lengths.shape[0], dtype=np.int64)
-            sides2 = np.zeros(2 * lengths.shape[0], dtype=np.int64)
+            lengths2 = np.empty(2 * lengths.shape[0], dtype=np.int64)
+            sides2 = np.empty(2 * lengths.shape[0], dtype=np.int64)
             for i in range(c):
                 lengths2[i] = lengths[i]
                 sides2[i] = sides[i]
@@ -353,9 +352,9 @@ def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels,
         ns = 1 if L <= 1 else (L - 2) // spacing + 2  # n_samples(L, spacing)
         while pix + L > cap or pts + ns > cap:
             cap *= 2
-            ys2 = np.zeros(cap, dtype=np.int32)
-            xs2 = np.zeros(cap, dtype=np.int32)
-            lv2 = np.zeros((cap, 2, n_planes), dtype=np.int32)
+            ys2 = np.empty(cap, dtype=np.int32)
+            xs2 = np.empty(cap, dtype=np.int32)
+            lv2 = np.empty((cap, 2, n_planes), dtype=np.int32)
             for i in range(pix):
                 ys2[i] = ys[i]
                 xs2[i] = xs[i]

@@ -483,9 +483,15 @@ def decode(data: bytes, *, h: int, w: int, n_planes: int, entropy: str, spacing:
     buf = np.frombuffer(data, dtype=np.uint8).copy()
     if buf.size == 0:
         buf = np.zeros(1, dtype=np.uint8)
+    huff = entropy == "huffman"
+    tables = _k.huffman_tables(buf, len(data)) if huff else None
+    if huff and tables is None:
+        return EdgeLayer(Contours(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32)),
+                         np.zeros((0, 2, n_planes), np.int32), spacing, offset, step, n_levels, np.zeros(0, np.int64))
+    cnt, syms = tables if huff else (np.zeros((2, _k.MAX_CODE_LENGTH + 1), np.int64), np.zeros((2, _k.N_RES_SYMBOLS), np.int64))
     probs, counts = _ac.new_models(_k.N_CONTEXTS)
     n, lengths, sides, n_pix, ys, xs, n_pts, levels = _k.decode_layer(
-        entropy == "huffman", buf, len(data), h, w, _k.bits_for(h), _k.bits_for(w), n_planes, spacing, n_levels,
-        h * w, np.zeros(_ac.STATE_SIZE, np.int64), probs, counts)
+        huff, buf, len(data), h, w, _k.bits_for(h), _k.bits_for(w), n_planes, spacing, n_levels, h * w,
+        np.zeros(_ac.STATE_SIZE, np.int64), probs, counts, cnt, syms, np.zeros((2, n_planes), np.int64))
     contours = Contours(lengths[:n].copy(), ys[:n_pix].copy(), xs[:n_pix].copy())
     return EdgeLayer(contours, levels[:n_pts].copy(), spacing, offset, step, n_levels, sides[:n].copy())
