@@ -1,23 +1,29 @@
 """SPIHT coding kernels (Said & Pearlman, IEEE TCSVT 6(3), 1996), in Numba.
 
-One kernel, :func:`spiht_code`, runs the encoder or the decoder (``decoding``
-flag) so that both sides take exactly the same path through the lists; every
-place where the encoder *emits* a bit the decoder *reads* it.  ``decoding`` is
-an ordinary run-time bool: one compiled kernel serves the encoder and the
-decoder (a first encode and decode compile it once; the branches cost less than
-a second specialisation, measured with ``benchmarks/bench_coldstart.py``).
-``arith`` is passed as ``None`` (raw bits) or ``True`` (arithmetic coding): the
-variants are compiled separately, and Numba prunes the branches that test it.
-The range coder's registers live in local variables, updated by the scalar-only
-:func:`.arith.ac_encode_step` / :func:`.arith.ac_decode_step`, ordinary jitted
-functions that LLVM inlines (the encoder touches its state array only to emit a
-byte): helpers that take arrays, called at every decision, make Numba count
-references to those arrays on every bit (atomic operations that took a third of
-the time); for the same reason the context helpers, which read the significance
-maps, are inlined in Numba's IR (``inline="always"``).  The bits go either to raw
-output (``arith = None``: the paper's binary-uncoded SPIHT) or to the adaptive
-binary arithmetic coder of :mod:`.arith` with the contexts described in
-:func:`spiht_context_count`.
+The kernel follows the paper's algorithm (Sec. III): :func:`spiht_code` runs
+the initialisation (step 1) and, per bit-plane, the sorting pass over the LIP
+(:func:`sort_lip`, step 2.1) and over the LIS (:func:`sort_lis`, step 2.2) and
+the refinement pass (:func:`refinement_pass`, step 3).  Every binary decision
+goes through :func:`.arith.code_decision`, which encodes or decodes it (raw bits
+or adaptive arithmetic coding in the contexts of :func:`spiht_context_count`).
+
+One kernel runs the encoder and the decoder (``decoding`` flag), so both take
+exactly the same path through the lists: every place where the encoder *emits*
+a bit the decoder *reads* it.  ``decoding`` is an ordinary run-time bool (one
+compilation serves both directions); ``arith`` is ``None`` (raw bits) or ``True``
+and Numba prunes the branches that test it.
+
+How it is compiled (measured with ``benchmarks/bench_coldstart.py``):
+
+* the passes and the context helpers are compiled with ``_nrt=False``: they
+  only read and write arrays they are given (:func:`workspace` allocates them in
+  Python), so they need none of Numba's reference counting, which would
+  otherwise cost atomic operations on every call with array arguments (2-3x
+  the coding time);
+* :func:`.arith.code_decision` and the helpers called at every decision are
+  inlined in Numba's IR (``inline="always"``): as calls they cost about 10 % of
+  the coding time (argument passing); the rarer context helpers stay calls,
+  which compiles faster.
 
 Coefficients are in the zero-padded dyadic tree layout of
 :mod:`wavecodec.transform`: array ``mag[c, i, j]`` (int32 magnitudes, integer
@@ -36,8 +42,8 @@ Lists are flat arrays of packed coordinates ``(c << 42) | (i << 21) | j``; the L
 is processed as a queue within a pass (entries appended during the pass are
 visited in the same pass), compacted in place.
 
-Nothing here validates or allocates per symbol: the Python wrapper
-(:mod:`wavecodec.coders.spiht`) sizes the buffers and checks the header.
+Nothing here validates or allocates: :func:`workspace` allocates, the Python
+wrapper (:mod:`wavecodec.coders.spiht`) sizes the buffers and checks the header.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, save_registers
+from .arith import STATE_DONE, code_decision, coder_registers, save_registers
 from .trees import MASK as _MASK
 from .trees import N_BAND
 from .trees import SHIFT_C as _SHIFT_C
@@ -104,21 +110,18 @@ def _offspring(i, j, hl, wl, hp2, wp2, levels):
     return -1, -1
 
 
-@njit(cache=True)
-def descendant_or(mag, hl, wl, levels):
-    """Bitwise OR of the magnitudes over D(i,j) and over L(i,j), for every node with offspring.
+@njit(cache=True, _nrt=False)
+def descendant_or(mag, d_or, l_or, hl, wl, levels):
+    """Fill ``d_or``/``l_or`` (C, hp/2, wp/2) with the bitwise OR of the magnitudes over D(i,j) and over
+    L(i,j), for every node with offspring.
 
     ``OR >= 2**n`` iff some member has magnitude ``>= 2**n``, so these two arrays
     answer every set-significance test of SPIHT in O(1).  Nodes are visited in
     reverse raster order, which sees every child before its parent.
     """
-    nc, hp, wp = mag.shape
-    hp2 = hp // 2
-    wp2 = wp // 2
-    d_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
-    l_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
+    nc, hp2, wp2 = d_or.shape
     if levels == 0:
-        return d_or, l_or
+        return
     for c in range(nc):
         for i in range(hp2 - 1, -1, -1):
             for j in range(wp2 - 1, -1, -1):
@@ -138,7 +141,6 @@ def descendant_or(mag, hl, wl, levels):
                         acc_d |= m
                 d_or[c, i, j] = acc_d
                 l_or[c, i, j] = acc_l
-    return d_or, l_or
 
 
 @njit(cache=True, inline="always")
@@ -208,7 +210,7 @@ Maps = namedtuple("Maps", ["mag", "sgn_in", "sig", "sgn", "d_or", "l_or", "out_v
 Lists = namedtuple("Lists", ["lip", "lsp", "lsp_plane", "lis", "lis_b"])
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j):
     """Context of a LIP pixel's significance: band, neighbours, parent and offspring significance."""
     hv, dg = _neigh(sig, c, i, j)
@@ -219,7 +221,7 @@ def _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j):
     return CTX_PIX + (((((chroma * N_BAND + band) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch)
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _offspring_context(sig, band, c, i, j, any_sibling, parent_sig):
     """Context of an offspring pixel's significance (tested when its parent's set D turns significant)."""
     hv, dg = _neigh(sig, c, i, j)
@@ -227,7 +229,7 @@ def _offspring_context(sig, band, c, i, j, any_sibling, parent_sig):
     return CTX_OFF + ((((chroma * N_BAND + band) * 3 + hv) * 3 + dg) * 2 + any_sibling) * 2 + parent_sig
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _set_context(sig, band, typ, c, i, j, r0, c0):
     """Context of the significance of D(i, j) (``typ`` 0) or L(i, j) (``typ`` 1)."""
     chroma = 1 if c > 0 else 0
@@ -243,7 +245,7 @@ def _set_context(sig, band, typ, c, i, j, r0, c0):
     return CTX_SETB + ((chroma * N_BAND + band) * 2 + node_sig) * 3 + min(children, 2)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _refinement_context(sig, band, c, i, j, first):
     """Context of a refinement bit: band, first refinement or not, any significant neighbour."""
     hv, dg = _neigh(sig, c, i, j)
@@ -252,13 +254,13 @@ def _refinement_context(sig, band, c, i, j, first):
     return CTX_REF + ((chroma * N_BAND + band) * 2 + first) * 2 + anyn
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def _sign_context(sig, sgn, rowlev, collev, levels, c, i, j):
     """Context of a sign bit: band orientation and the neighbours' signs (EBCOT's sign contexts)."""
     return CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, _orientation(rowlev[i], collev[j], levels))
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     """Sorting pass, step 2.1: test each pixel of the LIP for significance at plane ``n``.
 
@@ -313,7 +315,7 @@ def _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_ls
     lsp_plane[n_lsp] = n
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_lsp, n):
     """Sorting pass, step 2.2: test each set of the LIS for significance at plane ``n``.
 
@@ -397,7 +399,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     return regs, w, n_lip, n_lsp, False
 
 
-@njit(cache=True)
+@njit(cache=True, _nrt=False)
 def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n):
     """Refinement pass, step 3: the n-th magnitude bit of each entry significant before plane ``n``.
 
@@ -430,50 +432,65 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
     return regs, lsp_old, False
 
 
-@njit(cache=True)
-def spiht_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, n_min, state, buf, probs,
-               counts, out_val, out_sign, stats):
-    """Run SPIHT from bit-plane ``n_max`` down to ``n_min`` (or until the coder is done).
-
-    Encoder (``decoding`` False): reads ``mag``/``sgn_in`` and writes bits to ``buf``.
-    Decoder: reads bits from ``buf``; ``mag``/``sgn_in`` are ignored except for their
-    shape, and the decoded state is returned in ``out_val`` (magnitude bits known
-    so far, as an integer) and ``out_sign``.  ``stats`` (contexts x 2, or empty)
-    counts the encoder's symbols per context.
+def workspace(decoding: bool, mag, sgn_in, out_val, out_sign, levels: int, rowlev, collev):
+    """Allocate what :func:`spiht_code` works in: ``(tree, maps, lists)``.
 
     ``rowlev[i]``/``collev[j]``: decomposition level of row/column ``i``/``j`` in the
     tree layout (``levels + 1`` inside the LL slot); a node's level is the minimum.
 
-    Returns ``(n, lsp_count, refined, lsp_old, lsp, lsp_plane)``: the bit-plane being
-    coded when coding stopped, the LSP size, how many of the ``lsp_old`` entries
-    that were significant before that plane had been refined, and the LSP with
-    the plane at which each entry became significant.  Together with ``out_val``
-    this tells the decoder the uncertainty interval of every coefficient.
+    (Plain Python: allocating here keeps NumPy's allocation routines out of the
+    compiled kernels, and with them Numba's reference counting.)  The encoder's
+    ``d_or``/``l_or`` hold the set maxima of :func:`descendant_or`; the
+    significance and sign maps have a one-sample zero border (context modelling).
     """
     nc, hp, wp = mag.shape
-    hp2 = hp // 2
-    wp2 = wp // 2
-    total = nc * hp * wp
+    hp2, wp2 = hp // 2, wp // 2
+    hl, wl = hp >> levels, wp >> levels  # the LL slot
     tree = Tree(hl, wl, hp2, wp2, levels, rowlev, collev)
-    if not decoding:
-        d_or, l_or = descendant_or(mag, hl, wl, levels)
+    if decoding:
+        d_or = l_or = np.zeros((1, 1, 1), dtype=np.int32)
     else:
-        d_or = np.zeros((1, 1, 1), dtype=np.int32)
-        l_or = np.zeros((1, 1, 1), dtype=np.int32)
-    # significance / sign maps with a 1-sample zero border (context modelling)
+        d_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
+        l_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
+        descendant_or(mag, d_or, l_or, hl, wl, levels)
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     maps = Maps(mag, sgn_in, sig, sgn, d_or, l_or, out_val, out_sign)
+    total = nc * hp * wp
     # a node enters the LIS at most twice per pass (as type A, then as type B), and
     # compaction never lets the write index pass the read index
     n_lis_cap = 3 * nc * hp2 * wp2 + 16
-    lip = np.empty(total, dtype=np.int64)
-    lis = np.empty(n_lis_cap, dtype=np.int64)
-    lis_b = np.empty(n_lis_cap, dtype=np.uint8)  # LIS entry type: 0 = A (set D), 1 = B (set L)
-    lsp = np.empty(total, dtype=np.int64)
-    lsp_plane = np.empty(total, dtype=np.int8)  # plane at which each LSP entry became significant
-    lists = Lists(lip, lsp, lsp_plane, lis, lis_b)
-    coder = BitCoder(state, buf, probs, counts, stats)
+    lists = Lists(
+        np.empty(total, dtype=np.int64),  # LIP
+        np.empty(total, dtype=np.int64),  # LSP
+        np.empty(total, dtype=np.int8),  # plane at which each LSP entry became significant
+        np.empty(n_lis_cap, dtype=np.int64),  # LIS
+        np.empty(n_lis_cap, dtype=np.uint8),  # LIS entry type: 0 = A (set D), 1 = B (set L)
+    )
+    return tree, maps, lists
+
+
+@njit(cache=True, _nrt=False)
+def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
+    """Run SPIHT from bit-plane ``n_max`` down to ``n_min`` (or until the coder is done).
+
+    Encoder (``decoding`` False): reads ``maps.mag``/``maps.sgn_in`` (and the set
+    maxima ``d_or``/``l_or``) and writes bits to ``coder.buf``.  Decoder: reads bits
+    from ``coder.buf``; the decoded state is left in ``maps.out_val`` (magnitude bits
+    known so far, as an integer) and ``maps.out_sign``.  ``coder.stats`` (contexts
+    x 2, or empty) counts the encoder's symbols per context.  Arrays come from
+    :func:`workspace`.
+
+    Returns ``(n, lsp_count, refined, lsp_old)``: the bit-plane being coded when
+    coding stopped, the LSP size (``lists.lsp``, with ``lists.lsp_plane`` the plane
+    at which each entry became significant), and how many of the ``lsp_old``
+    entries that were significant before that plane had been refined.  Together
+    with ``out_val`` this tells the decoder the uncertainty interval of every
+    coefficient.
+    """
+    hl, wl, hp2, wp2, levels, _, _ = tree
+    lip, _, _, lis, lis_b = lists
+    nc = maps.sig.shape[0]
 
     # step 1: the LL coefficients in the LIP, those with offspring in the LIS as type A
     n_lip = np.int64(0)  # counters typed int64 from the start: a literal 0 would compile the passes twice
@@ -492,9 +509,9 @@ def spiht_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n_m
                     lis_b[n_lis] = 0
                     n_lis += 1
 
-    regs = coder_registers(decoding, state)
+    regs = coder_registers(decoding, coder.state)
     n_lsp = np.int64(0)
-    n = n_max
+    n = np.int64(n_max)
     lsp_old = n_lsp
     refined = n_lsp
     done = False
@@ -513,10 +530,10 @@ def spiht_code(decoding, arith, mag, sgn_in, levels, hl, wl, rowlev, collev, n_m
             break
         n -= 1  # step 4: quantisation-step update
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
-        save_registers(decoding, state, regs)
+        save_registers(decoding, coder.state, regs)
     if not done:  # all planes coded: everything is known down to n_min
-        return n_min - 1, n_lsp, 0, n_lsp, lsp, lsp_plane
-    return n, n_lsp, refined, lsp_old, lsp, lsp_plane
+        return n_min - 1, n_lsp, np.int64(0), n_lsp
+    return n, n_lsp, refined, lsp_old
 
 
 @njit(cache=True)

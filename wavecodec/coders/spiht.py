@@ -49,18 +49,20 @@ def initial_models(priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, out_sign, stats=None, priors=True):
+    """Run :func:`spiht_code`; returns ``(n_stop, n_lsp, refined, lsp_old, lsp, lsp_plane)``."""
     nc, hp, wp = mag.shape
     rowlev, collev = B.level_maps(hp, wp, levels)
+    tree, maps, lists = _k.workspace(decoding, mag, sgn, out_val, out_sign, levels, rowlev, collev)
     probs, counts = initial_models(priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
+    coder = _ac.BitCoder(state, buf, probs, counts, stats)
     # ``decoding`` is a run-time bool (one compiled kernel for both directions);
     # ``arith`` is None (raw bits) or True: Numba compiles each variant separately
     # and prunes the branches that test it (``arith is None``).
-    return _k.spiht_code(
-        decoding, True if arith else None, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
-        n_max, 0, state, buf, probs, counts, out_val, out_sign, stats,
-    )
+    n_stop, n_lsp, refined, lsp_old = _k.spiht_code(decoding, True if arith else None, tree, maps, lists, coder,
+                                                    n_max, 0)
+    return n_stop, n_lsp, refined, lsp_old, lists.lsp, lists.lsp_plane
 
 
 def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
