@@ -231,3 +231,15 @@ def test_base_image_separates_the_two_sides_of_an_edge():
     # the contour pixels take the value of the side they lie on: the step stays sharp
     assert set(layer.pixel_side.tolist()) <= {1, 2}
     assert np.max(np.abs(base[10:30, 15:25, 0] - img[10:30, 15:25, 0])) < 8
+
+
+@pytest.mark.parametrize("entropy", ENTROPY)
+def test_layers_beyond_the_decoders_initial_buffers_roundtrip(entropy):
+    # the decoder starts with room for 1024 pixels and 1024 contours and grows by doubling
+    rng = np.random.default_rng(21)
+    for h, w, density in ((260, 250, 0.04), (90, 110, 0.5)):  # thousands of short contours; long ones
+        layer = _random_layer(rng, h, w, 2, density=density, spacing=3)
+        assert min(layer.contours.count, int(layer.contours.lengths.sum())) > 2048 or density > 0.1
+        assert int(layer.contours.lengths.sum()) > 2048
+        data, back = _roundtrip(layer, h, w, 2, entropy)
+        _assert_same(layer, back)

@@ -490,8 +490,9 @@ def decode(data: bytes, *, h: int, w: int, n_planes: int, entropy: str, spacing:
                          np.zeros((0, 2, n_planes), np.int32), spacing, offset, step, n_levels, np.zeros(0, np.int64))
     cnt, syms = tables if huff else (np.zeros((2, _k.MAX_CODE_LENGTH + 1), np.int64), np.zeros((2, _k.N_RES_SYMBOLS), np.int64))
     probs, counts = _ac.new_models(_k.N_CONTEXTS)
-    n, lengths, sides, n_pix, ys, xs, n_pts, levels = _k.decode_layer(
+    n, per_contour, n_pix, n_pts, pixels = _k.decode_layer(
         huff, buf, len(data), h, w, _k.bits_for(h), _k.bits_for(w), n_planes, spacing, n_levels, h * w,
         np.zeros(_ac.STATE_SIZE, np.int64), probs, counts, cnt, syms, np.zeros((2, n_planes), np.int64))
-    contours = Contours(lengths[:n].copy(), ys[:n_pix].copy(), xs[:n_pix].copy())
-    return EdgeLayer(contours, levels[:n_pts].copy(), spacing, offset, step, n_levels, sides[:n].copy())
+    contours = Contours(per_contour[:n, 0].copy(), pixels[:n_pix, 0].copy(), pixels[:n_pix, 1].copy())
+    levels = pixels[:n_pts, 2:].reshape(n_pts, 2, n_planes).copy()
+    return EdgeLayer(contours, levels, spacing, offset, step, n_levels, per_contour[:n, 1].copy())
