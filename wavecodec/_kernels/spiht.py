@@ -229,7 +229,7 @@ def _offspring_context(sig, band, c, i, j, any_sibling, parent_sig):
     return CTX_OFF + ((((chroma * N_BAND + band) * 3 + hv) * 3 + dg) * 2 + any_sibling) * 2 + parent_sig
 
 
-@njit(cache=True, _nrt=False)
+@njit(cache=True, inline="always")
 def _set_context(sig, band, typ, c, i, j, r0, c0):
     """Context of the significance of D(i, j) (``typ`` 0) or L(i, j) (``typ`` 1)."""
     chroma = 1 if c > 0 else 0
