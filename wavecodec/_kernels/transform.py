@@ -126,21 +126,26 @@ def _cdf97_2d(x, levels, inverse):
             axis = a if inverse else 1 - a
             if axis == 1 and w >= 2:
                 # row by row through the buffer, de-interleaved: s = buf[0:nl] (even samples),
-                # d = buf[nl:w] (odd samples), so that every lifting loop is contiguous
+                # d = buf[nl:w] (odd samples), so that every lifting loop is contiguous.
+                # Forward: load de-interleaving, store scaling; inverse: load scaling, store
+                # interleaving.  One pair of loops does both, with the stride and the scale
+                # as variables (a scale of 1.0 is exact).
                 nl = (w + 1) >> 1
                 nh = w >> 1
                 m = nh if nh < nl - 1 else nl - 1  # d[i] with both neighbours s[i], s[i+1]
+                step_in = 1 if inverse else 2  # load: s[i] = x[step_in * i], d[i] = x[off_in + step_in * i]
+                off_in = nl if inverse else 1
+                low_in = INV_LOW_SCALE if inverse else 1.0
+                high_in = INV_HIGH_SCALE if inverse else 1.0
+                step_out = 2 if inverse else 1  # store: x[step_out * i] = s[i], x[off_out + step_out * i] = d[i]
+                off_out = 1 if inverse else nl
+                low_out = 1.0 if inverse else LOW_SCALE
+                high_out = 1.0 if inverse else HIGH_SCALE
                 for r in range(h):
-                    if inverse:
-                        for j in range(nl):
-                            buf[j] = x[r, j] * INV_LOW_SCALE
-                        for j in range(nl, w):
-                            buf[j] = x[r, j] * INV_HIGH_SCALE
-                    else:
-                        for j in range(nl):
-                            buf[j] = x[r, 2 * j]
-                        for j in range(nh):
-                            buf[nl + j] = x[r, 2 * j + 1]
+                    for j in range(nl):
+                        buf[j] = x[r, step_in * j] * low_in
+                    for j in range(nh):
+                        buf[nl + j] = x[r, off_in + step_in * j] * high_in
                     for s in range(4):
                         t = 3 - s if inverse else s
                         c = -_CDF97_COEF[t] if inverse else _CDF97_COEF[t]
@@ -155,48 +160,47 @@ def _cdf97_2d(x, levels, inverse):
                                 buf[nl + j] += c * (buf[j] + buf[j + 1])
                             if nh == nl:
                                 buf[nl + nh - 1] += 2.0 * c * buf[nl - 1]
-                    if inverse:
-                        for j in range(nl):
-                            x[r, 2 * j] = buf[j]
-                        for j in range(nh):
-                            x[r, 2 * j + 1] = buf[nl + j]
-                    else:
-                        for j in range(nl):
-                            x[r, j] = buf[j] * LOW_SCALE
-                        for j in range(nl, w):
-                            x[r, j] = buf[j] * HIGH_SCALE
+                    for j in range(nl):
+                        x[r, step_out * j] = buf[j] * low_out
+                    for j in range(nh):
+                        x[r, off_out + step_out * j] = buf[nl + j] * high_out
             elif axis == 0 and h >= 2:
+                # lifting on whole interleaved rows, and the reordering of the rows (forward:
+                # after the lifting, even rows first, scaled; inverse: before, the reverse)
                 nl = (h + 1) >> 1
                 nh = h >> 1
-                if inverse:
+                for phase in range(2):
+                    if (phase == 0) != inverse:
+                        for s in range(4):
+                            t = 3 - s if inverse else s
+                            c = -_CDF97_COEF[t] if inverse else _CDF97_COEF[t]
+                            # rows of one parity; neighbours mirrored: -1 -> 1, h -> h-2
+                            for rr in range(1 - (t & 1), h, 2):
+                                ra = rr - 1 if rr > 0 else 1
+                                rb = rr + 1 if rr + 1 < h else rr - 1
+                                for j in range(w):
+                                    x[rr, j] += c * (x[ra, j] + x[rb, j])
+                        continue
+                    # the high rows to the scratch (forward: rows 2q+1; inverse: rows nl+q)
+                    high = INV_HIGH_SCALE if inverse else HIGH_SCALE
                     for q in range(nh):
+                        src = nl + q if inverse else 2 * q + 1
                         for j in range(w):
-                            scratch[q, j] = x[nl + q, j] * INV_HIGH_SCALE
-                    for q in range(nl - 1, -1, -1):  # backwards, so nothing is overwritten early
+                            scratch[q, j] = x[src, j] * high
+                    # the low rows: forward row 2q -> q (ascending), inverse q -> 2q (descending),
+                    # so that no row is overwritten before it is read
+                    low = INV_LOW_SCALE if inverse else LOW_SCALE
+                    for i in range(nl):
+                        q = nl - 1 - i if inverse else i
+                        src = q if inverse else 2 * q
+                        dst = 2 * q if inverse else q
                         for j in range(w):
-                            x[2 * q, j] = x[q, j] * INV_LOW_SCALE
+                            x[dst, j] = x[src, j] * low
+                    # the high rows back (forward: rows nl+q; inverse: rows 2q+1)
                     for q in range(nh):
+                        dst = 2 * q + 1 if inverse else nl + q
                         for j in range(w):
-                            x[2 * q + 1, j] = scratch[q, j]
-                for s in range(4):
-                    t = 3 - s if inverse else s
-                    c = -_CDF97_COEF[t] if inverse else _CDF97_COEF[t]
-                    # rows of one parity; neighbours mirrored: -1 -> 1, h -> h-2
-                    for rr in range(1 - (t & 1), h, 2):
-                        ra = rr - 1 if rr > 0 else 1
-                        rb = rr + 1 if rr + 1 < h else rr - 1
-                        for j in range(w):
-                            x[rr, j] += c * (x[ra, j] + x[rb, j])
-                if not inverse:
-                    for q in range(nh):
-                        for j in range(w):
-                            scratch[q, j] = x[2 * q + 1, j] * HIGH_SCALE
-                    for q in range(nl):
-                        for j in range(w):
-                            x[q, j] = x[2 * q, j] * LOW_SCALE
-                    for q in range(nh):
-                        for j in range(w):
-                            x[nl + q, j] = scratch[q, j]
+                            x[dst, j] = scratch[q, j]
 
 
 @njit(cache=True)
