@@ -206,7 +206,11 @@ def _cdf97_2d(x, levels, inverse):
 @njit(cache=True)
 def _legall53_2d(x, levels, inverse):
     """Multi-level 2-D LeGall 5/3 of the C-contiguous int32 array ``x``, in place:
-    forward (Mallat layout) or, with ``inverse``, its inverse (bit-exact)."""
+    forward (Mallat layout) or, with ``inverse``, its inverse (bit-exact).  The same
+    structure as :func:`_cdf97_2d`: two lifting steps, step 0 (predict)
+    ``d[i] -= floor((s[i] + s[i+1]) / 2)`` and step 1 (update)
+    ``s[i] += floor((d[i-1] + d[i] + 2) / 4)``, undone backwards by the inverse; sums
+    in 64 bits, floors as arithmetic shifts; no scaling."""
     h0 = x.shape[0]
     w0 = x.shape[1]
     scratch = np.empty(((h0 >> 1) + 1, w0 + 1), dtype=np.int32)
@@ -220,67 +224,68 @@ def _legall53_2d(x, levels, inverse):
             w = (w + 1) >> 1
         for a in range(2):
             axis = a if inverse else 1 - a
-            n = w if axis == 1 else h
-            if n < 2:
-                continue
-            nl = (n + 1) >> 1
-            nh = n >> 1
-            rows = h if axis == 1 else 1
-            for r in range(rows):
-                if inverse:  # interleave
-                    if axis == 1:
-                        for j in range(nh):
-                            buf[j] = x[r, nl + j]
-                        for j in range(nl - 1, 0, -1):
-                            x[r, 2 * j] = x[r, j]
-                        for j in range(nh):
-                            x[r, 2 * j + 1] = buf[j]
-                    else:
-                        for q in range(nh):
-                            for j in range(w):
-                                scratch[q, j] = x[nl + q, j]
-                        for q in range(nl - 1, 0, -1):
-                            for j in range(w):
-                                x[2 * q, j] = x[q, j]
-                        for q in range(nh):
-                            for j in range(w):
-                                x[2 * q + 1, j] = scratch[q, j]
-                # step 0, predict: d[i] -= floor((s[i] + s[i+1]) / 2);
-                # step 1, update: s[i] += floor((d[i-1] + d[i] + 2) / 4); the inverse undoes them backwards
-                for s in range(2):
-                    t = 1 - s if inverse else s
-                    sign = -1 if (t == 0) != inverse else 1
-                    add = 2 * t
-                    shift = 1 + t
-                    if axis == 1:
-                        for p in range(1 - t, n, 2):
-                            pa = p - 1 if p > 0 else 1
-                            pb = p + 1 if p + 1 < n else p - 1
-                            x[r, p] += sign * ((np.int64(x[r, pa]) + np.int64(x[r, pb]) + add) >> shift)
-                    else:
-                        for p in range(1 - t, n, 2):
-                            pa = p - 1 if p > 0 else 1
-                            pb = p + 1 if p + 1 < n else p - 1
-                            for j in range(w):
-                                x[p, j] += sign * ((np.int64(x[pa, j]) + np.int64(x[pb, j]) + add) >> shift)
-                if not inverse:  # de-interleave
-                    if axis == 1:
-                        for j in range(nh):
-                            buf[j] = x[r, 2 * j + 1]
-                        for j in range(1, nl):
-                            x[r, j] = x[r, 2 * j]
-                        for j in range(nh):
-                            x[r, nl + j] = buf[j]
-                    else:
-                        for q in range(nh):
-                            for j in range(w):
-                                scratch[q, j] = x[2 * q + 1, j]
-                        for q in range(1, nl):
-                            for j in range(w):
-                                x[q, j] = x[2 * q, j]
-                        for q in range(nh):
-                            for j in range(w):
-                                x[nl + q, j] = scratch[q, j]
+            if axis == 1 and w >= 2:
+                nl = (w + 1) >> 1
+                nh = w >> 1
+                m = nh if nh < nl - 1 else nl - 1
+                step_in = 1 if inverse else 2
+                off_in = nl if inverse else 1
+                step_out = 2 if inverse else 1
+                off_out = 1 if inverse else nl
+                for r in range(h):
+                    for j in range(nl):
+                        buf[j] = x[r, step_in * j]
+                    for j in range(nh):
+                        buf[nl + j] = x[r, off_in + step_in * j]
+                    for s in range(2):
+                        t = 1 - s if inverse else s
+                        sign = 1 if (t == 0) == inverse else -1  # forward: predict -, update +
+                        if t == 1:  # update s; d[-1] -> d[0], d[nh] -> d[nh-1]
+                            buf[0] += sign * ((np.int64(buf[nl]) + np.int64(buf[nl]) + 2) >> 2)
+                            for j in range(1, nh):
+                                buf[j] += sign * ((np.int64(buf[nl + j - 1]) + np.int64(buf[nl + j]) + 2) >> 2)
+                            if nl > nh:
+                                buf[nl - 1] += sign * ((np.int64(buf[nl + nh - 1]) + np.int64(buf[nl + nh - 1]) + 2)
+                                                       >> 2)
+                        else:  # predict d; s[nl] -> s[nl-1] (w even)
+                            for j in range(m):
+                                buf[nl + j] += sign * ((np.int64(buf[j]) + np.int64(buf[j + 1])) >> 1)
+                            if nh == nl:
+                                buf[nl + nh - 1] += sign * ((np.int64(buf[nl - 1]) + np.int64(buf[nl - 1])) >> 1)
+                    for j in range(nl):
+                        x[r, step_out * j] = buf[j]
+                    for j in range(nh):
+                        x[r, off_out + step_out * j] = buf[nl + j]
+            elif axis == 0 and h >= 2:
+                nl = (h + 1) >> 1
+                nh = h >> 1
+                for phase in range(2):
+                    if (phase == 0) != inverse:
+                        for s in range(2):
+                            t = 1 - s if inverse else s
+                            sign = 1 if (t == 0) == inverse else -1
+                            add = 2 * t
+                            shift = 1 + t
+                            for rr in range(1 - t, h, 2):
+                                ra = rr - 1 if rr > 0 else 1
+                                rb = rr + 1 if rr + 1 < h else rr - 1
+                                for j in range(w):
+                                    x[rr, j] += sign * ((np.int64(x[ra, j]) + np.int64(x[rb, j]) + add) >> shift)
+                        continue
+                    for q in range(nh):
+                        src = nl + q if inverse else 2 * q + 1
+                        for j in range(w):
+                            scratch[q, j] = x[src, j]
+                    for i in range(nl):
+                        q = nl - 1 - i if inverse else i
+                        src = q if inverse else 2 * q
+                        dst = 2 * q if inverse else q
+                        for j in range(w):
+                            x[dst, j] = x[src, j]
+                    for q in range(nh):
+                        dst = 2 * q + 1 if inverse else nl + q
+                        for j in range(w):
+                            x[dst, j] = scratch[q, j]
 
 
 def cdf97_forward_2d(x, levels):
