@@ -36,6 +36,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from .jit import array_helper, helper
+
 PROB_BITS = 15
 PROB_ONE = 1 << PROB_BITS
 PROB_HALF = PROB_ONE >> 1
@@ -130,7 +132,7 @@ def _prob(probs, ctx):
     return (probs[ctx, 0] + probs[ctx, 1]) >> 1
 
 
-@njit(cache=True)
+@helper
 def _move(p, bit, shift):
     if bit == 0:
         p += (PROB_ONE - p) >> shift
@@ -171,7 +173,7 @@ def ac_encode_bit(state, out, probs, counts, ctx, bit):
         state[_DONE] = 1
 
 
-@njit(cache=True)
+@helper
 def ac_encode_step(low, rng, p_fast, p_slow, count, bit):
     """:func:`ac_encode_bit` on scalars, without renormalisation: the encoder registers
     and one context's model in, the new registers and model out.
@@ -194,7 +196,7 @@ def ac_encode_step(low, rng, p_fast, p_slow, count, bit):
     return low, rng, p_fast, p_slow, count
 
 
-@njit(cache=True)
+@helper
 def ac_encoder_shift(state, out, low):
     """Renormalise once (range already shifted by the caller): emit a byte; returns the new ``low``.
 
@@ -271,7 +273,7 @@ def ac_decode_bit(state, data, probs, counts, ctx):
     return bit
 
 
-@njit(cache=True)
+@helper
 def ac_decode_step(rng, code, pos, limit, done, p_fast, p_slow, count, byte0, byte1):
     """:func:`ac_decode_bit` on scalars: the decoder registers, one context's model and
     the next two input bytes (0 past the end) in; the bit (-1 when exhausted), the new
@@ -368,7 +370,7 @@ counts kept by the encoder, or an empty array).  A pass unpacks it into locals
 before its loop and hands the arrays to :func:`code_decision`."""
 
 
-@njit(cache=True)
+@helper
 def coder_registers(decoding, state):
     """The coder's registers as a tuple of five integers, to keep in a kernel's locals.
 
@@ -380,7 +382,7 @@ def coder_registers(decoding, state):
     return (state[_LOW], state[_RANGE], np.int64(0), np.int64(0), np.int64(0))
 
 
-@njit(cache=True)
+@helper
 def save_registers(decoding, state, regs):
     """Write the registers back into ``state`` (the encoder's flush and the caller read them there)."""
     if decoding:
@@ -429,7 +431,7 @@ def code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, 
     return bit, (low, rng, regs[2], regs[3], regs[4])
 
 
-@njit(cache=True, _nrt=False)
+@array_helper
 def decode_decision(arith, regs, state, buf, probs, counts, ctx):
     """Decoder side of :func:`code_decision`: the bit (-1 once the input is exhausted) and the registers."""
     if arith is None:

@@ -53,6 +53,8 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
+from .jit import array_helper, helper
+
 from .arith import STATE_DONE, code_decision, coder_registers, save_registers
 from .trees import MASK as _MASK
 from .trees import N_BAND
@@ -94,7 +96,7 @@ def spiht_context_count() -> int:
     return N_CONTEXTS
 
 
-@njit(cache=True)
+@helper
 def _offspring(i, j, hl, wl, hp2, wp2, levels):
     """Top-left corner of the 2x2 offspring block of (i, j), or (-1, -1)."""
     if i < hl and j < wl:
@@ -221,7 +223,7 @@ def _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j):
     return CTX_PIX + (((((chroma * N_BAND + band) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch)
 
 
-@njit(cache=True, _nrt=False)
+@array_helper
 def _offspring_context(sig, band, c, i, j, any_sibling, parent_sig):
     """Context of an offspring pixel's significance (tested when its parent's set D turns significant)."""
     hv, dg = _neigh(sig, c, i, j)
@@ -254,13 +256,13 @@ def _refinement_context(sig, band, c, i, j, first):
     return CTX_REF + ((chroma * N_BAND + band) * 2 + first) * 2 + anyn
 
 
-@njit(cache=True, _nrt=False)
+@array_helper
 def _sign_context(sig, sgn, rowlev, collev, levels, c, i, j):
     """Context of a sign bit: band orientation and the neighbours' signs (EBCOT's sign contexts)."""
     return CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, _orientation(rowlev[i], collev[j], levels))
 
 
-@njit(cache=True, _nrt=False)
+@array_helper
 def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     """Sorting pass, step 2.1: test each pixel of the LIP for significance at plane ``n``.
 
@@ -315,7 +317,7 @@ def _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_ls
     lsp_plane[n_lsp] = n
 
 
-@njit(cache=True, _nrt=False)
+@array_helper
 def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_lsp, n):
     """Sorting pass, step 2.2: test each set of the LIS for significance at plane ``n``.
 
@@ -399,7 +401,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     return regs, w, n_lip, n_lsp, False
 
 
-@njit(cache=True, _nrt=False)
+@array_helper
 def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n):
     """Refinement pass, step 3: the n-th magnitude bit of each entry significant before plane ``n``.
 
@@ -536,7 +538,7 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
     return n, n_lsp, refined, lsp_old
 
 
-@njit(cache=True)
+@helper
 def _known_plane(k, lsp_plane, n_stop, refined, lsp_old):
     """Lowest bit-plane known for LSP entry ``k`` when coding stopped at plane ``n_stop``."""
     if k < lsp_old:
