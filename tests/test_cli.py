@@ -276,3 +276,13 @@ def test_max_samples_flag(tmp_path, capsys):
         err = _error(capsys, "decode", mid, tmp_path / "m2.png", "--max-samples", bad, match="--max-samples")
     assert "positive integer" in err
     assert "--max-samples" in cli.build_parser()._subparsers._group_actions[0].choices["decode"].format_help()
+
+
+def test_demo_prints_each_row_once(capsys):
+    from wavecodec.demo import run_demo
+
+    rows = run_demo("ezw", rates=(0.25,))
+    keys = [(r["image"], r["codec"], r["target_bpp"]) for r in rows]
+    assert len(keys) == len(set(keys)) == 4  # 2 images x the "ac" and "plain" variants
+    assert {r["codec"] for r in rows} == {"ezw-ac", "ezw-plain"}
+    assert len(capsys.readouterr().out.strip().splitlines()) == 1 + 4 + 1  # header, rows, footnote
