@@ -179,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     rate.add_argument("--max-bytes", type=int, help="rate as a byte budget")
     e.add_argument("--lossless", action="store_true", help="reversible coding (bit-exact)")
     e.add_argument("-o", "--option", action="append", type=_parse_option, metavar="NAME=VALUE",
-                   help="codec option, e.g. -o variant=binary -o levels=5 (repeatable)")
+                   help="codec option, e.g. -o variant=plain -o levels=5 (repeatable)")
     e.set_defaults(func=cmd_encode)
 
     d = sub.add_parser("decode", help="decompress a stream to an image file")
