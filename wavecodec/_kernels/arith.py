@@ -126,12 +126,6 @@ def _shift_low(state, out):
     state[_LOW] = (low & 0x00FFFFFF) << 8
 
 
-@njit(cache=True, inline="always")
-def _prob(probs, ctx):
-    """Mixed estimate of P(bit = 0), in [PROB_MIN, PROB_ONE - PROB_MIN]."""
-    return (probs[ctx, 0] + probs[ctx, 1]) >> 1
-
-
 @helper
 def _move(p, bit, shift):
     if bit == 0:
@@ -146,29 +140,21 @@ def _move(p, bit, shift):
 
 
 @njit(cache=True, inline="always")
-def _adapt(probs, counts, ctx, bit):
-    cnt = counts[ctx]
-    warm = ADAPT_SHIFT[cnt]
-    probs[ctx, 0] = _move(probs[ctx, 0], bit, warm if warm < FAST_SHIFT else FAST_SHIFT)
-    probs[ctx, 1] = _move(probs[ctx, 1], bit, warm)
-    if cnt < ADAPT_LAST:
-        counts[ctx] = cnt + 1
-
-
-@njit(cache=True, inline="always")
 def ac_encode_bit(state, out, probs, counts, ctx, bit):
-    """Code ``bit`` (0/1) in context ``ctx``; sets done once the byte budget is passed."""
-    rng = state[_RANGE]
-    bound = (rng >> PROB_BITS) * _prob(probs, ctx)
-    if bit == 0:
-        state[_RANGE] = bound
-    else:
-        state[_LOW] += bound
-        state[_RANGE] = rng - bound
-    _adapt(probs, counts, ctx, bit)
-    while state[_RANGE] < TOP:
-        state[_RANGE] = (state[_RANGE] << 8) & MASK32
-        _shift_low(state, out)
+    """Code ``bit`` (0/1) in context ``ctx``; sets done once the byte budget is passed.
+
+    :func:`ac_encode_step` on the registers kept in ``state``, then renormalisation.
+    """
+    low, rng, p_fast, p_slow, count = ac_encode_step(state[_LOW], state[_RANGE], probs[ctx, 0], probs[ctx, 1],
+                                                     counts[ctx], bit)
+    probs[ctx, 0] = p_fast
+    probs[ctx, 1] = p_slow
+    counts[ctx] = count
+    while rng < TOP:
+        rng = (rng << 8) & MASK32
+        low = ac_encoder_shift(state, out, low)
+    state[_LOW] = low
+    state[_RANGE] = rng
     if state[_POS] + state[_CACHE_SIZE] > state[_LIMIT]:
         state[_DONE] = 1
 
@@ -243,33 +229,25 @@ def _next_byte(state, data):
 
 @njit(cache=True, inline="always")
 def ac_decode_bit(state, data, probs, counts, ctx):
-    """Decode one bit in context ``ctx``; returns -1 (and sets done) when the input is exhausted."""
-    if state[_DONE] != 0:
-        return -1
-    rng = state[_RANGE]
-    code = state[_LOW]
-    bound = (rng >> PROB_BITS) * _prob(probs, ctx)
-    if code < bound:
-        rng = bound
-        bit = 0
-    else:
-        code -= bound
-        rng -= bound
-        bit = 1
-    _adapt(probs, counts, ctx, bit)
-    if rng < TOP:
-        pos = state[_POS]
-        limit = state[_LIMIT]
-        while rng < TOP:
-            rng = (rng << 8) & MASK32
-            byte = np.int64(data[pos]) if pos < limit else np.int64(0)  # past the end: zeros
-            code = ((code << 8) | byte) & MASK32
-            pos += 1
-        state[_POS] = pos
-        if pos > limit:
-            state[_DONE] = 1  # the next decision would rest on bytes that are not there
+    """Decode one bit in context ``ctx``; returns -1 (and sets done) when the input is exhausted.
+
+    :func:`ac_decode_step` on the registers kept in ``state``.
+    """
+    pos = state[_POS]
+    limit = state[_LIMIT]
+    byte0 = np.int64(data[pos]) if pos < limit else np.int64(0)  # past the end: zeros
+    byte1 = np.int64(data[pos + 1]) if pos + 1 < limit else np.int64(0)
+    bit, rng, code, pos, done, p_fast, p_slow, count = ac_decode_step(
+        state[_RANGE], state[_LOW], pos, limit, state[_DONE], probs[ctx, 0], probs[ctx, 1], counts[ctx], byte0, byte1
+    )
+    if bit >= 0:
+        probs[ctx, 0] = p_fast
+        probs[ctx, 1] = p_slow
+        counts[ctx] = count
     state[_RANGE] = rng
     state[_LOW] = code
+    state[_POS] = pos
+    state[_DONE] = done
     return bit
 
 
