@@ -140,19 +140,26 @@ def _move(p, bit, shift):
 
 
 @njit(cache=True, inline="always")
-def ac_encode_bit(state, out, probs, counts, ctx, bit):
-    """Code ``bit`` (0/1) in context ``ctx``; sets done once the byte budget is passed.
-
-    :func:`ac_encode_step` on the registers kept in ``state``, then renormalisation.
-    """
-    low, rng, p_fast, p_slow, count = ac_encode_step(state[_LOW], state[_RANGE], probs[ctx, 0], probs[ctx, 1],
-                                                     counts[ctx], bit)
+def _encode_in_context(low, rng, state, out, probs, counts, ctx, bit):
+    """:func:`ac_encode_step` with the model of context ``ctx``, then renormalisation
+    (:func:`ac_encoder_shift`, about once per output byte); the new ``(low, range)``."""
+    low, rng, p_fast, p_slow, count = ac_encode_step(low, rng, probs[ctx, 0], probs[ctx, 1], counts[ctx], bit)
     probs[ctx, 0] = p_fast
     probs[ctx, 1] = p_slow
     counts[ctx] = count
     while rng < TOP:
         rng = (rng << 8) & MASK32
         low = ac_encoder_shift(state, out, low)
+    return low, rng
+
+
+@njit(cache=True, inline="always")
+def ac_encode_bit(state, out, probs, counts, ctx, bit):
+    """Code ``bit`` (0/1) in context ``ctx``; sets done once the byte budget is passed.
+
+    :func:`ac_encode_step` on the registers kept in ``state``, then renormalisation.
+    """
+    low, rng = _encode_in_context(state[_LOW], state[_RANGE], state, out, probs, counts, ctx, bit)
     state[_LOW] = low
     state[_RANGE] = rng
     if state[_POS] + state[_CACHE_SIZE] > state[_LIMIT]:
@@ -398,14 +405,7 @@ def code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, 
     if arith is None:
         raw_write_bit(state, buf, bit)
         return bit, regs
-    low, rng, p_fast, p_slow, count = ac_encode_step(regs[0], regs[1], probs[ctx, 0], probs[ctx, 1],
-                                                     counts[ctx], bit)
-    probs[ctx, 0] = p_fast
-    probs[ctx, 1] = p_slow
-    counts[ctx] = count
-    while rng < TOP:
-        rng = (rng << 8) & MASK32
-        low = ac_encoder_shift(state, buf, low)
+    low, rng = _encode_in_context(regs[0], regs[1], state, buf, probs, counts, ctx, bit)
     return bit, (low, rng, regs[2], regs[3], regs[4])
 
 

@@ -223,7 +223,7 @@ def _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j):
     return CTX_PIX + (((((chroma * N_BAND + band) * 3 + hv) * 3 + dg) * 2 + ps) * 2 + ch)
 
 
-@array_helper
+@njit(cache=True, inline="always")
 def _offspring_context(sig, band, c, i, j, any_sibling, parent_sig):
     """Context of an offspring pixel's significance (tested when its parent's set D turns significant)."""
     hv, dg = _neigh(sig, c, i, j)
