@@ -30,7 +30,6 @@ import math
 from typing import Sequence, Union
 
 import numpy as np
-from scipy import ndimage
 
 from .errors import InvalidArgumentError
 
@@ -220,6 +219,8 @@ _GAUSS = _gaussian_window()
 def _filter_valid(img: np.ndarray) -> np.ndarray:
     """Separable Gaussian filtering of a 2-D array, 'valid' part only (no padding)."""
     r = _WIN_SIZE // 2
+    from scipy import ndimage  # imported on use, not with wavecodec
+
     out = ndimage.correlate1d(img, _GAUSS, axis=0, mode="constant")[r:-r]
     out = ndimage.correlate1d(out, _GAUSS, axis=1, mode="constant")
     return out[:, r:-r]

@@ -31,7 +31,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
-from scipy import ndimage
 
 from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
@@ -123,16 +122,12 @@ def _code_residual(residual: np.ndarray, budget: int, *, wavelet: str, levels: i
                                options={"variant": "ac", "reconstruction": "optimized"})
 
 
-def _decode_residual(payload: bytes, plan: B.BitplanePlan, h: int, w: int, c: int) -> np.ndarray:
-    """SPIHT residual payload (possibly truncated) -> float residual (H, W, C), no rounding."""
-    hp, wp = T.padded_shape(h, w, plan.levels)
-    coeffs = _SPIHT.decode_coefficients(
-        payload, plan, (c, hp, wp), integer=False, weight_map=T.synthesis_weights(h, w, plan.levels, plan.wavelet),
-        plane_weight=B.chroma_weights(plan.colour)[:c] * B.step_scale(plan.step),
-    )
-    planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
-              + plan.offsets[k] for k in range(c)]
-    return T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
+def _decode_residual(payload: bytes, plan: B.BitplanePlan, h: int, w: int, c: int, reduce: int = 0) -> np.ndarray:
+    """SPIHT residual payload (possibly truncated) -> float residual (H, W, C), no rounding
+    (``reduce=k``: at ``1/2**k`` of each side, see :func:`wavecodec.coders._bitplane.decode_reduced`)."""
+    header = Header(codec=_SPIHT.name, height=h, width=w, channels=c, dtype=np.dtype(np.uint16), bit_depth=16,
+                    lossless=False, embedded=True, channel_axis=False, params=b"", payload_length=len(payload))
+    return _SPIHT.decode_plan(plan, payload, header, reduce, rounded=False)
 
 
 def _squared_errors(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
@@ -243,6 +238,8 @@ class CannySpihtCodec(Codec):
             return [], None
         mask = np.zeros((h, w), dtype=bool)
         mask[contours.ys, contours.xs] = True
+        from scipy import ndimage  # imported on use: 0.3-0.6 s of `import wavecodec` otherwise
+
         mask = ndimage.binary_dilation(mask, np.ones((5, 5), dtype=bool))
         layer_all = E.sample_contours(pixels, image.bit_depth, contours, spacing=options["spacing"],
                                       offset=options["offset"], step8=options["quant_step"])
@@ -360,18 +357,23 @@ class CannySpihtCodec(Codec):
         r.end()
         return mode, _EdgePlan(entropy, spacing, offset, step8, edge_bytes), dataclasses.replace(header, params=header.params[9:])
 
-    def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
+    def decode_image(self, header: Header, payload: bytes, reduce: int = 0) -> np.ndarray:
+        """The image, or with ``reduce=k`` the image at ``1/2**k`` of each side: the residual
+        through SPIHT's reduced inverse, the edge layer's base image averaged over
+        ``2**k x 2**k`` blocks (it is inpainted at full size)."""
         mode, eplan, sheader = self._split(header)
         if mode == MODE_SPIHT:
-            return _SPIHT.decode_image(sheader, payload)
+            return _SPIHT.decode_image(sheader, payload, reduce)
         plan = _SPIHT.read_plan(sheader)
         h, w, c = header.height, header.width, header.channels
         step, n_levels = E.quant_params(eplan.step8, header.bit_depth)
         layer = E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
                          spacing=eplan.spacing, offset=eplan.offset, step=step, n_levels=n_levels)
         base = E.base_image(layer, h, w, c)
+        if reduce:
+            base = T.block_mean(base, reduce)
         # (with no residual bytes at all this still adds the residual's plane means)
-        base += _decode_residual(payload[eplan.edge_bytes:], plan, h, w, c)
+        base += _decode_residual(payload[eplan.edge_bytes:], plan, h, w, c, reduce)
         return _finish(base, header.bit_depth, header.dtype)
 
     def describe(self, header: Header) -> dict[str, Any]:
