@@ -511,3 +511,13 @@ def test_one_word_for_the_raw_bits_variant():
         assert wavecodec.encode(img, codec, bpp=1.0, variant="binary") == plain
         assert wavecodec.info(plain).params["variant"] == "plain"
         assert wavecodec.encode(img, codec, bpp=1.0) != plain  # "ac" by default
+
+
+def test_import_stays_light():
+    # `import wavecodec` is part of every user's cold start: scipy's fft and ndimage load where used
+    import subprocess
+    import sys
+
+    code = "import sys, wavecodec; print(sorted(m for m in ('scipy.fft', 'scipy.ndimage', 'skimage', 'sklearn') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"
