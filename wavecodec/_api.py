@@ -151,7 +151,15 @@ def _parse(data: Any, max_samples: Any, function: str = "decode") -> tuple[_cont
     return header, payload, codec
 
 
-def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES) -> np.ndarray:
+def _check_reduce(reduce: Any) -> int:
+    if isinstance(reduce, (bool, np.bool_)) or not isinstance(reduce, (int, np.integer)) or reduce < 0:
+        raise InvalidArgumentError(
+            f"reduce= must be a non-negative int (0: full size, k: 1/2**k of each side), got {reduce!r}"
+        )
+    return int(reduce)
+
+
+def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES, reduce: int = 0) -> np.ndarray:
     """Decode a wavecodec stream to an image of the original shape and dtype.
 
     For an embedded codec any prefix of a stream that still holds the whole header
@@ -163,7 +171,19 @@ def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES) -> np.ndar
     for more raises :class:`wavecodec.errors.ImageTooLargeError` (a
     :class:`CorruptStreamError`) before anything is allocated.  Pass a larger value
     to decode a bigger trusted image; see docs/api.md for the memory per sample.
+    The guard applies to the declared size even with ``reduce``: the decoder
+    still parses (and allocates for) every coefficient of the stream.
+
+    ``reduce=k`` (an int >= 0) returns the image at ``1/2**k`` of each side,
+    ``(ceil(H/2**k), ceil(W/2**k))`` (OpenJPEG's and glymur's ``reduce``).  The
+    wavelet codecs (``get_codec(name).native_reduce``) do it natively: only the
+    coarsest ``levels - k`` inverse levels run, on the bands they need, and the
+    colour transform runs at the reduced size (``k`` beyond the stream's levels:
+    the coarsest image is then averaged over ``2**(k - levels)`` blocks).  Other
+    codecs decode in full and average ``2**k x 2**k`` blocks.  Prefixes of
+    embedded streams reduce too.
     """
+    reduce = _check_reduce(reduce)
     header, payload, codec = _parse(data, max_samples)
     if header.embedded != codec.capabilities.embedded:
         raise CorruptStreamError(
@@ -176,11 +196,13 @@ def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES) -> np.ndar
             f" {header.codec!r} is not embedded"
         )
     try:
-        img = codec.decode_image(header, payload)
+        img = codec.decode_reduced(header, payload, reduce)
     except WavecodecError:
         raise
     except (ValueError, IndexError, OverflowError, MemoryError, ZeroDivisionError, KeyError) as exc:
         raise CorruptStreamError(f"corrupt {header.codec} payload: {exc}") from exc
+    if reduce:
+        return img.reshape(img.shape[:2] + header.shape[2:])
     return img.reshape(header.shape)
 
 

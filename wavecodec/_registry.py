@@ -146,6 +146,35 @@ class Codec(abc.ABC):
         """Codec parameters of a stream, for :func:`wavecodec.info`."""
         return {}
 
+    # ------------------------------------------------------------------ reduced resolution
+    @property
+    def native_reduce(self) -> bool:
+        """True when :meth:`decode_image` takes a keyword ``reduce`` (native reduced-resolution decoding).
+
+        Such a codec returns the image at ``1/2**reduce`` of each side itself (a
+        wavelet codec runs only the coarse inverse levels); any other codec gets
+        :meth:`decode_reduced`'s fallback: a full decode, then ``2**k x 2**k`` block means.
+        """
+        return _takes_reduce(type(self).decode_image)
+
+    def decode_reduced(self, header: Header, payload: bytes, reduce: int) -> np.ndarray:
+        """The ``(ceil(H/2**k), ceil(W/2**k), C)`` image of ``header.dtype`` for ``reduce=k`` (an int >= 0).
+
+        ``reduce=0`` is :meth:`decode_image`.  A :attr:`native_reduce` codec gets
+        ``decode_image(header, payload, reduce=k)``; otherwise the full decode is
+        averaged over ``2**k x 2**k`` blocks (:func:`wavecodec.transform.block_mean`),
+        rounded to the nearest integer and clipped to ``header.bit_depth``.
+        """
+        if reduce == 0:
+            return self.decode_image(header, payload)
+        if self.native_reduce:
+            return self.decode_image(header, payload, reduce=reduce)
+        from .transform import block_mean
+
+        img = np.rint(block_mean(self.decode_image(header, payload), reduce))
+        np.clip(img, 0, (1 << header.bit_depth) - 1, out=img)
+        return img.astype(header.dtype)
+
     # ------------------------------------------------------------------ helpers
     def resolve_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         known = {o.name: o for o in self.options}
@@ -161,6 +190,15 @@ class Codec(abc.ABC):
         caps = self.capabilities
         flags = [f for f, on in (("embedded", caps.embedded), ("lossless", caps.lossless), ("colour", caps.colour)) if on]
         return f"<Codec {self.name!r}: {self.description} [{', '.join(flags)}]>"
+
+
+def _takes_reduce(method: Callable) -> bool:
+    import inspect
+
+    try:
+        return "reduce" in inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 _REGISTRY: dict[str, Codec] = {}

@@ -104,7 +104,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     if args.bytes is not None:
         data = data[: args.bytes]
     try:
-        image = decode(data, max_samples=args.max_samples)
+        image = decode(data, max_samples=args.max_samples, reduce=args.reduce)
     except ImageTooLargeError as exc:
         raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
     if args.output.endswith(".npy"):
@@ -121,6 +121,16 @@ def cmd_info(args: argparse.Namespace) -> int:
     except ImageTooLargeError as exc:
         raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
     return 0
+
+
+def _reduce(text: str) -> int:
+    try:
+        k = int(text)
+    except ValueError:
+        k = -1
+    if k < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer (k: 1/2**k of each side), got {text!r}")
+    return k
 
 
 def _max_samples(text: str) -> int:
@@ -143,7 +153,8 @@ _MAX_SAMPLES_HELP = (
 def cmd_codecs(args: argparse.Namespace) -> int:
     for name, codec in codecs().items():
         caps = codec.capabilities
-        flags = ", ".join(f for f, on in (("embedded", caps.embedded), ("lossless", caps.lossless), ("colour", caps.colour)) if on)
+        flags = ", ".join(f for f, on in (("embedded", caps.embedded), ("lossless", caps.lossless), ("colour", caps.colour),
+                                          ("reduce", codec.native_reduce)) if on)
         print(f"{name:12} {codec.description} [{flags}]")
         for opt in codec.options:
             print(f"    {opt.name}={opt.default!r}: {opt.doc}")
@@ -189,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--codebook", action="append", metavar="PATH",
                    help="shared vq-dct codebook file the stream was encoded with (repeatable)")
     d.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N", help=_MAX_SAMPLES_HELP)
+    d.add_argument("--reduce", type=_reduce, default=0, metavar="K",
+                   help="decode at 1/2**K of each side, ceil(H/2**K) x ceil(W/2**K) (native for the wavelet codecs:"
+                        " only the coarse inverse levels run; other codecs average 2**K x 2**K blocks)")
     d.set_defaults(func=cmd_decode)
 
     i = sub.add_parser("info", help="describe a stream")

@@ -71,6 +71,9 @@ __all__ = [
     "band_layout",
     "forward",
     "inverse",
+    "lowpass_gain",
+    "reduced_shape",
+    "block_mean",
     "forward_compact",
     "inverse_compact",
     "ict_forward",
@@ -407,22 +410,124 @@ def forward(plane, *, wavelet: str = "cdf97", levels: int | None = None) -> np.n
 
 
 def inverse(coeffs, *, shape: tuple[int, int], wavelet: str = "cdf97", levels: int | None = None,
-            overwrite_input: bool = False) -> np.ndarray:
+            overwrite_input: bool = False, reduce: int = 0) -> np.ndarray:
     """Inverse of :func:`forward`: tree-layout ``coeffs`` -> image plane of ``shape`` (h, w).
 
     Returns float64, or int32 for ``"legall53"``.  Values outside the bands are ignored.
     ``overwrite_input=True`` lets a lifting inverse work in place on ``coeffs`` when it
     already has the right layout and dtype (saves a copy; ``coeffs`` is then destroyed).
+
+    ``reduce=k`` (``0 <= k <= levels``) reconstructs the image at ``1/2**k`` of each
+    side, of shape :func:`reduced_shape` ``(h, w, k)`` = ``(ceil(h/2**k), ceil(w/2**k))``:
+    only the ``levels - k`` coarsest inverse levels run, on the bands of level
+    ``> k`` (the low-pass band of level ``k`` is the reduced image, divided by
+    :func:`lowpass_gain` ``** (2*k)``: 2**k for the L2-normalised 9/7 and the
+    orthonormal PyWavelets wavelets, 1 for the integer 5/3, which stays int32).
+    Those bands fill the top-left ``(hp >> k, wp >> k)`` corner of the tree
+    layout, which is exactly the tree layout of a ``levels - k`` level transform
+    of the reduced size, so ``coeffs`` may be the full tree layout or only that
+    corner.  ``reduce > levels`` raises :class:`InvalidArgumentError` (a wavelet
+    inverse has no coarser image; :func:`wavecodec.decode` block-averages the rest).
     """
+    if isinstance(reduce, (bool, np.bool_)) or not isinstance(reduce, (int, np.integer)) or reduce < 0:
+        raise InvalidArgumentError(f"reduce must be a non-negative integer; got {reduce!r}")
+    if reduce == 0:
+        return _inverse_full(coeffs, shape=shape, wavelet=wavelet, levels=levels, overwrite_input=overwrite_input)
     a = _as_plane(coeffs, "coeffs")
     wavelet = check_wavelet(wavelet)
+    h, w = _check_shape(shape)
+    levels = _resolve_levels(levels, h, w)
+    if reduce > levels:
+        raise InvalidArgumentError(
+            f"reduce={reduce} exceeds levels={levels}: a {levels}-level transform reconstructs at most"
+            f" 1/2**{levels} of each side (block-average the result for more)"
+        )
+    k = int(reduce)
+    hp, wp = padded_shape(h, w, levels)
+    hr, wr = reduced_shape(h, w, k)
+    if a.shape == (hp, wp):
+        a = a[: hp >> k, : wp >> k]
+        overwrite_input = False  # a view: never reuse it in place
+    elif a.shape != (hp >> k, wp >> k):
+        raise InvalidArgumentError(
+            f"coeffs must have the tree-layout shape padded_shape({h}, {w}, {levels}) = {(hp, wp)}, or its"
+            f" top-left corner {(hp >> k, wp >> k)} for reduce={k}; got {a.shape}"
+        )
+    out = _inverse_full(a, shape=(hr, wr), wavelet=wavelet, levels=levels - k, overwrite_input=overwrite_input)
+    if wavelet != "legall53":
+        out *= lowpass_gain(wavelet) ** (-2 * k)
+    return out
+
+
+def _check_shape(shape) -> tuple[int, int]:
     try:
         h, w = (operator.index(s) for s in shape)
     except (TypeError, ValueError):
         raise InvalidArgumentError(
             f"shape must be a (height, width) pair of positive integers; got {shape!r}"
         ) from None
-    h, w = _check_size(h, w)
+    return _check_size(h, w)
+
+
+def reduced_shape(height: int, width: int, reduce: int) -> tuple[int, int]:
+    """``(ceil(height / 2**reduce), ceil(width / 2**reduce))``: the size of the level-``reduce`` low-pass band
+    (OpenJPEG's and glymur's ``reduce`` convention)."""
+    h, w = _check_size(height, width)
+    if isinstance(reduce, (bool, np.bool_)) or not isinstance(reduce, (int, np.integer)) or reduce < 0:
+        raise InvalidArgumentError(f"reduce must be a non-negative integer; got {reduce!r}")
+    k = min(int(reduce), max(h, w).bit_length())  # beyond that both sides are 1
+    return (-(-h >> k), -(-w >> k))
+
+
+@functools.lru_cache(maxsize=None)
+def lowpass_gain(wavelet: str) -> float:
+    """DC gain of one 1-D analysis low-pass step: a constant signal ``c`` has low-pass coefficients ``g * c``.
+
+    ``sqrt(2)`` for the L2-normalised ``"cdf97"`` and the (bi)orthogonal PyWavelets
+    filters (the sum of their ``dec_lo`` taps), 1 for the integer ``"legall53"``.  A
+    2-D level multiplies the low-pass band by ``g**2``, so the level-``k`` LL band
+    of an image is about ``g**(2k)`` times its ``2**k x 2**k`` block means.
+    """
+    wavelet = check_wavelet(wavelet)
+    if wavelet == "legall53":
+        return 1.0
+    if wavelet == "cdf97":
+        # measured: the low-pass output of a constant row (whole-sample symmetric extension)
+        return float(forward_compact(np.ones((1, 16)), wavelet="cdf97", levels=1)[0, 0])
+    return float(np.sum(_pywt().Wavelet(wavelet).dec_lo))
+
+
+def block_mean(image, reduce: int) -> np.ndarray:
+    """Mean over ``2**reduce x 2**reduce`` blocks of the first two axes (float64).
+
+    The result has the size :func:`reduced_shape`; a block cut by the right or
+    bottom edge is the mean of the samples it holds.  ``reduce=0`` returns a float64
+    copy.  Trailing axes (channels) are kept.
+    """
+    a = np.asarray(image)
+    if a.ndim < 2 or a.shape[0] < 1 or a.shape[1] < 1:
+        raise InvalidArgumentError(f"image must have at least 2 non-empty axes; got shape {a.shape}")
+    h, w = a.shape[:2]
+    hr, wr = reduced_shape(h, w, reduce)
+    x = np.asarray(a, dtype=np.float64)
+    if (hr, wr) == (h, w):
+        return x.copy()
+    b = 1 << min(int(reduce), max(h, w).bit_length())
+    rows = np.arange(0, h, b)
+    cols = np.arange(0, w, b)
+    s = np.add.reduceat(np.add.reduceat(x, rows, axis=0), cols, axis=1)
+    nr = np.minimum(rows + b, h) - rows
+    nc = np.minimum(cols + b, w) - cols
+    count = (nr[:, None] * nc[None, :]).astype(np.float64)
+    s /= count.reshape(count.shape + (1,) * (a.ndim - 2))
+    return s
+
+
+def _inverse_full(coeffs, *, shape: tuple[int, int], wavelet: str, levels: int | None,
+                  overwrite_input: bool) -> np.ndarray:
+    a = _as_plane(coeffs, "coeffs")
+    wavelet = check_wavelet(wavelet)
+    h, w = _check_shape(shape)
     levels = _resolve_levels(levels, h, w)
     hp, wp = padded_shape(h, w, levels)
     if a.shape != (hp, wp):

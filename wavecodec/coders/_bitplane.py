@@ -228,27 +228,92 @@ def step_scale(step: int) -> float:
     return 2.0 ** (-step / 4.0)
 
 
-def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header) -> np.ndarray:
+def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: int = 0, *,
+                         rounded: bool = True) -> np.ndarray:
     """Reconstructed (unweighted) coefficients (C, hp, wp) -> pixels (H, W, C) of the header's dtype
-    (``plan``: a codec's parameter block with ``wavelet``, ``levels`` and ``offsets``)."""
+    (``plan``: a codec's parameter block with ``wavelet``, ``levels`` and ``offsets``).
+
+    ``reduce=k``: the image at ``1/2**k`` of each side (:func:`wavecodec.transform.reduced_shape`).
+    With ``r = min(k, levels)``, the inverse transform runs only the ``levels - r``
+    coarsest levels, on the top-left ``(hp >> r, wp >> r)`` corner of the tree
+    layout, which is all ``coeffs`` needs to hold (the full layout is accepted
+    too); the colour transform, rounding and clipping run at the reduced size,
+    and ``k > levels`` averages the coarsest image over ``2**(k - levels)`` blocks.
+    ``rounded=False`` (lossy only): the float64 image before rounding and clipping.
+    Shared by every bit-plane codec (:meth:`BitplaneCodec.decode_plan`, the zerotree codecs).
+    """
     h, w, c = header.height, header.width, header.channels
     maxval = (1 << header.bit_depth) - 1
+    r = min(int(reduce), plan.levels)
+    extra = int(reduce) - r
+    if r:
+        hp, wp = T.padded_shape(h, w, plan.levels)
+        coeffs = coeffs[:, : hp >> r, : wp >> r]  # the bands of level > r (a view)
     if header.lossless:
         planes = [
-            T.inverse(coeffs[k].astype(np.int32), shape=(h, w), wavelet=plan.wavelet, levels=plan.levels).astype(np.int64)
+            T.inverse(coeffs[k].astype(np.int32), shape=(h, w), wavelet=plan.wavelet, levels=plan.levels,
+                      reduce=r).astype(np.int64)
             + plan.offsets[k]
             for k in range(c)
         ]
         img = T.rct_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
+        if extra:
+            img = np.rint(T.block_mean(img, extra))
         return np.clip(img, 0, maxval).astype(header.dtype)
-    planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
+    planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True,
+                        reduce=r)
               for k in range(c)]
     for k in range(c):
         planes[k] += plan.offsets[k]
     img = T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
+    if extra:
+        img = T.block_mean(img, extra)
+    if not rounded:
+        return img
     np.rint(img, out=img)
     np.clip(img, 0, maxval, out=img)
     return img.astype(header.dtype)
+
+
+def window_weights(height: int, width: int, levels: int, wavelet: str, window: tuple[int, int]) -> np.ndarray:
+    """The top-left ``window`` (rows, cols) corner of :func:`wavecodec.transform.synthesis_weights`,
+    computed at that size (the same products, bit for bit)."""
+    low, high = T.synthesis_gains_1d(wavelet, levels)
+    hp, wp = T.padded_shape(height, width, levels)
+    rowlev, collev = level_maps(hp, wp, levels)
+    rl = rowlev[: window[0], None]
+    cl = collev[None, : window[1]]
+    lev = np.minimum(rl, cl)
+    low_ext = np.append(low, low[levels])  # the LL slot (levels + 1) -> low[levels]
+    high_ext = np.append(high, low[levels])
+    return np.where(rl == lev, high_ext[lev], low_ext[lev]) * np.where(cl == lev, high_ext[lev], low_ext[lev])
+
+
+def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0, *, windowed: bool = False,
+                   rounded: bool = True) -> np.ndarray:
+    """Pixels at ``1/2**reduce`` of each side from a bit-plane decoder: the shared decode path.
+
+    ``decode(shape, weight_map, plane_weight, window)`` runs a codec's kernel on the
+    full tree layout ``shape`` (C, hp, wp) (every bit must be parsed: the stream
+    interleaves the levels) and returns float64 coefficients.  With ``windowed``
+    (the codec can reconstruct only a corner) it gets ``window = (hp >> r, wp >> r)``
+    for ``r = min(reduce, levels)`` and the weight map of that corner, and returns
+    that corner; otherwise ``window`` is None and it returns the full layout.
+    Then :func:`inverse_coefficients` with ``reduce``.
+    """
+    h, w, c = header.height, header.width, header.channels
+    hp, wp = T.padded_shape(h, w, plan.levels)
+    r = min(int(reduce), plan.levels)
+    window = (hp >> r, wp >> r) if windowed and r else None
+    if header.lossless:
+        weight_map = None
+    elif window is None:
+        weight_map = T.synthesis_weights(h, w, plan.levels, plan.wavelet)
+    else:
+        weight_map = window_weights(h, w, plan.levels, plan.wavelet, window)
+    plane_weight = chroma_weights(plan.colour)[:c] * step_scale(plan.step)
+    coeffs = decode((c, hp, wp), weight_map, plane_weight, window)
+    return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded)
 
 
 # --------------------------------------------------------------------------- the codec framework
@@ -434,6 +499,9 @@ class BitplaneCodec(Codec):
     """
 
     mode_fields: tuple[ModeField, ...] = ()
+    #: True when :meth:`decode_coefficients` takes ``window=(rows, cols)`` and then reconstructs only
+    #: that top-left corner of the tree layout (reduced-resolution decoding, see :func:`decode_reduced`)
+    windowed_decode: bool = False
 
     # -- what a codec implements
     def encode_coefficients(self, q: np.ndarray, plan: BitplanePlan, budget: int | None) -> EncodeResult:
@@ -486,19 +554,20 @@ class BitplaneCodec(Codec):
                                             options=options)
         return self.pack_plan(plan, lossless), result.payload
 
-    def decode_plan(self, plan: BitplanePlan, payload: bytes, header: Header) -> np.ndarray:
-        """Pixels (H, W, C) of the header's size and dtype from a plan and its payload."""
-        hp, wp = T.padded_shape(header.height, header.width, plan.levels)
-        weight_map = None if header.lossless else T.synthesis_weights(header.height, header.width, plan.levels,
-                                                                      plan.wavelet)
-        coeffs = self.decode_coefficients(
-            payload, plan, (header.channels, hp, wp), integer=header.lossless, weight_map=weight_map,
-            plane_weight=chroma_weights(plan.colour)[: header.channels] * step_scale(plan.step),
-        )
-        return inverse_coefficients(coeffs, plan, header)
+    def decode_plan(self, plan: BitplanePlan, payload: bytes, header: Header, reduce: int = 0, *,
+                    rounded: bool = True) -> np.ndarray:
+        """Pixels (H, W, C) of the header's size and dtype from a plan and its payload
+        (``reduce=k``: at ``1/2**k`` of each side; ``rounded=False``: float64, see :func:`decode_reduced`)."""
 
-    def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
-        return self.decode_plan(self.read_plan(header), payload, header)
+        def decode(shape, weight_map, plane_weight, window):
+            extra = {} if window is None else {"window": window}
+            return self.decode_coefficients(payload, plan, shape, integer=header.lossless, weight_map=weight_map,
+                                            plane_weight=plane_weight, **extra)
+
+        return decode_reduced(decode, plan, header, reduce, windowed=self.windowed_decode, rounded=rounded)
+
+    def decode_image(self, header: Header, payload: bytes, reduce: int = 0) -> np.ndarray:
+        return self.decode_plan(self.read_plan(header), payload, header, reduce)
 
     def describe(self, header: Header) -> dict[str, Any]:
         plan = self.read_plan(header)

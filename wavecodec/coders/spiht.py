@@ -32,6 +32,7 @@ import numpy as np
 
 from .._kernels import arith as _ac
 from .._kernels import spiht as _k
+from .._kernels.trees import MASK as _MASK, SHIFT_I as _SHIFT_I
 from .._registry import Capabilities, register
 from . import _bitplane as B
 from . import _spiht_priors as _priors
@@ -96,11 +97,15 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
 
 def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, int], levels: int,
                         n_max: int, frac_bits: int, integer: bool, recon: tuple = (128, 128),
-                        weight_map: np.ndarray | None = None, plane_weight: np.ndarray | None = None) -> np.ndarray:
+                        weight_map: np.ndarray | None = None, plane_weight: np.ndarray | None = None,
+                        window: tuple[int, int] | None = None) -> np.ndarray:
     """Run the SPIHT decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp).
 
     ``weight_map`` (hp, wp) and ``plane_weight`` (C,) undo the encoder's coefficient
-    weighting (default: none).
+    weighting (default: none).  ``window=(rows, cols)``: every bit is still decoded,
+    but only the coefficients of the top-left ``rows x cols`` corner of the tree
+    layout are reconstructed (reduced-resolution decoding); the result and
+    ``weight_map`` then have that size.
     """
     nc, hp, wp = shape
     if n_max < 0:
@@ -112,6 +117,16 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
     n_stop, n_lsp, refined, lsp_old, lsp, lsp_plane = _run_kernel(
         True, arith, out_val, out_sign, levels, n_max, state, data, out_val, out_sign
     )
+    if window is not None:
+        # keep the LSP entries inside the window, in order; the indices that split old,
+        # refined and fresh entries count the kept ones before them
+        hp, wp = window
+        pos = lsp[:n_lsp]
+        keep = np.flatnonzero((((pos >> _SHIFT_I) & _MASK) < hp) & ((pos & _MASK) < wp))
+        refined, lsp_old = (int(np.searchsorted(keep, n)) for n in (refined, lsp_old))
+        lsp, lsp_plane, n_lsp = lsp[keep], lsp_plane[keep], int(keep.size)
+        out_val = np.ascontiguousarray(out_val[:, :hp, :wp])
+        out_sign = np.ascontiguousarray(out_sign[:, :hp, :wp])
     if weight_map is None:
         weight_map = np.ones((hp, wp))
     if plane_weight is None:
@@ -121,6 +136,7 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
 
 
 class SpihtCodec(B.BitplaneCodec):
+    windowed_decode = True  # decode_coefficients(window=...): reduced-resolution decoding reconstructs a corner
     name = "spiht"
     description = "SPIHT wavelet coder, binary-uncoded or arithmetic-coded"
     reference = "A. Said, W. A. Pearlman, IEEE TCSVT 6(3):243-250, 1996"
@@ -131,10 +147,11 @@ class SpihtCodec(B.BitplaneCodec):
         return encode_coefficients(q, variant=plan.variant, levels=plan.levels, n_max=plan.n_max, budget=budget)
 
     def decode_coefficients(self, payload: bytes, plan: B.BitplanePlan, shape: tuple[int, int, int], *,
-                            integer: bool, weight_map: np.ndarray | None, plane_weight: np.ndarray) -> np.ndarray:
+                            integer: bool, weight_map: np.ndarray | None, plane_weight: np.ndarray,
+                            window: tuple[int, int] | None = None) -> np.ndarray:
         return decode_coefficients(payload, variant=plan.variant, shape=shape, levels=plan.levels, n_max=plan.n_max,
                                    frac_bits=plan.frac_bits, integer=integer, recon=plan.recon,
-                                   weight_map=weight_map, plane_weight=plane_weight)
+                                   weight_map=weight_map, plane_weight=plane_weight, window=window)
 
 
 register(SpihtCodec())
