@@ -436,10 +436,21 @@ def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels,
 
 
 @njit(cache=True)
-def _relax(u, known, iterations, omega):
+def _relax(u, known, iterations, omega, coarse):
     """Red-black SOR sweeps of the 5-point Laplace equation; known pixels fixed, Neumann borders
-    (mirrored neighbours).  One plane at a time, row-wise, for cache-friendly access."""
+    (mirrored neighbours).  One plane at a time, row-wise, for cache-friendly access.
+
+    Unless ``coarse`` is empty (shape (nc, 0, 0)), the unknown pixels first take the value
+    of their 2x2 block in the half-size level ``coarse`` (the cascadic multigrid's
+    prolongation; here rather than in NumPy, where it cost 7 ms per colour decode).
+    """
     nc, h, w = u.shape
+    if coarse.shape[1] > 0:
+        for y in range(h):
+            for x in range(w):
+                if known[y, x] == 0:
+                    for c in range(nc):
+                        u[c, y, x] = coarse[c, y >> 1, x >> 1]
     for c in range(nc):
         p = u[c]
         for _ in range(iterations):
@@ -514,14 +525,9 @@ def inpaint(values, known, fine_iterations):
             s += v
         m = float(np.count_nonzero(kk))
         u[c][~kk] = s / m if m > 0 else 0.0
-    _relax(u, ks[-1], 200, 1.5)
+    _relax(u, ks[-1], 200, 1.5, np.zeros((nc, 0, 0)))
     for lev in range(len(us) - 2, -1, -1):
-        fine = us[lev]
-        hf, wf = fine.shape[1:]
-        # unknown pixels start from their coarse block (np.copyto with a mask: a boolean
-        # index assignment is 10x slower here)
-        up = np.repeat(np.repeat(us[lev + 1], 2, axis=1), 2, axis=2)[:, :hf, :wf]
-        np.copyto(fine, up, where=(ks[lev] == 0)[None])
+        # unknown pixels start from their coarse block, then the sweeps
         iters = fine_iterations if lev == 0 else fine_iterations * 2
-        _relax(fine, ks[lev], iters, 1.8)
+        _relax(us[lev], ks[lev], iters, 1.8, us[lev + 1])
     return us[0]
