@@ -2,7 +2,10 @@
 
 Test vectors: Shapiro (IEEE TSP 41(12), 1993) 8x8 example as a 3-level pyramid
 (LL = 63 with the three children -34, -31, 23); passes 2 and 3 from
-/work/shared/reference/algorithms.md section 1.3.
+/work/shared/reference/algorithms.md section 1.3.  The paper's symbols are
+checked on the plain-Python reference coder (:mod:`wavecodec.reference.ezw`,
+what :func:`wavecodec.trace` shows), and the kernel's ``plain`` payload is
+checked to be exactly the reference coder's bits.
 """
 
 from __future__ import annotations
@@ -11,16 +14,14 @@ import numpy as np
 import pytest
 
 import wavecodec
-from wavecodec._kernels import ezw as K
 from wavecodec.coders import ezw as E
+from wavecodec.reference import ezw as reference
 
 from conftest import make_image, psnr
 
 # Shapiro's 8x8 example (IEEE TSP 1993, Fig. 6), as shipped for teaching; the paper's symbols and bits
 # checked below would catch a wrong entry
 from wavecodec.reference import SHAPIRO_8X8 as SHAPIRO  # noqa: E402
-
-_NAMES = {K.S_ZTR: "ZTR", K.S_IZ: "IZ", K.S_POS: "P", K.S_NEG: "N", K.S_Z: "Z"}
 
 STRICT = {
     5: ("P N IZ ZTR P ZTR ZTR ZTR ZTR IZ ZTR ZTR Z Z Z Z Z P Z Z", "1010"),
@@ -44,16 +45,21 @@ AFTER_PASS3 = np.array(
 )
 
 
-def _passes(trace: np.ndarray, n: int) -> tuple[str, str]:
-    rows = trace[trace[:, 0] == n]
-    dom = " ".join(_NAMES[int(r[1])] for r in rows if r[1] != K.T_SUB)
-    sub = "".join(str(int(r[5])) for r in rows if r[1] == K.T_SUB)
+def _reference(q=SHAPIRO[None], scan="strict", order="shapiro"):
+    """The reference coder's passes (one per threshold, dominant then subordinate decisions)."""
+    return list(reference.passes(3, 5, coefficients=q, scan=scan, pass_order=order))
+
+
+def _passes(passes, n: int) -> tuple[str, str]:
+    """(dominant symbols, subordinate bits) of the pass at threshold 2**n."""
+    [p] = [p for p in passes if p.n == n]
+    dom = " ".join(d.symbol for d in p.decisions if d.kind == "dominant")
+    sub = "".join(d.symbol for d in p.decisions if d.kind == "subordinate")
     return dom, sub
 
 
-def _encode(scan="strict", variant="plain", budget=None):
-    return E.encode_coefficients(SHAPIRO[None], variant=variant, scan=scan, levels=3, n_max=5, budget=budget,
-                                 trace_capacity=10000)
+def _encode(scan="strict", variant="plain", budget=None, order="shapiro", q=SHAPIRO[None]):
+    return E.encode_coefficients(q, variant=variant, scan=scan, order=order, levels=3, n_max=5, budget=budget)
 
 
 def _decode(payload, scan="strict", variant="plain", integer=False):
@@ -61,71 +67,79 @@ def _decode(payload, scan="strict", variant="plain", integer=False):
                                  frac_bits=0, integer=integer)[0]
 
 
-def _prefix_bits(res, n_symbols_rows):
-    """Bytes holding exactly the plain-coded bits of the first trace rows (2 per symbol, 1 per sub bit)."""
-    rows = res.trace[:n_symbols_rows]
-    nbits = int(sum(1 if r[1] == K.T_SUB else 2 for r in rows))
-    bits = np.unpackbits(np.frombuffer(res.payload, np.uint8))[:nbits]
-    return bits, nbits
+def _prefix_bits(passes, n_decisions):
+    """The plain-coded bits of the first decisions (2 per dominant symbol, 1 per subordinate bit)."""
+    decisions = [d for p in passes for d in p.decisions][:n_decisions]
+    bits = np.array([int(b) for d in decisions for b in d.bits], dtype=np.uint8)
+    return bits, bits.size
 
 
 # =============================================================================== test vectors
 
 
-@pytest.mark.parametrize("variant", ["plain", "ac"])
-def test_shapiro_strict_passes(variant):
-    trace = _encode(variant=variant).trace
+def test_shapiro_strict_passes():
+    passes = _reference()
     for n, (dom, sub) in STRICT.items():
-        assert _passes(trace, n) == (dom, sub), f"threshold 2**{n}"
+        assert _passes(passes, n) == (dom, sub), f"threshold 2**{n}"
     assert len(STRICT[3][0].split()) == 50 and len(STRICT[4][0].split()) == 17
-    assert np.all(np.diff(trace[:, 0]) <= 0)
+    assert [p.n for p in passes] == [5, 4, 3, 2, 1, 0]  # the passes come in order
+
+
+@pytest.mark.parametrize("scan", ["strict", "rescan"])
+@pytest.mark.parametrize("order", ["shapiro", "significance-first"])
+def test_kernel_payload_is_the_reference_bits(scan, order):
+    # the plain variant's payload is exactly the reference coder's bits, MSB first, zero-padded
+    for q in (SHAPIRO[None], np.stack([SHAPIRO, -SHAPIRO, SHAPIRO.T])):
+        bits = "".join(d.bits for p in _reference(q, scan, order) for d in p.decisions)
+        res = _encode(scan, order=order, q=q)
+        payload = np.unpackbits(np.frombuffer(res.payload, np.uint8))
+        assert len(res.payload) == (len(bits) + 7) // 8
+        assert "".join(map(str, payload[: len(bits)])) == bits
+        assert not payload[len(bits):].any()  # zero padding
 
 
 def test_shapiro_first_pass_positions():
-    rows = _encode().trace
-    first = rows[rows[:, 0] == 5]
+    first = _reference()[0].decisions
     # LL, HL3, LH3, HH3, then HL2 raster, LH2 raster, then the visited HL1 and LH1 entries
-    coords = [tuple(r[[3, 4]]) for r in first if r[1] != K.T_SUB]
+    coords = [d.node[1:] for d in first if d.kind == "dominant"]
     assert coords[:12] == [(0, 0), (0, 1), (1, 0), (1, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 0), (2, 1),
                            (3, 0), (3, 1)]
     assert coords[12:16] == [(0, 4), (0, 5), (1, 4), (1, 5)]  # children of 49
     assert coords[16:] == [(4, 2), (4, 3), (5, 2), (5, 3)]  # children of LH2 "14"; 47 is POS
     # the subordinate pass: 63, -34, 49, 47 in discovery order
-    assert [tuple(r[[3, 4]]) for r in first if r[1] == K.T_SUB] == [(0, 0), (0, 1), (0, 2), (4, 3)]
+    assert [d.node[1:] for d in first if d.kind == "subordinate"] == [(0, 0), (0, 1), (0, 2), (4, 3)]
 
 
 def test_shapiro_rescan_variant():
-    trace = _encode(scan="rescan").trace
-    assert _passes(trace, 5) == STRICT[5]
-    assert _passes(trace, 4) == (RESCAN_PASS2, "100110")
+    passes = _reference(scan="rescan")
+    assert _passes(passes, 5) == STRICT[5]
+    assert _passes(passes, 4) == (RESCAN_PASS2, "100110")
 
 
 def test_plain_bits_are_the_fixed_codes():
-    res = _encode()
-    code = {K.S_ZTR: "00", K.S_IZ: "01", K.S_POS: "10", K.S_NEG: "11", K.S_Z: "00"}
-    want = "".join(str(int(r[5])) if r[1] == K.T_SUB else code[int(r[1])] for r in res.trace)
-    got = "".join(map(str, np.unpackbits(np.frombuffer(res.payload, np.uint8))))
-    assert got[: len(want)] == want and not any(int(b) for b in got[len(want):])
-    assert len(res.payload) == (len(want) + 7) // 8
+    code = {"ZTR": "00", "IZ": "01", "P": "10", "N": "11", "Z": "00"}
+    for d in (d for p in _reference() for d in p.decisions):
+        assert d.bits == (d.symbol if d.kind == "subordinate" else code[d.symbol])
 
 
 def test_shapiro_reconstructions():
     res = _encode()
+    passes = _reference()
     # first dominant pass only (20 symbols, 2 bits each = 40 bits = 5 bytes): +-1.5 T
     out = _decode(res.payload[:5])
     assert (out[0, 0], out[0, 1], out[0, 2], out[4, 3]) == (48, -48, 48, 48)
     assert np.count_nonzero(out) == 4
     # + first subordinate pass (4 bits): 56, -40, 56, 40
-    bits, nbits = _prefix_bits(res, 24)
+    bits, nbits = _prefix_bits(passes, 24)
     assert nbits == 44
     out = _decode(np.packbits(bits).tobytes())
     assert (out[0, 0], out[0, 1], out[0, 2], out[4, 3]) == (56, -40, 56, 40)
     # + second dominant (17 symbols) and subordinate (6 bits) passes
-    bits, nbits = _prefix_bits(res, 24 + 17 + 6)
+    bits, nbits = _prefix_bits(passes, 24 + 17 + 6)
     out = _decode(np.packbits(bits).tobytes())
     assert (out[0, 0], out[0, 2], out[0, 1], out[4, 3], out[1, 0], out[1, 1]) == (60, 52, -36, 44, -28, 20)
     # + third pass
-    bits, nbits = _prefix_bits(res, 24 + 23 + 50 + 20)
+    bits, nbits = _prefix_bits(passes, 24 + 23 + 50 + 20)
     out = _decode(np.packbits(bits).tobytes())
     np.testing.assert_array_equal(out, AFTER_PASS3)
 
@@ -141,14 +155,14 @@ def test_colour_forest_exact():
     q = np.stack([SHAPIRO, -SHAPIRO, SHAPIRO.T])
     for variant in ("plain", "ac"):
         for scan in ("strict", "rescan"):
-            res = E.encode_coefficients(q, variant=variant, scan=scan, levels=3, n_max=5, budget=None,
-                                        trace_capacity=1000)
+            res = E.encode_coefficients(q, variant=variant, scan=scan, levels=3, n_max=5, budget=None)
             out = E.decode_coefficients(res.payload, variant=variant, scan=scan, shape=q.shape, levels=3, n_max=5,
                                         frac_bits=0, integer=True)
             np.testing.assert_array_equal(out, q)
-            # each dominant pass visits Y, Cb, Cr in turn
-            first = res.trace[(res.trace[:, 0] == 5) & (res.trace[:, 1] != K.T_SUB)]
-            assert np.all(np.diff(first[:, 2]) >= 0) and set(first[:, 2]) == {0, 1, 2}
+    # each dominant pass visits Y, Cb, Cr in turn
+    for scan in ("strict", "rescan"):
+        planes = [d.node[0] for d in _reference(q, scan)[0].decisions if d.kind == "dominant"]
+        assert np.all(np.diff(planes) >= 0) and set(planes) == {0, 1, 2}
 
 
 # =============================================================================== round trips
@@ -231,10 +245,11 @@ def test_significance_first_order_on_shapiro_example():
     # significance first: nothing to refine after the first dominant pass; the first
     # subordinate pass's bits (1 0 1 0, bit 4 of 63, 34, 49, 47) follow the second
     # dominant pass, whose symbols are unchanged
+    passes = _reference(order="significance-first")
+    assert _passes(passes, 5) == (STRICT[5][0], "")
+    assert _passes(passes, 4) == (STRICT[4][0], "1010")
     res = E.encode_coefficients(SHAPIRO[None], variant="plain", order="significance-first", levels=3, n_max=5,
-                                budget=None, trace_capacity=10000)
-    assert _passes(res.trace, 5) == (STRICT[5][0], "")
-    assert _passes(res.trace, 4) == (STRICT[4][0], "1010")
+                                budget=None)
     out = E.decode_coefficients(res.payload, variant="plain", order="significance-first", shape=(1, 8, 8), levels=3,
                                 n_max=5, frac_bits=0, integer=True)[0]
     np.testing.assert_array_equal(out, SHAPIRO)

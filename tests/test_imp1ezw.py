@@ -2,7 +2,10 @@
 
 Test vector: Shapiro's 8x8 example (see tests/test_ezw.py) as a 3-level pyramid;
 the first dominant pass of IMP1EZW codes 49 (whose subtree is insignificant at
-T = 32) as PT, so its four children are not scanned.
+T = 32) as PT, so its four children are not scanned.  The symbols are checked on
+the plain-Python reference coder (:mod:`wavecodec.reference.ezw` with its
+IMP1EZW symbol map), and the kernel's ``plain`` payload is checked to be exactly
+the reference coder's bits.
 """
 
 from __future__ import annotations
@@ -13,16 +16,17 @@ import pytest
 import wavecodec
 from wavecodec._kernels import imp1ezw as K
 from wavecodec.coders import imp1ezw as I
+from wavecodec.reference import ezw as reference
 
 from conftest import make_image, psnr
 from test_ezw import SHAPIRO
 
-_NAMES = {K.S_ZTR: "ZTR", K.S_IZ: "IZ", K.S_POS: "P", K.S_NEG: "N", K.S_Z: "Z", K.S_PT: "PT", K.S_NT: "NT"}
 FIRST_PASS = "P N IZ ZTR PT ZTR ZTR ZTR ZTR IZ ZTR ZTR Z P Z Z"
+COLOUR = np.stack([SHAPIRO, -SHAPIRO, SHAPIRO.T])
 
 
-def _encode(variant="plain", budget=None, q=SHAPIRO[None]):
-    return I.encode_coefficients(q, variant=variant, levels=3, n_max=5, budget=budget, trace_capacity=10000)
+def _encode(variant="plain", budget=None, q=SHAPIRO[None], order="shapiro"):
+    return I.encode_coefficients(q, variant=variant, order=order, levels=3, n_max=5, budget=budget)
 
 
 def _decode(payload, variant="plain", integer=True, shape=(1, 8, 8)):
@@ -30,47 +34,53 @@ def _decode(payload, variant="plain", integer=True, shape=(1, 8, 8)):
                                  integer=integer)
 
 
-def _dominant(trace, n):
-    return " ".join(_NAMES[int(r[1])] for r in trace if r[0] == n and r[1] != K.T_SUB)
+def _reference(q=SHAPIRO[None], order="shapiro"):
+    return list(reference.passes(3, 5, coefficients=q, symbols=reference.IMP1EZW, pass_order=order))
 
 
 # =============================================================================== test vectors
 
 
-@pytest.mark.parametrize("variant", ["plain", "ac"])
-def test_shapiro_first_pass(variant):
-    trace = _encode(variant).trace
-    assert _dominant(trace, 5) == FIRST_PASS
+def test_shapiro_first_pass():
+    first = _reference()[0].decisions
+    dominant = [d for d in first if d.kind == "dominant"]
+    assert " ".join(d.symbol for d in dominant) == FIRST_PASS
     assert len(FIRST_PASS.split()) == 16
-    first = trace[trace[:, 0] == 5]
-    coords = [tuple(r[[3, 4]]) for r in first if r[1] != K.T_SUB]
+    coords = [d.node[1:] for d in dominant]
     assert coords[4] == (0, 2)  # 49: PT, its children (0, 4), (0, 5), (1, 4), (1, 5) are skipped
     assert (0, 4) not in coords and coords[12:] == [(4, 2), (4, 3), (5, 2), (5, 3)]
     # the subordinate pass is EZW's: 63, -34, 49, 47 in discovery order, bits 1010
-    subs = [(tuple(r[[3, 4]]), int(r[5])) for r in first if r[1] == K.T_SUB]
-    assert subs == [((0, 0), 1), ((0, 1), 0), ((0, 2), 1), ((4, 3), 0)]
+    subs = [(d.node[1:], d.symbol) for d in first if d.kind == "subordinate"]
+    assert subs == [((0, 0), "1"), ((0, 1), "0"), ((0, 2), "1"), ((4, 3), "0")]
 
 
 def test_plain_bits():
-    res = _encode("plain")
-    trace = res.trace
-    code = {K.S_ZTR: "00", K.S_IZ: "01", K.S_Z: "00"}
-    want = []
-    for r in trace:
-        kind, i, j = int(r[1]), int(r[3]), int(r[4])
-        leaf = i >= 4 or j >= 4
-        if kind == K.T_SUB:
-            want.append(str(int(r[5])))
-        elif kind in code:
-            want.append(code[kind])
-        else:
-            bits = {K.S_POS: "10", K.S_NEG: "11", K.S_PT: "10", K.S_NT: "11"}[kind]
-            if not leaf:
-                bits += "1" if kind in (K.S_PT, K.S_NT) else "0"
-            want.append(bits)
-    want = "".join(want)
-    got = "".join(map(str, np.unpackbits(np.frombuffer(res.payload, np.uint8))))
-    assert got[: len(want)] == want and len(res.payload) == (len(want) + 7) // 8
+    # P = 100, N = 110, PT = 101, NT = 111, IZ = 01, ZTR = 00; at the finest level P = 10, N = 11, Z = 00
+    for q in (SHAPIRO[None], COLOUR):
+        for d in (d for p in _reference(q) for d in p.decisions):
+            i, j = d.node[1:]
+            leaf = i >= 4 or j >= 4
+            if d.kind == "subordinate":
+                want = d.symbol
+            elif d.symbol in ("ZTR", "IZ", "Z"):
+                want = {"ZTR": "00", "IZ": "01", "Z": "00"}[d.symbol]
+            else:
+                want = {"P": "10", "N": "11", "PT": "10", "NT": "11"}[d.symbol]
+                if not leaf:
+                    want += "1" if d.symbol in ("PT", "NT") else "0"
+            assert d.bits == want, d
+
+
+@pytest.mark.parametrize("order", ["shapiro", "significance-first"])
+def test_kernel_payload_is_the_reference_bits(order):
+    # the plain variant's payload is exactly the reference coder's bits, MSB first, zero-padded
+    for q in (SHAPIRO[None], COLOUR):
+        bits = "".join(d.bits for p in _reference(q, order) for d in p.decisions)
+        res = _encode(q=q, order=order)
+        payload = np.unpackbits(np.frombuffer(res.payload, np.uint8))
+        assert len(res.payload) == (len(bits) + 7) // 8
+        assert "".join(map(str, payload[: len(bits)])) == bits
+        assert not payload[len(bits):].any()  # zero padding
 
 
 @pytest.mark.parametrize("variant", ["plain", "ac"])
@@ -86,13 +96,13 @@ def test_shapiro_matrix_exact(variant):
 
 
 def test_colour_forest_exact():
-    q = np.stack([SHAPIRO, -SHAPIRO, SHAPIRO.T])
     for variant in ("plain", "ac"):
-        res = _encode(variant, q=q)
-        np.testing.assert_array_equal(_decode(res.payload, variant, shape=q.shape), q)
-        first = res.trace[(res.trace[:, 0] == 5) & (res.trace[:, 1] != K.T_SUB)]
-        assert np.all(np.diff(first[:, 2]) >= 0) and set(first[:, 2]) == {0, 1, 2}
-        assert K.S_NT in set(first[first[:, 2] == 1, 1])  # -49 in Cb
+        res = _encode(variant, q=COLOUR)
+        np.testing.assert_array_equal(_decode(res.payload, variant, shape=COLOUR.shape), COLOUR)
+    first = [d for d in _reference(COLOUR)[0].decisions if d.kind == "dominant"]
+    planes = [d.node[0] for d in first]
+    assert np.all(np.diff(planes) >= 0) and set(planes) == {0, 1, 2}
+    assert "NT" in {d.symbol for d in first if d.node[0] == 1}  # -49 in Cb
 
 
 def test_contexts_stay_inside_the_declared_count():

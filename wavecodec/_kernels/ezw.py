@@ -1,25 +1,36 @@
-"""EZW coding kernel (Shapiro, IEEE TSP 41(12):3445-3462, 1993), in Numba.
+"""EZW coding kernel (Shapiro, IEEE TSP 41(12):3445-3462, 1993), in Numba; IMP1EZW is the same kernel.
 
 One kernel, :func:`ezw_code`, runs the encoder or the decoder (``decoding``, a
 run-time bool: one compiled kernel serves both directions), so both sides take
-exactly the same path; the flags ``arith`` and ``rescan`` are passed as ``None``
-(off) or ``True`` (on) so that Numba compiles one specialisation per variant and
-prunes the unused branches, and the range coder's registers live in local
-variables updated with the scalar-only :func:`.arith.ac_encode_step` /
-:func:`.arith.ac_decode_step` (see :mod:`wavecodec._kernels.spiht` and
-:mod:`.arith` for why).
+exactly the same path; every place where the encoder *emits* a bit the decoder
+*reads* it.  It runs Shapiro's successive thresholds ``T = 2**n``, each a
+:func:`dominant_pass` (the significance map, coded with zerotree symbols) and
+a :func:`subordinate_pass` (one more magnitude bit of every coefficient found
+so far: successive-approximation quantisation), then :func:`shapiro_reorder`.  Every binary decision
+goes through :func:`.arith.code_decision` (raw bits or the adaptive arithmetic
+coder, the registers kept in local variables).  :func:`ezw_code` itself is
+Python: it allocates the maps and lists and calls the compiled passes (compiled
+without reference counting, ``_nrt=False``: they only read and write the
+arrays they are given), which keeps a driver that would link, optimise and
+emit every pass once more out of the first compilation.
+
+The flags ``arith``, ``rescan`` and ``subtree_symbols`` are passed as ``None``
+(off) or ``True`` (on): Numba compiles one specialisation per variant and prunes
+the unused branches.  ``subtree_symbols`` selects IMP1EZW (Brahimi et al., AEU
+73:183-192, 2017): the symbol map with PT / NT and its contexts, described in
+:mod:`wavecodec._kernels.imp1ezw`; everything else is EZW's.
 
 Coefficients are in the zero-padded tree layout of :mod:`wavecodec.transform`
 (``mag[c, i, j]``: int32 magnitudes, ``sgn_in``: 1 = negative).  Trees follow
-EZW's LL convention: with ``levels`` levels the LL band is ``hl x wl``; LL
-coefficient ``(i, j)`` has the three children ``(i, j+wl)``, ``(i+hl, j)``,
-``(i+hl, j+wl)``; a detail node ``(i, j)`` with ``i < hp/2`` and ``j < wp/2`` has
-the four children ``(2i..2i+1, 2j..2j+1)``; the finest level has none (and with
-``levels = 0`` nothing has children).
+EZW's LL convention: with ``levels`` levels the LL band is
+``hl x wl``; LL coefficient ``(i, j)`` has the three children ``(i, j+wl)``,
+``(i+hl, j)``, ``(i+hl, j+wl)``; a detail node ``(i, j)`` with ``i < hp/2`` and
+``j < wp/2`` has the four children ``(2i..2i+1, 2j..2j+1)``; the finest level has
+none (and with ``levels = 0`` nothing has children).
 
-Scan order of a dominant pass: plane by plane (Y, Cb, Cr), and inside a plane
-subband by subband from coarse to fine (LL, HL_L, LH_L, HH_L, HL_{L-1}, ...;
-HL = top-right, LH = bottom-left), raster order inside each band.
+Scan order of a dominant pass (parents before children): plane by plane (Y, Cb, Cr), and inside a
+plane subband by subband from coarse to fine (LL, HL_L, LH_L, HH_L, HL_{L-1},
+...; HL = top-right, LH = bottom-left), raster order inside each band.
 
 Dominant symbols: POS, NEG, IZ (isolated zero), ZTR (zerotree root); at the
 finest level (no descendants) Z.  Coefficients significant from earlier passes
@@ -33,56 +44,41 @@ Subordinate pass at threshold ``T = 2**n`` (``n >= 1``): one bit (bit ``n-1`` of
 the magnitude: upper or lower half of the uncertainty interval) per entry of the
 subordinate list; afterwards the list is re-ordered by the magnitude the decoder
 knows, descending, stable (Shapiro).  The pass at ``T = 1`` has nothing left to
-refine and is skipped.
+refine and is skipped.  (With ``significance_first``: bit ``n`` of the entries
+found in earlier passes, SPIHT's order.)
 
 Bits.  Every dominant symbol is two binary decisions: ``b1`` = newly significant;
 then, if significant, ``b2`` = sign (1 = NEG); otherwise ``b2`` = 1 for IZ, 0 for
-ZTR.  ``arith`` None (variant "plain"): both bits are written raw, always, so
-ZTR = 00, IZ = 01, POS = 10, NEG = 11, and Z = 00 at the finest level (the
-decoder ignores the second bit of a Z, and the first bit of an already
-significant coefficient under ``rescan``); refinement bits are raw.  ``arith``
-True: adaptive binary arithmetic coding; decisions that the decoder can infer are
-not coded (the second bit of Z; ``b1`` of an already significant coefficient
-under ``rescan``).  Contexts (see :func:`ezw_context_count`).
+ZTR (IMP1EZW adds ``b3``, see its module).  ``arith`` None (variant "plain"):
+both bits are written raw, always, so ZTR = 00, IZ = 01, POS = 10, NEG = 11, and
+Z = 00 at the finest level (the decoder ignores the second bit of a Z, and the
+first bit of an already significant coefficient under ``rescan``); refinement
+bits are raw.  This is :data:`wavecodec.reference.ezw.EZW`.  ``arith`` True:
+adaptive binary arithmetic coding; decisions that the decoder can infer are not
+coded (the second bit of Z; ``b1`` of an already significant coefficient under
+``rescan``).  Contexts: see :func:`ezw_context_count`.
 
 Nothing here validates input: the wrapper (:mod:`wavecodec.coders.ezw`) does.
 """
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit
 
-from .arith import (
-    MASK32,
-    STATE_DONE,
-    STATE_LIMIT,
-    STATE_LOW,
-    STATE_POS,
-    STATE_RANGE,
-    TOP,
-    ac_decode_step,
-    ac_encode_step,
-    ac_encoder_shift,
-    raw_read_bit,
-    raw_write_bit,
-)
+from . import imp1ezw as imp1
+from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, save_registers
+from .jit import helper
 from .trees import MASK as _MASK
 from .trees import N_BAND
 from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
-from .trees import orientation as _orientation
+from .trees import coefficient_sign_context, four_neighbours
 from .trees import pack as _pack
-from .trees import sign_context
-
-# Trace kinds (column 1 of the trace array); column 5 holds the refinement bit.
-S_ZTR = 0
-S_IZ = 1
-S_POS = 2
-S_NEG = 3
-S_Z = 4
-T_SUB = 5
+from .trees import unpack as _unpack
 
 CTX_SIG = 0  # newly significant: chroma(2) x band(4) x leaf(2) x parent sig(2) x neighbours(3) = 96
 CTX_ZTR = CTX_SIG + 96  # IZ vs ZTR: chroma x band x parent sig(2) x neighbours(3) x node sig(2) = 96
@@ -108,7 +104,7 @@ def ezw_context_count() -> int:
     return N_CONTEXTS
 
 
-@njit(cache=True, inline="always")
+@helper
 def _parent(i, j, hl, wl):
     """Parent of a detail node (i, j) (not in the LL band)."""
     if i < 2 * hl and j < 2 * wl:
@@ -116,19 +112,35 @@ def _parent(i, j, hl, wl):
     return i >> 1, j >> 1
 
 
-@njit(cache=True)
-def descendant_max(val, hl, wl, levels):
-    """Maximum of ``val`` over the descendants of every node of the top-left quadrant.
+@helper
+def _subband(band, levels, hl, wl, hp, wp):
+    """Rows ``r0:r1`` and columns ``c0:c1`` of the ``band``-th subband in scan order (0 = LL)."""
+    if band == 0:
+        return 0, hl, 0, wl
+    k = levels - (band - 1) // 3
+    hk = hp >> k
+    wk = wp >> k
+    o = (band - 1) % 3
+    if o == 0:
+        return 0, hk, wk, 2 * wk  # HL
+    if o == 1:
+        return hk, 2 * hk, 0, wk  # LH
+    return hk, 2 * hk, wk, 2 * wk  # HH
+
+
+@njit(cache=True, _nrt=False)
+def descendant_max(val, hl, wl, levels, dmax):
+    """Write into ``dmax`` the maximum of ``val`` over the descendants of every node of the top-left quadrant.
 
     Nodes are visited in reverse raster order, which sees every child before its
     parent (children of LL nodes and of detail nodes lie later in raster order).
+    With ``levels = 0`` no node has descendants and ``dmax`` is left alone.
     """
     nc, hp, wp = val.shape
     hp2 = hp // 2
     wp2 = wp // 2
-    dmax = np.zeros((nc, max(hp2, 1), max(wp2, 1)), dtype=np.int32)
     if levels == 0:
-        return dmax
+        return
     for c in range(nc):
         for i in range(hp2 - 1, -1, -1):
             for j in range(wp2 - 1, -1, -1):
@@ -156,7 +168,6 @@ def descendant_max(val, hl, wl, levels):
                             if m > acc:
                                 acc = m
                 dmax[c, i, j] = acc
-    return dmax
 
 
 @njit(cache=True)
@@ -199,281 +210,266 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
         lfirst[k] = old_lfirst[order[k]]
 
 
-@njit(cache=True)
-def ezw_code(decoding, arith, rescan, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state, buf, probs,
-             counts, trace, stats, significance_first):
-    """Run EZW from threshold ``2**n_max`` down to 1 (or until the coder is done).
+# --------------------------------------------------------------------------- the coder
 
-    Encoder (``decoding`` False): reads ``mag``/``sgn_in``, writes to ``buf``.
-    Decoder: reads ``buf``; ``mag``/``sgn_in`` give only the shape.
+# What the passes share, bundled so that each pass reads like the paper's step.
+# The passes unpack them into locals first: reading an array out of a tuple in a
+# hot loop would update its reference count on every access.
+Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
+# mag / sgn_in: the encoder's input; val: mag with the coefficients found so far
+# at 0, dmax: its descendant maxima (encoder); sig / sgn: significance and signs
+# (1-sample border); ztp: plane of the pass in which the node was a zerotree root
+# or inside one; snew, ins, subp: IMP1EZW's context maps (see its module)
+Maps = namedtuple("Maps", ["mag", "sgn_in", "val", "dmax", "sig", "sgn", "ztp", "snew", "ins", "subp"])
+# the subordinate list: packed coordinates, magnitude bits known, lowest plane
+# known, 1 until the first refinement
+SubordinateList = namedtuple("SubordinateList", ["lst", "lval", "llow", "lfirst"])
 
-    Returns ``(n_list, lst, lval, llow, sgn, n_trace)``: the subordinate list
-    (packed coordinates ``(c << 42) | (i << 21) | j``), the magnitude bits known for
-    each entry (``lval``), the lowest plane known (``llow``: ``|x|`` lies in
-    ``[lval, lval + 2**llow)``), the sign map (with a 1-sample border) and the
-    number of traced symbols.  ``trace[k] = (n, kind, c, i, j, bit)`` records the
-    first ``len(trace)`` symbols (kinds ``S_*`` and ``T_SUB``).
+
+@njit(cache=True, _nrt=False)
+def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub, n_list, n):
+    """Shapiro's dominant pass at threshold ``T = 2**n``: the significance map.
+
+    In scan order, every coefficient that no zerotree of this pass covers gets a
+    symbol: POS / NEG if newly significant (``|x| >= T``), otherwise IZ if some
+    descendant is significant, ZTR if none is (its descendants get no symbol in
+    this pass), Z at the finest level.  With ``subtree_symbols`` (IMP1EZW) a newly
+    significant coefficient whose descendants are all insignificant is PT / NT
+    and roots a zerotree as well.  The newly significant coefficients join the
+    subordinate list.  Returns ``(regs, n_list, done)``; a symbol whose decisions
+    are not all coded when coding stops is not applied.
     """
-    nc, hp, wp = mag.shape
-    hp2 = hp // 2
-    wp2 = wp // 2
-    total = nc * hp * wp
-    sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    ztp = np.full((nc, hp, wp), 127, dtype=np.int8)  # plane of the pass in which the node was a/under a ZTR
-    lst = np.empty(total, dtype=np.int64)
-    lval = np.empty(total, dtype=np.int32)
-    llow = np.empty(total, dtype=np.int8)
-    lfirst = np.empty(total, dtype=np.uint8)
-    val = np.zeros((1, 1, 1), dtype=np.int32)
-    if not decoding:
-        val = mag.copy()
-    n_list = 0
-    tcount = 0
-    tracing = trace.shape[0] > 0
-    e_low = state[STATE_LOW]
-    e_rng = state[STATE_RANGE]
-    d_rng = state[STATE_RANGE]
-    d_code = state[STATE_LOW]
-    d_pos = state[STATE_POS]
-    d_limit = state[STATE_LIMIT]
-    d_done = state[STATE_DONE]
-
-    done = False
-    n = n_max
-    while n >= 0 and not done:
-        bitn = np.int32(1) << n
-        dmax = np.zeros((1, 1, 1), dtype=np.int32)
-        if not decoding:
-            dmax = descendant_max(val, hl, wl, levels)  # significant coefficients read as 0
-
-        # ---------------------------------------------------------- dominant pass
-        for c in range(nc):
-            chroma = 1 if c > 0 else 0
-            for band in range(3 * levels + 1):
-                if band == 0:
-                    r0, r1, c0, c1 = 0, hl, 0, wl
-                else:
-                    k = levels - (band - 1) // 3
-                    hk = hp >> k
-                    wk = wp >> k
-                    o = (band - 1) % 3
-                    if o == 0:
-                        r0, r1, c0, c1 = 0, hk, wk, 2 * wk
-                    elif o == 1:
-                        r0, r1, c0, c1 = hk, 2 * hk, 0, wk
-                    else:
-                        r0, r1, c0, c1 = hk, 2 * hk, wk, 2 * wk
+    state, buf, probs, counts, stats = coder
+    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    mag, sgn_in, val, dmax, sig, sgn, ztp, snew, ins, subp = maps
+    lst, lval, llow, lfirst = sub
+    nc, hp, wp = ztp.shape
+    bitn = np.int32(1) << n
+    sign_base = CTX_SIGN if subtree_symbols is None else imp1.CTX_SIGN
+    for c in range(nc):
+        for band in range(3 * levels + 1):
+            r0, r1, c0, c1 = _subband(band, levels, hl, wl, hp, wp)
+            if band > 0:
+                # the descendants of this pass's zerotree roots get no symbol: the parents'
+                # band has been scanned, so mark this band's members of those zerotrees first
                 for i in range(r0, r1):
                     for j in range(c0, c1):
-                        psig = 0
-                        if band > 0:
-                            pi, pj = _parent(i, j, hl, wl)
-                            if ztp[c, pi, pj] == n:
-                                ztp[c, i, j] = n  # predictably insignificant
-                                continue
-                            psig = np.int64(sig[c, pi + 1, pj + 1])
-                        was_sig = sig[c, i + 1, j + 1] != 0
-                        if was_sig and rescan is None:
-                            continue
-                        leaf = levels == 0 or i >= hp2 or j >= wp2
-                        b1 = 0
-                        b2 = 0
-                        if not decoding:
-                            if not was_sig and mag[c, i, j] >= bitn:
-                                b1 = 1
-                                b2 = np.int64(sgn_in[c, i, j])
-                            elif not leaf:
-                                b2 = 1 if dmax[c, i, j] >= bitn else 0
-                        nb = 0
-                        if arith is not None:
-                            nb = (np.int64(sig[c, i, j + 1]) + np.int64(sig[c, i + 2, j + 1])
-                                  + np.int64(sig[c, i + 1, j]) + np.int64(sig[c, i + 1, j + 2]))
-                            if nb > 2:
-                                nb = 2
-                        bclass = _band_class(min(rowlev[i], collev[j]), levels)
-                        for step in range(2):
-                            # which decision, in which context, and whether it is coded at all
-                            ctx = 0
-                            if step == 0:
-                                bit = b1
-                                coded = not (was_sig and arith is not None)
-                                if arith is not None:
-                                    ctx = CTX_SIG + ((((chroma * N_BAND + bclass) * 2 + (1 if leaf else 0)) * 2
-                                                      + psig) * 3 + nb)
-                            else:
-                                bit = b2
-                                coded = b1 == 1 or not leaf or arith is None
-                                if arith is not None:
-                                    if b1 == 1:
-                                        orient = _orientation(rowlev[i], collev[j], levels)
-                                        ctx = CTX_SIGN + sign_context(sgn, sig, c, i, j, orient)
-                                    else:
-                                        ctx = CTX_ZTR + (((chroma * N_BAND + bclass) * 2 + psig) * 3 + nb) * 2 + (
-                                            1 if was_sig else 0)
-                            if not coded:
-                                continue
-                            # the coder call, written out so that Numba prunes the unused paths
-                            if not decoding:
-                                if arith is not None:
-                                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0],
-                                                                              probs[ctx, 1], counts[ctx], bit)
-                                    probs[ctx, 0] = pf
-                                    probs[ctx, 1] = ps
-                                    counts[ctx] = pc
-                                    while e_rng < TOP:
-                                        e_rng = (e_rng << 8) & MASK32
-                                        e_low = ac_encoder_shift(state, buf, e_low)
-                                else:
-                                    raw_write_bit(state, buf, bit)
-                            elif arith is not None:
-                                bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                                    d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
-                                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                                )
-                                probs[ctx, 0] = pf
-                                probs[ctx, 1] = ps
-                                counts[ctx] = pc
-                            else:
-                                bit = raw_read_bit(state, buf)
-                            if bit < 0:
-                                done = True
-                                break
-                            if stats.shape[0] > 0 and arith is not None:
-                                stats[ctx, bit] += 1
-                            if step == 0:
-                                b1 = bit
-                                if was_sig:
-                                    b1 = 0  # plain + rescan: the decoder ignores this bit
-                            else:
-                                b2 = bit
-                            if not decoding:  # the encoder stops once its budget is spent
-                                if state[STATE_DONE] != 0:
-                                    done = True
-                                    break
-                        if done:
-                            break  # an unfinished symbol is not applied
-                        if b1 == 1:
-                            sym = S_NEG if b2 == 1 else S_POS
-                        elif leaf:
-                            sym = S_Z
-                        elif b2 == 1:
-                            sym = S_IZ
-                        else:
-                            sym = S_ZTR
-                        if tracing:
-                            if tcount < trace.shape[0]:
-                                trace[tcount, 0] = n
-                                trace[tcount, 1] = sym
-                                trace[tcount, 2] = c
-                                trace[tcount, 3] = i
-                                trace[tcount, 4] = j
-                                trace[tcount, 5] = 0
-                            tcount += 1
-                        if b1 == 1:
-                            sig[c, i + 1, j + 1] = 1
-                            sgn[c, i + 1, j + 1] = b2
-                            lst[n_list] = _pack(c, i, j)
-                            lval[n_list] = bitn
-                            llow[n_list] = n
-                            lfirst[n_list] = 1
-                            n_list += 1
-                            if not decoding:
-                                val[c, i, j] = 0
-                        elif sym == S_ZTR:
+                        pi, pj = _parent(i, j, hl, wl)
+                        if ztp[c, pi, pj] == n:
                             ztp[c, i, j] = n
-                        if done:
-                            break
-                    if done:
-                        break
-                if done:
-                    break
-            if done:
-                break
+            for i in range(r0, r1):
+                for j in range(c0, c1):
+                    pi = -1  # the parent, none in the LL band
+                    pj = -1
+                    if band > 0:
+                        if ztp[c, i, j] == n:
+                            continue  # inside a zerotree: predictably insignificant
+                        pi, pj = _parent(i, j, hl, wl)
+                    was_sig = sig[c, i + 1, j + 1] != 0
+                    if was_sig and rescan is None:
+                        continue
+                    leaf = levels == 0 or i >= hp2 or j >= wp2
+
+                    # the encoder's answers: b1 newly significant; b2 its sign, or IZ (1) vs ZTR (0);
+                    # b3 (IMP1EZW) its subtree insignificant (PT / NT)
+                    b1 = 0
+                    b2 = 0
+                    b3 = 0
+                    if not decoding:
+                        subtree_sig = not leaf and dmax[c, i, j] >= bitn
+                        if not was_sig and mag[c, i, j] >= bitn:
+                            b1 = 1
+                            b2 = np.int64(sgn_in[c, i, j])
+                            b3 = 0 if leaf or subtree_sig else 1
+                        elif subtree_sig:
+                            b2 = 1
+                    ctx_sig = 0
+                    ctx_zero = 0
+                    ctx_subtree = 0
+                    zero_impossible = False  # IMP1EZW: the decoder knows this is not ZTR / Z
+                    if arith is not None:
+                        band_cls = _band_class(min(rowlev[i], collev[j]), levels)
+                        if subtree_symbols is None:  # EZW's contexts (ezw_context_count)
+                            ps = np.int64(sig[c, pi + 1, pj + 1]) if pi >= 0 else np.int64(0)  # parent significant
+                            nb = min(four_neighbours(sig, c, i, j), 2)
+                            chroma = 1 if c > 0 else 0
+                            leaf_bit = 1 if leaf else 0
+                            ctx_sig = CTX_SIG + (((chroma * N_BAND + band_cls) * 2 + leaf_bit) * 2 + ps) * 3 + nb
+                            ctx_zero = CTX_ZTR + (((chroma * N_BAND + band_cls) * 2 + ps) * 3 + nb) * 2 + (
+                                1 if was_sig else 0)
+                        else:
+                            ctx_sig, ctx_zero, ctx_subtree, zero_impossible = imp1.dominant_contexts(
+                                sig, snew, subp, ins, c, i, j, pi, pj, hl, wl, band_cls, leaf, n)
+
+                    # b1, unless the decoder knows it: an already significant coefficient (rescan), or
+                    # a leaf that cannot be Z (IMP1EZW)
+                    if arith is not None and (was_sig or (zero_impossible and leaf)):
+                        b1 = 0 if was_sig else 1
+                    else:
+                        b1, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx_sig, b1)
+                        if b1 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
+                            return regs, n_list, True
+                        if was_sig:
+                            b1 = 0  # plain + rescan: written, and ignored by the decoder
+                    # b2, unless the decoder knows it: a Z has none, and a node that cannot be ZTR is IZ
+                    if b1 == 1 or arith is None or not (leaf or zero_impossible):
+                        ctx = ctx_zero
+                        if arith is not None and b1 == 1:
+                            ctx = sign_base + coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, i, j)
+                        b2, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, b2)
+                        if b2 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
+                            return regs, n_list, True
+                    elif zero_impossible:
+                        b2 = 1
+                    # b3: IMP1EZW's PT / NT, for a newly significant coefficient with descendants
+                    if subtree_symbols is not None and b1 == 1 and not leaf:
+                        b3, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats,
+                                                 ctx_subtree, b3)
+                        if b3 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
+                            return regs, n_list, True
+
+                    # the symbol's effect
+                    if b1 == 1:  # POS / NEG (PT / NT): to the subordinate list
+                        sig[c, i + 1, j + 1] = 1
+                        sgn[c, i + 1, j + 1] = b2
+                        lst[n_list] = _pack(c, i, j)
+                        lval[n_list] = bitn
+                        llow[n_list] = n
+                        lfirst[n_list] = 1
+                        n_list += 1
+                        if not decoding:
+                            val[c, i, j] = 0  # counts as 0 in later zerotree tests
+                        if subtree_symbols is not None:
+                            snew[c, i, j] = n
+                            if b3 == 1:
+                                ztp[c, i, j] = n  # PT / NT: the root of a zerotree
+                            elif not leaf:
+                                subp[c, i + 1, j + 1] = n
+                    elif leaf:  # Z
+                        if subtree_symbols is not None:
+                            ins[c, i, j] = n
+                    elif b2 == 1:  # IZ
+                        if subtree_symbols is not None:
+                            subp[c, i + 1, j + 1] = n
+                    else:  # ZTR
+                        ztp[c, i, j] = n
+                        if subtree_symbols is not None:
+                            ins[c, i, j] = n
+    return regs, n_list, False
+
+
+@njit(cache=True, _nrt=False)
+def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, mag, sig, sub, n_list, n,
+                     significance_first):
+    """Shapiro's subordinate pass after the dominant pass at ``T = 2**n``.
+
+    Shapiro's order: bit ``n - 1`` of every entry of the subordinate list (the
+    upper or the lower half of its uncertainty interval), the ones just found
+    included; ``significance_first``: bit ``n`` of the entries found in earlier
+    passes (those just found are refined after the next dominant pass).
+    Returns ``(regs, done)``.
+    """
+    state, buf, probs, counts, stats = coder
+    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    lst, lval, llow, lfirst = sub
+    bitn = np.int32(1) << n
+    half = bitn if significance_first != 0 else bitn >> 1
+    low_after = n if significance_first != 0 else n - 1
+    for k in range(n_list):
+        if llow[k] <= low_after:
+            continue  # found in this dominant pass (significance first): refined in the next one
+        c, i, j = _unpack(lst[k])
+        ctx = 0
+        if arith is not None:
+            band = _band_class(min(rowlev[i], collev[j]), levels)
+            first = np.int64(lfirst[k])
+            if subtree_symbols is None:
+                ctx = CTX_SUB + ((1 if c > 0 else 0) * N_BAND + band) * 2 + first
+            else:
+                ctx = imp1.subordinate_context(sig, c, i, j, band, first)
+        bit = 0
+        if not decoding:
+            bit = 1 if (mag[c, i, j] & half) != 0 else 0
+        bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
+        if bit < 0:
+            return regs, True
+        if bit == 1:
+            lval[k] |= half
+        llow[k] = low_after
+        lfirst[k] = 0
+        if not decoding and state[STATE_DONE] != 0:
+            return regs, True
+    return regs, False
+
+
+@njit(cache=True)
+def registers(decoding, state):
+    """:func:`.arith.coder_registers` for the Python driver, which keeps them between the passes."""
+    return coder_registers(decoding, state)
+
+
+@njit(cache=True)
+def store_registers(decoding, state, regs):
+    """:func:`.arith.save_registers` for the Python driver."""
+    save_registers(decoding, state, regs)
+
+
+def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state,
+             buf, probs, counts, stats, significance_first):
+    """Run EZW (IMP1EZW with ``subtree_symbols``) from threshold ``2**n_max`` down to 1, or until the coder is done.
+
+    Encoder (``decoding`` False): reads ``mag``/``sgn_in``, writes to ``buf``.
+    Decoder: reads ``buf``; ``mag``/``sgn_in`` give only the shape.  ``stats``
+    (contexts x 2, or empty) counts the encoder's decisions per context.
+
+    Returns ``(n_list, lst, lval, llow, sgn)``: the subordinate list (packed
+    coordinates ``(c << 42) | (i << 21) | j``), the magnitude bits known for each
+    entry (``lval``), the lowest plane known (``llow``: ``|x|`` lies in
+    ``[lval, lval + 2**llow)``) and the sign map (with a 1-sample border).
+
+    A Python function: the loop over thresholds calls the compiled passes (a
+    few dozen calls per image), which saves compiling a driver that would link,
+    optimise and emit every pass once more.
+    """
+    nc, hp, wp = mag.shape
+    total = nc * hp * wp
+    tree = Tree(hl, wl, hp // 2, wp // 2, levels, rowlev, collev)
+    coder = BitCoder(state, buf, probs, counts, stats)
+    sub = SubordinateList(np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int32),
+                          np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
+    sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    ztp = np.full((nc, hp, wp), 127, dtype=np.int8)
+    val = dmax = np.zeros((1, 1, 1), dtype=np.int32)  # the decoder has neither
+    if not decoding:
+        val = mag.copy()
+        dmax = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.int32)
+    snew = ins = subp = np.zeros((1, 1, 1), dtype=np.int8)  # EZW has none of IMP1EZW's maps
+    if subtree_symbols is not None:
+        snew = np.full((nc, hp, wp), 127, dtype=np.int8)
+        ins = np.full((nc, hp, wp), 127, dtype=np.int8)
+        subp = np.full((nc, hp + 2, wp + 2), 127, dtype=np.int8)
+    maps = Maps(mag, sgn_in, val, dmax, sig, sgn, ztp, snew, ins, subp)
+
+    regs = registers(decoding, state)
+    n_list = 0
+    n = n_max
+    while n >= 0:
+        if not decoding:
+            descendant_max(val, hl, wl, levels, dmax)  # significant coefficients read as 0
+        regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub,
+                                           n_list, n)
         if done or (n == 0 and significance_first == 0):
             break
-
-        # ------------------------------------------------------- subordinate pass
-        # Shapiro: bit n-1 of every entry, the ones found in this pass included;
-        # significance first: bit n of the entries found in earlier passes (SPIHT's order)
-        half = bitn if significance_first != 0 else bitn >> 1
-        low_after = n if significance_first != 0 else n - 1
-        for k in range(n_list):
-            if llow[k] <= low_after:
-                continue  # found in this dominant pass (significance first): refined in the next one
-            p = lst[k]
-            c = p >> _SHIFT_C
-            i = (p >> _SHIFT_I) & _MASK
-            j = p & _MASK
-            ctx = 0
-            if arith is not None:
-                bclass = _band_class(min(rowlev[i], collev[j]), levels)
-                ctx = CTX_SUB + ((1 if c > 0 else 0) * N_BAND + bclass) * 2 + np.int64(lfirst[k])
-            bit = 0
-            if not decoding:
-                bit = 1 if (mag[c, i, j] & half) != 0 else 0
-            # the coder call, written out so that Numba prunes the unused paths
-            if not decoding:
-                if arith is not None:
-                    e_low, e_rng, pf, ps, pc = ac_encode_step(e_low, e_rng, probs[ctx, 0], probs[ctx, 1],
-                                                              counts[ctx], bit)
-                    probs[ctx, 0] = pf
-                    probs[ctx, 1] = ps
-                    counts[ctx] = pc
-                    while e_rng < TOP:
-                        e_rng = (e_rng << 8) & MASK32
-                        e_low = ac_encoder_shift(state, buf, e_low)
-                else:
-                    raw_write_bit(state, buf, bit)
-            elif arith is not None:
-                bit, d_rng, d_code, d_pos, d_done, pf, ps, pc = ac_decode_step(
-                    d_rng, d_code, d_pos, d_limit, d_done, probs[ctx, 0], probs[ctx, 1], counts[ctx],
-                    np.int64(buf[d_pos]) if d_pos < d_limit else np.int64(0),
-                    np.int64(buf[d_pos + 1]) if d_pos + 1 < d_limit else np.int64(0),
-                )
-                probs[ctx, 0] = pf
-                probs[ctx, 1] = ps
-                counts[ctx] = pc
-            else:
-                bit = raw_read_bit(state, buf)
-            if bit < 0:
-                done = True
-                break
-            if stats.shape[0] > 0 and arith is not None:
-                stats[ctx, bit] += 1
-            if bit == 1:
-                lval[k] |= half
-            llow[k] = low_after
-            lfirst[k] = 0
-            if tracing:
-                if tcount < trace.shape[0]:
-                    trace[tcount, 0] = n
-                    trace[tcount, 1] = T_SUB
-                    trace[tcount, 2] = c
-                    trace[tcount, 3] = i
-                    trace[tcount, 4] = j
-                    trace[tcount, 5] = bit
-                tcount += 1
-            if not decoding:
-                if state[STATE_DONE] != 0:
-                    done = True
-                    break
+        regs, done = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, mag, sig, sub, n_list, n,
+                                      significance_first)
         if done:
             break
-        shapiro_reorder(lst, lval, llow, lfirst, n_list)
+        shapiro_reorder(sub.lst, sub.lval, sub.llow, sub.lfirst, n_list)
         n -= 1
-
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
-        if not decoding:
-            state[STATE_LOW] = e_low
-            state[STATE_RANGE] = e_rng
-        else:
-            state[STATE_LOW] = d_code
-            state[STATE_RANGE] = d_rng
-            state[STATE_POS] = d_pos
-            state[STATE_DONE] = d_done
-    return n_list, lst, lval, llow, sgn, tcount
+        store_registers(decoding, state, regs)
+    return n_list, sub.lst, sub.lval, sub.llow, sgn
 
 
 @njit(cache=True)

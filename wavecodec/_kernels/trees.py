@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .jit import array_helper
+
 SHIFT_C = 42
 SHIFT_I = 21
 MASK = (1 << 21) - 1
@@ -27,6 +29,12 @@ N_BAND = 4  # band classes of the contexts: LL, levels >= 3, level 2, level 1
 def pack(c, i, j):
     """List entry of coefficient (c, i, j); ``p >> SHIFT_C``, ``(p >> SHIFT_I) & MASK``, ``p & MASK`` unpack it."""
     return (np.int64(c) << SHIFT_C) | (np.int64(i) << SHIFT_I) | np.int64(j)
+
+
+@njit(cache=True, inline="always")
+def unpack(p):
+    """``(c, i, j)`` of list entry ``p`` (see :func:`pack`)."""
+    return p >> SHIFT_C, (p >> SHIFT_I) & MASK, p & MASK
 
 
 @njit(cache=True, inline="always")
@@ -54,6 +62,23 @@ def orientation(rl, cl, levels):
 
 
 @njit(cache=True, inline="always")
+def four_neighbours(sig, c, i, j):
+    """How many of the left, right, upper and lower neighbours of (c, i, j) are significant (0..4)."""
+    y = i + 1
+    x = j + 1
+    return np.int64(sig[c, y, x - 1]) + np.int64(sig[c, y, x + 1]) + np.int64(sig[c, y - 1, x]) + np.int64(sig[c, y + 1, x])
+
+
+@njit(cache=True, inline="always")
+def diagonal_neighbours(sig, c, i, j):
+    """How many of the four diagonal neighbours of (c, i, j) are significant (0..4)."""
+    y = i + 1
+    x = j + 1
+    return (np.int64(sig[c, y - 1, x - 1]) + np.int64(sig[c, y - 1, x + 1]) + np.int64(sig[c, y + 1, x - 1])
+            + np.int64(sig[c, y + 1, x + 1]))
+
+
+@njit(cache=True, inline="always")
 def signed(sgn, sig, c, y, x):
     """+1 / -1 for a significant positive / negative map entry, 0 if insignificant."""
     if sig[c, y, x] == 0:
@@ -78,3 +103,9 @@ def sign_context(sgn, sig, c, i, j, orient):
     v = 1 if v > 0 else (-1 if v < 0 else 0)
     chroma = 1 if c > 0 else 0
     return (chroma * 4 + orient) * 9 + (h + 1) * 3 + (v + 1)
+
+
+@array_helper
+def coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, i, j):
+    """:func:`sign_context` of coefficient (c, i, j), its band orientation from the level maps."""
+    return sign_context(sgn, sig, c, i, j, orientation(rowlev[i], collev[j], levels))

@@ -1,9 +1,9 @@
 """Policy shared by the zerotree codecs (EZW and IMP1EZW).
 
 Both codecs scan the same trees in the same order and differ only in the
-dominant-pass symbol map, i.e. in their Numba kernel
-(:func:`wavecodec._kernels.ezw.ezw_code`, :func:`wavecodec._kernels.imp1ezw.imp1ezw_code`,
-same signature).  This module holds what is common: the parameter block, the
+dominant-pass symbol map: one Numba kernel, :func:`wavecodec._kernels.ezw.ezw_code`,
+runs both (IMP1EZW with its ``subtree_symbols`` flag, see
+:mod:`wavecodec._kernels.imp1ezw`).  This module holds what is common: the parameter block, the
 encoder and decoder drivers around a kernel, the quantiser-step search and the
 reconstruction points, and the :class:`ZerotreeCodec` base class.
 
@@ -59,15 +59,13 @@ class ZerotreeKernel:
     """A zerotree kernel and what its driver needs to know about it."""
 
     name: str
-    code: Callable  # (decoding, arith, rescan, mag, sgn, levels, hl, wl, rowlev, collev, n_max, state, buf,
-    #                  probs, counts, trace, stats, significance_first) -> (n_list, lst, lval, llow, sgn, n_trace)
+    code: Callable  # (decoding, arith, rescan, subtree_symbols, mag, sgn, levels, hl, wl, rowlev, collev, n_max,
+    #                  state, buf, probs, counts, stats, significance_first) -> (n_list, lst, lval, llow, sgn)
     context_count: int
     scans: tuple[str, ...]  # scan conventions the kernel implements
     priors: tuple | None = None  # initial P(bit = 0) per context (2**-15 units), see _zerotree_priors
     confidence: int = 16  # how many symbols a prior counts as
-    # True: ``decoding`` is a run-time bool, one compiled kernel for both directions
-    # (fewer compilations); False: passed as None/True, one specialisation per direction
-    one_kernel_both_directions: bool = True
+    subtree_symbols: bool = False  # IMP1EZW's symbol map (PT / NT) and contexts
 
     def initial_models(self, priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
         """Context models at the start of a stream: the trained priors, or flat 1/2."""
@@ -130,17 +128,17 @@ class ZerotreePlan:
 
 
 def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, order: str, mag, sgn, levels,
-                n_max, state, buf, trace, stats=None, priors=True):
+                n_max, state, buf, stats=None, priors=True):
     nc, hp, wp = mag.shape
     rowlev, collev = B.level_maps(hp, wp, levels)
     probs, counts = kernel.initial_models(priors)
-    # the variant flags as None (off) / True (on): one compiled specialisation per variant
-    if not kernel.one_kernel_both_directions:
-        decoding = True if decoding else None
+    # ``decoding`` a run-time bool (one compiled kernel for both directions); the
+    # variant flags as None (off) / True (on): one compiled specialisation per variant
     return kernel.code(
-        decoding, True if arith else None, True if scan == "rescan" else None, mag, sgn, levels,
-        hp >> levels, wp >> levels, rowlev, collev, n_max, state, buf, probs, counts, trace,
-        np.zeros((0, 2), dtype=np.int64) if stats is None else stats, _ORDER_CODE[order],
+        decoding, True if arith else None, True if scan == "rescan" else None,
+        True if kernel.subtree_symbols else None, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
+        n_max, state, buf, probs, counts, np.zeros((0, 2), dtype=np.int64) if stats is None else stats,
+        _ORDER_CODE[order],
     )
 
 
@@ -149,28 +147,27 @@ class EncodeResult:
     """Output of :func:`encode_coefficients`."""
 
     payload: bytes
-    trace: np.ndarray  # (n_trace, 6): threshold plane n, kind (S_* or T_SUB), plane c, row, column, bit
     recon: tuple = (128, 128)  # MSE-optimal reconstruction points (1/256 of the interval), fresh and refined
     reduction: float = 0.0  # squared error removed by the decoded coefficients, at those points
 
 
 def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str = "ac", scan: str = "strict",
                         order: str = "shapiro", levels: int, n_max: int, budget: int | None,
-                        trace_capacity: int = 0, stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
+                        stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
     """Run a zerotree encoder on signed integer coefficients (C, hp, wp) in tree layout.
 
     ``levels`` fixes the LL band (``hp >> levels`` x ``wp >> levels``); the first
-    threshold is ``2**n_max``.  The payload is at most ``budget`` bytes; ``trace``
-    holds the first ``trace_capacity`` symbols; ``stats`` (contexts x 2) counts the
-    coded decisions per context; ``priors=False`` starts every context at 1/2
-    (for training the priors; such a stream does not decode).
+    threshold is ``2**n_max``.  The payload is at most ``budget`` bytes; ``stats``
+    (contexts x 2) counts the coded decisions per context; ``priors=False`` starts
+    every context at 1/2 (for training the priors; such a stream does not decode).
+    (To follow the coder symbol by symbol, use :func:`wavecodec.trace`: its
+    reference coder gives the same bits as the ``plain`` variant.)
     """
     mag = np.ascontiguousarray(np.abs(q), dtype=np.int32)
     sgn = np.ascontiguousarray(q < 0, dtype=np.uint8)
     arith = variant == "ac"
-    trace = np.zeros((trace_capacity, 6), dtype=np.int64)
     if n_max < 0 or budget == 0:
-        return EncodeResult(b"", trace[:0])
+        return EncodeResult(b"")
     state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
     # size the buffer generously and grow it if the coder reports that it ran past the end
     full_estimate = max(1024, mag.size * (n_max + 2) // 2)
@@ -181,8 +178,8 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
             _ac.ac_encoder_init(state, budget if budget is not None else 1 << 60)
         else:
             _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
-        n_list, lst, lval, llow, _, n_trace = _run_kernel(kernel, False, arith, scan, order, mag, sgn, levels,
-                                                          n_max, state, buf, trace, stats, priors)
+        n_list, lst, lval, llow, _ = _run_kernel(kernel, False, arith, scan, order, mag, sgn, levels, n_max, state,
+                                                 buf, stats, priors)
         if arith:
             n_bytes = int(_ac.ac_encoder_flush(state, buf))
         else:
@@ -195,7 +192,7 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
     offsets = _ezw_kernel.optimal_offsets(mag, lst, lval, llow, n_list)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
     reduction = _ezw_kernel.distortion_reduction(mag, lst, lval, llow, n_list, recon[0] / 256.0, recon[1] / 256.0)
-    return EncodeResult(buf[:n_bytes].tobytes(), trace[: min(int(n_trace), trace_capacity)], recon, reduction)
+    return EncodeResult(buf[:n_bytes].tobytes(), recon, reduction)
 
 
 def decode_coefficients(kernel: ZerotreeKernel, payload: bytes, *, variant: str = "ac", scan: str = "strict",
@@ -215,9 +212,8 @@ def decode_coefficients(kernel: ZerotreeKernel, payload: bytes, *, variant: str 
         _ac.ac_decoder_init(state, data, data.shape[0])
     else:
         _ac.raw_init(state, 8 * data.shape[0])
-    trace = np.zeros((0, 6), dtype=np.int64)
-    n_list, lst, lval, llow, sgn, _ = _run_kernel(kernel, True, arith, scan, order, dummy, dummy_sign, levels,
-                                                  n_max, state, data, trace)
+    n_list, lst, lval, llow, sgn = _run_kernel(kernel, True, arith, scan, order, dummy, dummy_sign, levels, n_max,
+                                               state, data)
     if weight_map is None:
         weight_map = np.ones((hp, wp))
     if plane_weight is None:

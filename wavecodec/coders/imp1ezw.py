@@ -6,9 +6,10 @@ zerotree cost one symbol, which removes many of EZW's POS/NEG + ZTR ZTR ZTR
 sequences.  Scan (the strict, decoder-consistent reading of Shapiro), subordinate
 passes, Shapiro's ordering of the subordinate list, the reconstruction and the
 options ``pass_order``, ``step_search`` and ``reconstruction`` are EZW's
-(:mod:`wavecodec.coders._zerotree`); the kernel
-:func:`wavecodec._kernels.imp1ezw.imp1ezw_code` documents the symbol map, its
-binary decomposition and the contexts.
+(:mod:`wavecodec.coders._zerotree`), and so is the kernel
+(:func:`wavecodec._kernels.ezw.ezw_code` with ``subtree_symbols``);
+:mod:`wavecodec._kernels.imp1ezw` documents the symbol map, its binary
+decomposition and the contexts.
 
 Variants (option ``variant``):
 
@@ -33,16 +34,16 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._kernels import ezw as _ezw
 from .._kernels import imp1ezw as _k
 from .._registry import Capabilities, register
 from . import _zerotree as Z
 from . import _zerotree_priors as _priors
 from ._zerotree import VARIANTS, EncodeResult  # noqa: F401  (re-exported)
 
-# decoding as None/True: with one kernel for both directions the encoder ran 10-30% slower
-# (benchmarks/bench_coldstart.py, kodim01 at 1 bpp)
-KERNEL = Z.ZerotreeKernel("imp1ezw", _k.imp1ezw_code, _k.imp1ezw_context_count(), ("strict",), _priors.IMP1EZW,
-                          _priors.CONFIDENCE, one_kernel_both_directions=False)
+# EZW's kernel with IMP1EZW's symbol map and contexts
+KERNEL = Z.ZerotreeKernel("imp1ezw", _ezw.ezw_code, _k.imp1ezw_context_count(), ("strict",), _priors.IMP1EZW,
+                          _priors.CONFIDENCE, subtree_symbols=True)
 
 
 def encode_coefficients(q: np.ndarray, **options) -> EncodeResult:
