@@ -506,7 +506,7 @@ def test_error_hierarchy():
 def test_one_word_for_the_raw_bits_variant():
     # every bit-plane codec calls its raw-bits variant "plain"; SPIHT's former "binary" is the same stream
     img = make_image(24, 40)
-    for codec in ("spiht",):
+    for codec in ("spiht", "ezw", "imp1ezw"):
         plain = wavecodec.encode(img, codec, bpp=1.0, variant="plain")
         assert wavecodec.encode(img, codec, bpp=1.0, variant="binary") == plain
         assert wavecodec.info(plain).params["variant"] == "plain"

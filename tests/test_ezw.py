@@ -227,7 +227,7 @@ def test_registry_and_options():
     assert opts["variant"].default == "ac" and set(opts["variant"].choices) == {"ac", "plain"}
     assert opts["scan"].default == "strict" and set(opts["scan"].choices) == {"strict", "rescan"}
     with pytest.raises(wavecodec.InvalidArgumentError):
-        wavecodec.encode(make_image(8, 8), "ezw", variant="binary")
+        wavecodec.encode(make_image(8, 8), "ezw", variant="raw")
     with pytest.raises(wavecodec.InvalidArgumentError):
         wavecodec.encode(make_image(8, 8), "ezw", lossless=True, wavelet="cdf97")
 

@@ -175,7 +175,7 @@ def test_registry_and_options():
     assert set(opts) == {"variant", "pass_order", "wavelet", "levels", "step_search", "reconstruction"}
     assert opts["variant"].default == "ac" and set(opts["variant"].choices) == {"ac", "plain"}
     with pytest.raises(wavecodec.InvalidArgumentError):
-        wavecodec.encode(make_image(8, 8), "imp1ezw", variant="binary")
+        wavecodec.encode(make_image(8, 8), "imp1ezw", variant="raw")
     with pytest.raises(wavecodec.InvalidArgumentError):
         wavecodec.encode(make_image(8, 8), "imp1ezw", scan="rescan")
     with pytest.raises(wavecodec.InvalidArgumentError):

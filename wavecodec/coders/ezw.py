@@ -63,6 +63,7 @@ class EzwCodec(Z.ZerotreeCodec):
     reference = "J. M. Shapiro, IEEE TSP 41(12):3445-3462, 1993"
     capabilities = Capabilities(embedded=True, lossless=True, colour=True)
     kernel = KERNEL
+    mode_fields = Z.mode_fields(KERNEL.scans)
     options = Z.common_options("fixed 2-bit dominant symbols and raw refinement bits") + (
         Option("scan", "strict",
                "'strict': significant coefficients leave the dominant scan (Shapiro, decoder-consistent);"

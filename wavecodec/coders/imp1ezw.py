@@ -62,6 +62,7 @@ class Imp1EzwCodec(Z.ZerotreeCodec):
     reference = "M. Brahimi, L. Laouir, L. Boubchir, A. Ali-Cherif, AEU 73:183-192, 2017"
     capabilities = Capabilities(embedded=True, lossless=True, colour=True)
     kernel = KERNEL
+    mode_fields = Z.mode_fields(KERNEL.scans)
     options = Z.common_options("fixed 1-3 bit dominant symbols and raw refinement bits")
 
 
