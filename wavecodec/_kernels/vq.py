@@ -31,6 +31,13 @@ range coder):
   from the previous codeword's DC, the other coefficients as zero flag, sign and
   magnitude - 1, with adaptive Exp-Golomb binarisation, contexts per coefficient
   position.
+
+Compile time.  The kernels allocate nothing and sort nothing: the Python functions
+of the same names sort the codebook (``np.argsort``) and allocate the work arrays,
+then call a kernel (each ``np.empty``/``np.full``/``np.argsort`` inside a kernel
+compiles its own implementation).  The coders meet the arithmetic coder in one
+place each way (:func:`_encode_decisions`, :func:`_decode_bit`, compiled once and
+called), instead of an inlined copy of the coder at every decision.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import numpy as np
 from numba import njit
 
 from .arith import ac_decode_bit, ac_encode_bit
+from .jit import array_helper, kernel
 
 # --------------------------------------------------------------------------- search
 
@@ -69,28 +77,37 @@ def _first_not_below(sorted_values, x):
     return lo
 
 
-@njit(cache=True)
-def nearest(vectors, codebook, guess, assign, dist):
+def _dc_order(codebook: np.ndarray) -> np.ndarray:
+    """Codeword numbers in order of non-decreasing DC (stable: ties in codeword order)."""
+    return np.argsort(codebook[:, 0], kind="stable")
+
+
+def nearest(vectors, codebook, guess, assign, dist) -> float:
     """Assign every vector to its nearest codeword (squared Euclidean distance).
 
     ``guess[m]`` is a starting codeword for vector m (any value outside 0..N-1
     means none).  Writes ``assign`` (int32) and ``dist`` (squared distances) and
     returns the total squared error.
     """
+    order = _dc_order(codebook)
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0], dtype=np.int64)
+    sorted_cb = np.ascontiguousarray(codebook[order], dtype=np.float64)
+    ac_norm = np.empty(order.shape[0], dtype=np.float64)
+    return _nearest(vectors, sorted_cb, order, rank, ac_norm, guess, assign, dist)
+
+
+@kernel
+def _nearest(vectors, sorted_cb, order, rank, ac_norm, guess, assign, dist):
+    """:func:`nearest` with the codebook sorted by DC (``sorted_cb = codebook[order]``,
+    ``rank[order[r]] = r``); ``ac_norm`` is work space (N,)."""
     m_count, k_dim = vectors.shape
-    n_code = codebook.shape[0]
-    order = np.argsort(codebook[:, 0], kind="mergesort")
-    rank = np.empty(n_code, dtype=np.int64)
+    n_code = sorted_cb.shape[0]
     for r in range(n_code):
-        rank[order[r]] = r
-    sorted_cb = np.empty((n_code, k_dim), dtype=np.float64)
-    ac_norm = np.zeros(n_code, dtype=np.float64)
-    for r in range(n_code):
-        for j in range(k_dim):
-            sorted_cb[r, j] = codebook[order[r], j]
+        s = 0.0
         for j in range(1, k_dim):
-            ac_norm[r] += sorted_cb[r, j] * sorted_cb[r, j]
-        ac_norm[r] = np.sqrt(ac_norm[r])
+            s += sorted_cb[r, j] * sorted_cb[r, j]
+        ac_norm[r] = np.sqrt(s)
     total = 0.0
     for m in range(m_count):
         x_norm = 0.0
@@ -152,7 +169,7 @@ def nearest(vectors, codebook, guess, assign, dist):
     return total
 
 
-@njit(cache=True)
+@kernel
 def second_nearest(vectors, codebook, assign, dist2):
     """Squared distance of each vector to its second-nearest codeword (``assign`` is the nearest)."""
     m_count, k_dim = vectors.shape
@@ -169,28 +186,44 @@ def second_nearest(vectors, codebook, assign, dist2):
         dist2[m] = best
 
 
-@njit(cache=True)
 def cell_statistics(vectors, assign, dist, n_code):
     """Per-cell sums of vectors, counts, squared error and the index of the worst vector."""
+    sums, counts, sse, worst, worst_d = _cell_arrays(n_code, vectors.shape[1])
+    _cell_statistics(vectors, assign, dist, sums, counts, sse, worst, worst_d)
+    return sums, counts, sse, worst
+
+
+def _cell_arrays(n_code: int, k_dim: int):
+    return (np.empty((n_code, k_dim), dtype=np.float64), np.empty(n_code, dtype=np.int64),
+            np.empty(n_code, dtype=np.float64), np.empty(n_code, dtype=np.int64), np.empty(n_code, dtype=np.float64))
+
+
+@kernel
+def _cell_statistics(vectors, assign, dist, sums, counts, sse, worst, worst_d):
+    """:func:`cell_statistics` into the given arrays (``worst_d``: work space); returns the
+    total squared error (``dist`` summed in order)."""
     m_count, k_dim = vectors.shape
-    sums = np.zeros((n_code, k_dim), dtype=np.float64)
-    counts = np.zeros(n_code, dtype=np.int64)
-    sse = np.zeros(n_code, dtype=np.float64)
-    worst = np.full(n_code, -1, dtype=np.int64)
-    worst_d = np.full(n_code, -1.0, dtype=np.float64)
+    for n in range(sums.shape[0]):
+        for j in range(k_dim):
+            sums[n, j] = 0.0
+        counts[n] = 0
+        sse[n] = 0.0
+        worst[n] = -1
+        worst_d[n] = -1.0
+    total = 0.0
     for m in range(m_count):
         a = assign[m]
         counts[a] += 1
         sse[a] += dist[m]
+        total += dist[m]
         for j in range(k_dim):
             sums[a, j] += vectors[m, j]
         if dist[m] > worst_d[a]:
             worst_d[a] = dist[m]
             worst[a] = m
-    return sums, counts, sse, worst
+    return total
 
 
-@njit(cache=True)
 def lloyd(vectors, codebook, assign, dist, max_iterations, tolerance):
     """Lloyd (LBG) iterations in place: centroid update, then nearest search warm-started
     from the previous assignment.  ``assign``/``dist`` must hold the current partition.
@@ -200,24 +233,20 @@ def lloyd(vectors, codebook, assign, dist, max_iterations, tolerance):
     Empty cells keep their codeword.
     """
     n_code, k_dim = codebook.shape
-    total = 0.0
-    for m in range(dist.shape[0]):
-        total += dist[m]
+    cells = _cell_arrays(n_code, k_dim)
+    sums, counts = cells[0], cells[1]
+    total = _cell_statistics(vectors, assign, dist, *cells)
     previous = np.empty_like(assign)
     it = 0
     while it < max_iterations:
-        sums, counts, _, _ = cell_statistics(vectors, assign, dist, n_code)
-        for n in range(n_code):
-            if counts[n] > 0:
-                for j in range(k_dim):
-                    codebook[n, j] = sums[n, j] / counts[n]
-        previous[:] = assign
+        if it > 0:
+            _cell_statistics(vectors, assign, dist, *cells)
+        live = counts > 0
+        codebook[live] = sums[live] / counts[live][:, None]
+        np.copyto(previous, assign)
         new_total = nearest(vectors, codebook, previous, assign, dist)
         it += 1
-        changed = 0
-        for m in range(assign.shape[0]):
-            if assign[m] != previous[m]:
-                changed += 1
+        changed = np.count_nonzero(assign != previous)
         done = changed == 0 or total - new_total <= tolerance * total
         total = new_total
         if done:
@@ -225,14 +254,25 @@ def lloyd(vectors, codebook, assign, dist, max_iterations, tolerance):
     return total, it
 
 
-@njit(cache=True)
 def reconstruct_blocks(codebook, indices):
     """Gather codewords: (n_blocks, K) float64 from (N, K) and (n_blocks,) indices."""
-    out = np.empty((indices.shape[0], codebook.shape[1]), dtype=np.float64)
-    for b in range(indices.shape[0]):
-        for j in range(codebook.shape[1]):
-            out[b, j] = codebook[indices[b], j]
-    return out
+    return np.asarray(codebook, dtype=np.float64)[indices]
+
+
+# --------------------------------------------------------------------------- the coder, called once per decision
+
+
+@array_helper
+def _encode_decisions(state, out, probs, counts, ctxs, bits, n):
+    """Code the first ``n`` decisions (context ``ctxs[i]``, bit ``bits[i]``)."""
+    for i in range(n):
+        ac_encode_bit(state, out, probs, counts, ctxs[i], np.int64(bits[i]))
+
+
+@array_helper
+def _decode_bit(state, data, probs, counts, ctx):
+    """:func:`ac_decode_bit`, compiled once for all the decoders here."""
+    return ac_decode_bit(state, data, probs, counts, ctx)
 
 
 # --------------------------------------------------------------------------- index coder
@@ -244,6 +284,11 @@ NEIGHBOUR_CLASSES = 5
 def index_context_count(n_bits: int) -> int:
     """Contexts used by :func:`encode_indices` for a codebook of up to 2**n_bits codewords."""
     return INDEX_FLAG_CONTEXTS + NEIGHBOUR_CLASSES * (1 << n_bits)
+
+
+def decision_buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(contexts, bits) work arrays for ``n`` decisions."""
+    return np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
 
 
 @njit(cache=True, inline="always")
@@ -275,7 +320,7 @@ def _neighbour_class(left, n_bits):
     return left << 1 if n_bits == 1 else 0
 
 
-@njit(cache=True, inline="always")
+@array_helper
 def _index_decisions(idx, r, c, cols, n_bits, ctxs, bits):
     """The binary decisions that code the index at (r, c) given those before it in raster
     order (see the module docstring): writes their contexts and bits (room for
@@ -307,19 +352,17 @@ def _index_decisions(idx, r, c, cols, n_bits, ctxs, bits):
     return n
 
 
-@njit(cache=True)
-def encode_indices(idx, rows, cols, n_bits, state, out, probs, counts):
-    """Code a (rows*cols,) raster of indices, each < 2**n_bits (see the module docstring)."""
-    ctxs = np.empty(n_bits + 2, dtype=np.int64)
-    bits = np.empty(n_bits + 2, dtype=np.int64)
+@kernel
+def encode_indices(idx, rows, cols, n_bits, state, out, probs, counts, ctxs, bits):
+    """Code a (rows*cols,) raster of indices, each < 2**n_bits (see the module docstring);
+    ``ctxs``/``bits``: work space for n_bits + 2 decisions (:func:`decision_buffers`)."""
     for r in range(rows):
         for c in range(cols):
             n = _index_decisions(idx, r, c, cols, n_bits, ctxs, bits)
-            for i in range(n):
-                ac_encode_bit(state, out, probs, counts, ctxs[i], bits[i])
+            _encode_decisions(state, out, probs, counts, ctxs, bits, n)
 
 
-@njit(cache=True)
+@kernel
 def decode_indices(idx, rows, cols, n_bits, n_code, state, data, probs, counts):
     """Inverse of :func:`encode_indices`; returns 0 on success, 1 if the input ran out,
     2 if an index outside 0..n_code-1 was decoded."""
@@ -327,14 +370,14 @@ def decode_indices(idx, rows, cols, n_bits, n_code, state, data, probs, counts):
         for c in range(cols):
             left, up, diag = _neighbours(idx, r, c, cols)
             if left >= 0:
-                bit = ac_decode_bit(state, data, probs, counts, _flag_context_left(left, up))
+                bit = _decode_bit(state, data, probs, counts, np.int64(_flag_context_left(left, up)))
                 if bit < 0:
                     return 1
                 if bit == 1:
                     idx[r * cols + c] = left
                     continue
             if up >= 0 and up != left:
-                bit = ac_decode_bit(state, data, probs, counts, _flag_context_up(up, diag))
+                bit = _decode_bit(state, data, probs, counts, np.int64(_flag_context_up(up, diag)))
                 if bit < 0:
                     return 1
                 if bit == 1:
@@ -343,7 +386,7 @@ def decode_indices(idx, rows, cols, n_bits, n_code, state, data, probs, counts):
             base = INDEX_FLAG_CONTEXTS + _neighbour_class(left, n_bits) * (1 << n_bits)
             node = 1
             for b in range(n_bits):
-                bit = ac_decode_bit(state, data, probs, counts, base + node)
+                bit = _decode_bit(state, data, probs, counts, np.int64(base + node))
                 if bit < 0:
                     return 1
                 node = 2 * node + bit
@@ -366,110 +409,131 @@ def codebook_context_count(k_dim: int) -> int:
     return _EG_CONTEXTS + k_dim * CODEBOOK_POSITION_CONTEXTS
 
 
-@njit(cache=True, inline="always")
-def _eg_encode(state, out, probs, counts, base, v):
-    """Adaptive Exp-Golomb code of v >= 0 (v < 2**EG_LIMIT - 1)."""
-    w = v + 1
-    n = 0
-    while (w >> (n + 1)) != 0:
-        n += 1
-    for i in range(n):
-        ac_encode_bit(state, out, probs, counts, base + i, 1)
-    ac_encode_bit(state, out, probs, counts, base + n, 0)
-    for i in range(n - 1, -1, -1):
-        ac_encode_bit(state, out, probs, counts, base + EG_LIMIT + i, (w >> i) & 1)
+def codeword_decisions(k_dim: int) -> int:
+    """Most decisions :func:`encode_codebook` codes for one K-dimensional codeword."""
+    return k_dim * (2 + 2 * EG_LIMIT)
 
 
-@njit(cache=True, inline="always")
-def _eg_decode(state, data, probs, counts, base):
-    """Inverse of :func:`_eg_encode`; -1 when the input ran out, -2 for an over-long prefix."""
-    n = 0
-    while True:
-        bit = ac_decode_bit(state, data, probs, counts, base + n)
-        if bit < 0:
-            return -1
-        if bit == 0:
-            break
-        n += 1
-        if n >= EG_LIMIT - 1:
-            return -2
-    w = 1
-    for i in range(n - 1, -1, -1):
-        bit = ac_decode_bit(state, data, probs, counts, base + EG_LIMIT + i)
-        if bit < 0:
-            return -1
-        w = (w << 1) | bit
-    return w - 1
+@kernel
+def encode_codebook(q, state, out, probs, counts, ctxs, bits):
+    """Code an integer codebook (N, K) sorted by non-decreasing ``q[:, 0] >= 0``;
+    ``ctxs``/``bits``: work space for :func:`codeword_decisions` decisions.
 
-
-@njit(cache=True)
-def encode_codebook(q, state, out, probs, counts):
-    """Code an integer codebook (N, K) sorted by non-decreasing ``q[:, 0] >= 0``."""
+    Per codeword: the DC difference from the previous codeword's DC in adaptive
+    Exp-Golomb (v + 1 = 1 b_{n-1} .. b_0: n ones, a zero, then b_{n-1} .. b_0), then
+    per other coefficient a zero flag and, if not zero, the sign and |v| - 1 in
+    Exp-Golomb."""
     n_code, k_dim = q.shape
     prev = 0
     for n in range(n_code):
-        _eg_encode(state, out, probs, counts, 0, q[n, 0] - prev)
+        m = 0
+        for j in range(k_dim):
+            if j == 0:
+                v = q[n, 0] - prev
+                eg_base = 0
+            else:
+                base = _EG_CONTEXTS + j * CODEBOOK_POSITION_CONTEXTS
+                v = q[n, j]
+                ctxs[m] = base
+                bits[m] = 1 if v == 0 else 0
+                m += 1
+                if v == 0:
+                    continue
+                ctxs[m] = base + 1
+                bits[m] = 1 if v < 0 else 0
+                m += 1
+                v = abs(v) - 1
+                eg_base = base + 2
+            w = v + 1
+            nb = 0
+            while (w >> (nb + 1)) != 0:
+                nb += 1
+            for i in range(nb):
+                ctxs[m] = eg_base + i
+                bits[m] = 1
+                m += 1
+            ctxs[m] = eg_base + nb
+            bits[m] = 0
+            m += 1
+            for i in range(nb - 1, -1, -1):
+                ctxs[m] = eg_base + EG_LIMIT + i
+                bits[m] = (w >> i) & 1
+                m += 1
         prev = q[n, 0]
-        for j in range(1, k_dim):
-            base = _EG_CONTEXTS + j * CODEBOOK_POSITION_CONTEXTS
-            v = q[n, j]
-            ac_encode_bit(state, out, probs, counts, base, 1 if v == 0 else 0)
-            if v != 0:
-                ac_encode_bit(state, out, probs, counts, base + 1, 1 if v < 0 else 0)
-                _eg_encode(state, out, probs, counts, base + 2, abs(v) - 1)
+        _encode_decisions(state, out, probs, counts, ctxs, bits, np.int64(m))
 
 
-@njit(cache=True)
+@kernel
 def decode_codebook(q, state, data, probs, counts):
     """Inverse of :func:`encode_codebook` into ``q`` (N, K); 0 on success, 1 if the
     input ran out, 2 for an out-of-range value."""
     n_code, k_dim = q.shape
     prev = 0
     for n in range(n_code):
-        d = _eg_decode(state, data, probs, counts, 0)
-        if d < 0:
-            return 1 if d == -1 else 2
-        prev += d
-        if prev >= (1 << EG_LIMIT):
-            return 2
-        q[n, 0] = prev
-        for j in range(1, k_dim):
-            base = _EG_CONTEXTS + j * CODEBOOK_POSITION_CONTEXTS
-            z = ac_decode_bit(state, data, probs, counts, base)
-            if z < 0:
-                return 1
-            if z == 1:
-                q[n, j] = 0
-                continue
-            s = ac_decode_bit(state, data, probs, counts, base + 1)
-            if s < 0:
-                return 1
-            mag = _eg_decode(state, data, probs, counts, base + 2)
-            if mag < 0:
-                return 1 if mag == -1 else 2
-            q[n, j] = -(mag + 1) if s == 1 else mag + 1
+        for j in range(k_dim):
+            negative = 0
+            if j == 0:
+                eg_base = 0
+            else:
+                base = _EG_CONTEXTS + j * CODEBOOK_POSITION_CONTEXTS
+                z = _decode_bit(state, data, probs, counts, np.int64(base))
+                if z < 0:
+                    return 1
+                if z == 1:
+                    q[n, j] = 0
+                    continue
+                negative = _decode_bit(state, data, probs, counts, np.int64(base + 1))
+                if negative < 0:
+                    return 1
+                eg_base = base + 2
+            # Exp-Golomb: the prefix of ones, then the bits below the leading one
+            nb = 0
+            while True:
+                bit = _decode_bit(state, data, probs, counts, np.int64(eg_base + nb))
+                if bit < 0:
+                    return 1
+                if bit == 0:
+                    break
+                nb += 1
+                if nb >= EG_LIMIT - 1:
+                    return 2
+            w = 1
+            for i in range(nb - 1, -1, -1):
+                bit = _decode_bit(state, data, probs, counts, np.int64(eg_base + EG_LIMIT + i))
+                if bit < 0:
+                    return 1
+                w = (w << 1) | bit
+            v = w - 1
+            if j == 0:
+                prev += v
+                if prev >= (1 << EG_LIMIT):
+                    return 2
+                q[n, 0] = prev
+            else:
+                q[n, j] = -(v + 1) if negative == 1 else v + 1
     return 0
 
 
 # --------------------------------------------------------------------------- rate-distortion assignment
 
 
-@njit(cache=True)
 def index_decision_counts(idx, rows, cols, n_bits, n_contexts):
     """How often each context of :func:`encode_indices` sees a 0 and a 1: (n_contexts, 2)."""
-    ctxs = np.empty(n_bits + 2, dtype=np.int64)
-    bits = np.empty(n_bits + 2, dtype=np.int64)
     counts = np.zeros((n_contexts, 2), dtype=np.int64)
+    _index_decision_counts(idx, rows, cols, n_bits, *decision_buffers(n_bits + 2), counts)
+    return counts
+
+
+@kernel
+def _index_decision_counts(idx, rows, cols, n_bits, ctxs, bits, counts):
     for r in range(rows):
         for c in range(cols):
             n = _index_decisions(idx, r, c, cols, n_bits, ctxs, bits)
             for i in range(n):
                 counts[ctxs[i], bits[i]] += 1
-    return counts
 
 
-@njit(cache=True)
-def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist):
+def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist) -> float:
     """Entropy-constrained assignment (Chou, Lookabaugh & Gray 1989) for the index coder.
 
     Blocks are visited in the coder's raster order; block m takes the codeword that
@@ -484,11 +548,23 @@ def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist
     direction once the squared DC gap plus the cheapest possible index cost exceeds
     the best cost found.
     """
+    order = _dc_order(codebook)
+    sorted_dc = np.ascontiguousarray(codebook[order, 0], dtype=np.float64)
+    n_code = order.shape[0]
+    tree = np.empty((NEIGHBOUR_CLASSES, n_code), dtype=np.float64)
+    tree_min = np.empty(NEIGHBOUR_CLASSES, dtype=np.float64)
+    return _rd_assign(vectors, codebook, float(lam), bit_cost, int(rows), int(cols), int(n_bits), order, sorted_dc,
+                      tree, tree_min, assign, dist)
+
+
+@kernel
+def _rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, order, sorted_dc, tree, tree_min, assign, dist):
+    """:func:`rd_assign` with the DC order of the codebook given (``sorted_dc = codebook[order, 0]``);
+    ``tree`` (classes, N) and ``tree_min`` (classes,) are work space."""
     n_code = codebook.shape[0]
-    tree = np.zeros((NEIGHBOUR_CLASSES, n_code), dtype=np.float64)
-    tree_min = np.full(NEIGHBOUR_CLASSES, np.inf)
     for cl in range(NEIGHBOUR_CLASSES):
         base = INDEX_FLAG_CONTEXTS + cl * (1 << n_bits)
+        tree_min[cl] = np.inf
         for v in range(n_code):
             node = 1
             s = 0.0
@@ -498,10 +574,6 @@ def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist
                 node = 2 * node + bit
             tree[cl, v] = s
             tree_min[cl] = min(tree_min[cl], s)
-    order = np.argsort(codebook[:, 0], kind="mergesort")
-    sorted_dc = np.empty(n_code, dtype=np.float64)
-    for r in range(n_code):
-        sorted_dc[r] = codebook[order[r], 0]
     total = 0.0
     for r in range(rows):
         for c in range(cols):

@@ -136,11 +136,13 @@ def code_plane(q_codebook: np.ndarray | None, n_code: int, indices: np.ndarray, 
     out = np.zeros(capacity, dtype=np.uint8)
     state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
     _ac.ac_encoder_init(state, 1 << 60)
+    ctxs, bits = _k.decision_buffers(max(_k.codeword_decisions(k_dim), n_bits + 2))
     if q_codebook is not None:
         probs, counts = _ac.new_models(_k.codebook_context_count(k_dim))
-        _k.encode_codebook(np.ascontiguousarray(q_codebook, dtype=np.int64), state, out, probs, counts)
+        _k.encode_codebook(np.ascontiguousarray(q_codebook, dtype=np.int64), state, out, probs, counts, ctxs, bits)
     probs, counts = _ac.new_models(_k.index_context_count(n_bits))
-    _k.encode_indices(np.ascontiguousarray(indices, dtype=np.int32), rows, cols, n_bits, state, out, probs, counts)
+    _k.encode_indices(np.ascontiguousarray(indices, dtype=np.int32), rows, cols, n_bits, state, out, probs, counts,
+                      ctxs, bits)
     n = int(_ac.ac_encoder_flush(state, out))
     if n > out.shape[0]:  # cannot happen with the capacity above; guard anyway
         raise AssertionError("vq-dct: plane segment overflowed its buffer")
