@@ -76,6 +76,7 @@ from .trees import N_BAND
 from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
+from .trees import interval_means
 from .trees import coefficient_sign_context, four_neighbours
 from .trees import pack as _pack
 from .trees import unpack as _unpack
@@ -493,11 +494,7 @@ def optimal_offsets(mag, lst, lval, llow, n_list):
         g = 0 if np.int64(lval[k]) == width else 1  # only the top bit known: fresh
         sums[g] += ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
         cnt[g] += 1
-    out = np.full(2, 0.5)
-    for g in range(2):
-        if cnt[g] > 0:
-            out[g] = sums[g] / cnt[g]
-    return out
+    return interval_means(sums, cnt)
 
 
 @njit(cache=True)

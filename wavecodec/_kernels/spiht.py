@@ -56,14 +56,12 @@ from numba import njit
 from .jit import array_helper, helper
 
 from .arith import STATE_DONE, code_decision, coder_registers, save_registers
-from .trees import MASK as _MASK
 from .trees import N_BAND
-from .trees import SHIFT_C as _SHIFT_C
-from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
-from .trees import orientation as _orientation
+from .trees import interval_means
+from .trees import coefficient_sign_context, diagonal_neighbours, four_neighbours
 from .trees import pack as _pack
-from .trees import sign_context as _sign_ctx
+from .trees import unpack as _unpack
 
 # Context layout (arithmetic-coded variant).  Band classes: 0 LL, 1 levels >= 3,
 # 2 level 2, 3 level 1.  ``chroma`` = plane index > 0.
@@ -148,18 +146,7 @@ def descendant_or(mag, d_or, l_or, hl, wl, levels):
 @njit(cache=True, inline="always")
 def _neigh(sig, c, i, j):
     """(horizontal+vertical count capped at 2, diagonal count capped at 2) of significant neighbours."""
-    y = i + 1
-    x = j + 1
-    hv = np.int64(sig[c, y - 1, x]) + np.int64(sig[c, y + 1, x]) + np.int64(sig[c, y, x - 1]) + np.int64(sig[c, y, x + 1])
-    dg = (
-        np.int64(sig[c, y - 1, x - 1]) + np.int64(sig[c, y - 1, x + 1])
-        + np.int64(sig[c, y + 1, x - 1]) + np.int64(sig[c, y + 1, x + 1])
-    )
-    if hv > 2:
-        hv = 2
-    if dg > 2:
-        dg = 2
-    return hv, dg
+    return min(four_neighbours(sig, c, i, j), 2), min(diagonal_neighbours(sig, c, i, j), 2)
 
 
 @njit(cache=True, inline="always")
@@ -257,12 +244,6 @@ def _refinement_context(sig, band, c, i, j, first):
 
 
 @array_helper
-def _sign_context(sig, sgn, rowlev, collev, levels, c, i, j):
-    """Context of a sign bit: band orientation and the neighbours' signs (EBCOT's sign contexts)."""
-    return CTX_SIGN + _sign_ctx(sgn, sig, c, i, j, _orientation(rowlev[i], collev[j], levels))
-
-
-@array_helper
 def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     """Sorting pass, step 2.1: test each pixel of the LIP for significance at plane ``n``.
 
@@ -277,9 +258,7 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     w = 0
     for k in range(n_lip):
         p = lip[k]
-        c = p >> _SHIFT_C
-        i = (p >> _SHIFT_I) & _MASK
-        j = p & _MASK
+        c, i, j = _unpack(p)
         ctx = 0
         if arith is not None:
             ctx = _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j)
@@ -290,7 +269,9 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
         if bit < 0:
             return regs, n_lip, n_lsp, True
         if bit == 1:
-            ctx = _sign_context(sig, sgn, rowlev, collev, levels, c, i, j) if arith is not None else 0
+            ctx = 0
+            if arith is not None:
+                ctx = CTX_SIGN + coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, i, j)
             s = 0 if decoding else np.int64(sgn_in[c, i, j])
             s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
             if s < 0:
@@ -339,9 +320,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     while k < n_lis:
         p = lis[k]
         typ = lis_b[k]
-        c = p >> _SHIFT_C
-        i = (p >> _SHIFT_I) & _MASK
-        j = p & _MASK
+        c, i, j = _unpack(p)
         r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
         ctx = 0
         if arith is not None:
@@ -374,7 +353,9 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                     return regs, n_lis, n_lip, n_lsp, True
                 if bit == 1:
                     any_sibling = 1
-                    ctx = _sign_context(sig, sgn, rowlev, collev, levels, c, ci, cj) if arith is not None else 0
+                    ctx = 0
+                    if arith is not None:
+                        ctx = CTX_SIGN + coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, ci, cj)
                     s = 0 if decoding else np.int64(sgn_in[c, ci, cj])
                     s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
                     if s < 0:
@@ -414,9 +395,7 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
     bitn = np.int32(1) << n
     for k in range(lsp_old):
         p = lsp[k]
-        c = p >> _SHIFT_C
-        i = (p >> _SHIFT_I) & _MASK
-        j = p & _MASK
+        c, i, j = _unpack(p)
         ctx = 0
         if arith is not None:
             band = _band_class(min(rowlev[i], collev[j]), levels)
@@ -562,9 +541,7 @@ def optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
     cnt = np.zeros(2)
     for k in range(n_lsp):
         p = lsp[k]
-        c = p >> _SHIFT_C
-        i = (p >> _SHIFT_I) & _MASK
-        j = p & _MASK
+        c, i, j = _unpack(p)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         if low == 0:
             continue
@@ -574,11 +551,7 @@ def optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
         g = 0 if lsp_plane[k] == low else 1
         sums[g] += frac
         cnt[g] += 1
-    out = np.full(2, 0.5)
-    for g in range(2):
-        if cnt[g] > 0:
-            out[g] = sums[g] / cnt[g]
-    return out
+    return interval_means(sums, cnt)
 
 
 @njit(cache=True)
@@ -594,9 +567,7 @@ def distortion_reduction(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, o
     acc = 0.0
     for k in range(n_lsp):
         p = lsp[k]
-        c = p >> _SHIFT_C
-        i = (p >> _SHIFT_I) & _MASK
-        j = p & _MASK
+        c, i, j = _unpack(p)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         m = np.float64(mag[c, i, j]) + 0.5
         width = np.int64(1) << low
@@ -629,9 +600,7 @@ def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_o
     scale = 1.0 / (1 << frac_bits)
     for k in range(n_lsp):
         p = lsp[k]
-        c = p >> _SHIFT_C
-        i = (p >> _SHIFT_I) & _MASK
-        j = p & _MASK
+        c, i, j = _unpack(p)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         v = np.float64(out_val[c, i, j])
         if integer:

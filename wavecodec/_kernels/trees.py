@@ -109,3 +109,14 @@ def sign_context(sgn, sig, c, i, j, orient):
 def coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, i, j):
     """:func:`sign_context` of coefficient (c, i, j), its band orientation from the level maps."""
     return sign_context(sgn, sig, c, i, j, orientation(rowlev[i], collev[j], levels))
+
+
+@njit(cache=True)
+def interval_means(sums, counts):
+    """Mean position of the magnitudes inside their uncertainty intervals, per group
+    (0 fresh, 1 refined), from their sums and counts; 0.5 (the centre) for an empty group."""
+    out = np.full(2, 0.5)
+    for g in range(2):
+        if counts[g] > 0:
+            out[g] = sums[g] / counts[g]
+    return out
