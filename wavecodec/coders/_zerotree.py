@@ -3,9 +3,11 @@
 Both codecs scan the same trees in the same order and differ only in the
 dominant-pass symbol map: one Numba kernel, :func:`wavecodec._kernels.ezw.ezw_code`,
 runs both (IMP1EZW with its ``subtree_symbols`` flag, see
-:mod:`wavecodec._kernels.imp1ezw`).  This module holds what is common: the parameter block, the
-encoder and decoder drivers around a kernel, the quantiser-step search and the
-reconstruction points, and the :class:`ZerotreeCodec` base class.
+:mod:`wavecodec._kernels.imp1ezw`).  This module holds what the two share beyond
+the bit-plane framework of :mod:`wavecodec.coders._bitplane` (parameter block,
+transforms, quantiser-step search, reconstruction points, encode/decode/describe):
+their two mode bytes (scan, pass order), the drivers around the kernel and the
+:class:`ZerotreeCodec` base class.
 
 Options shared by both codecs (see each codec's docs page):
 
