@@ -4,7 +4,10 @@
 * :data:`helper`: a function called only from other kernels.  It needs neither the
   CPython wrapper nor the C-callable wrapper that Numba otherwise compiles for
   every function (measured: 0.15-0.25 s less compile time each, on the 2-core CI
-  machine); it is cached like any kernel.
+  machine); it is cached like any kernel.  Such a function cannot be called from
+  Python (Numba has no entry point for it, and a call crashes the interpreter):
+  only what a kernel module documents as called from Python is, and this
+  package's modules one level up are the API.
 * :data:`array_helper`: a helper that only reads and writes arrays it is given
   (it allocates none and returns none): also compiled without Numba's reference
   counting (the ``_nrt=False`` compiler flag).  With it, a call with array
