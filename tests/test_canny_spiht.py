@@ -283,3 +283,11 @@ def test_auto_entropy_keeps_the_smaller_layer(camera_crop):
         assert info.params["mode"] == "edges+spiht"
         sizes[entropy] = (info.params["edge_layer_bytes"], info.params["edge_entropy"])
     assert sizes["auto"][0] == min(sizes["huffman"][0], sizes["arith"][0])
+
+
+@pytest.mark.parametrize("bpp", [None, 0.1])
+def test_threshold_order_is_an_argument_error(bpp):
+    # scikit-image's ValueError must not escape: the options are checked before any work
+    img = make_image(64, 64)
+    with pytest.raises(wavecodec.InvalidArgumentError, match="low_threshold"):
+        wavecodec.encode(img, "canny-spiht", bpp=bpp, low_threshold=0.9, high_threshold=0.1, use_edges="always")

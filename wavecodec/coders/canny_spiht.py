@@ -179,6 +179,11 @@ class CannySpihtCodec(Codec):
         spiht_opts = _spiht_options(options)
         if options["wavelet"] != "auto" and not lossless and T.is_reversible(options["wavelet"]):
             raise InvalidArgumentError("canny-spiht: wavelet='legall53' is the reversible transform; use it with lossless=True")
+        if options["low_threshold"] > options["high_threshold"]:  # checked before any work, whatever the rate
+            raise InvalidArgumentError(
+                f"canny-spiht: option low_threshold={options['low_threshold']!r} must not exceed"
+                f" high_threshold={options['high_threshold']!r} (Canny's hysteresis thresholds)"
+            )
         plain = self._encode_plain(image, target, lossless, spiht_opts)
         if lossless or target.max_bytes is None or options["use_edges"] == "never" or min(h, w) < 16:
             return plain
