@@ -51,12 +51,12 @@ from .jit import array_helper, kernel
 # --------------------------------------------------------------------------- search
 
 
-@njit(cache=True, inline="always")
-def _partial_distance(x, c, s, bound):
-    """``s + |x - c|^2``, stopping as soon as the sum reaches ``bound`` (partial distance
-    elimination: the result is then some value >= bound)."""
-    for j in range(x.shape[0]):
-        d = x[j] - c[j]
+@array_helper
+def _partial_distance(x, m, c, n, s, bound):
+    """``s + |x[m] - c[n]|^2``, stopping as soon as the sum reaches ``bound`` (partial
+    distance elimination: the result is then some value >= bound)."""
+    for j in range(x.shape[1]):
+        d = x[m, j] - c[n, j]
         s += d * d
         if s >= bound:
             break
@@ -140,7 +140,7 @@ def _nearest(vectors, sorted_cb, order, rank, ac_norm, guess, assign, dist):
                     dn = x_norm - ac_norm[up]
                     s = gap * gap + dn * dn
                     if s < best:
-                        s = _partial_distance(vectors[m], sorted_cb[up], 0.0, best)
+                        s = _partial_distance(vectors, m, sorted_cb, up, 0.0, best)
                     if s < best:
                         best = s
                         best_r = up
@@ -156,7 +156,7 @@ def _nearest(vectors, sorted_cb, order, rank, ac_norm, guess, assign, dist):
                     dn = x_norm - ac_norm[down]
                     s = gap * gap + dn * dn
                     if s < best:
-                        s = _partial_distance(vectors[m], sorted_cb[down], 0.0, best)
+                        s = _partial_distance(vectors, m, sorted_cb, down, 0.0, best)
                     if s < best:
                         best = s
                         best_r = down
@@ -180,7 +180,7 @@ def second_nearest(vectors, codebook, assign, dist2):
         for n in range(n_code):
             if n == a:
                 continue
-            s = _partial_distance(vectors[m], codebook[n], 0.0, best)
+            s = _partial_distance(vectors, m, codebook, n, 0.0, best)
             if s < best:
                 best = s
         dist2[m] = best
@@ -548,6 +548,7 @@ def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist
     direction once the squared DC gap plus the cheapest possible index cost exceeds
     the best cost found.
     """
+    codebook = np.ascontiguousarray(codebook, dtype=np.float64)
     order = _dc_order(codebook)
     sorted_dc = np.ascontiguousarray(codebook[order, 0], dtype=np.float64)
     n_code = order.shape[0]
@@ -585,14 +586,14 @@ def _rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, order, sort
             best_d = 0.0
             if left >= 0:
                 ctx = _flag_context_left(left, up)
-                s = _partial_distance(vectors[m], codebook[left], 0.0, np.inf)
+                s = _partial_distance(vectors, m, codebook, np.int64(left), 0.0, np.inf)
                 best = s + lam * bit_cost[ctx, 1]
                 best_v = left
                 best_d = s
                 prefix += bit_cost[ctx, 0]
             if up >= 0 and up != left:
                 ctx = _flag_context_up(up, diag)
-                s = _partial_distance(vectors[m], codebook[up], 0.0, np.inf)
+                s = _partial_distance(vectors, m, codebook, np.int64(up), 0.0, np.inf)
                 cost = s + lam * (prefix + bit_cost[ctx, 1])
                 if cost < best:
                     best = cost
@@ -626,7 +627,7 @@ def _rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, order, sort
                     rate_part = lam * (prefix + tree[cl, v])
                     if rate_part >= best:
                         continue
-                    s = _partial_distance(vectors[m], codebook[v], rate_part, best)
+                    s = _partial_distance(vectors, m, codebook, v, rate_part, best)
                     if s < best:
                         best = s
                         best_v = v
