@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 
 from .arith import ac_decode_bit, ac_encode_bit
-from .jit import array_helper, kernel
+from .jit import array_helper, helper, kernel
 
 # --------------------------------------------------------------------------- search
 
@@ -63,7 +63,7 @@ def _partial_distance(x, m, c, n, s, bound):
     return s
 
 
-@njit(cache=True, inline="always")
+@array_helper
 def _first_not_below(sorted_values, x):
     """Binary search: the first position whose value is >= x (len(sorted_values) if none)."""
     lo = 0
@@ -94,13 +94,13 @@ def nearest(vectors, codebook, guess, assign, dist) -> float:
     rank[order] = np.arange(order.shape[0], dtype=np.int64)
     sorted_cb = np.ascontiguousarray(codebook[order], dtype=np.float64)
     ac_norm = np.empty(order.shape[0], dtype=np.float64)
-    return _nearest(vectors, sorted_cb, order, rank, ac_norm, guess, assign, dist)
+    return _nearest(vectors, sorted_cb, sorted_cb[:, 0].copy(), order, rank, ac_norm, guess, assign, dist)
 
 
 @kernel
-def _nearest(vectors, sorted_cb, order, rank, ac_norm, guess, assign, dist):
+def _nearest(vectors, sorted_cb, sorted_dc, order, rank, ac_norm, guess, assign, dist):
     """:func:`nearest` with the codebook sorted by DC (``sorted_cb = codebook[order]``,
-    ``rank[order[r]] = r``); ``ac_norm`` is work space (N,)."""
+    ``sorted_dc = sorted_cb[:, 0]``, ``rank[order[r]] = r``); ``ac_norm`` is work space (N,)."""
     m_count, k_dim = vectors.shape
     n_code = sorted_cb.shape[0]
     for r in range(n_code):
@@ -117,7 +117,7 @@ def _nearest(vectors, sorted_cb, order, rank, ac_norm, guess, assign, dist):
         g = guess[m]
         if g < 0 or g >= n_code:
             # no guess: start at the codeword whose DC is closest (binary search)
-            start = min(_first_not_below(sorted_cb[:, 0], vectors[m, 0]), n_code - 1)
+            start = min(_first_not_below(sorted_dc, vectors[m, 0]), n_code - 1)
         else:
             start = rank[g]
         best = 0.0
@@ -291,7 +291,7 @@ def decision_buffers(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
 
 
-@njit(cache=True, inline="always")
+@array_helper
 def _neighbours(idx, r, c, cols):
     left = idx[r * cols + c - 1] if c > 0 else (idx[(r - 1) * cols + c] if r > 0 else -1)
     up = idx[(r - 1) * cols + c] if r > 0 else -1
@@ -299,19 +299,19 @@ def _neighbours(idx, r, c, cols):
     return left, up, diag
 
 
-@njit(cache=True, inline="always")
+@helper
 def _flag_context_left(left, up):
     if up < 0:
         return 2
     return 1 if up == left else 0
 
 
-@njit(cache=True, inline="always")
+@helper
 def _flag_context_up(up, diag):
     return 3 + (1 if diag == up else 0)
 
 
-@njit(cache=True, inline="always")
+@helper
 def _neighbour_class(left, n_bits):
     if left < 0:
         return 4
