@@ -146,6 +146,20 @@ def test_decoding_a_short_segment_fails_cleanly():
         V.decode_plane(seg[: len(seg) // 2], 7, 3, 10, 20, None)
 
 
+def test_kernels_compile_once(camera_crop):
+    """Every vq kernel and helper is compiled for one signature (uniform argument types:
+    each further signature is a further compile, seconds on a cold start)."""
+    from numba.core.registry import CPUDispatcher
+
+    s = wavecodec.encode(np.dstack([camera_crop] * 3), "vq-dct", bpp=0.5, **FAST)
+    wavecodec.decode(s)
+    wavecodec.decode(wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, assignment="nearest", **FAST))
+    for name in dir(K):
+        f = getattr(K, name)
+        if isinstance(f, CPUDispatcher):
+            assert len(f.signatures) <= 1, (name, f.signatures)
+
+
 def test_zigzag_and_block_transform_invert():
     assert V.zigzag_order(4)[:6].tolist() == [0, 1, 4, 8, 5, 2]
     plane = make_image(13, 18, seed=3).astype(np.float64)
