@@ -10,20 +10,22 @@ or adaptive arithmetic coding in the contexts of :func:`spiht_context_count`).
 One kernel runs the encoder and the decoder (``decoding`` flag), so both take
 exactly the same path through the lists: every place where the encoder *emits*
 a bit the decoder *reads* it.  ``decoding`` is an ordinary run-time bool (one
-compilation serves both directions); ``arith`` is ``None`` (raw bits) or ``True``
-and Numba prunes the branches that test it.
+compilation serves both directions); ``arith`` is ``None`` (raw bits) or ``True``:
+the raw-bits variant compiles separately, without the arithmetic coder (Numba
+prunes branches on a ``None`` argument; with ``True`` both paths are compiled).
 
-How it is compiled (measured with ``benchmarks/bench_coldstart.py``):
+How it is compiled (measured with ``benchmarks/bench_coldstart.py`` and
+interleaved warm A/B runs; the decorators are in :mod:`.jit`):
 
-* the passes and the context helpers are compiled with ``_nrt=False``: they
-  only read and write arrays they are given (:func:`workspace` allocates them in
-  Python), so they need none of Numba's reference counting, which would
-  otherwise cost atomic operations on every call with array arguments (2-3x
-  the coding time);
-* :func:`.arith.code_decision` and the helpers called at every decision are
-  inlined in Numba's IR (``inline="always"``): as calls they cost about 10 % of
-  the coding time (argument passing); the rarer context helpers stay calls,
-  which compiles faster.
+* the passes are compiled with ``_nrt=False`` (``array_helper``): they only read
+  and write arrays they are given (:func:`workspace` allocates them in Python),
+  so they need none of Numba's reference counting, which would otherwise cost
+  atomic operations on every call with array arguments (2-3x the coding time);
+* the encoder's side of :func:`.arith.code_decision` and the context helpers
+  used at most decisions (LIP pixel, set, offspring, refinement) are inlined in
+  Numba's IR (``inline="always"``): as calls, passing their arrays cost 10-30 %
+  of the coding time; the decoder's side and the sign context are calls, which
+  compile once (LLVM inlines the decoder's).
 
 Coefficients are in the zero-padded dyadic tree layout of
 :mod:`wavecodec.transform`: array ``mag[c, i, j]`` (int32 magnitudes, integer
