@@ -386,8 +386,8 @@ def code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, 
 
     The one place where a codec kernel meets the entropy coder.  ``arith`` is
     ``None`` (raw bits, the papers' uncoded variants: the context is ignored) or
-    ``True`` (adaptive arithmetic coding); Numba compiles each separately and
-    prunes the other path.  The decoder returns -1 once the input is exhausted;
+    ``True`` (adaptive arithmetic coding); Numba compiles each separately (and
+    prunes the coder from the ``None`` one).  The decoder returns -1 once the input is exhausted;
     the encoder sets ``state[STATE_DONE]`` once its budget is spent.
 
     Inlined in Numba's IR at every call site, with the encoder's side written out

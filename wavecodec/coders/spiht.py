@@ -60,7 +60,7 @@ def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, o
     coder = _ac.BitCoder(state, buf, probs, counts, stats)
     # ``decoding`` is a run-time bool (one compiled kernel for both directions);
     # ``arith`` is None (raw bits) or True: Numba compiles each variant separately
-    # and prunes the branches that test it (``arith is None``).
+    # (and prunes the arithmetic coder from the raw-bits one).
     n_stop, n_lsp, refined, lsp_old = _k.spiht_code(decoding, True if arith else None, tree, maps, lists, coder,
                                                     n_max, 0)
     return n_stop, n_lsp, refined, lsp_old, lists.lsp, lists.lsp_plane
