@@ -355,7 +355,7 @@ counts kept by the encoder, or an empty array).  A pass unpacks it into locals
 before its loop and hands the arrays to :func:`code_decision`."""
 
 
-@helper
+@njit(cache=True)
 def coder_registers(decoding, state):
     """The coder's registers as a tuple of five integers, to keep in a kernel's locals.
 
@@ -367,7 +367,7 @@ def coder_registers(decoding, state):
     return (state[_LOW], state[_RANGE], np.int64(0), np.int64(0), np.int64(0))
 
 
-@helper
+@njit(cache=True)
 def save_registers(decoding, state, regs):
     """Write the registers back into ``state`` (the encoder's flush and the caller read them there)."""
     if decoding:

@@ -403,18 +403,6 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, mag, s
     return regs, False
 
 
-@njit(cache=True)
-def registers(decoding, state):
-    """:func:`.arith.coder_registers` for the Python driver, which keeps them between the passes."""
-    return coder_registers(decoding, state)
-
-
-@njit(cache=True)
-def store_registers(decoding, state, regs):
-    """:func:`.arith.save_registers` for the Python driver."""
-    save_registers(decoding, state, regs)
-
-
 def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state,
              buf, probs, counts, stats, significance_first):
     """Run EZW (IMP1EZW with ``subtree_symbols``) from threshold ``2**n_max`` down to 1, or until the coder is done.
@@ -452,7 +440,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, 
         subp = np.full((nc, hp + 2, wp + 2), 127, dtype=np.int8)
     maps = Maps(mag, sgn_in, val, dmax, sig, sgn, ztp, snew, ins, subp)
 
-    regs = registers(decoding, state)
+    regs = coder_registers(decoding, state)
     n_list = 0
     n = n_max
     while n >= 0:
@@ -469,7 +457,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, 
         shapiro_reorder(sub.lst, sub.lval, sub.llow, sub.lfirst, n_list)
         n -= 1
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
-        store_registers(decoding, state, regs)
+        save_registers(decoding, state, regs)
     return n_list, sub.lst, sub.lval, sub.llow, sgn
 
 

@@ -13,6 +13,9 @@
   counting (the ``_nrt=False`` compiler flag).  With it, a call with array
   arguments costs no atomic increments; without it, per-decision helpers took
   2-3x the coding time of the same code written inline (measured on SPIHT).
+* :data:`python_array_kernel`: like :data:`array_helper` but called from Python
+  (a coder's passes, driven plane by plane from Python: a compiled driver would
+  link and optimise every pass once more).
 """
 
 from __future__ import annotations
@@ -22,3 +25,4 @@ from numba import njit
 kernel = njit(cache=True)
 helper = njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 array_helper = njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, _nrt=False)
+python_array_kernel = njit(cache=True, _nrt=False)
