@@ -22,10 +22,10 @@ interleaved warm A/B runs; the decorators are in :mod:`.jit`):
   so they need none of Numba's reference counting, which would otherwise cost
   atomic operations on every call with array arguments (2-3x the coding time);
 * the encoder's side of :func:`.arith.code_decision` and the context helpers
-  used at most decisions (LIP pixel, set, offspring, refinement) are inlined in
-  Numba's IR (``inline="always"``): as calls, passing their arrays cost 10-30 %
-  of the coding time; the decoder's side and the sign context are calls, which
-  compile once (LLVM inlines the decoder's).
+  are inlined in Numba's IR (``inline="always"``): as calls, passing their
+  arrays cost 10-30 % of the coding time (the sign context as a call: colour
+  encoding 1.1x slower); the decoder's side is a call, compiled once, which
+  LLVM inlines.
 
 Coefficients are in the zero-padded dyadic tree layout of
 :mod:`wavecodec.transform`: array ``mag[c, i, j]`` (int32 magnitudes, integer
@@ -64,7 +64,7 @@ from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
 from .trees import interval_means
-from .trees import coefficient_sign_context, diagonal_neighbours, four_neighbours
+from .trees import diagonal_neighbours, four_neighbours, orientation, sign_context
 from .trees import pack as _pack
 from .trees import unpack as _unpack
 
@@ -248,6 +248,12 @@ def _refinement_context(sig, band, c, i, j, first):
     return CTX_REF + ((chroma * N_BAND + band) * 2 + first) * 2 + anyn
 
 
+@njit(cache=True, inline="always")
+def _sign_context(sgn, sig, rowlev, collev, levels, c, i, j):
+    """Context of a sign bit: band orientation and the neighbours' signs (EBCOT's sign contexts)."""
+    return CTX_SIGN + sign_context(sgn, sig, c, i, j, orientation(rowlev[i], collev[j], levels))
+
+
 @_pass
 def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     """Sorting pass, step 2.1: test each pixel of the LIP for significance at plane ``n``.
@@ -276,7 +282,7 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
         if bit == 1:
             ctx = 0
             if arith is not None:
-                ctx = CTX_SIGN + coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, i, j)
+                ctx = _sign_context(sgn, sig, rowlev, collev, levels, c, i, j)
             s = 0 if decoding else np.int64(sgn_in[c, i, j])
             s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
             if s < 0:
@@ -360,7 +366,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                     any_sibling = 1
                     ctx = 0
                     if arith is not None:
-                        ctx = CTX_SIGN + coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, ci, cj)
+                        ctx = _sign_context(sgn, sig, rowlev, collev, levels, c, ci, cj)
                     s = 0 if decoding else np.int64(sgn_in[c, ci, cj])
                     s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
                     if s < 0:
