@@ -215,3 +215,69 @@ def test_bisect_knob_finds_the_largest_fitting_stream(integer, increasing, model
         best = max(size(k) for k in grid if size(k) <= budget)
         assert len(data) >= (best if integer else min(best - 1, (1 - 0.002) * budget))
         assert len(calls) <= (16 if integer else 31)
+
+
+# ============================================================== thread safety of discovery
+_FIRST_CALLS_IN_THREADS = """
+import threading, numpy as np, wavecodec
+img = (np.arange(48 * 64) % 251).astype(np.uint8).reshape(48, 64)
+start = threading.Barrier(8)
+failures = []
+
+def first_call(i):
+    start.wait()  # the 8 first calls of this process start together
+    try:
+        stream = wavecodec.encode(img, ("jpeg", "webp")[i % 2], bpp=2.0)
+        assert wavecodec.decode(stream).shape == img.shape
+    except Exception as exc:
+        failures.append(f"thread {i}: {type(exc).__name__}: {exc}")
+
+threads = [threading.Thread(target=first_call, args=(i,)) for i in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print("\\n".join(failures) or "ok")
+"""
+
+
+def test_discovery_is_thread_safe_on_first_calls():
+    # a fresh process, so that discovery has not run yet: 8 threads make their first encode at once
+    # (before the discovery lock, the threads that came second saw no jpeg/webp: UnknownCodecError)
+    import subprocess
+    import sys
+
+    for attempt in range(2):
+        out = subprocess.run([sys.executable, "-c", _FIRST_CALLS_IN_THREADS], capture_output=True, text=True,
+                             timeout=300)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.strip() == "ok", out.stdout
+
+
+def test_discovery_reentrant_from_a_loading_plugin(monkeypatch):
+    # a plug-in that calls codecs() while it is being loaded gets the codecs so far (no deadlock, no recursion)
+    seen = {}
+
+    class Reentrant(type(wavecodec.get_codec("jpeg"))):
+        name = "toy-reentrant"
+
+        def __init__(self):
+            seen["codecs"] = sorted(wavecodec.codecs())
+
+    monkeypatch.setattr(plugins, "_resolve", lambda value: Reentrant)
+    try:
+        assert plugins.load_plugin("toy-reentrant", "anything:Reentrant") is not None
+        assert "spiht" in seen["codecs"]
+    finally:
+        _registry._unregister("toy-reentrant")
+        plugins._LOADED.pop("toy-reentrant", None)
+
+
+def test_plugin_api_arguments_are_validated():
+    with pytest.raises(InvalidArgumentError, match="refresh"):
+        plugins.discover(refresh="yes")
+    with pytest.raises(InvalidArgumentError, match="name"):
+        plugins.load_plugin(3, "x:Y")
+    for bad in ("spiht", None, type(wavecodec.get_codec("spiht"))):
+        with pytest.raises(InvalidArgumentError, match="codec must be a wavecodec.Codec instance"):
+            wavecodec.register(bad)

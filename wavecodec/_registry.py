@@ -10,6 +10,7 @@ turn pixels into a parameter block plus payload and back.
 from __future__ import annotations
 
 import abc
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -205,24 +206,37 @@ _REGISTRY: dict[str, Codec] = {}
 #: Codecs declared as plug-ins (entry points, built-in adapters) that cannot load here: name -> reason.
 _UNAVAILABLE: dict[str, str] = {}
 _DISCOVERY = "pending"  # "pending" -> "running" -> "done"
+#: Held while plug-ins are discovered or a codec is registered.  Re-entrant: a plug-in that calls
+#: codecs() while it loads gets the codecs registered so far, in the same thread; any other thread
+#: waits until discovery is complete (so a first call made by several threads at once never
+#: misses a plug-in).
+_LOCK = threading.RLock()
 
 
 def register(codec: Codec) -> Codec:
-    """Add ``codec`` to the registry (its ``name`` must be new)."""
+    """Add ``codec`` (a :class:`Codec` instance whose ``name`` is new) to the registry."""
+    if not isinstance(codec, Codec):
+        what = f"the class {codec.__name__}" if isinstance(codec, type) else type(codec).__name__
+        raise InvalidArgumentError(f"codec must be a wavecodec.Codec instance, not {what}")
     check_codec_name(codec.name)
-    if codec.name in _REGISTRY:
-        raise InvalidArgumentError(f"a codec named {codec.name!r} is already registered")
-    _REGISTRY[codec.name] = codec
+    with _LOCK:
+        if codec.name in _REGISTRY:
+            raise InvalidArgumentError(f"a codec named {codec.name!r} is already registered")
+        _REGISTRY[codec.name] = codec
     return codec
 
 
 def _ensure_builtins() -> None:
     """Import the built-in codecs, then load the plug-ins (entry points of group ``wavecodec.codecs``) once."""
     global _DISCOVERY
+    if _DISCOVERY == "done":
+        return
     from . import coders as _builtin  # noqa: F401  (registers on import)
 
-    if _DISCOVERY == "pending":
-        _DISCOVERY = "running"  # a plug-in that calls codecs() while loading must not recurse
+    with _LOCK:
+        if _DISCOVERY != "pending":  # done by another thread meanwhile, or running in this one (re-entrant call)
+            return
+        _DISCOVERY = "running"
         try:
             from .plugins import discover
 
@@ -233,16 +247,22 @@ def _ensure_builtins() -> None:
 
 def _unregister(name: str) -> None:
     """Remove a codec (tests of plug-in discovery clean up with it)."""
-    _REGISTRY.pop(name, None)
-    _UNAVAILABLE.pop(name, None)
+    with _LOCK:
+        _REGISTRY.pop(name, None)
+        _UNAVAILABLE.pop(name, None)
 
 
 def get_codec(name: str) -> Codec:
-    """The registered codec called ``name``."""
+    """The registered codec called ``name`` (a str, see :func:`codecs`)."""
     _ensure_builtins()
-    if isinstance(name, str) and name not in _REGISTRY and name in _UNAVAILABLE:
+    if not isinstance(name, str):
+        raise UnknownCodecError(
+            f"codec name must be a str, not {type(name).__name__} ({name!r}); available codecs:"
+            f" {', '.join(sorted(_REGISTRY))}"
+        )
+    if name not in _REGISTRY and name in _UNAVAILABLE:
         raise MissingDependencyError(_UNAVAILABLE[name])
-    if not isinstance(name, str) or name not in _REGISTRY:
+    if name not in _REGISTRY:
         valid = ", ".join(sorted(_REGISTRY))
         raise UnknownCodecError(f"unknown codec {name!r}; available codecs: {valid} (see wavecodec.codecs())")
     return _REGISTRY[name]

@@ -76,6 +76,14 @@ def _resolve(value: str) -> Any:
 
 def load_plugin(name: str, value: str, *, source: str = "wavecodec") -> Codec | None:
     """Load one entry point ``name = value`` and register its codec; return it, or ``None`` if unavailable."""
+    for arg, given in (("name", name), ("value", value), ("source", source)):
+        if not isinstance(given, str):
+            raise InvalidArgumentError(f"load_plugin: {arg} must be a str, not {type(given).__name__}")
+    with _registry._LOCK:
+        return _load_plugin(name, value, source)
+
+
+def _load_plugin(name: str, value: str, source: str) -> Codec | None:
     if _LOADED.get(name) == value:
         return _registry._REGISTRY.get(name)
     _LOADED[name] = value
@@ -123,15 +131,18 @@ def discover(refresh: bool = False) -> None:
     ``refresh=True`` rescans the installed distributions (e.g. after installing a plug-in
     in a running interpreter or adding a folder to ``sys.path``).
     """
-    if refresh:
-        importlib.invalidate_caches()
-    for name, value in BUILTIN_ADAPTERS.items():
-        load_plugin(name, value)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        dist = getattr(getattr(ep, "dist", None), "name", None) or "an installed package"
-        if dist == "wavecodec" and BUILTIN_ADAPTERS.get(ep.name) == ep.value:
-            continue
-        load_plugin(ep.name, ep.value, source=dist)
+    if not isinstance(refresh, bool):
+        raise InvalidArgumentError(f"refresh must be True or False, got {refresh!r}")
+    with _registry._LOCK:  # one discovery at a time; other threads wait for it (see _registry._LOCK)
+        if refresh:
+            importlib.invalidate_caches()
+        for name, value in BUILTIN_ADAPTERS.items():
+            load_plugin(name, value)
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            dist = getattr(getattr(ep, "dist", None), "name", None) or "an installed package"
+            if dist == "wavecodec" and BUILTIN_ADAPTERS.get(ep.name) == ep.value:
+                continue
+            load_plugin(ep.name, ep.value, source=dist)
 
 
 def unavailable() -> dict[str, str]:
