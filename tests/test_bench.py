@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 import wavecodec
-from wavecodec.bench import BenchConfig, bd_psnr, bd_rate, parse_codecs, run_bench
+from wavecodec.bench import BDOverlapWarning, BenchConfig, bd_overlap, bd_psnr, bd_rate, load_references, parse_codecs, run_bench
 from wavecodec.bench.harness import TIMING_FIELDS
 
 from conftest import make_image
@@ -58,10 +58,31 @@ def test_bd_worked_example_against_independent_integration():
     assert -1.0 < expected_psnr < 1.0 and -15 < expected_rate < 15
 
 
-def test_bd_without_overlap_is_nan():
-    assert math.isnan(bd_rate([0.1, 0.2], [20, 21], [1, 2], [40, 41]))
-    assert math.isnan(bd_psnr([0.1, 0.2], [20, 21], [1, 2], [40, 41]))
+def test_bd_without_overlap_is_nan_and_warns():
+    with pytest.warns(BDOverlapWarning, match="do not overlap along PSNR"):
+        assert math.isnan(bd_rate([0.1, 0.2], [20, 21], [1, 2], [40, 41]))
+    with pytest.warns(BDOverlapWarning, match="do not overlap along log-rate"):
+        assert math.isnan(bd_psnr([0.1, 0.2], [20, 21], [1, 2], [40, 41]))
     assert math.isnan(bd_rate([0.1], [20], [0.1], [21]))
+
+
+def test_bd_warns_on_insufficient_overlap_like_the_bjontegaard_package():
+    """Overlap = common range / union of the ranges along the integration axis; < 75 % warns (FAU-LMS default)."""
+    # PSNR ranges [27.0, 37.9] and [33.0, 43.9]: common 4.9 dB of a 16.9 dB union = 29 %
+    shifted = [p + 6.0 for p in ANCHOR_P]
+    with pytest.warns(BDOverlapWarning, match=r"insufficient curve overlap along PSNR: 29% .*minimum 75%"):
+        bd_rate(ANCHOR_R, ANCHOR_P, ANCHOR_R, shifted)
+    assert bd_overlap(ANCHOR_R, ANCHOR_P, ANCHOR_R, shifted)["psnr"] == pytest.approx(4.9 / 16.9)
+    # log-rate ranges [0.1, 1] and [0.25, 2.5]: log(4)/log(25) = 43 %
+    with pytest.warns(BDOverlapWarning, match="insufficient curve overlap along log-rate: 43%"):
+        bd_psnr(ANCHOR_R, ANCHOR_P, [2.5 * r for r in ANCHOR_R], ANCHOR_P)
+    # 80 % of the range in common (the 75 % threshold is not crossed): no warning (warnings are errors here)
+    assert bd_overlap(ANCHOR_R, ANCHOR_P, [r * 10 ** 0.2 for r in ANCHOR_R], ANCHOR_P)["log_rate"] == pytest.approx(0.8 / 1.2)
+    near = [r * 10 ** 0.1 for r in ANCHOR_R]
+    assert bd_overlap(ANCHOR_R, ANCHOR_P, near, ANCHOR_P)["log_rate"] == pytest.approx(0.9 / 1.1)
+    assert bd_psnr(ANCHOR_R, ANCHOR_P, near, ANCHOR_P) < 0
+    # the threshold is a parameter, as in the bjontegaard package (min_overlap=0 silences the warning)
+    assert bd_rate(ANCHOR_R, ANCHOR_P, ANCHOR_R, shifted, min_overlap=0) < 0
 
 
 # ============================================================== harness
@@ -154,8 +175,9 @@ def test_outputs_follow_compressai_json_format(dataset, tmp_path):
     assert one["params"]["image"] == "img_a" and len(one["results"]["psnr-rgb"]) == 2
     md = (out / "results.md").read_text()
     assert "BD-rate" in md and "`jpeg:subsampling=4:4:4`" in md and "anchor" in md
-    assert set(summary["modes"]["gray"]["bd"]) == {"spiht", "jpeg:subsampling=4:4:4"}
-    assert summary["modes"]["gray"]["bd"]["spiht"]["bd_psnr_db"] == pytest.approx(0.0, abs=1e-9)
+    assert summary["anchors"] == ["spiht"] and summary["rate_basis"] == "container"
+    assert set(summary["modes"]["gray"]["bd"]["spiht"]) == {"spiht", "jpeg:subsampling=4:4:4"}
+    assert summary["modes"]["gray"]["bd"]["spiht"]["spiht"]["bd_psnr_db"] == pytest.approx(0.0, abs=1e-9)
     for ext in ("png", "svg"):
         assert (out / f"rd-gray.{ext}").stat().st_size > 1000 and (out / f"rd-rgb.{ext}").exists()
 
@@ -183,12 +205,88 @@ def test_resume_runs_only_missing_tasks(dataset, tmp_path):
     logs = []
     second = run_bench(_cfg(dataset, out, jobs=1), log=logs.append)
     assert second["run"]["tasks_run"] == 1 and victim.exists()
-    assert any("resuming: 7 of 8" in line for line in logs)
+    assert any("resuming: 14 of 16 (task, rate) results" in line and "1 of 8 tasks to run" in line for line in logs)
     assert _strip_timing(first) == _strip_timing(second)
-    # changed rates change the task key: everything is recomputed
-    third = run_bench(_cfg(dataset, out, jobs=1, rates=[2.5]), log=lambda s: None)
-    assert third["run"]["tasks_run"] == 8
-    assert run_bench(_cfg(dataset, out, jobs=1, rates=[2.5], resume=False), log=lambda s: None)["run"]["tasks_run"] == 8
+    assert run_bench(_cfg(dataset, out, jobs=1, resume=False), log=lambda s: None)["run"]["rates_run"] == 16
+
+
+def test_resume_is_per_rate(dataset, tmp_path):
+    """Adding a rate computes only that rate; the stored rates (their timings too) are reused as they are."""
+    out = tmp_path / "out"
+    run_bench(_cfg(dataset, out, jobs=1), log=lambda s: None)
+    before = _per_image(out)
+    more = run_bench(_cfg(dataset, out, jobs=1, rates=[1.5, 2.0, 3.0]), log=lambda s: None)
+    assert more["run"]["tasks_run"] == 8 and more["run"]["rates_run"] == 8  # one new rate in each of the 8 tasks
+    after = _per_image(out)
+    for name, rec in after.items():
+        old = before[name]
+        assert rec["params"]["target_bpp"] == [1.5, 2.0, 3.0]
+        # rates 2 and 3 untouched, timings included (they were not re-measured)
+        assert rec["results"]["encoding_time"][1:] == old["results"]["encoding_time"]
+        assert rec["params"]["points"][1:] == old["params"]["points"]
+    # a subset of the stored rates: nothing to run, the curve has only the requested rates
+    fewer = run_bench(_cfg(dataset, out, jobs=1, rates=[3.0]), log=lambda s: None)
+    assert fewer["run"]["rates_run"] == 0
+    assert fewer["modes"]["rgb"]["curves"]["spiht"]["params"]["target_bpp"] == [3.0]
+    # the files keep every rate measured so far
+    assert _per_image(out)["per_image/rgb/spiht/img_a.json"]["params"]["target_bpp"] == [1.5, 2.0, 3.0]
+
+
+def test_resume_key_has_versions_and_options(dataset, tmp_path, monkeypatch):
+    from wavecodec.bench import harness
+
+    versions = harness.codec_versions("jpeg")
+    assert versions["wavecodec"] == wavecodec.__version__ and "PIL" in versions and "PIL.features.jpg" in versions
+    assert set(harness.codec_versions("spiht")) == {"wavecodec"}
+    out = tmp_path / "out"
+    run_bench(_cfg(dataset, out, jobs=1), log=lambda s: None)
+    # another libjpeg-turbo: jpeg's tasks are recomputed, spiht's are not
+    monkeypatch.setitem(harness._VERSIONS_CACHE, "jpeg", {**versions, "PIL.features.jpg": "0.0-other"})
+    again = run_bench(_cfg(dataset, out, jobs=1), log=lambda s: None)
+    assert again["run"]["tasks_run"] == 4 and again["run"]["rates_run"] == 8
+    rec = _per_image(out)["per_image/gray/jpeg__subsampling=4__4__4/img_a.json"]
+    assert rec["params"]["versions"]["PIL.features.jpg"] == "0.0-other"
+    # another wavecodec version: everything
+    monkeypatch.setattr(wavecodec, "__version__", "9.9.9")
+    harness._VERSIONS_CACHE.clear()
+    assert run_bench(_cfg(dataset, out, jobs=1), log=lambda s: None)["run"]["tasks_run"] == 8
+    # another option value: that codec's tasks only
+    changed = _cfg(dataset, out, jobs=1, codecs=parse_codecs("spiht:variant=binary,jpeg:subsampling=4:4:4"))
+    assert run_bench(changed, log=lambda s: None)["run"]["tasks_run"] == 4
+
+
+def test_worker_with_other_versions_records_errors(dataset, tmp_path):
+    from wavecodec.bench.harness import make_tasks, run_task
+
+    task = make_tasks(_cfg(dataset, tmp_path, codecs=parse_codecs("spiht"), modes=["gray"]))[0]
+    task["versions"] = {"wavecodec": "0.0.0-client"}
+    rec = run_task(task)
+    assert rec["params"]["points"] == [] and len(rec["params"]["errors"]) == 2
+    assert "worker versions" in rec["params"]["errors"][0]["message"]
+
+
+def test_payload_bpp_beside_container_bpp(dataset, tmp_path):
+    summary = run_bench(_cfg(dataset, tmp_path / "out", jobs=1, modes=["rgb"]), log=lambda s: None)
+    rec = _per_image(tmp_path / "out")["per_image/rgb/spiht/img_a.json"]
+    h, w = rec["params"]["shape"][:2]
+    for i, pt in enumerate(rec["params"]["points"]):
+        info_header = pt["bytes"] - pt["payload_bytes"]
+        assert 10 < info_header < 100  # the wavecodec container header
+        assert rec["results"]["bpp-payload"][i] == pytest.approx(8 * pt["payload_bytes"] / (h * w))
+        assert rec["results"]["bpp"][i] - rec["results"]["bpp-payload"][i] == pytest.approx(8 * info_header / (h * w))
+    curve = summary["modes"]["rgb"]["curves"]["spiht"]["results"]
+    assert all(p < b for p, b in zip(curve["bpp-payload"], curve["bpp"]))
+    assert "| header |" in (tmp_path / "out" / "results.md").read_text()
+
+
+def test_fixed_rate_codec_gives_one_point(dataset, tmp_path):
+    """A codec whose options fix its rate (e.g. compressai:checkpoint=..., here jpeg:quality=...) is one point."""
+    cfg = _cfg(dataset, tmp_path / "out", codecs=parse_codecs("spiht,jpeg:quality=40"), rates=[2.0, 3.0, 4.0],
+               modes=["gray"], jobs=1)
+    summary = run_bench(cfg, log=lambda s: None)
+    curve = summary["modes"]["gray"]["curves"]["jpeg:quality=40"]
+    assert len(curve["results"]["bpp"]) == 1 and curve["params"]["same_streams_as"] == {"3.0": 2.0, "4.0": 2.0}
+    assert "| same | same |" in (tmp_path / "out" / "results.md").read_text()
 
 
 def test_unreachable_rates_are_reported(dataset, tmp_path):

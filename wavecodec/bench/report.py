@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+
 from .harness import BenchConfig, CodecSpec, _write_json
 
-__all__ = ["write_reports", "markdown", "plot"]
+__all__ = ["write_reports", "markdown", "plot", "published_psnr_at"]
 
 
 def _fmt(x: Any, digits: int = 2, signed: bool = False) -> str:
@@ -18,44 +19,99 @@ def _fmt(x: Any, digits: int = 2, signed: bool = False) -> str:
     return f"{x:+.{digits}f}" if signed else f"{x:.{digits}f}"
 
 
+def _published(c: dict) -> bool:
+    return c["params"].get("kind") == "published"
+
+
+def _rates(c: dict, basis: str) -> list[float]:
+    res = c["results"]
+    return res["bpp-payload"] if basis == "payload" and "bpp-payload" in res else res["bpp"]
+
+
+def published_psnr_at(curve: dict, metric: str, rate: float) -> float:
+    """PSNR of a published curve at ``rate`` bpp, linear in log(bpp) between its two nearest points
+    (NaN outside the published range: no extrapolation)."""
+    bpp, q = curve["results"]["bpp"], curve["results"][metric]
+    if not bpp or not bpp[0] <= rate <= bpp[-1]:
+        return math.nan
+    return float(np.interp(math.log(rate), np.log(bpp), q))
+
+
+def _bd_cells(bd: dict | None, is_anchor: bool) -> list[str]:
+    if is_anchor:
+        return ["anchor", "anchor"]
+    bd = bd or {}
+    rate, db = bd.get("bd_rate_percent", math.nan), bd.get("bd_psnr_db", math.nan)
+    mark = " †" if bd.get("warnings") else ""
+    return [(_fmt(rate, 1, True) + "%" if math.isfinite(rate) else "n/a") + mark,
+            (_fmt(db, 2, True) + " dB" if math.isfinite(db) else "n/a") + mark]
+
+
 def markdown(summary: dict, cfg: BenchConfig) -> str:
-    """One table per mode: mean PSNR (mean bpp) per target rate, BD-rate and BD-PSNR against the anchor."""
+    """One table per mode: mean PSNR (mean bpp) per target rate, BD-rate and BD-PSNR against each anchor."""
     lines = []
     run = summary.get("run", {})
-    lines.append(f"Anchor for BD figures: `{summary['anchor']}`. Rates: target bpp (the whole wavecodec stream, header"
-                 f" included, at most floor(bpp*H*W/8) bytes); cells give mean PSNR in dB over the images and, in"
-                 f" brackets, the mean bpp reached. `unreach.` = some image cannot be coded that small.")
+    basis = summary.get("rate_basis", "container")
+    anchors = summary.get("anchors") or [summary["anchor"]]
+    lines.append(f"BD figures against {', '.join(f'`{a}`' for a in anchors)}, on {basis} bpp"
+                 + (" (the codec's own bytes, as published figures count them)" if basis == "payload" else
+                    " (the whole wavecodec stream, header included)") + ".")
+    lines.append(f"Target rates are whole-stream budgets (at most floor(bpp*H*W/8) bytes, header included); cells give"
+                 f" mean PSNR in dB over the images and, in brackets, the mean {basis} bpp reached. `unreach.` = some"
+                 f" image cannot be coded that small. `header` = mean container overhead in bpp (container minus"
+                 f" payload bpp).")
+    if any(_published(c) for m in summary["modes"].values() for c in m["curves"].values()):
+        lines.append("*published* rows are figures from the literature, not measured here (see `params.source`):"
+                     " their cells are *interpolated* linearly in log(bpp) between the published points (n/a outside"
+                     " their range); their BD figures use the published points themselves.")
+    if any(f.get("warnings") for m in summary["modes"].values() for by in m["bd"].values() for f in by.values()):
+        lines.append("† the two curves overlap on less than 75% of their joint range (BD figure over the overlap"
+                     " only; see `warnings` in summary.json).")
     lines.append("")
     for mode, m in summary["modes"].items():
-        n = max((c["params"]["n_images"] for c in m["curves"].values()), default=0)
+        measured = [c for c in m["curves"].values() if not _published(c)]
+        n = max((c["params"]["n_images"] for c in measured), default=0)
         lines.append(f"### {'Grayscale' if mode == 'gray' else 'Colour'} ({m['metric']}, {n} images)")
         lines.append("")
-        head = ["codec"] + [f"{r:g} bpp" for r in summary["rates"]] + ["BD-rate", "BD-PSNR"]
+        present = [a for a in anchors if a in m["bd"]]
+        head = ["codec", "kind"] + [f"{r:g} bpp" for r in summary["rates"]] + ["header"]
+        for a in present:
+            head += [f"BD-rate vs {a}", f"BD-PSNR vs {a}"] if len(present) > 1 else ["BD-rate", "BD-PSNR"]
         lines.append("| " + " | ".join(head) + " |")
-        lines.append("|" + "|".join(["---"] + ["---:"] * (len(head) - 1)) + "|")
+        lines.append("|" + "|".join(["---", "---"] + ["---:"] * (len(head) - 2)) + "|")
         for label, c in m["curves"].items():
-            res, kept = c["results"], c["params"]["target_bpp"]
+            res = c["results"]
             cells = []
-            for r in summary["rates"]:
-                if r in kept:
-                    i = kept.index(r)
-                    cells.append(f"{_fmt(res[m['metric']][i])} ({_fmt(res['bpp'][i], 3)})")
-                else:
-                    cells.append("unreach." if str(r) in c["params"]["unreachable_rates"] else "n/a")
-            bd = m["bd"].get(label, {})
-            if label == summary["anchor"]:
-                bd_cells = ["anchor", "anchor"]
+            if _published(c):
+                kind = "*published*"
+                for r in summary["rates"]:
+                    v = published_psnr_at(c, m["metric"], r)
+                    cells.append(f"*~{_fmt(v)}*" if math.isfinite(v) else "n/a")
+                header = "—"
             else:
-                bd_cells = [_fmt(bd.get("bd_rate_percent"), 1, True) + ("%" if math.isfinite(bd.get("bd_rate_percent", math.nan)) else ""),
-                            _fmt(bd.get("bd_psnr_db"), 2, True) + (" dB" if math.isfinite(bd.get("bd_psnr_db", math.nan)) else "")]
-            lines.append("| " + " | ".join([f"`{label}`"] + cells + bd_cells) + " |")
+                kind = "measured"
+                kept, rates = c["params"]["target_bpp"], _rates(c, basis)
+                for r in summary["rates"]:
+                    if r in kept:
+                        i = kept.index(r)
+                        cells.append(f"{_fmt(res[m['metric']][i])} ({_fmt(rates[i], 3)})")
+                    elif str(r) in c["params"].get("same_streams_as", {}):
+                        cells.append("same")
+                    else:
+                        cells.append("unreach." if str(r) in c["params"]["unreachable_rates"] else "n/a")
+                over = [a - b for a, b in zip(res["bpp"], res.get("bpp-payload", res["bpp"]))]
+                header = f"+{sum(over) / len(over):.4f}" if over else "n/a"
+            bd_cells = []
+            for a in present:
+                bd_cells += _bd_cells(m["bd"][a].get(label), label == a)
+            lines.append("| " + " | ".join([f"`{label}`", kind] + cells + [header] + bd_cells) + " |")
         lines.append("")
     lines.append("Mean encode / decode time per image (ms, arithmetic mean over images and rates, rate search included"
                  " in encode for codecs without rate control):")
     lines.append("")
     lines.append("| codec | " + " | ".join(f"{mode} enc | {mode} dec" for mode in summary["modes"]) + " |")
     lines.append("|---|" + "---:|---:|" * len(summary["modes"]))
-    labels = list(next(iter(summary["modes"].values()))["curves"]) if summary["modes"] else []
+    labels = [s.label for s in cfg.codecs]
     for label in labels:
         cells = []
         for mode, m in summary["modes"].items():
@@ -66,34 +122,47 @@ def markdown(summary: dict, cfg: BenchConfig) -> str:
         lines.append(f"| `{label}` | " + " | ".join(cells) + " |")
     lines.append("")
     if run:
-        lines.append(f"Run: {run['tasks']} tasks ({run['tasks_run']} run now), {run['executor']}, wall time"
+        lines.append(f"Run: {run['tasks']} tasks ({run['tasks_run']} run now, {run.get('rates_run', '?')} of"
+                     f" {run.get('rates_total', '?')} (task, rate) results), {run['executor']}, wall time"
                      f" {run['wall_s']:.1f} s; " + ", ".join(f"{k} {v}" for k, v in run["environment"].items()) + ".")
         lines.append("")
     return "\n".join(lines)
 
 
 def plot(summary: dict, out: Path) -> list[Path]:
-    """PSNR-vs-bpp and MS-SSIM(dB)-vs-bpp plots, one figure per mode, PNG and SVG."""
+    """PSNR-vs-bpp and MS-SSIM(dB)-vs-bpp plots, one figure per mode, PNG and SVG.
+
+    Measured wavecodec codecs: solid lines; measured external codecs: dashed; published
+    curves: dotted with hollow markers, "(published)" in the legend.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    basis = summary.get("rate_basis", "container")
     written = []
     for mode, m in summary["modes"].items():
         msssim_key = "ms-ssim-y" if mode == "gray" else "ms-ssim-rgb"
-        fig, axes = plt.subplots(1, 2, figsize=(13, 5))
+        fig, axes = plt.subplots(1, 2, figsize=(14, 6))
         native = _native()
-        colours = plt.get_cmap("tab10" if len(m["curves"]) <= 10 else "tab20")
-        markers = "os^vD<>ph*"
+        n = len(m["curves"])
+        colours = plt.get_cmap("tab10" if n <= 10 else "tab20")
+        markers = "os^vD<>ph*P"
         for k, (label, c) in enumerate(m["curves"].items()):
             res = c["results"]
             if not res["bpp"]:
                 continue
-            kw = dict(linestyle="-" if c["params"]["codec"] in native else "--", marker=markers[k % len(markers)], ms=4,
-                      color=colours(k % colours.N), label=label)
-            axes[0].plot(res["bpp"], res[m["metric"]], **kw)
-            ms = [(b, -10 * math.log10(max(1e-12, 1 - v))) for b, v in zip(res["bpp"], res[msssim_key]) if v == v]
+            published = _published(c)
+            style = ":" if published else ("-" if c["params"]["codec"] in native else "--")
+            colour = colours(k % colours.N)
+            kw = dict(linestyle=style, marker=markers[k % len(markers)], ms=4, color=colour,
+                      label=f"{label} (published)" if published else label)
+            if published:
+                kw.update(markerfacecolor="none")
+            rates = _rates(c, basis)
+            axes[0].plot(rates, res[m["metric"]], **kw)
+            ms = [(b, -10 * math.log10(max(1e-12, 1 - v))) for b, v in zip(rates, res[msssim_key]) if v == v]
             if ms:
                 axes[1].plot([b for b, _ in ms], [v for _, v in ms], **kw)
         rates = [r for r in summary["rates"] if r > 0]
@@ -105,11 +174,25 @@ def plot(summary: dict, out: Path) -> list[Path]:
                 ax.set_xticks(rates)
                 ax.xaxis.set_major_formatter(FormatStrFormatter("%g"))
                 ax.xaxis.set_minor_formatter(FormatStrFormatter(""))
-        axes[0].set(xlabel="bits per pixel", ylabel=f"{m['metric']} (dB)", title=f"{mode}: PSNR")
-        axes[1].set(xlabel="bits per pixel", ylabel="MS-SSIM (dB) = -10 log10(1 - MS-SSIM)", title=f"{mode}: MS-SSIM")
+        if any(_published(c) for c in m["curves"].values()) and rates:
+            for ax in axes:  # published curves span 0.1-4 bpp: show the measured range
+                ax.set_xlim(0.9 * min(rates), 1.1 * max(rates))
+            lo_hi = [v for c in m["curves"].values() for b, v in zip(_rates(c, basis), c["results"][m["metric"]])
+                     if 0.9 * min(rates) <= b <= 1.1 * max(rates)]
+            if lo_hi:
+                axes[0].set_ylim(min(lo_hi) - 0.5, max(lo_hi) + 0.5)
+            ms_vals = [-10 * math.log10(max(1e-12, 1 - v)) for c in m["curves"].values()
+                       for b, v in zip(_rates(c, basis), c["results"][msssim_key])
+                       if v == v and 0.9 * min(rates) <= b <= 1.1 * max(rates)]
+            if ms_vals:
+                axes[1].set_ylim(min(ms_vals) - 0.5, max(ms_vals) + 0.5)
+        xlabel = "bits per pixel" + (" (codec's own bytes)" if basis == "payload" else " (whole stream)")
+        axes[0].set(xlabel=xlabel, ylabel=f"{m['metric']} (dB)", title=f"{mode}: PSNR")
+        axes[1].set(xlabel=xlabel, ylabel="MS-SSIM (dB) = -10 log10(1 - MS-SSIM)", title=f"{mode}: MS-SSIM")
         for ax in axes:
             ax.grid(True, alpha=0.3)
-        axes[0].legend(fontsize=8, title="solid: wavecodec, dashed: external", title_fontsize=8)
+        axes[0].legend(fontsize=7, title="solid: wavecodec, dashed: external,\ndotted: published (not measured here)",
+                       title_fontsize=7, ncol=2 if n > 10 else 1)
         fig.tight_layout()
         for ext in ("png", "svg"):
             path = out / f"rd-{mode}.{ext}"
@@ -131,7 +214,13 @@ def write_reports(summary: dict, cfg: BenchConfig, *, log: Callable[[str], None]
     out.mkdir(parents=True, exist_ok=True)
     for mode, m in summary["modes"].items():
         for label, c in m["curves"].items():
+            if _published(c):
+                continue
             _write_json(out / mode / f"{CodecSpec(c['params']['codec'], tuple(c['params']['options'].items())).slug}.json", c)
+        for anchor, by_label in m["bd"].items():
+            for label, f in by_label.items():
+                for w in f.get("warnings", ()):
+                    log(f"warning: {mode} {label} vs {anchor}: {w}")
     _write_json(out / "summary.json", summary)
     md = markdown(summary, cfg)
     (out / "results.md").write_text(md)
