@@ -309,3 +309,106 @@ def test_cli_bench(dataset, tmp_path, capsys):
     assert main(["bench", str(dataset), "--codecs", "nocodec", "--out", str(out)]) == 2
     assert main(["bench", str(dataset), "--codecs", "spiht", "--anchor", "jpeg", "--out", str(out)]) == 2
     assert main(["bench", str(tmp_path / "empty-missing"), "--codecs", "spiht", "--out", str(out)]) == 2
+
+
+# ============================================================== published reference curves
+def _published_files(tmp_path: Path, curve: dict, metric: str) -> tuple[Path, Path]:
+    """A CompressAI result JSON: the measured curve's payload rates at +1 dB; a CSV with two curves."""
+    js = tmp_path / "better-codec.json"
+    js.write_text(json.dumps({"name": "better-codec", "description": "made up for the test",
+                              "results": {"bpp": curve["bpp-payload"], metric: [p + 1.0 for p in curve[metric]],
+                                          "ms-ssim-rgb": [0.99, 0.995]}}))
+    csv_path = tmp_path / "published.csv"
+    rows = ["source,name,bpp,psnr_rgb,ms_ssim_rgb"]
+    rows += [f"worse_src,worse-codec,{b},{p - 2.0},0.9" for b, p in zip(curve["bpp-payload"], curve[metric])]
+    rows += [f"worse_src,worse-codec,{curve['bpp-payload'][0]},{curve[metric][0] - 2.0},0.9"]  # a repeated point
+    rows += ["far_src,far-codec,0.01,10.0,0.5", "far_src,far-codec,0.02,11.0,0.6"]
+    csv_path.write_text("\n".join(rows) + "\n")
+    return js, csv_path
+
+
+def test_published_curves_in_tables_plots_and_bd(dataset, tmp_path):
+    out = tmp_path / "out"
+    cfg = _cfg(dataset, out, jobs=1, modes=["rgb"])
+    first = run_bench(cfg, log=lambda s: None)
+    measured = first["modes"]["rgb"]["curves"]["spiht"]["results"]
+    js, csv_path = _published_files(tmp_path, measured, "psnr-rgb")
+    refs = load_references([js, csv_path], ["better-codec", "worse_src"])
+    assert [r.name for r in refs] == ["better-codec", "worse-codec"] and len(refs[1].bpp) == 2  # de-duplicated
+    logs = []
+    summary = run_bench(_cfg(dataset, out, jobs=1, modes=["rgb"], plots=True, references=refs,
+                             anchor="spiht,better-codec"), log=logs.append)
+    assert summary["run"]["rates_run"] == 0 and summary["rate_basis"] == "payload"
+    curves = summary["modes"]["rgb"]["curves"]
+    assert curves["better-codec"]["params"]["kind"] == "published" and curves["spiht"]["params"]["kind"] == "measured"
+    bd = summary["modes"]["rgb"]["bd"]
+    # same payload rates, +1 / -2 dB: exact on the payload basis, against both anchors
+    assert bd["spiht"]["better-codec"]["bd_psnr_db"] == pytest.approx(1.0, abs=1e-9)
+    assert bd["spiht"]["worse-codec"]["bd_psnr_db"] == pytest.approx(-2.0, abs=1e-9)
+    assert bd["better-codec"]["spiht"]["bd_psnr_db"] == pytest.approx(-1.0, abs=1e-9)
+    # +1 dB on a ~2 dB PSNR span: the PSNR ranges (BD-rate's axis) overlap too little, flagged (†) and logged
+    assert [w.split(":")[0] for w in bd["spiht"]["better-codec"]["warnings"]] == ["BD-rate"]
+    assert bd["spiht"]["spiht"]["warnings"] == []
+    md = (out / "results.md").read_text()
+    assert " †" in md and any("better-codec vs spiht: BD-rate: insufficient" in line for line in logs)
+    assert "| `better-codec` | *published* |" in md and "BD-PSNR vs better-codec" in md and "on payload bpp" in md
+    assert "| `spiht` | measured |" in md
+    # measured JSON files only; published curves stay in summary.json
+    assert not (out / "rgb" / "better-codec.json").exists() and (out / "rgb" / "spiht.json").exists()
+    assert (out / "rd-rgb.png").stat().st_size > 1000
+    # a curve far from the anchor: NaN-free figures are flagged, no overlap gives n/a, and the log says so
+    far = run_bench(_cfg(dataset, out, jobs=1, modes=["rgb"], plots=False,
+                         references=load_references([csv_path], ["far_src"])), log=logs.append)
+    assert math.isnan(far["modes"]["rgb"]["bd"]["spiht"]["far-codec"]["bd_psnr_db"])
+    assert any("far-codec vs spiht" in line and "do not overlap" in line for line in logs)
+    assert "| `far-codec` | *published* | n/a | n/a |" in (out / "results.md").read_text()
+
+
+def test_published_psnr_is_interpolated_not_extrapolated():
+    from wavecodec.bench.report import published_psnr_at
+
+    curve = {"results": {"bpp": [0.1, 0.4], "psnr-rgb": [26.0, 30.0]}}
+    assert published_psnr_at(curve, "psnr-rgb", 0.2) == pytest.approx(28.0)  # halfway in log(bpp)
+    assert math.isnan(published_psnr_at(curve, "psnr-rgb", 0.5))
+
+
+def test_reference_file_errors(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"name": "x"}')
+    with pytest.raises(wavecodec.InvalidArgumentError, match="--reference .*not a CompressAI result file"):
+        load_references([bad])
+    csv_path = tmp_path / "bad.csv"
+    csv_path.write_text("source,bpp\nx,1\n")
+    with pytest.raises(wavecodec.InvalidArgumentError, match="columns source, name, bpp and psnr_rgb"):
+        load_references([csv_path])
+    with pytest.raises(wavecodec.InvalidArgumentError, match="no such file"):
+        load_references([tmp_path / "missing.csv"])
+
+
+def test_repository_reference_file():
+    """benchmarks/reference/published-kodak-rd.csv: CompressAI's published Kodak figures, the headline's curves."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "reference" / "published-kodak-rd.csv"
+    wanted = ["compressai-bmshj2018-factorized_mse_cpu", "compressai-bmshj2018-hyperprior_mse_cpu",
+              "compressai-mbt2018-mean_mse_cpu", "compressai-cheng2020-anchor_mse_cpu", "paper-elic2022_mse", "vtm"]
+    refs = load_references([path], wanted)
+    assert [r.source for r in refs] == wanted
+    assert all(len(r.bpp) >= 6 and r.bpp == sorted(r.bpp) for r in refs)
+    fact = refs[0].curve("rgb")["results"]
+    assert fact["bpp"][0] == pytest.approx(0.12262) and fact["psnr-rgb"][0] == pytest.approx(26.9088)
+    assert refs[0].curve("gray") is None
+
+
+def test_cli_bench_with_reference(dataset, tmp_path, capsys):
+    from wavecodec.cli import main
+
+    out = tmp_path / "cli"
+    csv_path = tmp_path / "ref.csv"
+    csv_path.write_text("source,name,bpp,psnr_rgb,ms_ssim_rgb\nsrc,lit-codec,1.0,30,0.9\nsrc,lit-codec,3.0,40,0.99\n")
+    args = ["bench", str(dataset), "--codecs", "spiht", "--rates", "1,2", "--modes", "rgb", "--jobs", "1",
+            "--out", str(out), "--no-progress", "--no-plots", "--reference", str(csv_path)]
+    assert main(args + ["--anchor", "spiht,lit-codec"]) == 0
+    text = capsys.readouterr().out
+    assert "| `lit-codec` | *published* |" in text and "BD-rate vs lit-codec" in text
+    assert main(args + ["--reference-curves", "nothing"]) == 2
+    assert "no curve 'nothing'" in capsys.readouterr().err
+    assert main(args + ["--anchor", "other"]) == 2
