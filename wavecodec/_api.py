@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import _container
-from ._registry import EncodeTarget, ImageSpec, get_codec
+from ._registry import Codec, EncodeTarget, ImageSpec, get_codec
 from .errors import (
     CorruptStreamError, ImageTooLargeError, InvalidArgumentError, TruncatedStreamError, UnsupportedImageError, WavecodecError,
 )
@@ -74,7 +74,7 @@ def _resolve_budget(bpp: Any, max_bytes: Any, h: int, w: int) -> int | None:
 
 def encode(
     image: np.ndarray,
-    codec: str = "spiht",
+    codec: "str | Codec" = "spiht",
     *,
     bpp: float | None = None,
     max_bytes: int | None = None,
@@ -88,8 +88,9 @@ def encode(
     ----------
     image : ndarray
         ``(H, W)`` grayscale or ``(H, W, 3)`` RGB, ``uint8`` or ``uint16``, any size from 1x1.
-    codec : str
-        A registered codec name (see :func:`wavecodec.codecs`).
+    codec : str or Codec
+        A registered codec name (see :func:`wavecodec.codecs`), or a codec object
+        (:func:`wavecodec.get_codec`, possibly bound to state such as a shared codebook).
     bpp, max_bytes : float or int, optional
         Rate target as bits per pixel (``bpp * H * W / 8`` bytes, rounded down) or as a
         byte budget; never both.  The whole returned stream, header included, never
@@ -102,7 +103,7 @@ def encode(
     **options
         Codec options; :func:`wavecodec.get_codec` lists them with their defaults.
     """
-    c = get_codec(codec)
+    c = codec if isinstance(codec, Codec) else get_codec(codec)
     if not isinstance(lossless, (bool, np.bool_)):
         raise InvalidArgumentError(f"lossless must be True or False, got {lossless!r}")
     if lossless and not c.capabilities.lossless:
@@ -136,7 +137,8 @@ def _check_max_samples(max_samples: Any) -> int:
     return int(max_samples)
 
 
-def _parse(data: Any, max_samples: Any, function: str = "decode") -> tuple[_container.Header, bytes, Any]:
+def _parse(data: Any, max_samples: Any, function: str = "decode",
+           codec: Codec | None = None) -> tuple[_container.Header, bytes, Any]:
     max_samples = _check_max_samples(max_samples)
     try:
         header, payload = _container.parse(data, max_samples=max_samples)
@@ -144,6 +146,12 @@ def _parse(data: Any, max_samples: Any, function: str = "decode") -> tuple[_cont
         if function == "decode":
             raise
         raise exc.with_hint(f"wavecodec.{function}(data, max_samples={exc.samples})") from None
+    if codec is not None:
+        if not isinstance(codec, Codec):
+            raise InvalidArgumentError(f"codec= must be a codec object (wavecodec.get_codec(...)), got {codec!r}")
+        if codec.name != header.codec:
+            raise InvalidArgumentError(f"codec=: the stream was written by codec {header.codec!r}, not {codec.name!r}")
+        return header, payload, codec
     try:
         codec = get_codec(header.codec)
     except InvalidArgumentError:
@@ -159,7 +167,8 @@ def _check_reduce(reduce: Any) -> int:
     return int(reduce)
 
 
-def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES, reduce: int = 0) -> np.ndarray:
+def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES, reduce: int = 0,
+           codec: Codec | None = None) -> np.ndarray:
     """Decode a wavecodec stream to an image of the original shape and dtype.
 
     For an embedded codec any prefix of a stream that still holds the whole header
@@ -182,9 +191,13 @@ def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES, reduce: in
     the coarsest image is then averaged over ``2**(k - levels)`` blocks).  Other
     codecs decode in full and average ``2**k x 2**k`` blocks.  Prefixes of
     embedded streams reduce too.
+
+    ``codec`` (optional) is the codec object to decode with, for streams whose decoder
+    needs state bound outside the stream (``wavecodec.get_codec("vq-dct", codebook=cb)``);
+    it must be the codec that wrote the stream.  ``codec.decode(data)`` is the same.
     """
     reduce = _check_reduce(reduce)
-    header, payload, codec = _parse(data, max_samples)
+    header, payload, codec = _parse(data, max_samples, codec=codec)
     if header.embedded != codec.capabilities.embedded:
         raise CorruptStreamError(
             f"stream flags it as {'embedded' if header.embedded else 'not embedded'}, but codec {codec.name!r} is"

@@ -176,6 +176,27 @@ class Codec(abc.ABC):
         np.clip(img, 0, (1 << header.bit_depth) - 1, out=img)
         return img.astype(header.dtype)
 
+    # ------------------------------------------------------------------ bound codecs
+    def bind(self, **bound: Any) -> "Codec":
+        """A codec object carrying state that both encoder and decoder need outside the stream
+        (``wavecodec.get_codec("vq-dct", codebook=cb)``); codecs without such state refuse."""
+        if not bound:
+            return self
+        raise InvalidArgumentError(
+            f"codec {self.name!r} takes no bound options (got {', '.join(sorted(bound))}); pass options to encode()")
+
+    def encode(self, image: Any, **kwargs: Any) -> bytes:
+        """:func:`wavecodec.encode` with this codec object (bound state included)."""
+        from ._api import encode
+
+        return encode(image, self, **kwargs)
+
+    def decode(self, data: bytes, **kwargs: Any) -> np.ndarray:
+        """:func:`wavecodec.decode` with this codec object (bound state included)."""
+        from ._api import decode
+
+        return decode(data, codec=self, **kwargs)
+
     # ------------------------------------------------------------------ helpers
     def resolve_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
         known = {o.name: o for o in self.options}
@@ -252,8 +273,10 @@ def _unregister(name: str) -> None:
         _UNAVAILABLE.pop(name, None)
 
 
-def get_codec(name: str) -> Codec:
-    """The registered codec called ``name`` (a str, see :func:`codecs`)."""
+def get_codec(name: str, **bound: Any) -> Codec:
+    """The registered codec called ``name`` (a str, see :func:`codecs`); with keyword arguments,
+    a new codec object bound to them (:meth:`Codec.bind`, e.g. ``get_codec("vq-dct", codebook=cb)``),
+    whose ``encode`` and ``decode`` methods use them."""
     _ensure_builtins()
     if not isinstance(name, str):
         raise UnknownCodecError(
@@ -265,7 +288,7 @@ def get_codec(name: str) -> Codec:
     if name not in _REGISTRY:
         valid = ", ".join(sorted(_REGISTRY))
         raise UnknownCodecError(f"unknown codec {name!r}; available codecs: {valid} (see wavecodec.codecs())")
-    return _REGISTRY[name]
+    return _REGISTRY[name].bind(**bound) if bound else _REGISTRY[name]
 
 
 def codecs() -> dict[str, Codec]:
