@@ -412,3 +412,21 @@ def test_cli_bench_with_reference(dataset, tmp_path, capsys):
     assert main(args + ["--reference-curves", "nothing"]) == 2
     assert "no curve 'nothing'" in capsys.readouterr().err
     assert main(args + ["--anchor", "other"]) == 2
+
+
+def test_option_files_are_keyed_by_content(tmp_path):
+    """compressai:checkpoint=FILE: a retrained checkpoint at the same path changes the task key."""
+    from wavecodec.bench.harness import CodecSpec, _option_files, task_key
+
+    ckpt = tmp_path / "q3.pth.tar"
+    ckpt.write_bytes(b"weights 1")
+    spec = CodecSpec("compressai", (("model", "bmshj2018-factorized"), ("checkpoint", str(ckpt))))
+    first = _option_files(spec)
+    assert set(first) == {"checkpoint"}
+    base = {"image": "a", "mode": "rgb", "codec": spec.name, "options": [list(o) for o in spec.options],
+            "image_sha256": "0", "msssim": True, "versions": {}, "format_version": 2}
+    key1 = task_key({**base, "option_files": first})
+    ckpt.write_bytes(b"weights 2")
+    assert task_key({**base, "option_files": _option_files(spec)}) != key1
+    assert _option_files(CodecSpec("jpeg", (("quality", 50),))) == {}
+    assert task_key({**base, "option_files": {}}) == task_key(base)

@@ -205,12 +205,13 @@ def make_tasks(cfg: BenchConfig) -> list[dict]:
     for mode in cfg.modes:
         for spec in cfg.codecs:
             versions = codec_versions(spec.name)
+            files = _option_files(spec)
             for p in images:
                 task = {
                     "image": p.stem, "mode": mode, "codec": spec.name, "options": [list(o) for o in spec.options],
                     "label": spec.label, "slug": spec.slug, "rates": [float(r) for r in cfg.rates],
                     "image_sha256": digests[p], "msssim": cfg.msssim, "versions": versions,
-                    "format_version": FORMAT_VERSION,
+                    "format_version": FORMAT_VERSION, "option_files": files,
                 }
                 task["key"] = task_key(task)
                 task["data"] = blobs[p]
@@ -218,10 +219,27 @@ def make_tasks(cfg: BenchConfig) -> list[dict]:
     return tasks
 
 
+def _option_files(spec: CodecSpec) -> dict[str, str]:
+    """SHA-256 of every option naming an existing file (e.g. ``checkpoint=q3.pth.tar``): a retrained
+    checkpoint at the same path is a new task."""
+    digests = {}
+    for name, value in spec.options:
+        if isinstance(value, str) and os.path.isfile(value):
+            h = hashlib.sha256()
+            with open(value, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            digests[name] = h.hexdigest()[:16]
+    return digests
+
+
 def task_key(task: dict) -> str:
     """What a result depends on (not the rates: each rate's result is kept on its own)."""
     fields = ("image", "mode", "codec", "options", "image_sha256", "msssim", "versions", "format_version")
-    return hashlib.sha256(json.dumps({k: task[k] for k in fields}, sort_keys=True).encode()).hexdigest()[:20]
+    keyed = {k: task[k] for k in fields}
+    if task.get("option_files"):
+        keyed["option_files"] = task["option_files"]
+    return hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:20]
 
 
 def result_path(out: Path, task: dict) -> Path:
