@@ -171,14 +171,14 @@ TUNE_RATES = (0.02, 0.05, 0.1, 0.25)
 
 
 def work_tune(task: tuple) -> list[dict]:
-    """Pool task: one gray image, spiht and canny-spiht with each option set, at TUNE_RATES."""
+    """Pool task: one gray image, spiht and canny-spiht with each option set, at ``rates``."""
     import wavecodec
 
-    path, option_sets = task
+    path, option_sets, rates = task
     img = bc.load_image(path, "L")
     mask = edge_mask(img)
     recs = []
-    for rate in TUNE_RATES:
+    for rate in rates:
         budget = bc.budget_bytes(img.shape, rate)
         ref = wavecodec.decode(wavecodec.encode(img, "spiht", max_bytes=budget))
         base = (bc.psnr(img, ref), masked_psnr(img, ref, mask))
@@ -191,7 +191,7 @@ def work_tune(task: tuple) -> list[dict]:
     return recs
 
 
-def tune(report: bc.Report, paths: list[str], spec: str, jobs: int) -> None:
+def tune(report: bc.Report, paths: list[str], spec: str, jobs: int, rates: tuple = TUNE_RATES) -> None:
     """Mean PSNR / edge-PSNR difference to spiht of canny-spiht option sets (gray).
 
     ``spec``: option sets separated by ';', each 'key=value,key=value' (values parsed as
@@ -210,11 +210,11 @@ def tune(report: bc.Report, paths: list[str], spec: str, jobs: int) -> None:
                 opts[key.strip()] = value.strip()
         option_sets.append(opts)
     warm_up(paths[0])
-    recs = [r for res in bc.run_pool(work_tune, [(p, option_sets) for p in paths], jobs) for r in res]
+    recs = [r for res in bc.run_pool(work_tune, [(p, option_sets, rates) for p in paths], jobs) for r in res]
     rows = []
     for k, opts in enumerate(option_sets):
         row = [", ".join(f"{a}={b}" for a, b in opts.items()) or "defaults"]
-        for rate in TUNE_RATES:
+        for rate in rates:
             sel = [r for r in recs if r["set"] == k and r["rate"] == rate]
             row.append(f"{bc._mean(r['dpsnr'] for r in sel):+.3f} / {bc._mean(r['dedge'] for r in sel):+.3f}"
                        f" ({sum(r['edges'] for r in sel)})")
@@ -222,7 +222,7 @@ def tune(report: bc.Report, paths: list[str], spec: str, jobs: int) -> None:
     report(f"Gray, {len(paths)} images; cells: mean PSNR difference / mean edge-PSNR difference to spiht (dB), "
            "(images whose stream uses the edge layer):")
     report()
-    report(bc.md_table(["canny-spiht options"] + [f"{r:g} bpp" for r in TUNE_RATES], rows))
+    report(bc.md_table(["canny-spiht options"] + [f"{r:g} bpp" for r in rates], rows))
     report()
 
 
@@ -267,10 +267,13 @@ def main(argv=None) -> int:
     ap.add_argument("--figure", metavar="N:MODE:RATE:Y:X", help="only write a crop figure (see figure())")
     ap.add_argument("--out", type=Path, default=Path("canny-crop.png"), help="PNG path for --figure")
     ap.add_argument("--tune", metavar="SETS", help="only compare option sets, e.g. 'spacing=8;spacing=16' (gray)")
+    ap.add_argument("--rates", help="bpp list for --tune, comma-separated (default "
+                    f"{','.join(f'{r:g}' for r in TUNE_RATES)})")
     args = ap.parse_args(argv)
     if args.tune is not None:
         paths = [str(args.kodak / f"kodim{i:02d}.png") for i in parse_images(args.images)]
-        tune(bc.Report(), paths, args.tune, args.jobs)
+        rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else TUNE_RATES
+        tune(bc.Report(), paths, args.tune, args.jobs, rates)
         return 0
     if args.figure:
         print(figure(args.kodak, args.figure, args.out))
