@@ -105,6 +105,10 @@ INV_HIGH_SCALE = 1.0 / HIGH_SCALE
 # backwards with negated coefficients.
 _CDF97_COEF = np.array([ALPHA, BETA, GAMMA, DELTA])
 
+# Columns per strip of the vertical steps' row reordering: the scratch is (h/2) x STRIP
+# samples instead of half the plane (4 bytes per sample of a float64 plane at 8192^2).
+STRIP = 64
+
 
 @njit(cache=True)
 def _cdf97_2d(x, levels, inverse):
@@ -112,8 +116,8 @@ def _cdf97_2d(x, levels, inverse):
     forward (Mallat layout) or, with ``inverse``, its inverse."""
     h0 = x.shape[0]
     w0 = x.shape[1]
-    scratch = np.empty(((h0 >> 1) + 1, w0 + 1), dtype=np.float64)
-    buf = scratch[0]  # the row buffer of the horizontal steps
+    buf = np.empty(w0 + 1, dtype=np.float64)  # the row buffer of the horizontal steps
+    scratch = np.empty(((h0 >> 1) + 1, STRIP), dtype=np.float64)  # one strip of the high rows
     for i in range(levels):
         k = levels - 1 - i if inverse else i  # level index, 0 = the finest
         h = h0
@@ -181,26 +185,30 @@ def _cdf97_2d(x, levels, inverse):
                                 for j in range(w):
                                     x[rr, j] += c * (x[ra, j] + x[rb, j])
                         continue
-                    # the high rows to the scratch (forward: rows 2q+1; inverse: rows nl+q)
+                    # the reordering, in strips of STRIP columns (the scratch holds one strip
+                    # of the high rows, not half the image): the high rows to the scratch
+                    # (forward: rows 2q+1; inverse: rows nl+q), the low rows in place (forward
+                    # row 2q -> q ascending, inverse q -> 2q descending, so that no row is
+                    # overwritten before it is read), the high rows back (forward: rows nl+q;
+                    # inverse: rows 2q+1)
                     high = INV_HIGH_SCALE if inverse else HIGH_SCALE
-                    for q in range(nh):
-                        src = nl + q if inverse else 2 * q + 1
-                        for j in range(w):
-                            scratch[q, j] = x[src, j] * high
-                    # the low rows: forward row 2q -> q (ascending), inverse q -> 2q (descending),
-                    # so that no row is overwritten before it is read
                     low = INV_LOW_SCALE if inverse else LOW_SCALE
-                    for i in range(nl):
-                        q = nl - 1 - i if inverse else i
-                        src = q if inverse else 2 * q
-                        dst = 2 * q if inverse else q
-                        for j in range(w):
-                            x[dst, j] = x[src, j] * low
-                    # the high rows back (forward: rows nl+q; inverse: rows 2q+1)
-                    for q in range(nh):
-                        dst = 2 * q + 1 if inverse else nl + q
-                        for j in range(w):
-                            x[dst, j] = scratch[q, j]
+                    for j0 in range(0, w, STRIP):
+                        j1 = min(j0 + STRIP, w)
+                        for q in range(nh):
+                            src = nl + q if inverse else 2 * q + 1
+                            for j in range(j0, j1):
+                                scratch[q, j - j0] = x[src, j] * high
+                        for i in range(nl):
+                            q = nl - 1 - i if inverse else i
+                            src = q if inverse else 2 * q
+                            dst = 2 * q if inverse else q
+                            for j in range(j0, j1):
+                                x[dst, j] = x[src, j] * low
+                        for q in range(nh):
+                            dst = 2 * q + 1 if inverse else nl + q
+                            for j in range(j0, j1):
+                                x[dst, j] = scratch[q, j - j0]
 
 
 @njit(cache=True)
@@ -213,8 +221,8 @@ def _legall53_2d(x, levels, inverse):
     in 64 bits, floors as arithmetic shifts; no scaling."""
     h0 = x.shape[0]
     w0 = x.shape[1]
-    scratch = np.empty(((h0 >> 1) + 1, w0 + 1), dtype=np.int32)
-    buf = scratch[0]
+    buf = np.empty(w0 + 1, dtype=np.int32)
+    scratch = np.empty(((h0 >> 1) + 1, STRIP), dtype=np.int32)
     for i in range(levels):
         k = levels - 1 - i if inverse else i
         h = h0
@@ -272,20 +280,22 @@ def _legall53_2d(x, levels, inverse):
                                 for j in range(w):
                                     x[rr, j] += sign * ((np.int64(x[ra, j]) + np.int64(x[rb, j]) + add) >> shift)
                         continue
-                    for q in range(nh):
-                        src = nl + q if inverse else 2 * q + 1
-                        for j in range(w):
-                            scratch[q, j] = x[src, j]
-                    for i in range(nl):
-                        q = nl - 1 - i if inverse else i
-                        src = q if inverse else 2 * q
-                        dst = 2 * q if inverse else q
-                        for j in range(w):
-                            x[dst, j] = x[src, j]
-                    for q in range(nh):
-                        dst = 2 * q + 1 if inverse else nl + q
-                        for j in range(w):
-                            x[dst, j] = scratch[q, j]
+                    for j0 in range(0, w, STRIP):  # the reordering in column strips, as in _cdf97_2d
+                        j1 = min(j0 + STRIP, w)
+                        for q in range(nh):
+                            src = nl + q if inverse else 2 * q + 1
+                            for j in range(j0, j1):
+                                scratch[q, j - j0] = x[src, j]
+                        for i in range(nl):
+                            q = nl - 1 - i if inverse else i
+                            src = q if inverse else 2 * q
+                            dst = 2 * q if inverse else q
+                            for j in range(j0, j1):
+                                x[dst, j] = x[src, j]
+                        for q in range(nh):
+                            dst = 2 * q + 1 if inverse else nl + q
+                            for j in range(j0, j1):
+                                x[dst, j] = scratch[q, j - j0]
 
 
 def cdf97_forward_2d(x, levels):
