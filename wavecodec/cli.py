@@ -1,13 +1,16 @@
-"""Command-line interface: ``wavecodec encode|decode|info|codecs|demo|bench``.
+"""Command-line interface: ``wavecodec encode|decode|info|extract|compare|codecs|demo|bench``.
 
-Images are read and written through Pillow (PNG, PGM/PPM, TIFF, ...).  16-bit
-grayscale PNG/TIFF/PGM files stay 16-bit.
+Image files go in and out without loss (:mod:`wavecodec._image_files`): 8- and 16-bit
+gray and colour PNG and TIFF, PGM/PPM and the other Pillow formats, ``.npy``.  An
+alpha channel is refused unless ``--drop-alpha``.  stdout carries the results; notices
+(kernel compilation, the progress line, a rate beyond what the image needs) go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -17,49 +20,10 @@ import numpy as np
 
 from . import __version__, codecs, decode, encode, get_codec, info
 from ._container import MAX_SAMPLES
-from .errors import ImageTooLargeError, WavecodecError
+from ._image_files import is_stream, read_image, write_image
+from .errors import ImageTooLargeError, InvalidArgumentError, TruncatedStreamError, WavecodecError
 
-
-def read_image(path: str | Path) -> np.ndarray:
-    """Read an image file as uint8/uint16 (H, W) or (H, W, 3)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as im:
-            im.load()
-            if im.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
-                return np.asarray(im, dtype=np.uint16)
-            if im.mode == "I":
-                a = np.asarray(im)
-                if a.min() < 0 or a.max() > 65535:
-                    raise WavecodecError(f"{path}: 32-bit samples outside 0..65535 are not supported")
-                return a.astype(np.uint16)
-            if im.mode in ("1", "L", "P", "LA", "PA") and im.mode != "P":
-                return np.asarray(im.convert("L"))
-            if im.mode == "P":
-                im = im.convert("RGB")
-            if im.mode != "RGB":
-                im = im.convert("RGB")
-            return np.asarray(im)
-    except (OSError, ValueError) as exc:
-        raise WavecodecError(f"cannot read image {path}: {exc}") from exc
-
-
-def write_image(path: str | Path, image: np.ndarray) -> None:
-    """Write a decoded image; the format follows the file extension."""
-    from PIL import Image
-
-    a = image[:, :, 0] if image.ndim == 3 and image.shape[2] == 1 else image
-    if a.dtype == np.uint16:
-        if a.ndim == 3:
-            raise WavecodecError("16-bit colour images cannot be written through Pillow; use .npy")
-        # native little-endian uint16 maps to mode "I;16" (passing mode= is refused by Pillow >= 11)
-        a = np.ascontiguousarray(a, dtype="<u2")
-    try:
-        im = Image.fromarray(np.ascontiguousarray(a))
-        im.save(path)
-    except (OSError, ValueError, KeyError) as exc:
-        raise WavecodecError(f"cannot write image {path}: {exc}") from exc
+__all__ = ["main", "build_parser", "read_image", "write_image"]
 
 
 def _parse_option(text: str) -> tuple[str, object]:
@@ -73,44 +37,71 @@ def _parse_option(text: str) -> tuple[str, object]:
     return key.strip(), parsed
 
 
-def _load_array(path: str) -> np.ndarray:
-    if path.endswith(".npy"):
-        try:
-            return np.load(path, allow_pickle=False)
-        except (OSError, ValueError) as exc:
-            raise WavecodecError(f"cannot read {path}: {exc}") from exc
-    return read_image(path)
-
-
 def cmd_encode(args: argparse.Namespace) -> int:
-    image = _load_array(args.input)
+    image = read_image(args.input, drop_alpha=args.drop_alpha)
     options = dict(args.option or [])
     t = time.perf_counter()
-    data = encode(image, args.codec, bpp=args.bpp, max_bytes=args.max_bytes, lossless=args.lossless, **options)
+    with _feedback(args, f"encoding {args.input} with {args.codec}", args.codec):
+        data = encode(image, args.codec, bpp=args.bpp, max_bytes=args.max_bytes, lossless=args.lossless, **options)
     elapsed = time.perf_counter() - t
     Path(args.output).write_bytes(data)
     h, w = image.shape[:2]
     print(f"{args.input} -> {args.output}: {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp, {elapsed * 1000:.1f} ms")
+    _note_rate_beyond_need(args, image, data)
     return 0
 
 
-def cmd_decode(args: argparse.Namespace) -> int:
-    if args.codebook:
-        from .coders import vq_dct  # shared codebooks travel outside the stream
+def _note_rate_beyond_need(args: argparse.Namespace, image: np.ndarray, data: bytes) -> None:
+    """Say so on stderr when the rate asked for is more than the image needs (the stream stopped short of it).
 
-        for path in args.codebook:
-            vq_dct.load_codebook(path)
+    An embedded codec fills its budget unless it has coded everything (its full-quality
+    or lossless stream); any codec's budget at or above the uncompressed size is more
+    than a lossless stream needs.
+    """
+    h, w = image.shape[:2]
+    if args.bpp is not None:
+        budget, asked = math.floor(args.bpp * h * w / 8), f"--bpp {args.bpp:g}"
+    elif args.max_bytes is not None:
+        budget, asked = args.max_bytes, f"--max-bytes {args.max_bytes}"
+    else:
+        return
+    if len(data) >= budget:
+        return
+    stream = info(data)
+    codec = get_codec(args.codec)
+    uncompressed = h * w * (image.size // (h * w)) * stream.bit_depth / 8
+    if not (codec.capabilities.embedded or budget >= uncompressed):
+        return
+    what = "lossless (bit-exact)" if stream.lossless else "full-quality"
+    hint = ""
+    if not stream.lossless and codec.capabilities.lossless:
+        hint = "; add --lossless for a bit-exact stream"
+    elif not stream.lossless:
+        hint = f" ({args.codec} has no lossless mode)"
+    print(f"wavecodec: note: {asked} allows {budget} bytes, more than this image needs: the {what} {args.codec}"
+          f" stream is {len(data)} bytes ({stream.bpp():.4f} bpp){hint}", file=sys.stderr)
+
+
+def _bound_codec(data: bytes, args: argparse.Namespace):
+    """The stream's codec bound to the ``-o NAME=VALUE`` decode options (e.g. a vq-dct shared
+    codebook: ``-o codebook=PATH``), or None without options."""
+    if not args.option:
+        return None
+    return get_codec(info(data, max_samples=args.max_samples).codec, **dict(args.option))
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
     data = Path(args.input).read_bytes()
     if args.bytes is not None:
         data = data[: args.bytes]
     try:
-        image = decode(data, max_samples=args.max_samples, reduce=args.reduce)
+        codec = info(data, max_samples=args.max_samples).codec
+        with _feedback(args, f"decoding {args.input} ({codec})", codec):
+            image = decode(data, max_samples=args.max_samples, reduce=args.reduce,
+                           codec=_bound_codec(data, args))
     except ImageTooLargeError as exc:
         raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
-    if args.output.endswith(".npy"):
-        np.save(args.output, image)
-    else:
-        write_image(args.output, image)
+    write_image(args.output, image)
     print(f"{args.input} -> {args.output}: {image.shape} {image.dtype}")
     return 0
 
@@ -121,6 +112,88 @@ def cmd_info(args: argparse.Namespace) -> int:
     except ImageTooLargeError as exc:
         raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
     return 0
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    data = Path(args.input).read_bytes()
+    try:
+        stream = info(data, max_samples=args.max_samples)
+    except ImageTooLargeError as exc:
+        raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
+    codec = get_codec(stream.codec)
+    extensions = tuple(getattr(codec, "file_extensions", ()))
+    if not extensions:
+        others = ", ".join(f"{n} ({c.file_extensions[0]})" for n, c in codecs().items() if getattr(c, "file_extensions", ()))
+        raise InvalidArgumentError(
+            f"{args.input} is a {stream.codec} stream, which has no file format but wavecodec's own; extract works on"
+            f" streams of {others or 'the standard-codec adapters'}; use `wavecodec decode` to get the image"
+        )
+    if Path(args.output).suffix.lower() not in extensions:
+        raise InvalidArgumentError(
+            f"OUT: a {stream.codec} stream holds a {codec.file_format} file: name the output with"
+            f" {' or '.join(extensions)}, not {Path(args.output).name!r}"
+        )
+    if stream.truncated:
+        raise TruncatedStreamError(
+            f"{args.input} is truncated ({stream.payload_present} of {stream.payload_size} payload bytes): its"
+            f" {codec.file_format} file is incomplete"
+        )
+    payload = data[stream.header_size: stream.header_size + stream.payload_size]
+    Path(args.output).write_bytes(payload)
+    print(f"{args.input} -> {args.output}: {len(payload)} bytes, {codec.file_format}"
+          f" ({stream.header_size} bytes of wavecodec header left out)")
+    return 0
+
+
+def _compare_input(path: str, max_samples: int, drop_alpha: bool) -> tuple[np.ndarray | None, bytes | None, object]:
+    """``(image, None, None)`` for an image file or .npy; ``(None, data, info)`` for a stream (decoded later)."""
+    if Path(path).suffix.lower() != ".npy" and is_stream(path):
+        data = Path(path).read_bytes()
+        try:
+            return None, data, info(data, max_samples=max_samples)
+        except ImageTooLargeError as exc:
+            raise exc.with_hint(f"rerun with --max-samples {exc.samples}") from None
+    return read_image(path, drop_alpha=drop_alpha), None, None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .metrics import ms_ssim, psnr
+
+    inputs = [_compare_input(path, args.max_samples, args.drop_alpha) for path in (args.a, args.b)]
+    streams = [stream for _, _, stream in inputs]
+    names = sorted({stream.codec for stream in streams if stream is not None})
+    images = []
+    with _feedback(args, f"comparing {args.a} and {args.b}", " and ".join(names)):
+        for image, data, _ in inputs:
+            images.append(image if data is None else decode(data, max_samples=args.max_samples))
+    a, b = (x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x for x in images)
+    if a.shape != b.shape:
+        raise InvalidArgumentError(f"B: {args.b} is {b.shape}, A: {args.a} is {a.shape}; compare needs the same shape")
+    if a.dtype != b.dtype:
+        raise InvalidArgumentError(f"B: {args.b} has {b.dtype} samples, A: {args.a} has {a.dtype}")
+    depths = [stream.bit_depth for stream in streams if stream is not None]
+    bits = max(depths) if depths else 8 * a.dtype.itemsize  # a 12-bit stream's PSNR has peak 4095
+    peak = float((1 << bits) - 1)
+    value = psnr(a, b, data_range=peak)
+    similarity = ms_ssim(a, b, data_range=peak)
+    peak_note = "" if bits == 8 else f" (peak {int(peak)}, {bits}-bit)"
+    print(f"PSNR     {value:.2f} dB{peak_note}" if math.isfinite(value) else "PSNR     inf (identical)")
+    print(f"MS-SSIM  {similarity:.4f}")
+    for path, stream in zip((args.a, args.b), streams):
+        if stream is not None:
+            size = stream.header_size + stream.payload_present
+            print(f"bpp      {stream.bpp():.4f} ({path}: {stream.codec}, {size} bytes)")
+    return 0
+
+
+def _positive_bytes(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer number of bytes (a prefix length), got {text!r}")
+    return n
 
 
 def _reduce(text: str) -> int:
@@ -168,12 +241,39 @@ def cmd_codecs(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(codec=args.codec, rates=args.rates)
+    with _feedback(args, "demo", args.codec, progress=False):
+        run_demo(codec=args.codec, rates=args.rates)
     return 0
+
+
+class _feedback:
+    """The compile notice and (on a TTY, or with --progress) the progress line, around one run."""
+
+    def __init__(self, args: argparse.Namespace, label: str, codec: str, *, progress: bool = True):
+        from ._feedback import CompileNotice, Progress
+
+        wanted = getattr(args, "progress", None)
+        enabled = progress and (wanted if wanted is not None else sys.stderr.isatty())
+        self.progress = Progress(label, enabled=bool(enabled))
+        self.notice = CompileNotice(codec, progress=self.progress)
+
+    def __enter__(self) -> "_feedback":
+        self.progress.__enter__()
+        self.notice.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.notice.__exit__(*exc)
+        self.progress.__exit__(*exc)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     return args.bench_func(args)
+
+
+def _progress_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="an elapsed-time line on stderr once a run lasts over 2 s (default: only on a terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,18 +291,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--lossless", action="store_true", help="reversible coding (bit-exact)")
     e.add_argument("-o", "--option", action="append", type=_parse_option, metavar="NAME=VALUE",
                    help="codec option, e.g. -o variant=plain -o levels=5 (repeatable)")
+    e.add_argument("--drop-alpha", action="store_true",
+                   help="code an image with an alpha channel without it (otherwise refused: codecs take 1 or 3 channels)")
+    _progress_flag(e)
     e.set_defaults(func=cmd_encode)
 
     d = sub.add_parser("decode", help="decompress a stream to an image file")
     d.add_argument("input")
     d.add_argument("output", help="image file (format from the extension) or .npy")
-    d.add_argument("--bytes", type=int, help="decode only the first N bytes (embedded codecs)")
-    d.add_argument("--codebook", action="append", metavar="PATH",
-                   help="shared vq-dct codebook file the stream was encoded with (repeatable)")
+    d.add_argument("--bytes", type=_positive_bytes, metavar="N",
+                   help="decode only the first N bytes, N >= 1 (embedded codecs; a prefix must hold the header)")
+    d.add_argument("-o", "--option", action="append", type=_parse_option, metavar="NAME=VALUE",
+                   help="state the stream's codec needs from outside the stream, bound to it for decoding, e.g."
+                        " -o codebook=PATH for a vq-dct stream coded with a shared codebook (repeatable)")
     d.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N", help=_MAX_SAMPLES_HELP)
     d.add_argument("--reduce", type=_reduce, default=0, metavar="K",
                    help="decode at 1/2**K of each side, ceil(H/2**K) x ceil(W/2**K) (native for the wavelet codecs:"
                         " only the coarse inverse levels run; other codecs average 2**K x 2**K blocks)")
+    _progress_flag(d)
     d.set_defaults(func=cmd_decode)
 
     i = sub.add_parser("info", help="describe a stream")
@@ -210,6 +316,26 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N",
                    help=f"the same limit as decode's --max-samples (default {MAX_SAMPLES})")
     i.set_defaults(func=cmd_info)
+
+    x = sub.add_parser("extract", help="write a standard codec's own file (.jpg, .j2k, .webp, .avif, .jxl) from its stream",
+                       description="Write the payload of a stream made by a standard-codec adapter (jpeg, jpeg2000,"
+                                   " webp, avif, jpegxl) as that codec's own file, readable by any viewer.")
+    x.add_argument("input", help="a wavecodec stream of an adapter codec")
+    x.add_argument("output", help="the file to write; its extension must match the codec (e.g. .jpg for jpeg)")
+    x.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N",
+                   help=f"the same limit as decode's --max-samples (default {MAX_SAMPLES})")
+    x.set_defaults(func=cmd_extract)
+
+    q = sub.add_parser("compare", help="PSNR and MS-SSIM between two images or streams (and bpp of the streams)",
+                       description="Compare A and B, each an image file, a .npy array or a wavecodec stream (decoded):"
+                                   " prints PSNR, MS-SSIM and, for each stream, its bits per pixel.")
+    q.add_argument("a", metavar="A", help="reference: image file, .npy or stream")
+    q.add_argument("b", metavar="B", help="test: image file, .npy or stream")
+    q.add_argument("--drop-alpha", action="store_true", help="compare the gray/colour planes of images with alpha")
+    q.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N",
+                   help=f"the same limit as decode's --max-samples (default {MAX_SAMPLES})")
+    _progress_flag(q)
+    q.set_defaults(func=cmd_compare)
 
     c = sub.add_parser("codecs", help="list codecs, their capabilities and options")
     c.set_defaults(func=cmd_codecs)

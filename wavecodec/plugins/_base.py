@@ -159,6 +159,10 @@ class ExternalCodec(Codec):
     knob_default: float = 75
     knob_log: bool = False  # bisect the logarithm of a real knob
     bisection_iterations: int = 18
+    #: The payload is a file of the codec's own format with these extensions (``wavecodec extract``
+    #: writes it); empty when the payload is no standard file (e.g. SPERR's planes side by side).
+    file_extensions: tuple[str, ...] = ()
+    file_format: str = ""
 
     # -------------------------------------------------------------- dependency
     @classmethod

@@ -51,6 +51,8 @@ class Jpeg2000Codec(ExternalCodec):
     """JPEG 2000 Part 1 through OpenJPEG (imagecodecs)."""
 
     name = "jpeg2000"
+    file_extensions = (".j2k", ".j2c", ".jpc")
+    file_format = "JPEG 2000 codestream (J2K)"
     description = "JPEG 2000 (OpenJPEG via imagecodecs), PSNR level bisected to the rate; lossless 5/3"
     reference = "ITU-T T.800 | ISO/IEC 15444-1; OpenJPEG"
     module = "imagecodecs"
@@ -117,6 +119,8 @@ class JpegXlCodec(ExternalCodec):
     """JPEG XL through libjxl (imagecodecs)."""
 
     name = "jpegxl"
+    file_extensions = (".jxl",)
+    file_format = "JPEG XL"
     description = "JPEG XL (libjxl via imagecodecs), distance bisected to the rate; lossless mode"
     reference = "ISO/IEC 18181; libjxl"
     module = "imagecodecs"
@@ -150,6 +154,8 @@ class AvifCodec(ExternalCodec):
     """AVIF (AV1 intra) through libavif (imagecodecs)."""
 
     name = "avif"
+    file_extensions = (".avif",)
+    file_format = "AVIF"
     description = "AVIF (libavif via imagecodecs), quality bisected to the rate"
     reference = "AOMedia AV1 Image File Format 1.1; libavif"
     module = "imagecodecs"

@@ -69,6 +69,8 @@ class JpegCodec(_PillowCodec):
     description = "JPEG (Pillow/libjpeg-turbo), quality bisected to the rate"
     reference = "ITU-T T.81 | ISO/IEC 10918-1 (1992); Pillow"
     pil_format = "JPEG"
+    file_extensions = (".jpg", ".jpeg")
+    file_format = "JPEG (JFIF)"
     knob_range = (1, 95)
     knob_default = 75
     options = (
@@ -89,6 +91,8 @@ class WebpCodec(_PillowCodec):
     description = "WebP (Pillow/libwebp), quality bisected to the rate; lossless mode"
     reference = "Google WebP (RFC 9649); Pillow"
     pil_format = "WEBP"
+    file_extensions = (".webp",)
+    file_format = "WebP"
     capabilities = Capabilities(embedded=False, lossless=True, colour=True, dtypes=("uint8",), max_bit_depth=8)
     knob_range = (0, 100)
     knob_default = 75
