@@ -161,11 +161,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     inputs = [_compare_input(path, args.max_samples, args.drop_alpha) for path in (args.a, args.b)]
     streams = [stream for _, _, stream in inputs]
-    names = sorted({stream.codec for stream in streams if stream is not None})
     images = []
-    with _feedback(args, f"comparing {args.a} and {args.b}", " and ".join(names)):
-        for image, data, _ in inputs:
-            images.append(image if data is None else decode(data, max_samples=args.max_samples))
+    with _feedback(args, f"comparing {args.a} and {args.b}", "") as feedback:
+        for image, data, stream in inputs:
+            if data is not None:
+                feedback.notice.label = stream.codec  # the codec whose kernels a compile would be for
+                image = decode(data, max_samples=args.max_samples)
+            images.append(image)
     a, b = (x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x for x in images)
     if a.shape != b.shape:
         raise InvalidArgumentError(f"B: {args.b} is {b.shape}, A: {args.a} is {a.shape}; compare needs the same shape")
