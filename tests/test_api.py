@@ -521,3 +521,61 @@ def test_import_stays_light():
     code = "import sys, wavecodec; print(sorted(m for m in ('scipy.fft', 'scipy.ndimage', 'skimage', 'sklearn') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+# =============================================================================== every public argument
+
+
+def _public_argument_cases():
+    img = make_image(16, 16)
+    stream = wavecodec.encode(img, bpp=2.0)
+    from wavecodec import plugins
+
+    return [
+        # (argument named in the message, call)
+        ("codec", lambda: wavecodec.encode(img, 5)),
+        ("codec", lambda: wavecodec.encode(img, None)),
+        ("bpp", lambda: wavecodec.encode(img, bpp="1")),
+        ("bpp", lambda: wavecodec.encode(img, bpp=float("nan"))),
+        ("bpp", lambda: wavecodec.encode(img, bpp=True)),
+        ("max_bytes", lambda: wavecodec.encode(img, max_bytes=100.0)),
+        ("max_bytes", lambda: wavecodec.encode(img, max_bytes="100")),
+        ("lossless", lambda: wavecodec.encode(img, lossless="yes")),
+        ("lossless", lambda: wavecodec.encode(img, lossless=1)),
+        ("bit_depth", lambda: wavecodec.encode(img, bit_depth="8")),
+        ("bit_depth", lambda: wavecodec.encode(img, bit_depth=8.0)),
+        ("bit_depth", lambda: wavecodec.encode(img, bit_depth=True)),
+        ("levels", lambda: wavecodec.encode(img, levels="3")),
+        ("variant", lambda: wavecodec.encode(img, variant=["ac"])),
+        ("quality", lambda: wavecodec.encode(img, "jpeg", quality="50")),
+        ("data", lambda: wavecodec.decode("WVC")),
+        ("data", lambda: wavecodec.decode(None)),
+        ("max_samples", lambda: wavecodec.decode(stream, max_samples="100")),
+        ("max_samples", lambda: wavecodec.decode(stream, max_samples=100.0)),
+        ("max_samples", lambda: wavecodec.decode(stream, max_samples=True)),
+        ("reduce", lambda: wavecodec.decode(stream, reduce="1")),
+        ("reduce", lambda: wavecodec.decode(stream, reduce=1.0)),
+        ("codec", lambda: wavecodec.decode(stream, codec="spiht")),
+        ("data", lambda: wavecodec.info(5)),
+        ("max_samples", lambda: wavecodec.info(stream, max_samples=None)),
+        ("codec", lambda: wavecodec.get_codec(None)),
+        ("codec", lambda: wavecodec.get_codec(["spiht"])),
+        ("codec", lambda: wavecodec.register("spiht")),
+        ("codec", lambda: wavecodec.register(None)),
+        ("codec", lambda: wavecodec.register(type(wavecodec.get_codec("spiht")))),
+        ("codec", lambda: wavecodec.trace(img, 5)),
+        ("passes", lambda: wavecodec.trace(img, "ezw", passes="2")),
+        ("levels", lambda: wavecodec.trace(img, "spiht", levels="2")),
+        ("scan", lambda: wavecodec.trace(img, "ezw", scan=None)),
+        ("pass_order", lambda: wavecodec.trace(img, "ezw", pass_order=3)),
+        ("refresh", lambda: plugins.discover(refresh="yes")),
+    ]
+
+
+def test_every_public_argument_is_validated_naming_it():
+    # issue 16: decode(s, max_samples="100") raised a bare TypeError; every public argument must
+    # raise InvalidArgumentError (a ValueError and a WavecodecError) whose message names it
+    for argument, call in _public_argument_cases():
+        with pytest.raises(InvalidArgumentError) as exc:
+            call()
+        assert argument in str(exc.value), (argument, str(exc.value))
