@@ -270,7 +270,9 @@ class _feedback:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    return args.bench_func(args)
+    # the notice covers compilations in this process (worker processes compile on their own)
+    with _feedback(args, "bench", "the benchmarked codecs", progress=False):
+        return args.bench_func(args)
 
 
 def _progress_flag(parser: argparse.ArgumentParser) -> None:
