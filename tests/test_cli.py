@@ -521,3 +521,17 @@ def test_compile_notice_ignores_other_packages_kernels(capsys):
     with CompileNotice("spiht"):
         njit(lambda x: x * 2)(3)  # not a wavecodec kernel (module tests.test_cli)
     assert capsys.readouterr().err == ""
+
+
+def test_compare_takes_decode_options_for_shared_codebooks(tmp_path, camera, capsys):
+    from wavecodec.coders import vq_dct as V
+
+    crop = np.ascontiguousarray(camera[128:256, 128:256])
+    cb = V.train_codebook([camera[:128, :128], camera[256:384, 256:384]], k=10, size=32)
+    cb.save(tmp_path / "cb.wvcb")
+    Image.fromarray(crop).save(tmp_path / "in.png")
+    assert run("encode", tmp_path / "in.png", tmp_path / "s.wvc", "--codec", "vq-dct", "-o",
+               f"codebook={tmp_path / 'cb.wvcb'}") == 0
+    _error(capsys, "compare", tmp_path / "in.png", tmp_path / "s.wvc", match="codebook")
+    assert run("compare", tmp_path / "in.png", tmp_path / "s.wvc", "-o", f"codebook={tmp_path / 'cb.wvcb'}") == 0
+    assert "PSNR" in capsys.readouterr().out

@@ -166,7 +166,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         for image, data, stream in inputs:
             if data is not None:
                 feedback.notice.label = stream.codec  # the codec whose kernels a compile would be for
-                image = decode(data, max_samples=args.max_samples)
+                image = decode(data, max_samples=args.max_samples, codec=_bound_codec(data, args))
             images.append(image)
     a, b = (x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x for x in images)
     if a.shape != b.shape:
@@ -336,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("a", metavar="A", help="reference: image file, .npy or stream")
     q.add_argument("b", metavar="B", help="test: image file, .npy or stream")
     q.add_argument("--drop-alpha", action="store_true", help="compare the gray/colour planes of images with alpha")
+    q.add_argument("-o", "--option", action="append", type=_parse_option, metavar="NAME=VALUE",
+                   help="as decode's -o: state a stream's codec needs from outside the stream (e.g. -o codebook=PATH)")
     q.add_argument("--max-samples", type=_max_samples, default=MAX_SAMPLES, metavar="N",
                    help=f"the same limit as decode's --max-samples (default {MAX_SAMPLES})")
     _progress_flag(q)
