@@ -564,7 +564,7 @@ def _restrict(u, known, u2, k2, cnt):
                     u2[c, y, x] /= cnt[y, x]
 
 
-def inpaint(values, known, fine_iterations):
+def inpaint(values, known, fine_iterations, overwrite=False):
     """Homogeneous diffusion inpainting: harmonic interpolation of ``values`` (C, H, W)
     from the pixels where ``known`` is 1 (Dirichlet), Neumann at the image border.
 
@@ -575,15 +575,16 @@ def inpaint(values, known, fine_iterations):
     in encoder and decoder.  With no known pixel the result is all zeros.
 
     The pyramid is driven from Python (a handful of levels); the per-pixel work is
-    in the kernels :func:`_restrict` and :func:`_relax`.
+    in the kernels :func:`_restrict` and :func:`_relax`.  With ``overwrite`` the
+    result is computed in ``values`` (when it is a float64 C-contiguous array).
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
     known = np.ascontiguousarray(known, dtype=np.uint8)
     nc, h, w = values.shape
     if not known.any():
         return np.zeros_like(values)
-    us = [values.copy()]
-    ks = [known.copy()]
+    us = [values if overwrite else values.copy()]  # overwrite: the result is computed in ``values``
+    ks = [known]
     while us[-1].shape[1] > 4 or us[-1].shape[2] > 4:
         hh, ww = us[-1].shape[1:]
         h2, w2 = (hh + 1) // 2, (ww + 1) // 2

@@ -32,6 +32,16 @@ from .._kernels import edges as _k
 ENTROPY = ("huffman", "arith")
 
 
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """``concatenate([arange(s, s + n) for s, n in zip(starts, lengths)])`` without the loop."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, np.int64)
+    firsts = np.cumsum(lengths) - lengths
+    return np.arange(total, dtype=np.int64) + np.repeat(np.asarray(starts, dtype=np.int64) - firsts, lengths)
+
+
 @dataclass
 class Contours:
     """Contours of an edge map: ``lengths`` (n,), pixel rows/columns concatenated."""
@@ -52,9 +62,8 @@ class Contours:
         keep = np.asarray(keep, dtype=np.int64)
         if keep.size == 0:
             return Contours(np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
-        starts = self.starts()
-        idx = np.concatenate([np.arange(starts[c], starts[c] + self.lengths[c]) for c in keep])
-        return Contours(self.lengths[keep].copy(), self.ys[idx].copy(), self.xs[idx].copy())
+        idx = _ranges(self.starts()[keep], self.lengths[keep])
+        return Contours(self.lengths[keep].copy(), self.ys[idx], self.xs[idx])
 
 
 @dataclass
@@ -76,16 +85,21 @@ class EdgeLayer:
             self.pixel_side = np.zeros(self.contours.count, dtype=np.int64)
 
     def knots_per_contour(self) -> np.ndarray:
-        return np.array([_k.n_samples(int(L), self.spacing) for L in self.contours.lengths], dtype=np.int64)
+        return n_samples(self.contours.lengths, self.spacing)
 
     def subset(self, keep: np.ndarray) -> "EdgeLayer":
         """The layer restricted to the contours ``keep`` (in that order)."""
         keep = np.asarray(keep, dtype=np.int64)
         ns = self.knots_per_contour()
-        starts = np.concatenate([[0], np.cumsum(ns)[:-1]]).astype(np.int64)
-        idx = np.concatenate([np.arange(starts[k], starts[k] + ns[k]) for k in keep]) if keep.size else np.zeros(0, np.int64)
+        idx = _ranges((np.cumsum(ns) - ns)[keep], ns[keep])
         return EdgeLayer(self.contours.subset(keep), self.levels[idx], self.spacing, self.offset, self.step,
                          self.n_levels, self.pixel_side[keep].copy())
+
+
+def n_samples(lengths: np.ndarray, spacing: int) -> np.ndarray:
+    """:func:`wavecodec._kernels.edges.n_samples` of every contour length."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    return np.where(lengths <= 1, 1, (lengths - 2) // spacing + 2)
 
 
 # =============================================================================== detection
@@ -127,7 +141,7 @@ def _knots(contours: Contours, spacing: int):
     """Per contour pixel: its global index of the sample knot before it (a), after it (b),
     and the interpolation weight t of b; plus the number of knots per contour."""
     lengths = contours.lengths
-    ns = np.array([_k.n_samples(int(L), spacing) for L in lengths], dtype=np.int64)
+    ns = n_samples(lengths, spacing)
     if contours.count == 0:
         z = np.zeros(0, np.int64)
         return z, z, np.zeros(0), ns
@@ -248,29 +262,40 @@ def base_image(layer: EdgeLayer, h: int, w: int, nc: int, *, iterations: int = 2
         return np.zeros((h, w, nc))
     a, b, t, _ = _knots(c, layer.spacing)
     sy, sx = side_constraints(c.lengths, c.ys, c.xs, layer.offset, h, w)
-    total = np.zeros((nc, h * w))
-    count = np.zeros(h * w)
     values = layer.levels.astype(np.float64) * layer.step
+    # the written pixels: (flat index, value per plane) in this order: side 0, side 1, then the
+    # contour pixels that take side 0's and side 1's values
+    pix_side = np.repeat(layer.pixel_side, c.lengths)
+    writes = []
     for side in range(2):
         ok = sy[:, side] >= 0
         flat = (sy[ok, side] * w + sx[ok, side]).astype(np.int64)
-        count += np.bincount(flat, minlength=h * w)
-        for p in range(nc):
-            v = (1.0 - t[ok]) * values[a[ok], side, p] + t[ok] * values[b[ok], side, p]
-            total[p] += np.bincount(flat, v, h * w)
-    # contours whose own pixels take one side's values
-    pix_side = np.repeat(layer.pixel_side, c.lengths)
+        writes.append((flat, [(1.0 - t[ok]) * values[a[ok], side, p] + t[ok] * values[b[ok], side, p]
+                              for p in range(nc)]))
     for side in range(2):
         sel = pix_side == side + 1
         if sel.any():
-            flat = (c.ys[sel].astype(np.int64) * w + c.xs[sel])
-            count += np.bincount(flat, minlength=h * w)
             v = _interpolate(layer, a[sel], b[sel], t[sel], side)
-            for p in range(nc):
-                total[p] += np.bincount(flat, v[:, p], h * w)
-    known = count > 0
-    total[:, known] /= count[known]
-    u = _k.inpaint(total.reshape(nc, h, w), known.reshape(h, w).astype(np.uint8), iterations)
+            writes.append((c.ys[sel].astype(np.int64) * w + c.xs[sel], [v[:, p] for p in range(nc)]))
+    # mean per written pixel, summed group by group as bincount over the whole image did (the
+    # same additions in the same order, so the same bits), on the written pixels only
+    pixels, inverse = np.unique(np.concatenate([f for f, _ in writes]), return_inverse=True)
+    n = pixels.shape[0]
+    count = np.zeros(n)
+    total = np.zeros((nc, n))
+    pos = 0
+    for flat, vals in writes:
+        idx = inverse[pos:pos + flat.shape[0]]
+        pos += flat.shape[0]
+        count += np.bincount(idx, minlength=n)
+        for p in range(nc):
+            total[p] += np.bincount(idx, vals[p], n)
+    total /= count
+    image = np.zeros((nc, h * w))
+    image[:, pixels] = total
+    known = np.zeros(h * w, dtype=np.uint8)
+    known[pixels] = 1
+    u = _k.inpaint(image.reshape(nc, h, w), known.reshape(h, w), iterations, overwrite=True)
     return np.ascontiguousarray(u.transpose(1, 2, 0))
 
 
@@ -293,17 +318,12 @@ def _symbols(layer: EdgeLayer):
     if c.count > 1:
         inside[(starts[1:] - 1)] = False
     d = np.where(inside, table[np.clip(dy, -1, 1) + 1, np.clip(dx, -1, 1) + 1], -1)
-    first = np.zeros(c.count, dtype=np.int64)
-    turns = []
-    for k in range(c.count):
-        L = int(c.lengths[k])
-        if L > 1:
-            seg = d[starts[k] : starts[k] + L - 1]
-            first[k] = seg[0]
-            turns.append(_k.TURN_RANK[(seg[1:] - seg[:-1]) & 7])
-    turns = np.concatenate(turns).astype(np.int64) if turns else np.zeros(0, np.int64)
+    # d[i]: the step from pixel i to pixel i + 1 of the same contour (-1 at a contour's last pixel)
+    first = np.where(c.lengths > 1, d[np.minimum(starts, max(d.shape[0] - 1, 0))] if d.size else 0, 0).astype(np.int64)
+    both = inside[:-1] & inside[1:]  # two consecutive steps of one contour: a turn, in contour order
+    turns = _k.TURN_RANK[(d[1:][both] - d[:-1][both]) & 7].astype(np.int64)
     # sample residuals
-    ns = np.array([_k.n_samples(int(L), layer.spacing) for L in c.lengths], dtype=np.int64)
+    ns = n_samples(c.lengths, layer.spacing)
     lev = layer.levels.astype(np.int64)
     pred = np.empty_like(lev)
     if lev.shape[0]:

@@ -314,7 +314,7 @@ class CannySpihtCodec(Codec):
     def _importance(layer: E.EdgeLayer) -> np.ndarray:
         """Contour indices, most important first: length times mean side contrast."""
         c = layer.contours
-        ns = np.array([E._k.n_samples(int(L), layer.spacing) for L in c.lengths], dtype=np.int64)
+        ns = E.n_samples(c.lengths, layer.spacing)
         knot_c = np.repeat(np.arange(c.count), ns)
         contrast = np.abs(layer.levels[:, 0, :].astype(np.float64) - layer.levels[:, 1, :]).sum(axis=1)
         mean_contrast = np.bincount(knot_c, contrast, c.count) / np.maximum(ns, 1)
@@ -326,7 +326,7 @@ class CannySpihtCodec(Codec):
         """Estimated bits of each contour: position and length fields, ~1.3 bits per turn,
         and the empirical entropy of the sample symbols."""
         c = layer.contours
-        ns = np.array([E._k.n_samples(int(L), layer.spacing) for L in c.lengths], dtype=np.int64)
+        ns = E.n_samples(c.lengths, layer.spacing)
         _, _, _, _, zig = E._symbols(layer)
         hist = np.bincount(np.minimum(zig, E._k.ESCAPE), minlength=E._k.N_RES_SYMBOLS).astype(np.float64)
         p = hist / max(hist.sum(), 1.0)
