@@ -116,13 +116,15 @@ def test_transform_reduce_errors():
 
 
 @pytest.mark.parametrize("wavelet", ["cdf97", "bior4.4"])
-def test_window_weights_are_the_corner_of_synthesis_weights(wavelet):
+def test_weight_table_spreads_to_synthesis_weights(wavelet):
+    # the decoders weight each coefficient by table[rowlev[i], collev[j]] instead of a
+    # per-coefficient map: the same numbers, bit for bit, for every corner
     h, w, levels = 75, 131, 4
     full = T.synthesis_weights(h, w, levels, wavelet)
     hp, wp = full.shape
-    for k in range(levels + 1):
-        win = B.window_weights(h, w, levels, wavelet, (hp >> k, wp >> k))
-        assert np.array_equal(win, full[: hp >> k, : wp >> k])
+    rowlev, collev = B.level_maps(hp, wp, levels)
+    table = T.synthesis_weight_table(wavelet, levels)
+    assert np.array_equal(table[rowlev[:, None], collev[None, :]], full)
 
 
 # =============================================================================== codecs

@@ -81,6 +81,8 @@ __all__ = [
     "ict_synthesis_gains",
     "synthesis_gains_1d",
     "synthesis_weights",
+    "synthesis_weight_table",
+    "level_ranges",
     "rct_forward",
     "rct_inverse",
 ]
@@ -300,11 +302,14 @@ def _legall53_input_limit(levels: int) -> int:
 # ---------------------------------------------------------------------------------
 
 
-def forward_compact(plane, *, wavelet: str = "cdf97", levels: int | None = None) -> np.ndarray:
+def forward_compact(plane, *, wavelet: str = "cdf97", levels: int | None = None,
+                    overwrite_input: bool = False) -> np.ndarray:
     """Forward transform in the compact Mallat layout (same shape as ``plane``; lifting wavelets only).
 
     Level ``k`` transforms the top-left ``(h_{k-1}, w_{k-1})`` region, rows then
-    columns; the low band comes first along each axis.
+    columns; the low band comes first along each axis.  ``overwrite_input=True``
+    transforms ``plane`` in place when it already is a C-contiguous, writable array
+    of the transform's dtype (float64 for ``"cdf97"``, int32 for ``"legall53"``).
     """
     a = _as_plane(plane)
     wavelet = check_wavelet(wavelet)
@@ -316,11 +321,14 @@ def forward_compact(plane, *, wavelet: str = "cdf97", levels: int | None = None)
     levels = _resolve_levels(levels, h, w)
     if wavelet == "legall53":
         x = _as_int32(a, "plane", _legall53_input_limit(levels))
-        if x is a or np.shares_memory(x, a):
+        if not (overwrite_input and x is a and a.flags.writeable) and (x is a or np.shares_memory(x, a)):
             x = x.copy()
         _k.legall53_forward_2d(x, levels)
     else:
-        x = np.array(a, dtype=np.float64, order="C", copy=True)
+        if overwrite_input and a.dtype == np.float64 and a.flags.c_contiguous and a.flags.writeable:
+            x = a
+        else:
+            x = np.array(a, dtype=np.float64, order="C", copy=True)
         _check_finite(x, "plane")
         _k.cdf97_forward_2d(x, levels)
     return x
@@ -625,24 +633,21 @@ def synthesis_gains_1d(wavelet: str, levels: int) -> tuple[np.ndarray, np.ndarra
     return low, high
 
 
-def synthesis_weights(height: int, width: int, levels: int, wavelet: str = "cdf97") -> np.ndarray:
-    """Per-coefficient synthesis gain (2-D basis-function L2 norm) over the tree layout.
+def level_ranges(n: int, levels: int) -> list[tuple[int, int, int]]:
+    """``(level, start, stop)`` of each level along one axis of the tree layout of length ``n``
+    (level ``levels + 1`` is the LL slot ``[0, n >> levels)``)."""
+    return [(levels + 1, 0, n >> levels)] + [(k, n >> k, n >> (k - 1)) for k in range(levels, 0, -1)]
+
+
+def synthesis_weight_table(wavelet: str, levels: int) -> np.ndarray:
+    """Synthesis gain of a coefficient by the levels of its row and of its column:
+    ``table[r, c]``, a (levels+2, levels+2) float64 array (index ``levels + 1``: the LL slot).
 
     The 2-D basis is separable, so the gain of a coefficient of a level-``k`` band
     is the product of the 1-D gains of its row and column (low or high at level
-    ``k``; ``low[L]`` twice for the LL band).  Returns a new (hp, wp) float64 array,
-    computed per call from a (levels+2)^2 table: nothing size-dependent is cached,
-    and the only full-size allocation is the result (8 bytes per coefficient).
+    ``k``; ``low[L]`` twice for the LL band); ``lev = min(r, c)`` is its band's level.
     """
     low, high = synthesis_gains_1d(wavelet, levels)
-    hp, wp = padded_shape(height, width, levels)
-
-    def axis_ranges(n: int) -> list[tuple[int, int, int]]:
-        # (level, start, stop) along one axis; level levels+1 is the LL slot [0, n >> levels)
-        return [(levels + 1, 0, n >> levels)] + [(k, n >> k, n >> (k - 1)) for k in range(levels, 0, -1)]
-
-    # table[r, c]: gain of a coefficient whose row lies in level r and column in level c;
-    # lev = min(r, c) is the level of its band
     k = np.arange(levels + 2)
     rl, cl = k[:, None], k[None, :]
     lev = np.minimum(rl, cl)
@@ -650,10 +655,21 @@ def synthesis_weights(height: int, width: int, levels: int, wavelet: str = "cdf9
     high_ext = np.append(high, low[levels])
     row_gain = np.where(rl == lev, high_ext[lev], low_ext[lev])
     col_gain = np.where(cl == lev, high_ext[lev], low_ext[lev])
-    table = row_gain * col_gain
+    return row_gain * col_gain
+
+
+def synthesis_weights(height: int, width: int, levels: int, wavelet: str = "cdf97") -> np.ndarray:
+    """Per-coefficient synthesis gain (2-D basis-function L2 norm) over the tree layout.
+
+    The entries of :func:`synthesis_weight_table`, spread over the bands.  Returns a
+    new (hp, wp) float64 array, computed per call: nothing size-dependent is cached.
+    (The codecs apply the table band by band instead, without this array.)
+    """
+    table = synthesis_weight_table(wavelet, levels)
+    hp, wp = padded_shape(height, width, levels)
     weights = np.empty((hp, wp))
-    for r, r0, r1 in axis_ranges(hp):
-        for c, c0, c1 in axis_ranges(wp):
+    for r, r0, r1 in level_ranges(hp, levels):
+        for c, c0, c1 in level_ranges(wp, levels):
             weights[r0:r1, c0:c1] = table[r, c]
     return weights
 

@@ -21,7 +21,7 @@ the unused branches.  ``subtree_symbols`` selects IMP1EZW (Brahimi et al., AEU
 :mod:`wavecodec._kernels.imp1ezw`; everything else is EZW's.
 
 Coefficients are in the zero-padded tree layout of :mod:`wavecodec.transform`
-(``mag[c, i, j]``: int32 magnitudes, ``sgn_in``: 1 = negative).  Trees follow
+(``coef[c, i, j]``: signed int32, magnitudes below ``2**30``).  Trees follow
 EZW's LL convention: with ``levels`` levels the LL band is
 ``hl x wl``; LL coefficient ``(i, j)`` has the three children ``(i, j+wl)``,
 ``(i+hl, j)``, ``(i+hl, j+wl)``; a detail node ``(i, j)`` with ``i < hp/2`` and
@@ -76,6 +76,8 @@ from .trees import N_BAND
 from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
+from .trees import magnitude as _magnitude
+from .trees import top_plane
 from .trees import interval_means
 from .trees import coefficient_sign_context, four_neighbours
 from .trees import pack as _pack
@@ -130,14 +132,16 @@ def _subband(band, levels, hl, wl, hp, wp):
 
 
 @njit(cache=True, _nrt=False)
-def descendant_max(val, hl, wl, levels, dmax):
-    """Write into ``dmax`` the maximum of ``val`` over the descendants of every node of the top-left quadrant.
+def descendant_top(coef, sig, hl, wl, levels, dtop):
+    """Write into ``dtop`` (int8) the top bit-plane (:func:`.trees.top_plane`) of the largest
+    magnitude among the not yet significant descendants of every node of the top-left quadrant
+    (significant coefficients count as 0 in the zerotree tests).
 
     Nodes are visited in reverse raster order, which sees every child before its
     parent (children of LL nodes and of detail nodes lie later in raster order).
-    With ``levels = 0`` no node has descendants and ``dmax`` is left alone.
+    With ``levels = 0`` no node has descendants and ``dtop`` is left alone.
     """
-    nc, hp, wp = val.shape
+    nc, hp, wp = coef.shape
     hp2 = hp // 2
     wp2 = wp // 2
     if levels == 0:
@@ -145,30 +149,26 @@ def descendant_max(val, hl, wl, levels, dmax):
     for c in range(nc):
         for i in range(hp2 - 1, -1, -1):
             for j in range(wp2 - 1, -1, -1):
-                acc = np.int32(0)
+                acc = -1
                 if i < hl and j < wl:
                     for k in range(3):
                         ci = i + (hl if k >= 1 else 0)
                         cj = j + (wl if k != 1 else 0)
-                        m = val[c, ci, cj]
+                        m = -1 if sig[c, ci + 1, cj + 1] != 0 else top_plane(_magnitude(coef, c, ci, cj))
                         if ci < hp2 and cj < wp2:
-                            d = dmax[c, ci, cj]
-                            if d > m:
-                                m = d
-                        if m > acc:
-                            acc = m
+                            m = max(m, np.int64(dtop[c, ci, cj]))
+                        acc = max(acc, m)
                 else:
                     inner = 2 * i < hp2 and 2 * j < wp2
                     for a in range(2):
                         for b in range(2):
-                            m = val[c, 2 * i + a, 2 * j + b]
+                            ci = 2 * i + a
+                            cj = 2 * j + b
+                            m = -1 if sig[c, ci + 1, cj + 1] != 0 else top_plane(_magnitude(coef, c, ci, cj))
                             if inner:
-                                d = dmax[c, 2 * i + a, 2 * j + b]
-                                if d > m:
-                                    m = d
-                            if m > acc:
-                                acc = m
-                dmax[c, i, j] = acc
+                                m = max(m, np.int64(dtop[c, ci, cj]))
+                            acc = max(acc, m)
+                dtop[c, i, j] = acc
 
 
 @njit(cache=True)
@@ -217,11 +217,11 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
-# mag / sgn_in: the encoder's input; val: mag with the coefficients found so far
-# at 0, dmax: its descendant maxima (encoder); sig / sgn: significance and signs
+# coef: the encoder's signed coefficients; dtop: the top plane of the largest
+# not yet significant descendant (encoder); sig / sgn: significance and signs
 # (1-sample border); ztp: plane of the pass in which the node was a zerotree root
 # or inside one; snew, ins, subp: IMP1EZW's context maps (see its module)
-Maps = namedtuple("Maps", ["mag", "sgn_in", "val", "dmax", "sig", "sgn", "ztp", "snew", "ins", "subp"])
+Maps = namedtuple("Maps", ["coef", "dtop", "sig", "sgn", "ztp", "snew", "ins", "subp"])
 # the subordinate list: packed coordinates, magnitude bits known, lowest plane
 # known, 1 until the first refinement
 SubordinateList = namedtuple("SubordinateList", ["lst", "lval", "llow", "lfirst"])
@@ -242,7 +242,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    mag, sgn_in, val, dmax, sig, sgn, ztp, snew, ins, subp = maps
+    coef, dtop, sig, sgn, ztp, snew, ins, subp = maps
     lst, lval, llow, lfirst = sub
     nc, hp, wp = ztp.shape
     bitn = np.int32(1) << n
@@ -277,10 +277,10 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                     b2 = 0
                     b3 = 0
                     if not decoding:
-                        subtree_sig = not leaf and dmax[c, i, j] >= bitn
-                        if not was_sig and mag[c, i, j] >= bitn:
+                        subtree_sig = not leaf and dtop[c, i, j] >= n
+                        if not was_sig and _magnitude(coef, c, i, j) >= bitn:
                             b1 = 1
-                            b2 = np.int64(sgn_in[c, i, j])
+                            b2 = 1 if coef[c, i, j] < 0 else 0
                             b3 = 0 if leaf or subtree_sig else 1
                         elif subtree_sig:
                             b2 = 1
@@ -338,8 +338,6 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                         llow[n_list] = n
                         lfirst[n_list] = 1
                         n_list += 1
-                        if not decoding:
-                            val[c, i, j] = 0  # counts as 0 in later zerotree tests
                         if subtree_symbols is not None:
                             snew[c, i, j] = n
                             if b3 == 1:
@@ -360,7 +358,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
 
 
 @njit(cache=True, _nrt=False)
-def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, mag, sig, sub, n_list, n,
+def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, sub, n_list, n,
                      significance_first):
     """Shapiro's subordinate pass after the dominant pass at ``T = 2**n``.
 
@@ -390,7 +388,7 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, mag, s
                 ctx = imp1.subordinate_context(sig, c, i, j, band, first)
         bit = 0
         if not decoding:
-            bit = 1 if (mag[c, i, j] & half) != 0 else 0
+            bit = 1 if (_magnitude(coef, c, i, j) & half) != 0 else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
             return regs, True
@@ -403,12 +401,12 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, mag, s
     return regs, False
 
 
-def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, wl, rowlev, collev, n_max, state,
+def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max, state,
              buf, probs, counts, stats, significance_first):
     """Run EZW (IMP1EZW with ``subtree_symbols``) from threshold ``2**n_max`` down to 1, or until the coder is done.
 
-    Encoder (``decoding`` False): reads ``mag``/``sgn_in``, writes to ``buf``.
-    Decoder: reads ``buf``; ``mag``/``sgn_in`` give only the shape.  ``stats``
+    Encoder (``decoding`` False): reads ``coef`` (signed int32), writes to ``buf``.
+    Decoder: reads ``buf``; ``coef`` gives only the shape.  ``stats``
     (contexts x 2, or empty) counts the encoder's decisions per context.
 
     Returns ``(n_list, lst, lval, llow, sgn)``: the subordinate list (packed
@@ -420,7 +418,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, 
     few dozen calls per image), which saves compiling a driver that would link,
     optimise and emit every pass once more.
     """
-    nc, hp, wp = mag.shape
+    nc, hp, wp = coef.shape
     total = nc * hp * wp
     tree = Tree(hl, wl, hp // 2, wp // 2, levels, rowlev, collev)
     coder = BitCoder(state, buf, probs, counts, stats)
@@ -429,28 +427,27 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, 
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     ztp = np.full((nc, hp, wp), 127, dtype=np.int8)
-    val = dmax = np.zeros((1, 1, 1), dtype=np.int32)  # the decoder has neither
+    dtop = np.zeros((1, 1, 1), dtype=np.int8)  # the decoder has none
     if not decoding:
-        val = mag.copy()
-        dmax = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.int32)
+        dtop = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.int8)
     snew = ins = subp = np.zeros((1, 1, 1), dtype=np.int8)  # EZW has none of IMP1EZW's maps
     if subtree_symbols is not None:
         snew = np.full((nc, hp, wp), 127, dtype=np.int8)
         ins = np.full((nc, hp, wp), 127, dtype=np.int8)
         subp = np.full((nc, hp + 2, wp + 2), 127, dtype=np.int8)
-    maps = Maps(mag, sgn_in, val, dmax, sig, sgn, ztp, snew, ins, subp)
+    maps = Maps(coef, dtop, sig, sgn, ztp, snew, ins, subp)
 
     regs = coder_registers(decoding, state)
     n_list = 0
     n = n_max
     while n >= 0:
         if not decoding:
-            descendant_max(val, hl, wl, levels, dmax)  # significant coefficients read as 0
+            descendant_top(coef, sig, hl, wl, levels, dtop)  # significant coefficients read as 0
         regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub,
                                            n_list, n)
         if done or (n == 0 and significance_first == 0):
             break
-        regs, done = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, mag, sig, sub, n_list, n,
+        regs, done = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, sub, n_list, n,
                                       significance_first)
         if done:
             break
@@ -462,7 +459,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, mag, sgn_in, levels, hl, 
 
 
 @njit(cache=True)
-def optimal_offsets(mag, lst, lval, llow, n_list):
+def optimal_offsets(coef, lst, lval, llow, n_list):
     """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
 
     Returned for entries known only to be significant (``|x|`` in ``[T, 2T)``) and
@@ -478,7 +475,7 @@ def optimal_offsets(mag, lst, lval, llow, n_list):
             continue
         p = lst[k]
         width = np.int64(1) << low
-        m = np.int64(mag[p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK])
+        m = _magnitude(coef, p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK)
         g = 0 if np.int64(lval[k]) == width else 1  # only the top bit known: fresh
         sums[g] += ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
         cnt[g] += 1
@@ -486,17 +483,17 @@ def optimal_offsets(mag, lst, lval, llow, n_list):
 
 
 @njit(cache=True)
-def distortion_reduction(mag, lst, lval, llow, n_list, offset_fresh, offset_refined):
+def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_refined):
     """Encoder side: squared error removed by the decoded coefficients (``sum m**2 - (m - r)**2``).
 
-    ``m`` is the magnitude (centre ``mag + 0.5`` of its truncation interval), ``r`` the
+    ``m`` is the magnitude (centre ``|coef| + 0.5`` of its truncation interval), ``r`` the
     decoder's reconstruction; the error of the whole coefficient set is its energy
     minus this, which lets the encoder compare quantiser steps without decoding.
     """
     acc = 0.0
     for k in range(n_list):
         p = lst[k]
-        m = np.float64(mag[p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK]) + 0.5
+        m = np.float64(_magnitude(coef, p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK)) + 0.5
         low = np.int64(llow[k])
         width = np.int64(1) << low
         if low <= 0:
@@ -508,34 +505,16 @@ def distortion_reduction(mag, lst, lval, llow, n_list, offset_fresh, offset_refi
     return acc
 
 
-@njit(cache=True)
-def reconstruct(lst, lval, llow, sgn, n_list, shape_c, shape_h, shape_w, frac_bits, integer, weight_map,
-                plane_weight, offset_fresh, offset_refined):
-    """Coefficient values from the subordinate list.
-
-    ``|x|`` lies in ``[lval, lval + 2**llow)``; lossy: ``lval + offset * 2**llow``
-    with the offset for fresh entries (only the top bit known) or refined ones
-    (0.5 each: the interval centre, so ``1.5 T`` for a fresh coefficient, as in
-    Shapiro); lossless (``integer``): the middle integer of the interval.  Values
-    are divided by ``weight_map[i, j] * plane_weight[c]`` and ``2**frac_bits``.
-    Coefficients not on the list are 0.
-    """
-    res = np.zeros((shape_c, shape_h, shape_w), dtype=np.float64)
-    scale = 1.0 / (1 << frac_bits)
+@njit(cache=True, _nrt=False)
+def list_codes(codes, lst, lval, llow, sgn, n_list):
+    """Decoder: write the code of every subordinate-list entry into ``codes`` (int32, zero-filled)
+    for :func:`.coefficients.expand_codes`: ``|x|`` lies in ``[lval, lval + 2**llow)``, so the code
+    is ``+-((lval << 1) | (1 << llow))`` with the sign of the sign map (1-sample border).
+    Coefficients not on the list stay 0."""
     for k in range(n_list):
         p = lst[k]
         c = p >> _SHIFT_C
         i = (p >> _SHIFT_I) & _MASK
         j = p & _MASK
-        low = np.int64(llow[k])
-        v = np.float64(lval[k])
-        if integer:
-            v += np.float64(((np.int64(1) << low) - 1) // 2)
-        elif low <= 0:
-            v += 0.5
-        else:
-            width = np.int64(1) << low
-            v += width * (offset_fresh if np.int64(lval[k]) == width else offset_refined)
-        v *= scale / (weight_map[i, j] * plane_weight[c])
-        res[c, i, j] = -v if sgn[c, i + 1, j + 1] != 0 else v
-    return res
+        code = (np.int64(lval[k]) << 1) | (np.int64(1) << np.int64(llow[k]))
+        codes[c, i, j] = -code if sgn[c, i + 1, j + 1] != 0 else code

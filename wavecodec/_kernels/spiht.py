@@ -28,8 +28,8 @@ interleaved warm A/B runs; the decorators are in :mod:`.jit`):
   LLVM inlines.
 
 Coefficients are in the zero-padded dyadic tree layout of
-:mod:`wavecodec.transform`: array ``mag[c, i, j]`` (int32 magnitudes, integer
-bit-planes) for plane ``c``; the coarsest LL slot is ``hl x wl`` (both even).
+:mod:`wavecodec.transform`: array ``coef[c, i, j]`` (signed int32, magnitudes
+below ``2**30``: integer bit-planes) for plane ``c``; the coarsest LL slot is ``hl x wl`` (both even).
 
 Trees (paper Sec. III, Fig. 2):
 
@@ -63,6 +63,8 @@ from .trees import N_BAND
 from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
+from .trees import magnitude as _magnitude
+from .trees import top_plane
 from .trees import interval_means
 from .trees import diagonal_neighbours, four_neighbours, orientation, sign_context
 from .trees import pack as _pack
@@ -116,15 +118,16 @@ def _offspring(i, j, hl, wl, hp2, wp2, levels):
 
 
 @njit(cache=True, _nrt=False)
-def descendant_or(mag, d_or, l_or, hl, wl, levels):
-    """Fill ``d_or``/``l_or`` (C, hp/2, wp/2) with the bitwise OR of the magnitudes over D(i,j) and over
-    L(i,j), for every node with offspring.
+def descendant_top(coef, d_top, l_top, hl, wl, levels):
+    """Fill ``d_top`` (C, hp/2, wp/2) and ``l_top`` (C, hp/4, wp/4), int8, with the top bit-plane
+    (:func:`top_plane`) of the largest magnitude in D(i, j) and in L(i, j), for every node
+    with offspring (``l_top`` for the nodes whose offspring have offspring).
 
-    ``OR >= 2**n`` iff some member has magnitude ``>= 2**n``, so these two arrays
-    answer every set-significance test of SPIHT in O(1).  Nodes are visited in
-    reverse raster order, which sees every child before its parent.
+    ``max |c| >= 2**n`` over a set iff its top plane is ``>= n``, so these two arrays
+    answer every set-significance test of SPIHT in O(1), in a byte per node.  Nodes
+    are visited in reverse raster order, which sees every child before its parent.
     """
-    nc, hp2, wp2 = d_or.shape
+    nc, hp2, wp2 = d_top.shape
     if levels == 0:
         return
     for c in range(nc):
@@ -133,19 +136,17 @@ def descendant_or(mag, d_or, l_or, hl, wl, levels):
                 r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
                 if r0 < 0:
                     continue
-                acc_d = 0
-                acc_l = 0
+                own = np.int64(0)  # OR of the offspring magnitudes: same top plane as their maximum
+                below = -1  # largest top plane of the offspring's own sets D
                 inner = r0 < hp2 and c0 < wp2
                 for a in range(2):
                     for b in range(2):
-                        m = mag[c, r0 + a, c0 + b]
+                        own |= _magnitude(coef, c, r0 + a, c0 + b)
                         if inner:
-                            cd = d_or[c, r0 + a, c0 + b]
-                            acc_l |= cd
-                            m |= cd
-                        acc_d |= m
-                d_or[c, i, j] = acc_d
-                l_or[c, i, j] = acc_l
+                            below = max(below, np.int64(d_top[c, r0 + a, c0 + b]))
+                d_top[c, i, j] = max(top_plane(own), below)
+                if inner:
+                    l_top[c, i, j] = below
 
 
 @njit(cache=True, inline="always")
@@ -200,7 +201,7 @@ def _parent_sig(sig, c, i, j, hl, wl):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
-Maps = namedtuple("Maps", ["mag", "sgn_in", "sig", "sgn", "d_or", "l_or", "out_val", "out_sign"])
+Maps = namedtuple("Maps", ["coef", "sig", "sgn", "d_top", "l_top", "out_val"])
 Lists = namedtuple("Lists", ["lip", "lsp", "lsp_plane", "lis", "lis_b"])
 
 
@@ -263,9 +264,9 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    mag, sgn_in, sig, sgn, _, _, out_val, out_sign = maps
+    coef, sig, sgn, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
-    bitn = np.int32(1) << n
+    bitn = np.int64(1) << n
     w = 0
     for k in range(n_lip):
         p = lip[k]
@@ -275,7 +276,7 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
             ctx = _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j)
         bit = 0
         if not decoding:
-            bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
+            bit = 1 if (_magnitude(coef, c, i, j) & bitn) != 0 else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
             return regs, n_lip, n_lsp, True
@@ -283,11 +284,11 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
             ctx = 0
             if arith is not None:
                 ctx = _sign_context(sgn, sig, rowlev, collev, levels, c, i, j)
-            s = 0 if decoding else np.int64(sgn_in[c, i, j])
+            s = 0 if decoding or coef[c, i, j] >= 0 else 1
             s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
             if s < 0:
                 return regs, n_lip, n_lsp, True
-            _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_lsp, n, c, i, j, s)
+            _now_significant(decoding, sig, sgn, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s)
             n_lsp += 1
         else:
             lip[w] = p
@@ -298,13 +299,12 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
 
 
 @njit(cache=True, inline="always")
-def _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_lsp, n, c, i, j, s):
+def _now_significant(decoding, sig, sgn, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s):
     """Record (i, j), significant at plane ``n`` with sign ``s``, and append it to the LSP."""
     sig[c, i + 1, j + 1] = 1
     sgn[c, i + 1, j + 1] = s
     if decoding:
         out_val[c, i, j] = np.int32(1) << n
-        out_sign[c, i, j] = s
     lsp[n_lsp] = _pack(c, i, j)
     lsp_plane[n_lsp] = n
 
@@ -323,9 +323,9 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    mag, sgn_in, sig, sgn, d_or, l_or, out_val, out_sign = maps
+    coef, sig, sgn, d_top, l_top, out_val = maps
     lip, lsp, lsp_plane, lis, lis_b = lists
-    bitn = np.int32(1) << n
+    bitn = np.int64(1) << n
     w = 0
     k = 0
     while k < n_lis:
@@ -338,8 +338,8 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
             ctx = _set_context(sig, _band_class(min(rowlev[i], collev[j]), levels), typ, c, i, j, r0, c0)
         bit = 0
         if not decoding:
-            set_or = d_or[c, i, j] if typ == 0 else l_or[c, i, j]
-            bit = 1 if set_or >= bitn else 0
+            top = d_top[c, i, j] if typ == 0 else l_top[c, i, j]
+            bit = 1 if top >= n else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
             return regs, n_lis, n_lip, n_lsp, True
@@ -358,7 +358,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                 ctx = _offspring_context(sig, band, c, ci, cj, any_sibling, parent_sig) if arith is not None else 0
                 bit = 0
                 if not decoding:
-                    bit = 1 if (mag[c, ci, cj] & bitn) != 0 else 0
+                    bit = 1 if (_magnitude(coef, c, ci, cj) & bitn) != 0 else 0
                 bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
                 if bit < 0:
                     return regs, n_lis, n_lip, n_lsp, True
@@ -367,11 +367,11 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                     ctx = 0
                     if arith is not None:
                         ctx = _sign_context(sgn, sig, rowlev, collev, levels, c, ci, cj)
-                    s = 0 if decoding else np.int64(sgn_in[c, ci, cj])
+                    s = 0 if decoding or coef[c, ci, cj] >= 0 else 1
                     s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
                     if s < 0:
                         return regs, n_lis, n_lip, n_lsp, True
-                    _now_significant(decoding, sig, sgn, out_val, out_sign, lsp, lsp_plane, n_lsp, n, c, ci, cj, s)
+                    _now_significant(decoding, sig, sgn, out_val, lsp, lsp_plane, n_lsp, n, c, ci, cj, s)
                     n_lsp += 1
                 else:
                     lip[n_lip] = _pack(c, ci, cj)
@@ -401,9 +401,9 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    mag, sgn_in, sig, sgn, _, _, out_val, out_sign = maps
+    coef, sig, sgn, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
-    bitn = np.int32(1) << n
+    bitn = np.int64(1) << n
     for k in range(lsp_old):
         p = lsp[k]
         c, i, j = _unpack(p)
@@ -413,41 +413,46 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
             ctx = _refinement_context(sig, band, c, i, j, 1 if lsp_plane[k] == n + 1 else 0)
         bit = 0
         if not decoding:
-            bit = 1 if (mag[c, i, j] & bitn) != 0 else 0
+            bit = 1 if (_magnitude(coef, c, i, j) & bitn) != 0 else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
             return regs, k, True
         if decoding and bit == 1:
-            out_val[c, i, j] |= bitn
+            out_val[c, i, j] |= np.int32(1) << n
         if not decoding and state[STATE_DONE] != 0:
             return regs, k + 1, True
     return regs, lsp_old, False
 
 
-def workspace(decoding: bool, mag, sgn_in, out_val, out_sign, levels: int, rowlev, collev):
+def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     """Allocate what :func:`spiht_code` works in: ``(tree, maps, lists)``.
 
-    ``rowlev[i]``/``collev[j]``: decomposition level of row/column ``i``/``j`` in the
-    tree layout (``levels + 1`` inside the LL slot); a node's level is the minimum.
+    ``coef``: the encoder's signed int32 coefficients (C, hp, wp) (the decoder's
+    ``out_val`` stands in for them); ``out_val``: the decoder's magnitude bits
+    (int32, zero-filled; a dummy for the encoder).  ``rowlev[i]``/``collev[j]``:
+    decomposition level of row/column ``i``/``j`` in the tree layout (``levels + 1``
+    inside the LL slot); a node's level is the minimum.
 
     (Plain Python: allocating here keeps NumPy's allocation routines out of the
     compiled kernels, and with them Numba's reference counting.)  The encoder's
-    ``d_or``/``l_or`` hold the set maxima of :func:`descendant_or`; the
-    significance and sign maps have a one-sample zero border (context modelling).
+    ``d_top``/``l_top`` hold the set top planes of :func:`descendant_top` (a byte
+    per node); the significance and sign maps have a one-sample zero border
+    (context modelling); the lists are allocated at their largest possible size
+    but only the part that coding reaches is ever touched (and so resident).
     """
-    nc, hp, wp = mag.shape
+    nc, hp, wp = coef.shape
     hp2, wp2 = hp // 2, wp // 2
     hl, wl = hp >> levels, wp >> levels  # the LL slot
     tree = Tree(hl, wl, hp2, wp2, levels, rowlev, collev)
     if decoding:
-        d_or = l_or = np.zeros((1, 1, 1), dtype=np.int32)
+        d_top = l_top = np.zeros((1, 1, 1), dtype=np.int8)
     else:
-        d_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
-        l_or = np.zeros((nc, hp2, wp2), dtype=np.int32)
-        descendant_or(mag, d_or, l_or, hl, wl, levels)
+        d_top = np.zeros((nc, hp2, wp2), dtype=np.int8)
+        l_top = np.zeros((nc, max(hp // 4, 1), max(wp // 4, 1)), dtype=np.int8)
+        descendant_top(coef, d_top, l_top, hl, wl, levels)
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    maps = Maps(mag, sgn_in, sig, sgn, d_or, l_or, out_val, out_sign)
+    maps = Maps(coef, sig, sgn, d_top, l_top, out_val)
     total = nc * hp * wp
     # a node enters the LIS at most twice per pass (as type A, then as type B), and
     # compaction never lets the write index pass the read index
@@ -465,10 +470,10 @@ def workspace(decoding: bool, mag, sgn_in, out_val, out_sign, levels: int, rowle
 def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
     """Run SPIHT from bit-plane ``n_max`` down to ``n_min`` (or until the coder is done).
 
-    Encoder (``decoding`` False): reads ``maps.mag``/``maps.sgn_in`` (and the set
-    maxima ``d_or``/``l_or``) and writes bits to ``coder.buf``.  Decoder: reads bits
+    Encoder (``decoding`` False): reads ``maps.coef`` (and the set top planes
+    ``d_top``/``l_top``) and writes bits to ``coder.buf``.  Decoder: reads bits
     from ``coder.buf``; the decoded state is left in ``maps.out_val`` (magnitude bits
-    known so far, as an integer) and ``maps.out_sign``.  ``coder.stats`` (contexts
+    known so far, as an integer) and ``maps.sgn`` (signs, with the maps' border).  ``coder.stats`` (contexts
     x 2, or empty) counts the encoder's symbols per context.  Arrays come from
     :func:`workspace`.
 
@@ -534,7 +539,7 @@ def _known_plane(k, lsp_plane, n_stop, refined, lsp_old):
 
 
 @njit(cache=True)
-def optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
+def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
     """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
 
     Returned separately for "fresh" entries (only the significance bit known:
@@ -552,7 +557,7 @@ def optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
         if low == 0:
             continue
         width = np.int64(1) << low
-        m = np.int64(mag[c, i, j])
+        m = _magnitude(coef, c, i, j)
         frac = ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
         g = 0 if lsp_plane[k] == low else 1
         sums[g] += frac
@@ -561,11 +566,11 @@ def optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
 
 
 @njit(cache=True)
-def distortion_reduction(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, offset_fresh, offset_refined):
+def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, offset_fresh, offset_refined):
     """Encoder side: how much the decoded significant coefficients reduce the squared error.
 
     Sum over the LSP of ``m**2 - (m - r)**2``, with ``m`` the magnitude (taken at the
-    centre ``mag + 0.5`` of its truncation interval) and ``r`` the decoder's
+    centre ``|coef| + 0.5`` of its truncation interval) and ``r`` the decoder's
     reconstruction from the final state; the squared error of the whole decoded
     coefficient set is the total energy minus this.  Lets the encoder compare
     quantiser steps without decoding.
@@ -575,9 +580,10 @@ def distortion_reduction(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, o
         p = lsp[k]
         c, i, j = _unpack(p)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
-        m = np.float64(mag[c, i, j]) + 0.5
+        mi = _magnitude(coef, c, i, j)
+        m = np.float64(mi) + 0.5
         width = np.int64(1) << low
-        known = np.float64((np.int64(mag[c, i, j]) >> low) << low)
+        known = np.float64((mi >> low) << low)
         if low == 0:
             r = known + 0.5
         else:
@@ -587,36 +593,19 @@ def distortion_reduction(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, o
     return acc
 
 
-@njit(cache=True)
-def reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer,
-                offset_fresh, offset_refined, weight_map, plane_weight):
-    """Turn the decoder state into coefficient values.
+@njit(cache=True, _nrt=False)
+def final_codes(out_val, sgn, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
+    """Decoder: turn ``out_val`` in place into the coefficient codes of
+    :func:`.coefficients.expand_codes`, from the LSP and the sign map.
 
-    A coefficient significant at plane ``n`` is known to lie in ``[v, v + 2**k)``
-    where ``v`` holds its decoded bits and ``k`` is the lowest plane decoded for it.
-    The paper reconstructs at the centre of that interval (offset 0.5, so
-    1.5 * 2**n for a fresh coefficient); the offsets here are fractions of the
-    interval width, for fresh and for refined coefficients.  ``integer``: lossless
-    mode, where a fully decoded value is exact and intervals are sets of integers.
-    Values are divided by ``weight_map[i, j] * plane_weight[c]``, undoing the
-    encoder's rate-distortion weighting (only significant coefficients are non-zero).
+    Each significant coefficient is known to lie in ``[v, v + 2**low)`` (``v`` its
+    decoded bits, ``low`` the lowest plane decoded for it: :func:`_known_plane`);
+    its code is ``+-((v << 1) | (1 << low))``, with the sign of the coefficient.
+    After this the LSP and the maps are no longer needed.
     """
-    nc, hp, wp = out_val.shape
-    res = np.zeros((nc, hp, wp), dtype=np.float64)
-    scale = 1.0 / (1 << frac_bits)
     for k in range(n_lsp):
         p = lsp[k]
         c, i, j = _unpack(p)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
-        v = np.float64(out_val[c, i, j])
-        if integer:
-            if low > 0:
-                v += np.float64(((1 << low) - 1) // 2)
-        elif low > 0:
-            off = offset_fresh if lsp_plane[k] == low else offset_refined
-            v += np.float64(1 << low) * off
-        else:
-            v += 0.5
-        v *= scale / (weight_map[i, j] * plane_weight[c])
-        res[c, i, j] = -v if out_sign[c, i, j] != 0 else v
-    return res
+        code = (np.int64(out_val[c, i, j]) << 1) | (np.int64(1) << low)
+        out_val[c, i, j] = -code if sgn[c, i + 1, j + 1] != 0 else code

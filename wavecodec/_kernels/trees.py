@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .jit import array_helper
+from .jit import array_helper, helper
 
 SHIFT_C = 42
 SHIFT_I = 21
@@ -120,3 +120,34 @@ def interval_means(sums, counts):
         if counts[g] > 0:
             out[g] = sums[g] / counts[g]
     return out
+
+
+@helper
+def top_plane(x):
+    """Index of the highest set bit of ``x >= 0`` (-1 for 0): ``x >= 2**n`` iff ``top_plane(x) >= n``."""
+    t = -1
+    if x >= 1 << 16:
+        x >>= 16
+        t += 16
+    if x >= 1 << 8:
+        x >>= 8
+        t += 8
+    if x >= 16:
+        x >>= 4
+        t += 4
+    if x >= 4:
+        x >>= 2
+        t += 2
+    if x >= 2:
+        x >>= 1
+        t += 1
+    if x >= 1:
+        t += 1
+    return t
+
+
+@njit(cache=True, inline="always")
+def magnitude(coef, c, i, j):
+    """``|coef[c, i, j]|`` (the encoder's coefficients are signed int32, magnitudes below 2**30)."""
+    m = np.int64(coef[c, i, j])
+    return -m if m < 0 else m

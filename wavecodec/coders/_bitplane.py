@@ -18,13 +18,14 @@ One policy layer for every coder of integer bit-planes in tree layout:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
 from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
 from .._kernels import arith as _ac
+from .._kernels import coefficients as _coef
 from .._registry import Codec, EncodeTarget, ImageSpec, Option
 from ..errors import CorruptStreamError, InvalidArgumentError
 from ._options import check_levels_option, check_wavelet_option
@@ -128,28 +129,96 @@ def frac_bits_for(bit_depth: int, levels: int) -> int:
     return int(np.clip(MAX_PLANE - 1 - bit_depth - levels, 0, 2))
 
 
-def forward_coefficients(
-    pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int, steps: tuple = (0,)
-) -> list[tuple[np.ndarray, Quantised]]:
-    """Pixels (H, W, C) -> signed integer coefficients (C, hp, wp) in tree layout, and how.
+_CHUNK = 1 << 20  # samples per block of the element-wise passes (8 MiB float64 temporaries)
+_ROWS = 256  # rows per block of the colour transforms
 
-    Lossy coefficients are quantised once per quantiser step in ``steps``
-    (``2**(-step/4)``; the transform runs once); one ``(q, plan)`` pair per step.
+
+def _blocks(n: int):
+    """``(start, stop)`` of consecutive blocks of at most ``_CHUNK`` samples covering ``range(n)``."""
+    return ((a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK))
+
+
+def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int) -> tuple[np.ndarray, list, int]:
+    """Lossy front end: ``(base, offsets, colour)``.
+
+    ``base`` is a 1-D float64 array owning ``C * hp * wp`` samples: the coefficients
+    in tree layout (C, hp, wp), each scaled by its synthesis weight and its plane's
+    chroma weight; ``offsets`` are the plane means removed first.  Memory: when the
+    tree layout is the compact layout (no padding) and the wavelet is a lifting
+    one, each plane is transformed in place inside ``base``, so the whole front end
+    needs ``base`` (8 bytes per sample) and block-sized temporaries; the colour
+    transform and the weighting run by blocks of rows and by bands.  (Same
+    arithmetic, element for element, as transforming whole planes.)
     """
     h, w, c = pixels.shape
+    hp, wp = T.padded_shape(h, w, levels)
+    colour = COLOUR_ICT if c == 3 else COLOUR_NONE
+    base = np.empty(c * hp * wp)
+    x = base.reshape(c, hp, wp)
+    in_place = wavelet in T.LIFTING_WAVELETS and (hp, wp) == (h, w)
+    planes = x if in_place else np.empty((c, h, w))
     if c == 3:
-        colour = COLOUR_RCT if lossless else COLOUR_ICT
-        planes = T.rct_forward(pixels) if lossless else T.ict_forward(pixels.astype(np.float64))
+        for r0 in range(0, h, _ROWS):
+            planes[:, r0 : r0 + _ROWS] = T.ict_forward(pixels[r0 : r0 + _ROWS])
     else:
-        colour = COLOUR_NONE
-        planes = pixels.transpose(2, 0, 1)
-    if lossless:
-        planes = planes.astype(np.int64)
-        offsets = [int(np.round(p.mean())) for p in planes]
+        planes[0] = pixels[:, :, 0]
+    offsets = []
+    table = T.synthesis_weight_table(wavelet, levels)
+    weights = chroma_weights(colour)
+    for k in range(c):
+        p = planes[k]
+        m = float(np.float32(p.mean()))
+        offsets.append(m)
+        p -= m
+        if in_place:
+            T.forward_compact(p, wavelet=wavelet, levels=levels, overwrite_input=True)
+        else:
+            x[k] = T.forward(p, wavelet=wavelet, levels=levels)
+        for r, r0, r1 in T.level_ranges(hp, levels):
+            for cc, c0, c1 in T.level_ranges(wp, levels):
+                x[k, r0:r1, c0:c1] *= table[r, cc]
+        x[k] *= weights[k]
+    return base, offsets, colour
+
+
+def _quantise(x: np.ndarray, factor: float, out: np.ndarray) -> int:
+    """``out = trunc(x * factor)`` as int32, block by block (1-D arrays); returns ``max |out|``.
+
+    ``out`` may be the int32 view of ``x``'s own memory (its first half): block
+    ``[a, b)`` is read into a temporary before it is written, and writing it
+    touches only samples of ``x`` below ``b``.
+    """
+    top = 0
+    for a, b in _blocks(x.size):
+        t = x[a:b] * factor
+        np.trunc(t, out=t)
+        m = int(max(t.max(), -t.min())) if t.size else 0
+        if m >= 1 << MAX_PLANE:
+            raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
+        out[a:b] = t
+        top = max(top, m)
+    return top
+
+
+def _lossless_coefficients(pixels: np.ndarray, *, levels: int, bit_depth: int) -> tuple[np.ndarray, list, int]:
+    """Lossless front end: int32 coefficients (C, hp, wp) of the RCT and the integer 5/3, the plane means
+    removed first, and the colour transform."""
+    h, w, c = pixels.shape
+    hp, wp = T.padded_shape(h, w, levels)
+    colour = COLOUR_RCT if c == 3 else COLOUR_NONE
+    planes = T.rct_forward(pixels) if c == 3 else pixels.transpose(2, 0, 1)
+    q = np.empty((c, hp, wp), dtype=np.int32)
+    offsets = []
+    for k in range(c):
+        m = int(np.round(planes[k].mean()))
+        offsets.append(m)
         try:
-            coeffs = np.stack(
-                [T.forward((p - m).astype(np.int32), wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)]
-            )
+            if (hp, wp) == (h, w):
+                q[k] = planes[k]
+                q[k] -= m
+                T.forward_compact(q[k], wavelet="legall53", levels=levels, overwrite_input=True)
+            else:
+                q[k] = T.forward((planes[k].astype(np.int64) - m).astype(np.int32), wavelet="legall53", levels=levels)
         except InvalidArgumentError as exc:
             # the integer 5/3 keeps every intermediate in int32 only up to a data range
             # that shrinks with the number of levels
@@ -157,23 +226,60 @@ def forward_coefficients(
                 f"lossless coding of this {bit_depth}-bit image cannot use levels={levels} ({exc});"
                 " choose fewer levels"
             ) from None
-        frac = 0
-        candidates = [(coeffs.astype(np.int64), 0)]
-    else:
-        planes = planes.astype(np.float64)
-        offsets = [float(np.float32(p.mean())) for p in planes]
-        coeffs = np.stack([T.forward(p - m, wavelet=wavelet, levels=levels) for p, m in zip(planes, offsets)])
-        coeffs *= T.synthesis_weights(h, w, levels, wavelet)[None]
-        coeffs *= chroma_weights(colour)[:c, None, None]
-        frac = frac_bits_for(bit_depth, levels)
-        candidates = [(np.trunc(coeffs * (step_scale(s) * (1 << frac))).astype(np.int64), s) for s in steps]
-    out = []
-    for q, s in candidates:
-        top = int(np.abs(q).max()) if q.size else 0
+    return q, offsets, colour
+
+
+def forward_coefficients(
+    pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int, steps: tuple = (0,)
+) -> Iterator[tuple[np.ndarray, Quantised]]:
+    """Pixels (H, W, C) -> signed int32 coefficients (C, hp, wp) in tree layout, and how.
+
+    Yields one ``(q, quantised)`` pair per quantiser step in ``steps`` (``2**(-step/4)``;
+    the transform runs once), lazily: with several steps ``q`` is one buffer that
+    the next step overwrites, so use each pair before asking for the next.  With
+    one step the float64 coefficients are quantised in place and their memory
+    shrunk to the int32 result (peak 8 bytes per sample, then 4).
+    """
+    h, w, c = pixels.shape
+    hp, wp = T.padded_shape(h, w, levels)
+    if lossless:
+        q, offsets, colour = _lossless_coefficients(pixels, levels=levels, bit_depth=bit_depth)
+        flat = q.reshape(-1)
+        top = max((int(max(flat[a:b].max(), -flat[a:b].min())) for a, b in _blocks(flat.size)), default=0)
         if top >= 1 << MAX_PLANE:
             raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
-        out.append((q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s)))
-    return out
+        yield q, Quantised(colour, 0, top.bit_length() - 1, offsets, step=0)
+        return
+    base, offsets, colour = _weighted_coefficients(pixels, wavelet=wavelet, levels=levels)
+    frac = frac_bits_for(bit_depth, levels)
+    n = base.size
+    if len(steps) == 1:
+        top = _quantise(base, step_scale(steps[0]) * (1 << frac), base.view(np.int32)[:n])
+        if n % 2 == 0:
+            try:
+                base.resize(n // 2)  # realloc: keep the int32 half, give the rest back
+            except ValueError:  # another reference to ``base`` (a debugger, a tracer): keep it whole
+                pass
+        q = base.view(np.int32)[:n].reshape(c, hp, wp)
+        del base
+        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=steps[0])
+        return
+    q = np.empty((c, hp, wp), dtype=np.int32)
+    for s in steps:
+        top = _quantise(base, step_scale(s) * (1 << frac), q.reshape(-1))
+        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s)
+
+
+def coefficient_energy(q: np.ndarray) -> float:
+    """``sum (|q| + 0.5)**2`` over the non-zero coefficients (their truncation-interval centres), by blocks."""
+    flat = q.reshape(-1)
+    total = 0.0
+    for a, b in _blocks(flat.size):
+        block = flat[a:b]
+        e = np.abs(block) + 0.5 * (block != 0)
+        e *= e
+        total += float(e.sum())
+    return total
 
 
 def resolve_transform(codec: str, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
@@ -204,7 +310,7 @@ def resolve_transform(codec: str, image: ImageSpec, target: EncodeTarget, *, los
     return wavelet, levels, (0,)
 
 
-def least_distortion(candidates: list, code: Callable) -> tuple:
+def least_distortion(candidates: Iterable, code: Callable) -> tuple:
     """Code every ``(q, quantised)`` candidate with ``code(q, quantised) -> (plan, result)``
     and keep the best: (plan, result, squared error).
 
@@ -216,7 +322,7 @@ def least_distortion(candidates: list, code: Callable) -> tuple:
     for q, quantised in candidates:
         plan, result = code(q, quantised)
         scale = step_scale(plan.step) * (1 << plan.frac_bits)
-        energy = float(np.sum((np.abs(q) + 0.5 * (q != 0)) ** 2))
+        energy = coefficient_energy(q)
         error = (energy - result.reduction) / (scale * scale)
         if best is None or error < best[2]:
             best = (plan, result, error)
@@ -265,6 +371,17 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
               for k in range(c)]
     for k in range(c):
         planes[k] += plan.offsets[k]
+    if c == 3 and rounded and not extra:
+        # the inverse ICT, rounding and clipping by blocks of rows, straight into the
+        # output: no float64 RGB image beside the planes (same arithmetic per sample)
+        hr, wr = planes[0].shape
+        out = np.empty((hr, wr, 3), dtype=header.dtype)
+        for r0 in range(0, hr, _ROWS):
+            block = T.ict_inverse(np.stack([p[r0 : r0 + _ROWS] for p in planes]))
+            np.rint(block, out=block)
+            np.clip(block, 0, maxval, out=block)
+            out[r0 : r0 + _ROWS] = block
+        return out
     img = T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
     if extra:
         img = T.block_mean(img, extra)
@@ -275,44 +392,76 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
     return img.astype(header.dtype)
 
 
-def window_weights(height: int, width: int, levels: int, wavelet: str, window: tuple[int, int]) -> np.ndarray:
-    """The top-left ``window`` (rows, cols) corner of :func:`wavecodec.transform.synthesis_weights`,
-    computed at that size (the same products, bit for bit)."""
-    low, high = T.synthesis_gains_1d(wavelet, levels)
-    hp, wp = T.padded_shape(height, width, levels)
-    rowlev, collev = level_maps(hp, wp, levels)
-    rl = rowlev[: window[0], None]
-    cl = collev[None, : window[1]]
-    lev = np.minimum(rl, cl)
-    low_ext = np.append(low, low[levels])  # the LL slot (levels + 1) -> low[levels]
-    high_ext = np.append(high, low[levels])
-    return np.where(rl == lev, high_ext[lev], low_ext[lev]) * np.where(cl == lev, high_ext[lev], low_ext[lev])
+@dataclass
+class CoefficientWeights:
+    """The weight of every coefficient of the tree layout, without a per-coefficient array:
+    ``table[rowlev[i], collev[j]]`` (:func:`wavecodec.transform.synthesis_weight_table`, or
+    ones for lossless streams) with the level maps of :func:`level_maps`."""
+
+    table: np.ndarray
+    rowlev: np.ndarray
+    collev: np.ndarray
+
+    @classmethod
+    def for_stream(cls, plan: Any, header: Header, hp: int, wp: int) -> "CoefficientWeights":
+        rowlev, collev = level_maps(hp, wp, plan.levels)
+        if header.lossless:
+            table = np.ones((plan.levels + 2, plan.levels + 2))
+        else:
+            table = T.synthesis_weight_table(plan.wavelet, plan.levels)
+        return cls(table, rowlev, collev)
+
+
+def coefficient_buffer(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A decoder's working memory: ``(values, codes)``, a zero-filled float64 array of ``shape`` and
+    the int32 array of the same shape in the first half of its memory.
+
+    The decoder builds its coefficient codes in ``codes`` and expands them in place
+    into ``values`` (:func:`wavecodec._kernels.coefficients.expand_codes`): 8 bytes
+    per coefficient in all, and pages that decoding never reaches stay unallocated.
+    """
+    n = int(np.prod(shape))
+    values = np.zeros(n)
+    codes = values.view(np.int32)[:n].reshape(shape)
+    return values.reshape(shape), codes
+
+
+def expand(values: np.ndarray, codes: np.ndarray, *, integer: bool, frac_bits: int, recon: tuple,
+           weights: CoefficientWeights | None, plane_weight: np.ndarray | None,
+           window: tuple[int, int] | None = None) -> np.ndarray:
+    """Coefficient values from a decoder's codes (:func:`coefficient_buffer`): in place in ``values``,
+    or, with ``window=(rows, cols)``, a new array of that top-left corner."""
+    nc, hp, wp = codes.shape
+    if weights is None:
+        weights = CoefficientWeights(np.ones((1, 1)), np.zeros(hp, dtype=np.int64), np.zeros(wp, dtype=np.int64))
+    if plane_weight is None:
+        plane_weight = np.ones(nc)
+    out = values if window is None else np.empty((nc,) + tuple(window))
+    _coef.expand_codes(codes, out, weights.table, weights.rowlev, weights.collev,
+                       np.ascontiguousarray(plane_weight, dtype=np.float64), frac_bits, integer,
+                       recon[0] / 256.0, recon[1] / 256.0)
+    return out
 
 
 def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0, *, windowed: bool = False,
                    rounded: bool = True) -> np.ndarray:
     """Pixels at ``1/2**reduce`` of each side from a bit-plane decoder: the shared decode path.
 
-    ``decode(shape, weight_map, plane_weight, window)`` runs a codec's kernel on the
+    ``decode(shape, weights, plane_weight, window)`` runs a codec's kernel on the
     full tree layout ``shape`` (C, hp, wp) (every bit must be parsed: the stream
-    interleaves the levels) and returns float64 coefficients.  With ``windowed``
+    interleaves the levels) and returns float64 coefficients, divided by their
+    :class:`CoefficientWeights` ``weights`` and ``plane_weight``.  With ``windowed``
     (the codec can reconstruct only a corner) it gets ``window = (hp >> r, wp >> r)``
-    for ``r = min(reduce, levels)`` and the weight map of that corner, and returns
-    that corner; otherwise ``window`` is None and it returns the full layout.
-    Then :func:`inverse_coefficients` with ``reduce``.
+    for ``r = min(reduce, levels)`` and returns that corner; otherwise ``window``
+    is None and it returns the full layout.  Then :func:`inverse_coefficients` with ``reduce``.
     """
     h, w, c = header.height, header.width, header.channels
     hp, wp = T.padded_shape(h, w, plan.levels)
     r = min(int(reduce), plan.levels)
     window = (hp >> r, wp >> r) if windowed and r else None
-    if header.lossless:
-        weight_map = None
-    elif window is None:
-        weight_map = T.synthesis_weights(h, w, plan.levels, plan.wavelet)
-    else:
-        weight_map = window_weights(h, w, plan.levels, plan.wavelet, window)
+    weights = CoefficientWeights.for_stream(plan, header, hp, wp)
     plane_weight = chroma_weights(plan.colour)[:c] * step_scale(plan.step)
-    coeffs = decode((c, hp, wp), weight_map, plane_weight, window)
+    coeffs = decode((c, hp, wp), weights, plane_weight, window)
     return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded)
 
 
@@ -509,9 +658,10 @@ class BitplaneCodec(Codec):
         raise NotImplementedError
 
     def decode_coefficients(self, payload: bytes, plan: BitplanePlan, shape: tuple[int, int, int], *,
-                            integer: bool, weight_map: np.ndarray | None,
+                            integer: bool, weights: CoefficientWeights | None,
                             plane_weight: np.ndarray) -> np.ndarray:
-        """Decode a (possibly truncated) payload into float64 coefficients (C, hp, wp)."""
+        """Decode a (possibly truncated) payload into float64 coefficients (C, hp, wp), divided by
+        ``weights`` and ``plane_weight`` (see :func:`decode_reduced`)."""
         raise NotImplementedError
 
     # -- the policy
@@ -559,9 +709,9 @@ class BitplaneCodec(Codec):
         """Pixels (H, W, C) of the header's size and dtype from a plan and its payload
         (``reduce=k``: at ``1/2**k`` of each side; ``rounded=False``: float64, see :func:`decode_reduced`)."""
 
-        def decode(shape, weight_map, plane_weight, window):
+        def decode(shape, weights, plane_weight, window):
             extra = {} if window is None else {"window": window}
-            return self.decode_coefficients(payload, plan, shape, integer=header.lossless, weight_map=weight_map,
+            return self.decode_coefficients(payload, plan, shape, integer=header.lossless, weights=weights,
                                             plane_weight=plane_weight, **extra)
 
         return decode_reduced(decode, plan, header, reduce, windowed=self.windowed_decode, rounded=rounded)

@@ -81,16 +81,16 @@ def mode_fields(scans: tuple[str, ...]) -> tuple[B.ModeField, ...]:
     )
 
 
-def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, order: str, mag, sgn, levels,
+def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, order: str, coef, levels,
                 n_max, state, buf, stats=None, priors=True):
-    nc, hp, wp = mag.shape
+    nc, hp, wp = coef.shape
     rowlev, collev = B.level_maps(hp, wp, levels)
     probs, counts = kernel.initial_models(priors)
     # ``decoding`` a run-time bool (one compiled kernel for both directions); the
     # variant flags as None (off) / True (on): one compiled specialisation per variant
     return kernel.code(
         decoding, True if arith else None, True if scan == "rescan" else None,
-        True if kernel.subtree_symbols else None, mag, sgn, levels, hp >> levels, wp >> levels, rowlev, collev,
+        True if kernel.subtree_symbols else None, coef, levels, hp >> levels, wp >> levels, rowlev, collev,
         n_max, state, buf, probs, counts, np.zeros((0, 2), dtype=np.int64) if stats is None else stats,
         _ORDER_CODE[order],
     )
@@ -106,46 +106,44 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
     (contexts x 2) counts the coded decisions per context; ``priors=False`` starts
     every context at 1/2 (for training the priors; such a stream does not decode).
     (To follow the coder symbol by symbol, use :func:`wavecodec.trace`: its
-    reference coder gives the same bits as the ``plain`` variant.)
+    reference coder gives the same bits as the ``plain`` variant.)  The kernel
+    reads ``q`` as it is when it is C-contiguous int32.
     """
-    mag = np.ascontiguousarray(np.abs(q), dtype=np.int32)
-    sgn = np.ascontiguousarray(q < 0, dtype=np.uint8)
+    coef = np.ascontiguousarray(q, dtype=np.int32)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     if n_max < 0 or budget == 0:
         return EncodeResult(b"")
 
     def run(state, buf):
-        return _run_kernel(kernel, False, arith, scan, order, mag, sgn, levels, n_max, state, buf, stats, priors)
+        return _run_kernel(kernel, False, arith, scan, order, coef, levels, n_max, state, buf, stats, priors)
 
-    payload, (n_list, lst, lval, llow, _) = B.run_encoder(arith, budget, max(1024, mag.size * (n_max + 2) // 2), run)
-    offsets = _ezw_kernel.optimal_offsets(mag, lst, lval, llow, n_list)
+    payload, (n_list, lst, lval, llow, _) = B.run_encoder(arith, budget, max(1024, coef.size * (n_max + 2) // 2), run)
+    offsets = _ezw_kernel.optimal_offsets(coef, lst, lval, llow, n_list)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
-    reduction = _ezw_kernel.distortion_reduction(mag, lst, lval, llow, n_list, recon[0] / 256.0, recon[1] / 256.0)
+    reduction = _ezw_kernel.distortion_reduction(coef, lst, lval, llow, n_list, recon[0] / 256.0, recon[1] / 256.0)
     return EncodeResult(payload, recon, reduction)
 
 
 def decode_coefficients(kernel: ZerotreeKernel, payload: bytes, *, variant: str = "ac", scan: str = "strict",
                         order: str = "shapiro", shape: tuple[int, int, int], levels: int, n_max: int,
                         frac_bits: int, integer: bool, recon: tuple = (128, 128),
-                        weight_map: np.ndarray | None = None, plane_weight: np.ndarray | None = None) -> np.ndarray:
-    """Run a zerotree decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp)."""
-    nc, hp, wp = shape
+                        weights: B.CoefficientWeights | None = None,
+                        plane_weight: np.ndarray | None = None) -> np.ndarray:
+    """Run a zerotree decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp).
+
+    The subordinate list's codes go into the first half of the float64 result, which
+    they are then expanded into in place (:func:`wavecodec.coders._bitplane.coefficient_buffer`).
+    """
     if n_max < 0:
         return np.zeros(shape, dtype=np.float64)
-    dummy = np.zeros(shape, dtype=np.int32)
-    dummy_sign = np.zeros(shape, dtype=np.uint8)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     data, state = B.start_decoder(payload, arith)
-    n_list, lst, lval, llow, sgn = _run_kernel(kernel, True, arith, scan, order, dummy, dummy_sign, levels, n_max,
-                                               state, data)
-    if weight_map is None:
-        weight_map = np.ones((hp, wp))
-    if plane_weight is None:
-        plane_weight = np.ones(nc)
-    return _ezw_kernel.reconstruct(lst, lval, llow, sgn, n_list, nc, hp, wp, frac_bits, integer,
-                                   np.ascontiguousarray(weight_map, dtype=np.float64),
-                                   np.ascontiguousarray(plane_weight, dtype=np.float64),
-                                   recon[0] / 256.0, recon[1] / 256.0)
+    values, codes = B.coefficient_buffer(shape)  # ``codes`` (untouched while decoding) gives the kernel the shape
+    n_list, lst, lval, llow, sgn = _run_kernel(kernel, True, arith, scan, order, codes, levels, n_max, state, data)
+    _ezw_kernel.list_codes(codes, lst, lval, llow, sgn, n_list)
+    del lst, lval, llow, sgn, data
+    return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
+                    plane_weight=plane_weight)
 
 
 def common_options(plain_doc: str) -> tuple[Option, ...]:
@@ -169,8 +167,9 @@ class ZerotreeCodec(B.BitplaneCodec):
                                    levels=plan.levels, n_max=plan.n_max, budget=budget)
 
     def decode_coefficients(self, payload: bytes, plan: B.BitplanePlan, shape: tuple[int, int, int], *,
-                            integer: bool, weight_map: np.ndarray | None, plane_weight: np.ndarray) -> np.ndarray:
+                            integer: bool, weights: B.CoefficientWeights | None,
+                            plane_weight: np.ndarray) -> np.ndarray:
         return decode_coefficients(self.kernel, payload, variant=plan.variant, scan=plan.scan,
                                    order=plan.pass_order, shape=shape, levels=plan.levels, n_max=plan.n_max,
                                    frac_bits=plan.frac_bits, integer=integer, recon=plan.recon,
-                                   weight_map=weight_map, plane_weight=plane_weight)
+                                   weights=weights, plane_weight=plane_weight)

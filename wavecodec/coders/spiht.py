@@ -32,7 +32,6 @@ import numpy as np
 
 from .._kernels import arith as _ac
 from .._kernels import spiht as _k
-from .._kernels.trees import MASK as _MASK, SHIFT_I as _SHIFT_I
 from .._registry import Capabilities, register
 from . import _bitplane as B
 from . import _spiht_priors as _priors
@@ -49,11 +48,11 @@ def initial_models(priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return _ac.new_models(_k.spiht_context_count())
 
 
-def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, out_sign, stats=None, priors=True):
-    """Run :func:`spiht_code`; returns ``(n_stop, n_lsp, refined, lsp_old, lsp, lsp_plane)``."""
-    nc, hp, wp = mag.shape
+def _run_kernel(decoding, arith, coef, levels, n_max, state, buf, out_val, stats=None, priors=True):
+    """Run :func:`spiht_code`; returns ``(n_stop, n_lsp, refined, lsp_old, lists, maps)``."""
+    nc, hp, wp = coef.shape
     rowlev, collev = B.level_maps(hp, wp, levels)
-    tree, maps, lists = _k.workspace(decoding, mag, sgn, out_val, out_sign, levels, rowlev, collev)
+    tree, maps, lists = _k.workspace(decoding, coef, out_val, levels, rowlev, collev)
     probs, counts = initial_models(priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
@@ -63,7 +62,7 @@ def _run_kernel(decoding, arith, mag, sgn, levels, n_max, state, buf, out_val, o
     # (and prunes the arithmetic coder from the raw-bits one).
     n_stop, n_lsp, refined, lsp_old = _k.spiht_code(decoding, True if arith else None, tree, maps, lists, coder,
                                                     n_max, 0)
-    return n_stop, n_lsp, refined, lsp_old, lists.lsp, lists.lsp_plane
+    return n_stop, n_lsp, refined, lsp_old, lists, maps
 
 
 def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
@@ -73,66 +72,55 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
     The payload is at most ``budget`` bytes.  ``stats`` (contexts x 2) counts the
     coded symbols per context.  (To follow the coder decision by decision, use
     :func:`wavecodec.trace`: its reference coder gives the same bits as the
-    ``plain`` variant.)
+    ``plain`` variant.)  The kernel reads ``q`` as it is when it is C-contiguous
+    int32 (what :func:`wavecodec.coders._bitplane.forward_coefficients` yields).
     """
     if n_max < 0:
         return EncodeResult(b"")
-    mag = np.ascontiguousarray(np.abs(q), dtype=np.int32)
-    sgn = np.ascontiguousarray(q < 0, dtype=np.uint8)
+    coef = np.ascontiguousarray(q, dtype=np.int32)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     dummy_val = np.zeros((1, 1, 1), dtype=np.int32)
-    dummy_sign = np.zeros((1, 1, 1), dtype=np.uint8)
 
     def run(state, buf):
-        return _run_kernel(False, arith, mag, sgn, levels, n_max, state, buf, dummy_val, dummy_sign, stats, priors)
+        return _run_kernel(False, arith, coef, levels, n_max, state, buf, dummy_val, stats, priors)
 
-    payload, (n_stop, n_lsp, refined, lsp_old, lsp, lsp_plane) = B.run_encoder(
-        arith, budget, max(1024, mag.size * (n_max + 2) // 4), run)
-    offsets = _k.optimal_offsets(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old)
+    payload, (n_stop, n_lsp, refined, lsp_old, lists, _) = B.run_encoder(
+        arith, budget, max(1024, coef.size * (n_max + 2) // 4), run)
+    lsp, lsp_plane = lists.lsp, lists.lsp_plane
+    offsets = _k.optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
-    reduction = _k.distortion_reduction(mag, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old,
+    reduction = _k.distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old,
                                         recon[0] / 256.0, recon[1] / 256.0)
     return EncodeResult(payload, recon, reduction)
 
 
 def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, int], levels: int,
                         n_max: int, frac_bits: int, integer: bool, recon: tuple = (128, 128),
-                        weight_map: np.ndarray | None = None, plane_weight: np.ndarray | None = None,
+                        weights: B.CoefficientWeights | None = None, plane_weight: np.ndarray | None = None,
                         window: tuple[int, int] | None = None) -> np.ndarray:
     """Run the SPIHT decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp).
 
-    ``weight_map`` (hp, wp) and ``plane_weight`` (C,) undo the encoder's coefficient
-    weighting (default: none).  ``window=(rows, cols)``: every bit is still decoded,
-    but only the coefficients of the top-left ``rows x cols`` corner of the tree
-    layout are reconstructed (reduced-resolution decoding); the result and
-    ``weight_map`` then have that size.
+    ``weights`` and ``plane_weight`` (C,) undo the encoder's coefficient weighting
+    (default: none).  ``window=(rows, cols)``: every bit is still decoded, but only
+    the coefficients of the top-left ``rows x cols`` corner of the tree layout are
+    reconstructed (reduced-resolution decoding); the result then has that size.
+
+    Memory: the decoder's state (int32 magnitude bits) lives in the first half of
+    the float64 result, and :func:`final_codes` turns it into the codes that
+    :func:`wavecodec._kernels.coefficients.expand_codes` expands in place, after the
+    lists and maps are freed (:func:`wavecodec.coders._bitplane.coefficient_buffer`).
     """
     nc, hp, wp = shape
     if n_max < 0:
-        return np.zeros(shape, dtype=np.float64)
-    out_val = np.zeros(shape, dtype=np.int32)
-    out_sign = np.zeros(shape, dtype=np.uint8)
+        return np.zeros(shape if window is None else (nc,) + tuple(window), dtype=np.float64)
+    values, codes = B.coefficient_buffer(shape)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     data, state = B.start_decoder(payload, arith)
-    n_stop, n_lsp, refined, lsp_old, lsp, lsp_plane = _run_kernel(
-        True, arith, out_val, out_sign, levels, n_max, state, data, out_val, out_sign
-    )
-    if window is not None:
-        # keep the LSP entries inside the window, in order; the indices that split old,
-        # refined and fresh entries count the kept ones before them
-        hp, wp = window
-        pos = lsp[:n_lsp]
-        keep = np.flatnonzero((((pos >> _SHIFT_I) & _MASK) < hp) & ((pos & _MASK) < wp))
-        refined, lsp_old = (int(np.searchsorted(keep, n)) for n in (refined, lsp_old))
-        lsp, lsp_plane, n_lsp = lsp[keep], lsp_plane[keep], int(keep.size)
-        out_val = np.ascontiguousarray(out_val[:, :hp, :wp])
-        out_sign = np.ascontiguousarray(out_sign[:, :hp, :wp])
-    if weight_map is None:
-        weight_map = np.ones((hp, wp))
-    if plane_weight is None:
-        plane_weight = np.ones(nc)
-    return _k.reconstruct(out_val, out_sign, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, frac_bits, integer,
-                          recon[0] / 256.0, recon[1] / 256.0, weight_map, np.ascontiguousarray(plane_weight, dtype=np.float64))
+    n_stop, n_lsp, refined, lsp_old, lists, maps = _run_kernel(True, arith, codes, levels, n_max, state, data, codes)
+    _k.final_codes(codes, maps.sgn, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old)
+    del lists, maps, data
+    return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
+                    plane_weight=plane_weight, window=window)
 
 
 class SpihtCodec(B.BitplaneCodec):
@@ -147,11 +135,11 @@ class SpihtCodec(B.BitplaneCodec):
         return encode_coefficients(q, variant=plan.variant, levels=plan.levels, n_max=plan.n_max, budget=budget)
 
     def decode_coefficients(self, payload: bytes, plan: B.BitplanePlan, shape: tuple[int, int, int], *,
-                            integer: bool, weight_map: np.ndarray | None, plane_weight: np.ndarray,
+                            integer: bool, weights: B.CoefficientWeights | None, plane_weight: np.ndarray,
                             window: tuple[int, int] | None = None) -> np.ndarray:
         return decode_coefficients(payload, variant=plan.variant, shape=shape, levels=plan.levels, n_max=plan.n_max,
                                    frac_bits=plan.frac_bits, integer=integer, recon=plan.recon,
-                                   weight_map=weight_map, plane_weight=plane_weight, window=window)
+                                   weights=weights, plane_weight=plane_weight, window=window)
 
 
 register(SpihtCodec())

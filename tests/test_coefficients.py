@@ -1,0 +1,71 @@
+"""The decoders' coefficient codes (wavecodec._kernels.coefficients) and the in-place expansion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from wavecodec._kernels.coefficients import expand_codes
+from wavecodec.coders import _bitplane as B
+
+
+def _reference_value(code: int, integer: bool, frac_bits: int, fresh: float, refined: float, weight: float) -> float:
+    """The reconstruction rule written out: |x| in [v, v + 2**low), code = +-((v << 1) | (1 << low))."""
+    if code == 0:
+        return 0.0
+    a = abs(code)
+    low = (a & -a).bit_length() - 1
+    v = (a - (1 << low)) >> 1
+    if integer:
+        r = v + ((1 << low) - 1) // 2
+    elif low == 0:
+        r = v + 0.5
+    else:
+        r = v + (1 << low) * (fresh if v == 1 << low else refined)
+    r = r * ((1.0 / (1 << frac_bits)) / weight)
+    return -r if code < 0 else r
+
+
+def _random_codes(rng, shape):
+    n = int(np.prod(shape))
+    low = rng.integers(0, 12, n)
+    top = low + rng.integers(0, 6, n)
+    v = (np.int64(1) << top) | ((rng.integers(0, 1 << 20, n) << low) & ((np.int64(1) << top) - 1))
+    v &= ~((np.int64(1) << low) - 1)
+    codes = (v << 1) | (np.int64(1) << low)
+    codes *= rng.choice([-1, 1], n)
+    codes[rng.random(n) < 0.4] = 0
+    return codes.reshape(shape).astype(np.int32)
+
+
+@pytest.mark.parametrize("integer", [False, True])
+def test_expand_codes_matches_the_rule_in_place_and_into_a_window(integer):
+    rng = np.random.default_rng(7)
+    shape = (3, 16, 24)
+    levels = 2
+    codes0 = _random_codes(rng, shape)
+    rowlev, collev = B.level_maps(16, 24, levels)
+    table = rng.uniform(0.5, 3.0, (levels + 2, levels + 2))
+    plane_weight = np.array([1.0, 1.3, 0.7])
+    args = (table, rowlev, collev, plane_weight, 2, integer, 0.4, 0.55)
+    want = np.array([[[_reference_value(int(codes0[c, i, j]), integer, 2, 0.4, 0.55,
+                                        table[rowlev[i], collev[j]] * plane_weight[c])
+                       for j in range(24)] for i in range(16)] for c in range(3)])
+    # in place: the codes in the first half of the float64 result's memory
+    values, codes = B.coefficient_buffer(shape)
+    codes[...] = codes0
+    expand_codes(codes, values, *args)
+    assert np.array_equal(values, want)
+    # a corner, into a separate array
+    values, codes = B.coefficient_buffer(shape)
+    codes[...] = codes0
+    corner = np.empty((3, 8, 12))
+    expand_codes(codes, corner, *args)
+    assert np.array_equal(corner, want[:, :8, :12])
+    assert np.array_equal(codes, codes0)  # untouched when not in place
+
+
+def test_coefficient_buffer_codes_share_the_values_memory():
+    values, codes = B.coefficient_buffer((2, 8, 8))
+    assert values.dtype == np.float64 and codes.dtype == np.int32
+    assert np.shares_memory(values, codes) and codes.nbytes * 2 == values.nbytes

@@ -1,0 +1,64 @@
+"""Decoded coefficient codes -> float64 coefficients, shared by the bit-plane decoders.
+
+A bit-plane decoder knows each significant coefficient only to an interval: its
+magnitude lies in ``[v, v + 2**low)``, where ``v`` holds the decoded bits and
+``low`` is the lowest plane decoded for it.  The decoders write that knowledge as
+one int32 *code* per coefficient, ``+-((v << 1) | (1 << low))`` (0: not
+significant; the sign is the coefficient's): the lowest set bit of ``|code|`` is
+``2**low``, and ``v == 2**low`` means only the significance bit is known ("fresh").
+Magnitudes stay below ``2**30``, so codes fit int32.
+
+:func:`expand_codes` turns codes into coefficient values.  It can work in place:
+the codes may be the int32 view of the first half of the float64 output's own
+memory (flat index ``k`` of the codes inside bytes ``[4k, 4k + 4)``, of the output
+inside ``[8k, 8k + 8)``), because it visits the coefficients in reverse raster
+order, so that writing value ``k`` overwrites only codes ``2k`` and ``2k + 1``,
+already read.  A decoder thus needs one float64 array (8 bytes per coefficient)
+for its state and its result, instead of an int32 state plus a float64 result.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, _nrt=False)
+def expand_codes(codes, out, weight_table, rowlev, collev, plane_weight, frac_bits, integer,
+                 offset_fresh, offset_refined):
+    """``out[c, i, j]`` (float64, C x H x W) from ``codes[c, i, j]`` (int32) for the top-left H x W corner.
+
+    A coefficient known to lie in ``[v, v + 2**low)`` is reconstructed at
+    ``v + offset * 2**low``, with ``offset_fresh`` when only its significance is
+    known and ``offset_refined`` otherwise (the papers' interval centre is 0.5 for
+    both; the encoder may send better fractions); at ``v + 0.5`` when fully decoded
+    (``low == 0``: magnitudes are truncated to integers); lossless (``integer``):
+    ``v + (2**low - 1) // 2``, the middle integer.  Then divided by ``2**frac_bits``
+    and by the coefficient's weight ``weight_table[rowlev[i], collev[j]] *
+    plane_weight[c]`` (undoing the encoder's rate-distortion weighting).
+
+    ``codes`` may share ``out``'s memory as described in the module docstring.
+    """
+    nc, ho, wo = out.shape
+    scale = 1.0 / (1 << frac_bits)
+    for c in range(nc - 1, -1, -1):
+        pw = plane_weight[c]
+        for i in range(ho - 1, -1, -1):
+            rl = rowlev[i]
+            for j in range(wo - 1, -1, -1):
+                code = np.int64(codes[c, i, j])
+                if code == 0:
+                    out[c, i, j] = 0.0
+                    continue
+                a = -code if code < 0 else code
+                lowbit = a & -a  # 2**low
+                known = (a - lowbit) >> 1
+                v = np.float64(known)
+                if integer:
+                    v += np.float64((lowbit - 1) // 2)
+                elif lowbit > 1:
+                    v += np.float64(lowbit) * (offset_fresh if known == lowbit else offset_refined)
+                else:
+                    v += 0.5
+                v *= scale / (weight_table[rl, collev[j]] * pw)
+                out[c, i, j] = -v if code < 0 else v
