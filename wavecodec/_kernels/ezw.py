@@ -177,12 +177,16 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
     magnitude the decoder knows (``lval``), descending; equal magnitudes keep their order.
 
     A bottom-up merge sort of the entry indices (``np.argsort(kind="mergesort")``
-    does the same but its compilation, string argument included, took seconds).
+    does the same but its compilation, string argument included, took seconds),
+    then the permutation applied in place, cycle by cycle: the only scratch is the
+    two int32 index arrays (8 bytes per entry; copies of the four lists took 30).
     """
     if n_list < 2:
         return
-    order = np.arange(n_list)
-    tmp = np.empty(n_list, dtype=np.int64)
+    order = np.empty(n_list, dtype=np.int32)
+    for k in range(n_list):
+        order[k] = k
+    tmp = np.empty(n_list, dtype=np.int32)
     width = 1
     while width < n_list:
         for lo in range(0, n_list, 2 * width):
@@ -200,15 +204,30 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
                     b += 1
         order, tmp = tmp, order
         width *= 2
-    old_lst = lst[:n_list].copy()
-    old_lval = lval[:n_list].copy()
-    old_llow = llow[:n_list].copy()
-    old_lfirst = lfirst[:n_list].copy()
-    for k in range(n_list):  # plain loops: fancy indexing compiles slower
-        lst[k] = old_lst[order[k]]
-        lval[k] = old_lval[order[k]]
-        llow[k] = old_llow[order[k]]
-        lfirst[k] = old_lfirst[order[k]]
+    # entry k of the new list is entry order[k] of the old one; follow each cycle once
+    # (a visited index is marked by flipping its order entry negative: ~x)
+    for start in range(n_list):
+        if order[start] < 0 or order[start] == start:
+            continue
+        keep_lst = lst[start]
+        keep_lval = lval[start]
+        keep_llow = llow[start]
+        keep_lfirst = lfirst[start]
+        k = start
+        while True:
+            src = order[k]
+            order[k] = ~src
+            if src == start:
+                lst[k] = keep_lst
+                lval[k] = keep_lval
+                llow[k] = keep_llow
+                lfirst[k] = keep_lfirst
+                break
+            lst[k] = lst[src]
+            lval[k] = lval[src]
+            llow[k] = llow[src]
+            lfirst[k] = lfirst[src]
+            k = src
 
 
 # --------------------------------------------------------------------------- the coder

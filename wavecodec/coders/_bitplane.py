@@ -129,7 +129,7 @@ def frac_bits_for(bit_depth: int, levels: int) -> int:
     return int(np.clip(MAX_PLANE - 1 - bit_depth - levels, 0, 2))
 
 
-_CHUNK = 1 << 20  # samples per block of the element-wise passes (8 MiB float64 temporaries)
+_CHUNK = 1 << 18  # samples per block of the element-wise passes (2 MiB float64 temporaries)
 _ROWS = 256  # rows per block of the colour transforms
 
 
