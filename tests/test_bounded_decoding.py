@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import gc
 import inspect
+import os
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -26,10 +29,11 @@ from wavecodec.errors import CorruptStreamError, ImageTooLargeError, InvalidArgu
 
 from conftest import make_image, raw_header, restream
 
-# Today's decoders peak at 39 (SPIHT, canny-spiht) or 35 (EZW, IMP1EZW) traced bytes per
-# declared sample, output included (41 before synthesis_weights stopped being cached).
-# The kernel rework is to bring this down to the output plus at most 8 bytes per sample.
-BYTES_PER_SAMPLE = 42
+# Traced (allocated, not necessarily resident) bytes per declared sample, output included:
+# 37 (SPIHT, canny-spiht: its lists are allocated at their largest size and only touched
+# as far as decoding reaches), 25 (EZW) and 28 (IMP1EZW); 39-41 before the memory
+# rework.  Resident memory is bounded more tightly: see the RSS test at the end.
+BYTES_PER_SAMPLE = 38
 FIXED_BYTES = 2 << 20
 SMALL = 256 << 10  # "no big allocation": far below one byte per sample of any refused image
 
@@ -169,3 +173,46 @@ def test_image_too_large_error_pickles():
                                                               info.value.offset)
     cli_err = pickle.loads(pickle.dumps(info.value.with_hint("rerun with --max-samples 67108864")))
     assert "--max-samples 67108864" in str(cli_err) and "max_samples=" not in str(cli_err)
+
+
+_RSS_SCRIPT = r"""
+import sys
+import wavecodec
+sys.path.insert(0, sys.argv[1])
+import test_bounded_decoding as t
+
+codec, channels, size = sys.argv[2], int(sys.argv[3]) or None, int(sys.argv[4])
+data = t._forged(codec, size, size, channels)
+wavecodec.decode(t._forged(codec, 64, 64, channels))  # compile outside the measurement
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak-RSS counter (VmHWM)
+base = rss()
+out = wavecodec.decode(data, max_samples=size * size * (channels or 1))
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+print(peak - base, out.nbytes)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's /proc/self/clear_refs to reset the peak RSS")
+@pytest.mark.parametrize("codec, channels", [("spiht", 0), ("spiht", 3), ("ezw", 0), ("imp1ezw", 3)])
+def test_forged_stream_resident_memory_is_the_output_plus_8_bytes_per_sample(codec, channels):
+    # What decoding keeps resident (a fresh process, peak RSS above the resident memory
+    # before the call): the output, plus at most 8 bytes per declared sample (the one
+    # float64 coefficient array that holds the decoder's state and then the image),
+    # plus block-sized temporaries (FIXED_BYTES).  The decoders' lists are allocated
+    # at their largest size but only the part that decoding reaches becomes resident.
+    size = 1024
+    run = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, os.path.dirname(__file__), codec, str(channels), str(size)],
+                         capture_output=True, text=True, check=True)
+    peak, output = map(int, run.stdout.split()[-2:])
+    n = size * size * (channels or 1)
+    assert output == n
+    assert peak <= output + 8 * n + 4 * FIXED_BYTES, f"{(peak - output) / n:.2f} bytes per declared sample beyond the output"

@@ -130,7 +130,11 @@ def frac_bits_for(bit_depth: int, levels: int) -> int:
 
 
 _CHUNK = 1 << 18  # samples per block of the element-wise passes (2 MiB float64 temporaries)
-_ROWS = 256  # rows per block of the colour transforms
+
+
+def _block_rows(width: int) -> int:
+    """Rows per block of the colour transforms: about ``_CHUNK`` samples (3 per pixel)."""
+    return max(1, _CHUNK // (3 * width))
 
 
 def _blocks(n: int):
@@ -158,8 +162,9 @@ def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int) -> 
     in_place = wavelet in T.LIFTING_WAVELETS and (hp, wp) == (h, w)
     planes = x if in_place else np.empty((c, h, w))
     if c == 3:
-        for r0 in range(0, h, _ROWS):
-            planes[:, r0 : r0 + _ROWS] = T.ict_forward(pixels[r0 : r0 + _ROWS])
+        rows = _block_rows(w)
+        for r0 in range(0, h, rows):
+            planes[:, r0 : r0 + rows] = T.ict_forward(pixels[r0 : r0 + rows])
     else:
         planes[0] = pixels[:, :, 0]
     offsets = []
@@ -376,11 +381,12 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
         # output: no float64 RGB image beside the planes (same arithmetic per sample)
         hr, wr = planes[0].shape
         out = np.empty((hr, wr, 3), dtype=header.dtype)
-        for r0 in range(0, hr, _ROWS):
-            block = T.ict_inverse(np.stack([p[r0 : r0 + _ROWS] for p in planes]))
+        rows = _block_rows(wr)
+        for r0 in range(0, hr, rows):
+            block = T.ict_inverse(np.stack([p[r0 : r0 + rows] for p in planes]))
             np.rint(block, out=block)
             np.clip(block, 0, maxval, out=block)
-            out[r0 : r0 + _ROWS] = block
+            out[r0 : r0 + rows] = block
         return out
     img = T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
     if extra:
