@@ -18,8 +18,8 @@ then SPIHT (arithmetic-coded) and OpenJPEG (rate-matched by bisection, from
 bench_core).  Every vq-dct stream goes through ``wavecodec.encode`` / ``decode``
 with the same byte budget floor(bpp * h * w / 8) (codebook and header included),
 the same block size (4x4), k (10) and index coder; all methods start from the
-same AILBG codebook (memoised with ``vq_dct.design_cache``, so it is designed once
-per image and rate) and k-means gets the codebook size that AILBG reached.  The
+same AILBG codebook (memoised in a ``vq_dct.DesignCache`` bound to the codec object,
+``wavecodec.get_codec("vq-dct", design_cache=...)``, so it is designed once per image and rate) and k-means gets the codebook size that AILBG reached.  The
 optimisers run a fixed budget of ``--iterations`` x ``--population`` fitness
 evaluations (plus one Lloyd step per iteration), seed 0.
 
@@ -77,25 +77,25 @@ def work(task: tuple) -> list[dict]:
     path, mode, rates, iterations, population = task
     img = bc.load_image(str(path), "L" if mode == "gray" else "RGB")
     rows = []
-    with V.design_cache():
-        for rate in rates:
-            budget = bc.budget_bytes(img.shape, rate)
-            for label, opts in VQ_METHODS.items():
-                t0, c0 = time.perf_counter(), time.process_time()
-                data = wavecodec.encode(img, "vq-dct", max_bytes=budget, iterations=iterations,
-                                        population=population, seed=0, **opts)
-                seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
-                info = wavecodec.info(data)
-                rows.append(dict(image=path.name, mode=mode, rate=rate, method=label, bytes=len(data),
-                                 bpp=8 * len(data) / (img.shape[0] * img.shape[1]),
-                                 psnr=psnr(img, wavecodec.decode(data)), seconds=seconds, cpu=cpu,
-                                 sizes=info.params["codebook_sizes"], k=info.params["vector_dimensions"]))
-            data = wavecodec.encode(img, "spiht", max_bytes=budget)
-            rows.append(dict(image=path.name, mode=mode, rate=rate, method="SPIHT (ac)", bytes=len(data),
-                             bpp=8 * len(data) / (img.shape[0] * img.shape[1]), psnr=psnr(img, wavecodec.decode(data))))
-            _, data = bc.openjpeg_find_level(img, budget)
-            rows.append(dict(image=path.name, mode=mode, rate=rate, method="OpenJPEG", bytes=len(data),
-                             bpp=8 * len(data) / (img.shape[0] * img.shape[1]), psnr=psnr(img, bc._j2k_decode(data))))
+    codec = wavecodec.get_codec("vq-dct", design_cache=V.DesignCache())  # designs shared by the methods
+    for rate in rates:
+        budget = bc.budget_bytes(img.shape, rate)
+        for label, opts in VQ_METHODS.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            data = codec.encode(img, max_bytes=budget, iterations=iterations, population=population, seed=0,
+                                **opts)
+            seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+            info = wavecodec.info(data)
+            rows.append(dict(image=path.name, mode=mode, rate=rate, method=label, bytes=len(data),
+                             bpp=8 * len(data) / (img.shape[0] * img.shape[1]),
+                             psnr=psnr(img, wavecodec.decode(data)), seconds=seconds, cpu=cpu,
+                             sizes=info.params["codebook_sizes"], k=info.params["vector_dimensions"]))
+        data = wavecodec.encode(img, "spiht", max_bytes=budget)
+        rows.append(dict(image=path.name, mode=mode, rate=rate, method="SPIHT (ac)", bytes=len(data),
+                         bpp=8 * len(data) / (img.shape[0] * img.shape[1]), psnr=psnr(img, wavecodec.decode(data))))
+        _, data = bc.openjpeg_find_level(img, budget)
+        rows.append(dict(image=path.name, mode=mode, rate=rate, method="OpenJPEG", bytes=len(data),
+                         bpp=8 * len(data) / (img.shape[0] * img.shape[1]), psnr=psnr(img, bc._j2k_decode(data))))
     return rows
 
 
@@ -174,14 +174,15 @@ def convergence_plot(report: bc.Report, path: Path, rate: float, iterations: int
     img = bc.load_image(str(path), "L").astype(np.float64)
     budget = bc.budget_bytes(img.shape, rate) - 40
     histories, starts = {}, {}
-    with V.design_cache():
-        for method in ("fpa", "roa", "fpara"):
-            res = V.encode_plane(img, block=4, k=10, budget=budget, size=None, design="ailbg", optimizer=method,
-                                 iterations=iterations, population=population, seed=0, step=2.0, peak=255.0,
-                                 gray=True)
-            histories[method] = res.optimizer
-            starts[method] = (res.psnr_lbg, res.psnr_start)
-    lbg, start = starts["fpara"]
+    cache = V.DesignCache()
+    common = dict(block=4, k=10, budget=budget, size=None, design="ailbg", iterations=iterations,
+                  population=population, seed=0, step=2.0, peak=255.0, gray=True, cache=cache)
+    lbg = V.encode_plane(img, optimizer="none", assignment="nearest", **common).psnr_final
+    for method in ("fpa", "roa", "fpara"):
+        res = V.encode_plane(img, optimizer=method, **common)
+        histories[method] = res.optimizer
+        starts[method] = res.psnr_start
+    start = starts["fpara"]
     report(f"\n### Optimiser convergence ({path.name} gray, {rate} bpp, population {population},"
            f" {iterations} iterations; fitness = PSNR of the plane as coded within the budget,"
            " rate-weighted assignment)\n")
@@ -253,6 +254,30 @@ def share_sweep(report: bc.Report, kodak: Path, images: str) -> None:
         report(bc.md_table(["image"] + [str(s) for s in shares], rows))
 
 
+SPEED_RATES = (0.05, 0.1, 0.25, 0.5)
+
+
+def speed(image: Path, repeat: int, modes: str) -> None:
+    """Encode time with the default options (FPARA on) at each rate of :data:`SPEED_RATES`:
+    median wall and CPU seconds of ``repeat`` encodes (after one untimed encode that loads
+    the Numba cache), PSNR and bytes.  Runs on whichever ``wavecodec`` is importable
+    (PYTHONPATH), so the same command times a base revision's worktree."""
+    print(f"wavecodec {Path(wavecodec.__file__).parent}, {image.name}, {repeat} encodes per point", flush=True)
+    wavecodec.encode(bc.load_image(str(image), "L")[:64, :64], "vq-dct", bpp=0.5)  # load compiled kernels
+    print("| mode | bpp | median wall s | median CPU s | PSNR (dB) | bytes |\n|---|---|---|---|---|---|", flush=True)
+    for mode in modes.split(","):
+        img = bc.load_image(str(image), "L" if mode == "gray" else "RGB")
+        for rate in SPEED_RATES:
+            walls, cpus = [], []
+            for _ in range(repeat):
+                t0, c0 = time.perf_counter(), time.process_time()
+                data = wavecodec.encode(img, "vq-dct", bpp=rate)
+                walls.append(time.perf_counter() - t0)
+                cpus.append(time.process_time() - c0)
+            print(f"| {mode} | {rate} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} |"
+                  f" {psnr(img, wavecodec.decode(data)):.3f} | {len(data)} |", flush=True)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("kodak", type=Path)
@@ -268,7 +293,15 @@ def main(argv=None) -> int:
     ap.add_argument("--sweep", action="store_true", help="only the k / block-size sweep (docs/vq-dct.md)")
     ap.add_argument("--share-sweep", action="store_true",
                     help="only the chroma-share comparison (docs/vq-dct.md, Colour budget)")
+    ap.add_argument("--speed", metavar="IMAGE", default=None,
+                    help="only the encode-time table: default options, 0.05-0.5 bpp, on this image of the folder"
+                         " (e.g. kodim01.png); hold /tmp/measuring.lock while it runs")
+    ap.add_argument("--repeat", type=int, default=3, help="--speed: encodes per point (median)")
+    ap.add_argument("--modes", default="gray,colour", help="--speed: gray, colour or both")
     args = ap.parse_args(argv)
+    if args.speed:
+        speed(args.kodak / args.speed, args.repeat, args.modes)
+        return 0
     paths = parse_images(args.images, args.kodak)
     report = bc.Report()
     if args.sweep:

@@ -144,7 +144,9 @@ def run_case(variant: str, image: str, rate: str) -> dict:
         stream = wavecodec.encode(img, codec, **options)
     else:
         stream = wavecodec.encode(img, codec, bpp=float(rate.removesuffix("bpp")), **options)
-    out = wavecodec.decode(stream)
+    # a shared codebook is not in the stream: decode with the codec object bound to it
+    out = wavecodec.decode(stream, codec=wavecodec.get_codec(codec, codebook=options["codebook"])
+                           if "codebook" in options else None)
     fields = {
         "bytes": len(stream),
         "stream_sha256": hashlib.sha256(stream).hexdigest(),

@@ -231,7 +231,9 @@ def test_optimiser_never_worse_than_lbg(camera_crop, method, assignment):
     res = V.encode_plane(camera_crop.astype(np.float64), block=4, k=10, budget=1200, size=None,
                          design="ailbg", optimizer=method, iterations=4, population=4, seed=0, step=2.0,
                          peak=255.0, assignment=assignment)
-    assert res.psnr_final >= res.psnr_start >= res.psnr_lbg
+    assert res.psnr_final >= res.psnr_start
+    if assignment == "rd":  # the rate design replaces the plain one (its first candidate is that size)
+        assert res.psnr_lbg is None and res.rate_weight >= 0.0
     assert len(res.segment) <= 1200
     assert res.optimizer is not None and res.optimizer.best_fitness >= res.optimizer.initial_best_fitness
     if assignment == "nearest":
@@ -309,13 +311,21 @@ def test_shared_codebook(tmp_path, camera_crop, camera):
     inline = wavecodec.encode(camera_crop, "vq-dct", k=10, codebook_size=32, optimizer="none")
     assert len(data) < len(inline)
     assert wavecodec.info(data).params["shared_codebook"] == f"{cb.fingerprint:08x}"
-    V._SHARED.clear()
-    with pytest.raises(WavecodecError, match="load_codebook"):
+    # the codebook is not in the stream: the plain codec refuses, naming how to bind it
+    with pytest.raises(InvalidArgumentError, match=r"get_codec\('vq-dct', codebook=cb\)"):
         wavecodec.decode(data)
     loaded = V.load_codebook(path)
     assert loaded.fingerprint == cb.fingerprint
-    out = wavecodec.decode(data)
+    bound = wavecodec.get_codec("vq-dct", codebook=loaded)
+    out = bound.decode(data)
     assert psnr(camera_crop, out) > 20.0  # a 32-codeword codebook trained on other parts of the image
+    assert np.array_equal(wavecodec.decode(data, codec=wavecodec.get_codec("vq-dct", codebook=str(path))), out)
+    assert bound.encode(camera_crop) == data  # a bound codec encodes with its codebook
+    with pytest.raises(WavecodecError, match="shared codebook"):  # decoding needs the codebook it was bound to
+        wavecodec.get_codec("vq-dct", codebook=V.train_codebook([camera[:64, :64]], k=10, size=8)).decode(data)
+    # binding is explicit: the registered codec has not learnt the codebook
+    with pytest.raises(InvalidArgumentError):
+        wavecodec.decode(data)
     with pytest.raises(InvalidArgumentError):  # budget below what the shared codebook needs
         wavecodec.encode(camera_crop, "vq-dct", codebook=loaded, bpp=0.05)
     with pytest.raises(InvalidArgumentError):
@@ -328,8 +338,32 @@ def test_shared_codebook(tmp_path, camera_crop, camera):
                                   dict(population=3), dict(codebook_step=0), dict(codebook=3), dict(iterations=-1),
                                   dict(assignment="greedy"), dict(chroma_share=0.5), dict(chroma_share="x")])
 def test_bad_options(camera_crop, opts):
-    with pytest.raises(InvalidArgumentError):
+    with pytest.raises(InvalidArgumentError, match=next(iter(opts))):  # the message names the option
         wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **opts)
+
+
+def test_bad_option_combinations_name_the_option(camera_crop, camera):
+    cb = V.train_codebook([camera[:64, :64]], k=10, size=8)
+    combos = [dict(block=4, k=20), dict(block=8, k=65), dict(codebook=cb, k=6), dict(codebook=cb, block=8),
+              dict(codebook=cb, codebook_step=4.0), dict(codebook=cb, optimizer="fpa"),
+              dict(codebook=cb, codebook_size=64), dict(codebook=cb, design="kmeans"),
+              dict(codebook=cb, assignment="nearest"), dict(codebook=cb, iterations=3),
+              dict(codebook=cb, population=6), dict(codebook=cb, chroma_share=0.1)]
+    for opts in combos:
+        name = [o for o in opts if o != "codebook" or len(opts) == 1][-1]
+        with pytest.raises(InvalidArgumentError, match=name):
+            wavecodec.encode(camera_crop, "vq-dct", bpp=2.0, **opts)
+    # the codebook's own values and the defaults pass
+    wavecodec.encode(camera_crop, "vq-dct", codebook=cb, block=4, k=10, codebook_step=2.0)
+    for bound, name in ((dict(levels=3), "levels"), (dict(codebook=3), "codebook"),
+                        (dict(design_cache={}), "design_cache")):
+        with pytest.raises(InvalidArgumentError, match=name):
+            wavecodec.get_codec("vq-dct", **bound)
+    other = V.train_codebook([camera[64:128, 64:128]], k=10, size=8)
+    with pytest.raises(InvalidArgumentError, match="codebook"):  # an option contradicting the bound codebook
+        wavecodec.get_codec("vq-dct", codebook=cb).encode(camera_crop, codebook=other)
+    with pytest.raises(InvalidArgumentError, match="codebook"):  # colour image, gray codebook
+        wavecodec.encode(make_image(16, 16, 3), "vq-dct", codebook=cb)
 
 
 def test_rate_weighted_assignment_beats_plain_vq_at_equal_rate(camera_crop):
@@ -350,8 +384,9 @@ def test_auto_chroma_share_never_worse_than_the_fixed_default(astronaut_crop):
     err = [np.sum((wavecodec.decode(d).astype(float) - astronaut_crop) ** 2) for d in (fixed, auto)]
     assert err[1] <= err[0]
     # with the optimiser, the share found without it is reused (same bytes with or without a design cache)
-    with V.design_cache():
-        cached = wavecodec.encode(astronaut_crop, "vq-dct", bpp=0.25, **FAST)
+    cache = V.DesignCache()
+    cached = wavecodec.get_codec("vq-dct", design_cache=cache).encode(astronaut_crop, bpp=0.25, **FAST)
+    assert len(cache) > 0
     assert cached == wavecodec.encode(astronaut_crop, "vq-dct", bpp=0.25, **FAST)
 
 
