@@ -291,3 +291,21 @@ def test_threshold_order_is_an_argument_error(bpp):
     img = make_image(64, 64)
     with pytest.raises(wavecodec.InvalidArgumentError, match="low_threshold"):
         wavecodec.encode(img, "canny-spiht", bpp=bpp, low_threshold=0.9, high_threshold=0.1, use_edges="always")
+
+
+@pytest.mark.parametrize("options,lossless,named", [
+    ({"use_edges": "never", "edge_share": 0.2}, False, "edge_share"),
+    ({"use_edges": "always", "edge_share": 0.0}, False, "edge_share"),
+    ({"use_edges": "always", "psnr_tolerance": 0.5}, False, "psnr_tolerance"),
+    ({"use_edges": "never", "psnr_tolerance": 0.5}, False, "psnr_tolerance"),
+    ({"wavelet": "legall53"}, False, "legall53"),
+    ({"wavelet": "cdf97"}, True, "wavelet"),
+    ({"levels": 12}, False, "levels"),
+])
+def test_contradicting_options_are_argument_errors_naming_them(options, lossless, named):
+    # issue 15: every bad combination is a WavecodecError whose message names the option
+    img = make_image(64, 64)
+    rate = {"lossless": True} if lossless else {"bpp": 0.3}
+    with pytest.raises(wavecodec.InvalidArgumentError, match=named) as info:
+        wavecodec.encode(img, "canny-spiht", **rate, **options)
+    assert "canny-spiht" in str(info.value) or named == "levels"

@@ -138,6 +138,154 @@ def trace_chains(edge):
     return lengths[:n_chains].copy(), ys, xs
 
 
+@njit(cache=True)
+def canny_kernel(lum, weights, norm_y, norm_x, low, high, tmp, smooth, mag, flags, stack):
+    """Canny edges of ``lum`` (float32, H x W) into ``flags`` (uint8: 1 = edge, else 0).
+
+    The steps of ``skimage.feature.canny`` (what the encoder used before), in one pass
+    over float32 arrays: Gaussian smoothing with the 1-D kernel ``weights`` along both
+    axes, zero outside the image and divided by the kernel mass inside it (``norm_y``,
+    ``norm_x``: scikit-image's "bleed-over" correction); Sobel gradients (``[-1, 0, 1]``
+    times ``[1, 2, 1]``, borders mirrored); non-maximum suppression along the gradient
+    direction with linear interpolation between the two pixels it passes (the outermost
+    rows and columns are never edges); hysteresis: the local maxima with magnitude of at
+    least ``low`` that are 8-connected to one of at least ``high``.
+
+    Scratch: ``tmp``, ``smooth``, ``mag`` float32 (H, W); ``stack`` int32 with room for H * W
+    entries, which may be ``tmp``'s memory (it is used after the smoothing).
+    """
+    h, w = lum.shape
+    r = (weights.shape[0] - 1) // 2
+    zero = np.float32(0.0)
+    for y in range(h):
+        for x in range(w):
+            tmp[y, x] = zero
+            smooth[y, x] = zero
+    for y in range(h):  # along the rows
+        for k in range(2 * r + 1):
+            d = k - r
+            x0 = -d if d < 0 else 0
+            x1 = w - d if d > 0 else w
+            wk = weights[k]
+            src = lum[y, x0 + d:x1 + d]  # row views: indices from 0, a loop that LLVM vectorises
+            dst = tmp[y, x0:x1]
+            for i in range(x1 - x0):
+                dst[i] += wk * src[i]
+    for y in range(h):  # along the columns
+        for k in range(2 * r + 1):
+            yy = y + k - r
+            if yy < 0 or yy >= h:
+                continue
+            wk = weights[k]
+            src = tmp[yy]
+            dst = smooth[y]
+            for x in range(w):
+                dst[x] += wk * src[x]
+        dst = smooth[y]
+        ny = norm_y[y]
+        for x in range(w):
+            dst[x] /= ny * norm_x[x]
+    two = np.float32(2.0)
+    for y in range(h):
+        yn = y - 1 if y > 0 else 0
+        ys = y + 1 if y < h - 1 else h - 1
+        for x in (0, w - 1):  # the border columns (mirrored), then the inner ones without branches
+            xw = x - 1 if x > 0 else 0
+            xe = x + 1 if x < w - 1 else w - 1
+            gj = (smooth[yn, xe] - smooth[yn, xw]) + two * (smooth[y, xe] - smooth[y, xw]) \
+                + (smooth[ys, xe] - smooth[ys, xw])
+            gi = (smooth[ys, xw] - smooth[yn, xw]) + two * (smooth[ys, x] - smooth[yn, x]) \
+                + (smooth[ys, xe] - smooth[yn, xe])
+            mag[y, x] = np.sqrt(gi * gi + gj * gj)
+        up = smooth[yn]
+        mid = smooth[y]
+        down = smooth[ys]
+        out = mag[y]
+        for x in range(1, w - 1):
+            gj = (up[x + 1] - up[x - 1]) + two * (mid[x + 1] - mid[x - 1]) + (down[x + 1] - down[x - 1])
+            gi = (down[x - 1] - up[x - 1]) + two * (down[x] - up[x]) + (down[x + 1] - up[x + 1])
+            out[x] = np.sqrt(gi * gi + gj * gj)
+    # non-maximum suppression: 0 no, 1 weak (>= low), 2 strong (>= high)
+    n_strong = 0
+    for y in range(h):
+        for x in range(w):
+            flags[y, x] = 0
+    for y in range(1, h - 1):
+        for x in range(1, w - 1):
+            m = mag[y, x]
+            if m <= 0 or m < low:
+                continue
+            gj = (smooth[y - 1, x + 1] - smooth[y - 1, x - 1]) + two * (smooth[y, x + 1] - smooth[y, x - 1]) \
+                + (smooth[y + 1, x + 1] - smooth[y + 1, x - 1])
+            gi = (smooth[y + 1, x - 1] - smooth[y - 1, x - 1]) + two * (smooth[y + 1, x] - smooth[y - 1, x]) \
+                + (smooth[y + 1, x + 1] - smooth[y - 1, x + 1])
+            ai = abs(gi)
+            aj = abs(gj)
+            same = (gi >= 0 and gj >= 0) or (gi <= 0 and gj <= 0)
+            sx = 1 if same else -1  # column step of the diagonal neighbour below
+            one = np.float32(1.0)
+            if ai >= aj:  # mostly vertical gradient: interpolate along the rows above and below
+                t = aj / ai
+                n1 = mag[y + 1, x] * (one - t) + mag[y + 1, x + sx] * t
+                n2 = mag[y - 1, x] * (one - t) + mag[y - 1, x - sx] * t
+            else:  # mostly horizontal: along the columns left and right
+                t = ai / aj
+                n1 = mag[y, x + sx] * (one - t) + mag[y + 1, x + sx] * t
+                n2 = mag[y, x - sx] * (one - t) + mag[y - 1, x - sx] * t
+            if n1 <= m and n2 <= m:
+                if m >= high:
+                    flags[y, x] = 2
+                    stack[n_strong] = y * w + x
+                    n_strong += 1
+                else:
+                    flags[y, x] = 1
+    # hysteresis: flood the weak maxima 8-connected to a strong one (3 = reached), then 0/1
+    top = n_strong
+    for i in range(n_strong):
+        flags[stack[i] // w, stack[i] % w] = 3
+    while top > 0:
+        top -= 1
+        p = stack[top]
+        y = p // w
+        x = p % w
+        for dy in range(-1, 2):
+            for dx in range(-1, 2):
+                yy = y + dy
+                xx = x + dx
+                if 0 <= yy < h and 0 <= xx < w and (flags[yy, xx] == 1 or flags[yy, xx] == 2):
+                    flags[yy, xx] = 3
+                    stack[top] = yy * w + xx
+                    top += 1
+    for y in range(h):
+        for x in range(w):
+            flags[y, x] = 1 if flags[y, x] == 3 else 0
+
+
+def canny(lum, sigma, low, high):
+    """Canny edge map (uint8, 1 = edge) of ``lum`` (values in [0, 1]), see :func:`canny_kernel`.
+
+    The Gaussian kernel is SciPy's (``gaussian_filter``: radius ``int(4 sigma + 0.5)``, unit sum).
+    """
+    lum = np.ascontiguousarray(lum, dtype=np.float32)
+    h, w = lum.shape
+    r = int(4.0 * float(sigma) + 0.5)
+    taps = np.arange(-r, r + 1, dtype=np.float64)
+    weights = np.exp(-0.5 * taps * taps / (float(sigma) ** 2))
+    weights /= weights.sum()
+
+    def mass(n):  # kernel mass inside the image at each position of an axis of length n
+        inside = (np.arange(n)[:, None] + taps[None, :] >= 0) & (np.arange(n)[:, None] + taps[None, :] < n)
+        return (inside * weights[None, :]).sum(axis=1).astype(np.float32)
+
+    tmp = np.empty((h, w), dtype=np.float32)
+    smooth = np.empty((h, w), dtype=np.float32)
+    mag = np.empty((h, w), dtype=np.float32)
+    flags = np.empty((h, w), dtype=np.uint8)
+    canny_kernel(lum, weights.astype(np.float32), mass(h), mass(w), np.float32(low), np.float32(high), tmp, smooth,
+                 mag, flags, tmp.reshape(-1).view(np.int32))
+    return flags
+
+
 # =============================================================================== codes (Python)
 
 

@@ -43,7 +43,10 @@ from ._options import check_levels_option, check_wavelet_option
 
 MODE_SPIHT, MODE_EDGES = 0, 1
 _ENTROPY_CODE = {"huffman": 0, "arith": 1}
-SHARES = (0.03, 0.06, 0.1, 0.15)  # edge-layer fractions of the payload tried by edge_share="auto"
+# edge-layer fractions of the payload tried by edge_share="auto": both up to B.SEARCH_MAX_BPP
+# (where spiht itself codes 4 quantiser steps), the first only above it
+SHARES = (0.04, 0.12)
+TOLERANCE_SHARES = (0.25,)  # tried as well when psnr_tolerance > 0 (more edge, less PSNR)
 _MIN_CONTOUR_SHARE = 0.3  # when no share holds a contour: the first one alone, if within this share
 
 
@@ -109,19 +112,6 @@ def _spiht_options(options: Mapping[str, Any]) -> dict:
             "step_search": "auto", "reconstruction": "optimized"}
 
 
-def _code_residual(residual: np.ndarray, budget: int, *, wavelet: str, levels: int, bit_depth: int,
-                   search: bool) -> tuple[B.BitplanePlan, B.EncodeResult, float]:
-    """SPIHT-code a float residual (H, W, C) in ``budget`` bytes: (plan, result, squared error).
-
-    As :meth:`SpihtCodec.encode_image`: with ``search`` the 4 quantiser steps are
-    tried and the one with the least coefficient-domain error is kept.
-    """
-    steps = tuple(range(B.N_STEPS)) if search else (0,)
-    return _SPIHT.encode_plans(residual, lambda params: budget, lossless=False, bit_depth=bit_depth,
-                               wavelet=wavelet, levels=levels, steps=steps,
-                               options={"variant": "ac", "reconstruction": "optimized"})
-
-
 def _decode_residual(payload: bytes, plan: B.BitplanePlan, h: int, w: int, c: int, reduce: int = 0) -> np.ndarray:
     """SPIHT residual payload (possibly truncated) -> float residual (H, W, C), no rounding
     (``reduce=k``: at ``1/2**k`` of each side, see :func:`wavecodec.coders._bitplane.decode_reduced`)."""
@@ -150,8 +140,8 @@ class CannySpihtCodec(Codec):
         Option("use_edges", "auto", "'auto': edge layer when it measures better than plain SPIHT at the budget;"
                " 'always': edge layer whenever a budget is given; 'never': plain SPIHT",
                ("auto", "always", "never")),
-        Option("edge_share", "auto", "fraction of the payload for the edge layer, or 'auto' (try "
-               f"{', '.join(str(s) for s in SHARES)} and keep the best)", check=_check_share),
+        Option("edge_share", "auto", "fraction of the payload for the edge layer, or 'auto' (a fraction that"
+               " depends on the rate, see docs/canny-spiht.md)", check=_check_share),
         Option("psnr_tolerance", 0.0, "use_edges='auto' keeps an edge-layer stream at most this many dB below"
                " plain SPIHT if it has less error near the edges (0: only if it is at least as good overall)",
                check=_positive_float("psnr_tolerance", 0.0, 3.0)),
@@ -177,26 +167,42 @@ class CannySpihtCodec(Codec):
                      options: Mapping[str, Any]) -> tuple[bytes, bytes]:
         h, w, c = image.pixels.shape
         spiht_opts = _spiht_options(options)
-        if options["wavelet"] != "auto" and not lossless and T.is_reversible(options["wavelet"]):
-            raise InvalidArgumentError("canny-spiht: wavelet='legall53' is the reversible transform; use it with lossless=True")
-        if options["low_threshold"] > options["high_threshold"]:  # checked before any work, whatever the rate
+        self._check_combinations(options, lossless)
+        wavelet, levels, steps = B.resolve_transform(self.name, image, _PrefixedTarget(target, bytes([MODE_SPIHT])),
+                                                     lossless=lossless, options=spiht_opts)
+        plain = self._encode_plain(image, target, lossless, spiht_opts, wavelet, levels, steps)
+        if lossless or target.max_bytes is None or options["use_edges"] == "never" or min(h, w) < 16:
+            return plain[:2]
+        candidates, mask = self._encode_edges(image, target, options, wavelet, levels, plain[3], plain[2])
+        if not candidates:
+            return plain[:2]
+        best = min(candidates, key=lambda cand: cand[2])
+        if options["use_edges"] == "always":
+            return best[:2]
+        if options["psnr_tolerance"] == 0.0:
+            # the rate-distortion choice, on the encoders' own error estimates (no decoding)
+            return best[:2] if best[2] < plain[2] else plain[:2]
+        measured = [cand[:2] + self._errors(image, cand, mask) for cand in candidates]
+        return self._choose(measured, plain[:2] + self._errors(image, plain, mask), options["psnr_tolerance"])
+
+    @staticmethod
+    def _check_combinations(options: Mapping[str, Any], lossless: bool) -> None:
+        """Options that contradict each other: an InvalidArgumentError naming them, before any work."""
+        if options["low_threshold"] > options["high_threshold"]:
             raise InvalidArgumentError(
                 f"canny-spiht: option low_threshold={options['low_threshold']!r} must not exceed"
                 f" high_threshold={options['high_threshold']!r} (Canny's hysteresis thresholds)"
             )
-        plain = self._encode_plain(image, target, lossless, spiht_opts)
-        if lossless or target.max_bytes is None or options["use_edges"] == "never" or min(h, w) < 16:
-            return plain
-        wavelet = "cdf97" if options["wavelet"] == "auto" else options["wavelet"]
-        levels = options["levels"]
-        levels = T.default_levels(h, w) if levels is None else B.check_padding(levels, h, w)
-        candidates, mask = self._encode_edges(image, target, options, wavelet, levels)
-        if not candidates:
-            return plain
-        if options["use_edges"] == "always":
-            return min(candidates, key=lambda cand: cand[2])[:2]
-        return self._choose(candidates, (plain[0], plain[1]) + self._errors(image, plain, mask),
-                            options["psnr_tolerance"])
+        use, share, tol = options["use_edges"], options["edge_share"], options["psnr_tolerance"]
+        if use == "never" and share != "auto":
+            raise InvalidArgumentError(f"canny-spiht: option edge_share={share!r} asks for an edge layer but"
+                                       " use_edges='never' codes none")
+        if use == "always" and share == 0.0:
+            raise InvalidArgumentError("canny-spiht: option edge_share=0 leaves no room for the edge layer that"
+                                       " use_edges='always' asks for")
+        if tol != 0.0 and use != "auto":
+            raise InvalidArgumentError(f"canny-spiht: option psnr_tolerance={tol!r} applies to use_edges='auto'"
+                                       f" only, not use_edges={use!r}")
 
     @staticmethod
     def _choose(candidates: list, plain: tuple, tolerance_db: float) -> tuple[bytes, bytes]:
@@ -208,19 +214,24 @@ class CannySpihtCodec(Codec):
         """
         limit = plain[2] * 10.0 ** (tolerance_db / 10.0)
         ok = [cand for cand in candidates if cand[2] <= limit and (cand[3] < plain[3] or cand[2] < plain[2])]
-        if not ok:
+        if not ok or not candidates:
             return plain[0], plain[1]
         best = min(ok, key=lambda cand: (cand[3], cand[2]))
         return best[0], best[1]
 
     @staticmethod
-    def _encode_plain(image: ImageSpec, target: EncodeTarget, lossless: bool, spiht_opts: dict) -> tuple[bytes, bytes]:
+    def _encode_plain(image: ImageSpec, target: EncodeTarget, lossless: bool, spiht_opts: dict, wavelet: str,
+                      levels: int, steps: tuple) -> tuple[bytes, bytes, float, int]:
+        """The plain SPIHT stream behind mode byte 0 (the ``spiht`` codec's own choices), its
+        estimated squared error (:func:`wavecodec.coders._bitplane.least_distortion`) and
+        the quantiser step it chose."""
         prefix = bytes([MODE_SPIHT])
-        params, payload = _SPIHT.encode_image(image, _PrefixedTarget(target, prefix), lossless=lossless,
-                                              options=spiht_opts)
-        return prefix + params, payload
+        plan, result, err = _SPIHT.encode_plans(image.pixels, _PrefixedTarget(target, prefix).payload_budget,
+                                                lossless=lossless, bit_depth=image.bit_depth, wavelet=wavelet,
+                                                levels=levels, steps=steps, options=spiht_opts)
+        return prefix + _SPIHT.pack_plan(plan, lossless), result.payload, err, plan.step
 
-    def _errors(self, image: ImageSpec, stream: tuple[bytes, bytes], mask: np.ndarray) -> tuple[float, float]:
+    def _errors(self, image: ImageSpec, stream: tuple, mask: np.ndarray) -> tuple[float, float]:
         """Squared error of a stream's decoded image: everywhere, and inside ``mask``."""
         header = self._header(image, stream[0], len(stream[1]), lossless=False)
         out = self.decode_image(header, stream[1])
@@ -232,82 +243,82 @@ class CannySpihtCodec(Codec):
                       channel_axis=False, params=params, payload_length=n_payload)
 
     def _encode_edges(self, image: ImageSpec, target: EncodeTarget, options: Mapping[str, Any], wavelet: str,
-                      levels: int):
-        """Edge-layer streams for the candidate shares, as (params, payload, squared error,
-        squared error near edges), and the edge mask (all detected contours, dilated by 2 pixels)."""
+                      levels: int, step: int, plain_error: float):
+        """Edge-layer streams as (params, payload, estimated squared error), and the edge mask.
+
+        For each share of the payload (``edge_share``, or :data:`SHARES` for ``'auto'``
+        -- the first one only above ``SEARCH_MAX_BPP`` -- and :data:`TOLERANCE_SHARES`
+        too when ``psnr_tolerance`` is set) the most
+        important contours that fit are coded, then SPIHT on the residual with the
+        quantiser step of the plain stream.  The mask (all detected contours dilated by
+        2 pixels) is computed only for ``psnr_tolerance``, else None.  With ``'auto'`` and
+        no tolerance, a larger share is tried only when the candidates so far beat
+        ``plain_error`` (the plain stream's estimated squared error).
+        """
         pixels = image.pixels
         h, w, c = pixels.shape
         contours = E.detect_contours(pixels, image.bit_depth, sigma=options["sigma"], low=options["low_threshold"],
                                      high=options["high_threshold"], min_length=options["min_length"])
         if contours.count == 0:
             return [], None
-        mask = np.zeros((h, w), dtype=bool)
-        mask[contours.ys, contours.xs] = True
-        from scipy import ndimage  # imported on use: 0.3-0.6 s of `import wavecodec` otherwise
-
-        mask = ndimage.binary_dilation(mask, np.ones((5, 5), dtype=bool))
-        layer_all = E.sample_contours(pixels, image.bit_depth, contours, spacing=options["spacing"],
-                                      offset=options["offset"], step8=options["quant_step"])
-        entropies = ("huffman", "arith") if options["entropy"] == "auto" else (options["entropy"],)
         # the residual SPIHT block has a fixed size: measure the budget with a dummy plan
         probe = _EdgePlan("arith", options["spacing"], options["offset"], options["quant_step"], 0)
         dummy = B.BitplanePlan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
         try:
             payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
         except RateUnreachableError:  # a budget that holds the plain SPIHT header but not this longer one
-            return [], mask
+            return [], None
         if payload_budget is None or payload_budget < 16:
-            return [], mask
-        shares = SHARES if options["edge_share"] == "auto" else (options["edge_share"],)
+            return [], None
+        layer_all = E.sample_contours(pixels, image.bit_depth, contours, spacing=options["spacing"],
+                                      offset=options["offset"], step8=options["quant_step"])
+        entropies = ("huffman", "arith") if options["entropy"] == "auto" else (options["entropy"],)
+        bpp = 8.0 * target.max_bytes / (h * w)
+        shares = (options["edge_share"],) if options["edge_share"] != "auto" \
+            else (SHARES if bpp <= B.SEARCH_MAX_BPP else SHARES[:1]) \
+            + (TOLERANCE_SHARES if options["psnr_tolerance"] != 0.0 else ())
         order = self._importance(layer_all)
-        per_contour = self._contour_bits(layer_all, c, h, w)
-        cum = np.cumsum(per_contour[order]) / 8.0
-        candidates = []
-        trial = []
-        targets = [(share, int(np.searchsorted(cum, share * payload_budget, side="right"))) for share in shares]
+        cum = np.cumsum(self._contour_bits(layer_all, c, h, w)[order]) / 8.0
+        targets = [(share * payload_budget, int(np.searchsorted(cum, share * payload_budget, side="right")))
+                   for share in shares]
         if options["edge_share"] == "auto":
             # low rates: if no share holds a contour, the most important one alone within a larger share
-            targets.append((_MIN_CONTOUR_SHARE, 1))
-        encoded: dict = {}
-
-        def layer_for(n_keep: int):
-            if n_keep not in encoded:
+            targets.append((_MIN_CONTOUR_SHARE * payload_budget, 1))
+        candidates = []
+        tried = set()
+        for k, (limit, n_keep) in enumerate(targets):
+            if k == len(shares) and candidates:
+                break  # the one-contour fallback is only for when no share held a contour
+            if options["edge_share"] == "auto" and options["psnr_tolerance"] == 0.0 and candidates \
+                    and min(cand[2] for cand in candidates) >= plain_error:
+                break  # a larger layer is tried only when the smaller one beat plain SPIHT
+            while n_keep > 0:
                 keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
                 layer = layer_all.subset(keep)
-                data, entropy = min(((E.encode(layer, c, h, w, e), e) for e in entropies), key=lambda t: len(t[0]))
-                encoded[n_keep] = (layer, data, entropy)
-            return encoded[n_keep]
-
-        used = set()
-        for k, (share, n_keep) in enumerate(targets):
-            if k == len(shares) and trial:
-                break  # the one-contour fallback is only for when no share held a contour
-            limit = share * payload_budget
-            while n_keep > 0:
-                layer, edge_data, entropy = layer_for(n_keep)
+                edge_data, entropy = min(((E.encode(layer, c, h, w, e), e) for e in entropies),
+                                         key=lambda t: len(t[0]))
                 if len(edge_data) <= limit:
                     break
                 n_keep = int(n_keep * min(0.95, limit / len(edge_data)))  # the estimate was low: fewer contours
-            if n_keep == 0 or n_keep in used:
+            if n_keep == 0 or n_keep in tried:
                 continue
-            used.add(n_keep)
-            base = E.base_image(layer, h, w, c)
-            residual = pixels.astype(np.float64) - base
-            # fast path: the residual is coded with the plain bit-planes only; the winner is
-            # coded again below with SPIHT's quantiser-step search
-            plan, result, err = _code_residual(residual, payload_budget - len(edge_data), wavelet=wavelet,
-                                               levels=levels, bit_depth=image.bit_depth, search=False)
-            trial.append((err, entropy, edge_data, layer, base, residual))
-        if not trial:
-            return [], mask
-        _, entropy, edge_data, layer, base, residual = min(trial, key=lambda t: t[0])
-        plan, result, _ = _code_residual(residual, payload_budget - len(edge_data), wavelet=wavelet,
-                                         levels=levels, bit_depth=image.bit_depth, search=True)
-        eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
-        params = eplan.pack() + plan.pack(False)
-        payload = edge_data + result.payload
-        out = _finish(base + _decode_residual(result.payload, plan, h, w, c), image.bit_depth, pixels.dtype)
-        candidates.append((params, payload) + _squared_errors(out, pixels, mask))
+            tried.add(n_keep)
+            residual = E.base_image(layer, h, w, c)
+            np.subtract(pixels, residual, out=residual)  # the residual replaces the base image in place
+            plan, result, err = _SPIHT.encode_plans(residual, lambda params: payload_budget - len(edge_data),
+                                                    lossless=False, bit_depth=image.bit_depth, wavelet=wavelet,
+                                                    levels=levels, steps=(step,),
+                                                    options={"variant": "ac", "reconstruction": "optimized"})
+            del residual
+            eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
+            candidates.append((eplan.pack() + plan.pack(False), edge_data + result.payload, err))
+        mask = None
+        if options["psnr_tolerance"] != 0.0:
+            mask = np.zeros((h, w), dtype=bool)
+            mask[contours.ys, contours.xs] = True
+            from scipy import ndimage  # imported on use: 0.3-0.6 s of `import wavecodec` otherwise
+
+            mask = ndimage.binary_dilation(mask, np.ones((5, 5), dtype=bool))
         return candidates, mask
 
     @staticmethod
