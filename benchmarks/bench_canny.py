@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_canny.py /work/shared/data/kodak [--images 1-24] [--jobs 2] [--modes L,RGB]
     python benchmarks/bench_canny.py KODAK --images 1-8 --tune "spacing=8;spacing=16,quant_step=16"
     python benchmarks/bench_canny.py KODAK --figure 3:RGB:0.05:200:300 --out docs/canny-crop.png
+    python benchmarks/bench_canny.py KODAK --cost [--sizes 768x512,4096] [--rates 0.05,0.5] [--repeats 5]
 
 ``--images`` takes Kodak numbers: ``1-6``, ``1,3,5`` or ``1-4,9``.  Reuses
 :mod:`bench_core` (image loading, byte budgets, OpenJPEG level bisection, PSNR,
@@ -21,6 +22,16 @@ Edge-PSNR: PSNR over the pixels of a dilated Canny mask of the original:
 ``skimage.feature.canny`` of the luminance scaled to [0, 1] (sigma 2, the
 library's default thresholds 0.1 / 0.2), dilated by a 5x5 square (2 pixels).
 It is fixed here, independent of the codec's own edge detector and options.
+
+``--cost``: encode time and peak memory of canny-spiht beside spiht (issue 15,
+criterion 2).  Each (image, rate, codec) runs in a fresh Python process: after the
+imports, the image load and a warm-up encode of a 128x128 crop (compilation), it
+records ``ru_maxrss``, encodes the image once (the growth of ``ru_maxrss`` is the
+peak resident memory of the encode above that baseline), times ``--repeats``
+encodes (median) and measures one more under ``tracemalloc`` (peak of the Python
+and NumPy allocations during the encode).  ``768x512`` is kodim01 (gray);
+``N`` (a square size) is a gray mosaic of the 512x512 top-left corners of the 24
+images, tiled in order.
 """
 
 from __future__ import annotations
@@ -169,6 +180,73 @@ def speed(report: bc.Report, recs: list[dict]) -> None:
 
 TUNE_RATES = (0.02, 0.05, 0.1, 0.25)
 
+_COST_CHILD = r"""
+import resource, sys, time, tracemalloc
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import bench_core as bc
+import wavecodec
+
+kodak, size, rate, codec, repeats = sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+if size == "768x512":
+    img = bc.load_image(kodak + "/kodim01.png", "L")
+else:
+    n = int(size)
+    tiles = [bc.load_image(f"{kodak}/kodim{i:02d}.png", "L")[:512, :512] for i in range(1, 25)]
+    img = np.zeros((n, n), dtype=np.uint8)
+    k = 0
+    for y in range(0, n, 512):
+        for x in range(0, n, 512):
+            img[y:y + 512, x:x + 512] = tiles[k % 24][: n - y, : n - x]
+            k += 1
+budget = bc.budget_bytes(img.shape, rate)
+crop = np.ascontiguousarray(img[:128, :128])
+wavecodec.decode(wavecodec.encode(crop, codec, max_bytes=bc.budget_bytes(crop.shape, rate)))
+base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+data = wavecodec.encode(img, codec, max_bytes=budget)
+rss_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kb) / 1024.0
+times = []
+for _ in range(repeats):
+    t0 = time.perf_counter()
+    wavecodec.encode(img, codec, max_bytes=budget)
+    times.append(time.perf_counter() - t0)
+tracemalloc.start()
+wavecodec.encode(img, codec, max_bytes=budget)
+peak_mb = tracemalloc.get_traced_memory()[1] / 2 ** 20
+tracemalloc.stop()
+mode = wavecodec.info(data).params.get("mode", "-")
+print(repr({"times": times, "rss_mb": rss_mb, "peak_mb": peak_mb, "mode": mode, "bytes": len(data)}))
+"""
+
+
+def cost(report: bc.Report, kodak: Path, sizes: list[str], rates: tuple, repeats: int) -> None:
+    """Encode time and peak memory of canny-spiht and spiht, one fresh process each (see the docstring)."""
+    import ast
+    import subprocess
+
+    rows = []
+    for size in sizes:
+        for rate in rates:
+            res = {}
+            for codec in ("spiht", "canny-spiht"):
+                out = subprocess.run([sys.executable, "-c", _COST_CHILD, str(Path(__file__).resolve().parent),
+                                      str(kodak), size, str(rate), codec, str(repeats)],
+                                     check=True, capture_output=True, text=True).stdout
+                res[codec] = ast.literal_eval(out.strip().splitlines()[-1])
+            s, c = res["spiht"], res["canny-spiht"]
+            ts, tc = statistics.median(s["times"]), statistics.median(c["times"])
+            rows.append([size, f"{rate:g}", f"{ts:.3f}", f"{tc:.3f}", f"{tc / ts:.2f}",
+                         f"{s['peak_mb']:.0f}", f"{c['peak_mb']:.0f}", f"{c['peak_mb'] / s['peak_mb']:.2f}",
+                         f"{s['rss_mb']:.0f}", f"{c['rss_mb']:.0f}", c["mode"]])
+            print(rows[-1], file=sys.stderr, flush=True)
+    report(f"Encode cost, gray, median of {repeats} encodes each; peak = tracemalloc peak of one encode; "
+           "RSS = growth of ru_maxrss over the first encode (MB); one fresh process per cell:")
+    report()
+    report(bc.md_table(["image", "bpp", "spiht s", "canny-spiht s", "time ratio", "spiht peak MB",
+                        "canny-spiht peak MB", "peak ratio", "spiht RSS MB", "canny-spiht RSS MB",
+                        "canny-spiht stream"], rows))
+    report()
+
 
 def work_tune(task: tuple) -> list[dict]:
     """Pool task: one gray image, spiht and canny-spiht with each option set, at ``rates``."""
@@ -267,9 +345,16 @@ def main(argv=None) -> int:
     ap.add_argument("--figure", metavar="N:MODE:RATE:Y:X", help="only write a crop figure (see figure())")
     ap.add_argument("--out", type=Path, default=Path("canny-crop.png"), help="PNG path for --figure")
     ap.add_argument("--tune", metavar="SETS", help="only compare option sets, e.g. 'spacing=8;spacing=16' (gray)")
-    ap.add_argument("--rates", help="bpp list for --tune, comma-separated (default "
+    ap.add_argument("--cost", action="store_true", help="only measure encode time and memory beside spiht")
+    ap.add_argument("--sizes", default="768x512,4096", help="--cost images: 768x512 (kodim01) or N (mosaic)")
+    ap.add_argument("--repeats", type=int, default=5, help="--cost: timed encodes per cell")
+    ap.add_argument("--rates", help="bpp list for --tune / --cost, comma-separated (default "
                     f"{','.join(f'{r:g}' for r in TUNE_RATES)})")
     args = ap.parse_args(argv)
+    if args.cost:
+        rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else (0.05, 0.5)
+        cost(bc.Report(), args.kodak, args.sizes.split(","), rates, args.repeats)
+        return 0
     if args.tune is not None:
         paths = [str(args.kodak / f"kodim{i:02d}.png") for i in parse_images(args.images)]
         rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else TUNE_RATES
