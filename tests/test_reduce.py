@@ -237,7 +237,9 @@ def test_lossless_colour_reduce_is_exact(codec, astronaut_odd):
 
 @pytest.mark.parametrize("codec", WAVELET_CODECS)
 def test_prefixes_reduce_like_their_full_decode_and_improve(codec, camera_odd):
-    opts = {"use_edges": "always"} if codec == "canny-spiht" else {}
+    # canny-spiht: a fixed share, so that the edge layer (whose base image is averaged over blocks,
+    # see _tolerance) does not depend on the encoder's rate split
+    opts = {"use_edges": "always", "edge_share": 0.03} if codec == "canny-spiht" else {}
     data = wavecodec.encode(camera_odd, codec, bpp=3.0, **opts)
     levels = wavecodec.info(data).levels
     k = 1
