@@ -238,9 +238,11 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
 # coef: the encoder's signed coefficients; dtop: the top plane of the largest
 # not yet significant descendant (encoder); sig / sgn: significance and signs
-# (1-sample border); ztp: plane of the pass in which the node was a zerotree root
-# or inside one; snew, ins, subp: IMP1EZW's context maps (see its module)
-Maps = namedtuple("Maps", ["coef", "dtop", "sig", "sgn", "ztp", "snew", "ins", "subp"])
+# (1-sample border); flags: what happened to each coefficient in the current pass
+# (1-sample border, cleared before every dominant pass): IN_ZEROTREE (a zerotree
+# root or inside one) and IMP1EZW's context flags (see its module)
+Maps = namedtuple("Maps", ["coef", "dtop", "sig", "sgn", "flags"])
+IN_ZEROTREE = 1
 # the subordinate list: packed coordinates, magnitude bits known, lowest plane
 # known, 1 until the first refinement
 SubordinateList = namedtuple("SubordinateList", ["lst", "lval", "llow", "lfirst"])
@@ -261,9 +263,9 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    coef, dtop, sig, sgn, ztp, snew, ins, subp = maps
+    coef, dtop, sig, sgn, flags = maps
     lst, lval, llow, lfirst = sub
-    nc, hp, wp = ztp.shape
+    nc, hp, wp = coef.shape
     bitn = np.int32(1) << n
     sign_base = CTX_SIGN if subtree_symbols is None else imp1.CTX_SIGN
     for c in range(nc):
@@ -275,14 +277,14 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                 for i in range(r0, r1):
                     for j in range(c0, c1):
                         pi, pj = _parent(i, j, hl, wl)
-                        if ztp[c, pi, pj] == n:
-                            ztp[c, i, j] = n
+                        if flags[c, pi + 1, pj + 1] & IN_ZEROTREE:
+                            flags[c, i + 1, j + 1] |= IN_ZEROTREE
             for i in range(r0, r1):
                 for j in range(c0, c1):
                     pi = -1  # the parent, none in the LL band
                     pj = -1
                     if band > 0:
-                        if ztp[c, i, j] == n:
+                        if flags[c, i + 1, j + 1] & IN_ZEROTREE:
                             continue  # inside a zerotree: predictably insignificant
                         pi, pj = _parent(i, j, hl, wl)
                     was_sig = sig[c, i + 1, j + 1] != 0
@@ -319,7 +321,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                                 1 if was_sig else 0)
                         else:
                             ctx_sig, ctx_zero, ctx_subtree, zero_impossible = imp1.dominant_contexts(
-                                sig, snew, subp, ins, c, i, j, pi, pj, hl, wl, band_cls, leaf, n)
+                                sig, flags, c, i, j, pi, pj, hl, wl, band_cls, leaf, n)
 
                     # b1, unless the decoder knows it: an already significant coefficient (rescan), or
                     # a leaf that cannot be Z (IMP1EZW)
@@ -358,21 +360,21 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                         lfirst[n_list] = 1
                         n_list += 1
                         if subtree_symbols is not None:
-                            snew[c, i, j] = n
+                            flags[c, i + 1, j + 1] |= imp1.NEW_SIG
                             if b3 == 1:
-                                ztp[c, i, j] = n  # PT / NT: the root of a zerotree
+                                flags[c, i + 1, j + 1] |= IN_ZEROTREE  # PT / NT: the root of a zerotree
                             elif not leaf:
-                                subp[c, i + 1, j + 1] = n
+                                flags[c, i + 1, j + 1] |= imp1.SUBTREE_SIG
                     elif leaf:  # Z
                         if subtree_symbols is not None:
-                            ins[c, i, j] = n
+                            flags[c, i + 1, j + 1] |= imp1.CODED_ZERO
                     elif b2 == 1:  # IZ
                         if subtree_symbols is not None:
-                            subp[c, i + 1, j + 1] = n
+                            flags[c, i + 1, j + 1] |= imp1.SUBTREE_SIG
                     else:  # ZTR
-                        ztp[c, i, j] = n
+                        flags[c, i + 1, j + 1] |= IN_ZEROTREE
                         if subtree_symbols is not None:
-                            ins[c, i, j] = n
+                            flags[c, i + 1, j + 1] |= imp1.CODED_ZERO
     return regs, n_list, False
 
 
@@ -445,16 +447,11 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
                           np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    ztp = np.full((nc, hp, wp), 127, dtype=np.int8)
+    flags = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     dtop = np.zeros((1, 1, 1), dtype=np.int8)  # the decoder has none
     if not decoding:
         dtop = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.int8)
-    snew = ins = subp = np.zeros((1, 1, 1), dtype=np.int8)  # EZW has none of IMP1EZW's maps
-    if subtree_symbols is not None:
-        snew = np.full((nc, hp, wp), 127, dtype=np.int8)
-        ins = np.full((nc, hp, wp), 127, dtype=np.int8)
-        subp = np.full((nc, hp + 2, wp + 2), 127, dtype=np.int8)
-    maps = Maps(coef, dtop, sig, sgn, ztp, snew, ins, subp)
+    maps = Maps(coef, dtop, sig, sgn, flags)
 
     regs = coder_registers(decoding, state)
     n_list = 0
@@ -462,6 +459,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     while n >= 0:
         if not decoding:
             descendant_top(coef, sig, hl, wl, levels, dtop)  # significant coefficients read as 0
+        flags.fill(0)  # the flags speak of the current pass only
         regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub,
                                            n_list, n)
         if done or (n == 0 and significance_first == 0):

@@ -64,10 +64,11 @@ hold a significant coefficient in this pass and the other siblings have all been
 coded ZTR / Z, the last sibling cannot be ZTR / Z: at the finest level its ``b1``
 (= 1), otherwise the IZ/ZTR decision (= IZ) is not coded.
 
-The maps these contexts read (planes of the pass in which something happened,
-127 = never): ``snew`` the node became significant, ``ins`` it was coded ZTR / Z,
-``subp`` (with a 1-sample border) its subtree was known to hold a significant
-coefficient.
+What these contexts read of the current pass is in the kernel's pass-flag map
+(one byte per coefficient, with a 1-sample border, cleared before every dominant
+pass; :data:`wavecodec._kernels.ezw.IN_ZEROTREE` and the flags below): ``NEW_SIG``
+the node became significant, ``CODED_ZERO`` it was coded ZTR / Z, ``SUBTREE_SIG``
+its subtree was known to hold a significant coefficient.
 """
 
 from __future__ import annotations
@@ -94,10 +95,22 @@ def imp1ezw_context_count() -> int:
     return N_CONTEXTS
 
 
+# Bits of the kernel's pass-flag map (bit 0, IN_ZEROTREE, is EZW's: see wavecodec._kernels.ezw)
+NEW_SIG = 2  # became significant in this pass
+CODED_ZERO = 4  # coded ZTR / Z in this pass
+SUBTREE_SIG = 8  # its subtree is known to hold a significant coefficient in this pass
+
+
+@njit(cache=True, inline="always")
+def _flag(flags, c, i, j, bit):
+    """Whether (c, i, j) has ``bit`` set in this pass (the map has a 1-sample border)."""
+    return (flags[c, i + 1, j + 1] & bit) != 0
+
+
 # inlined in the dominant pass's IR: as a call (LLVM does not inline it) IMP1EZW coded kodim01
 # at 1 bpp 1.2-1.4x slower; inlined, its first compilation takes about 0.5 s longer (measured)
 @njit(cache=True, inline="always")
-def dominant_contexts(sig, snew, subp, ins, c, i, j, pi, pj, hl, wl, band, leaf, n):
+def dominant_contexts(sig, flags, c, i, j, pi, pj, hl, wl, band, leaf, n):
     """Contexts of ``b1`` (newly significant), ``b2`` (IZ vs ZTR) and ``b3`` (PT / NT) for (c, i, j), and the inference.
 
     ``(pi, pj)`` is the parent (-1 in the LL band); ``n`` the pass (threshold
@@ -111,18 +124,19 @@ def dominant_contexts(sig, snew, subp, ins, c, i, j, pi, pj, hl, wl, band, leaf,
     zero_impossible = False
     if pi >= 0:
         if sig[c, pi + 1, pj + 1] != 0:
-            ps = np.int64(1) if snew[c, pi, pj] == n else np.int64(2)
-        if subp[c, pi + 1, pj + 1] == n:
+            ps = np.int64(1) if _flag(flags, c, pi, pj, NEW_SIG) else np.int64(2)
+        if _flag(flags, c, pi, pj, SUBTREE_SIG):
             if i < 2 * hl and j < 2 * wl:  # children of an LL node: HL (i, j + wl), LH, HH in scan order
                 if i >= hl and j >= wl:
-                    zero_impossible = ins[c, i - hl, j] == n and ins[c, i, j - wl] == n
-                elif i >= hl and ins[c, i - hl, j + wl] == n:
+                    zero_impossible = _flag(flags, c, i - hl, j, CODED_ZERO) and _flag(flags, c, i, j - wl, CODED_ZERO)
+                elif i >= hl and _flag(flags, c, i - hl, j + wl, CODED_ZERO):
                     ps = np.int64(4)  # LH child after its HL sibling coded ZTR
             elif (i & 1) == 1 and (j & 1) == 1:
-                zero_impossible = ins[c, i - 1, j - 1] == n and ins[c, i - 1, j] == n and ins[c, i, j - 1] == n
-            elif (i & 1) == 1 and ins[c, i - 1, j] == n and ins[c, i - 1, j + 1] == n:
+                zero_impossible = (_flag(flags, c, i - 1, j - 1, CODED_ZERO) and _flag(flags, c, i - 1, j, CODED_ZERO)
+                                   and _flag(flags, c, i, j - 1, CODED_ZERO))
+            elif (i & 1) == 1 and _flag(flags, c, i - 1, j, CODED_ZERO) and _flag(flags, c, i - 1, j + 1, CODED_ZERO):
                 ps = np.int64(3)  # the third sibling after two ZTR / Z
-            elif (i & 1) == 0 and (j & 1) == 1 and ins[c, i, j - 1] == n:
+            elif (i & 1) == 0 and (j & 1) == 1 and _flag(flags, c, i, j - 1, CODED_ZERO):
                 ps = np.int64(4)  # the second sibling after a ZTR / Z
     # neighbourhood
     hv = four_neighbours(sig, c, i, j)
@@ -143,8 +157,9 @@ def dominant_contexts(sig, snew, subp, ins, c, i, j, pi, pj, hl, wl, band, leaf,
                    + np.int64(sig[c, 2 * i + 2, 2 * j + 1]) + np.int64(sig[c, 2 * i + 2, 2 * j + 2]))
         if kid > 1:
             kid = np.int64(1)
-    sn = ((1 if subp[c, i + 1, j] == n else 0) + (1 if subp[c, i, j + 1] == n else 0)
-          + (1 if subp[c, i, j] == n else 0) + (1 if subp[c, i, j + 2] == n else 0))
+    # left, up, up-left, up-right (border offset: map index = coordinate + 1)
+    sn = ((1 if flags[c, i + 1, j] & SUBTREE_SIG else 0) + (1 if flags[c, i, j + 1] & SUBTREE_SIG else 0)
+          + (1 if flags[c, i, j] & SUBTREE_SIG else 0) + (1 if flags[c, i, j + 2] & SUBTREE_SIG else 0))
     if sn > 2:
         sn = 2
     pc = np.int64(0) if c == 0 else 1 + np.int64(sig[0, i + 1, j + 1])  # co-located luminance significance
