@@ -25,7 +25,7 @@ It is fixed here, independent of the codec's own edge detector and options.
 
 ``--cost``: encode time and peak memory of canny-spiht beside spiht (issue 15,
 criterion 2).  Each (image, rate, codec) runs in a fresh Python process: after the
-imports, the image load and a warm-up encode of a 128x128 crop (compilation), it
+imports, the image load and a warm-up encode of a 256x256 crop (compilation), it
 records ``ru_maxrss``, encodes the image once (the growth of ``ru_maxrss`` is the
 peak resident memory of the encode above that baseline), times ``--repeats``
 encodes (median) and measures one more under ``tracemalloc`` (peak of the Python
@@ -200,8 +200,8 @@ else:
             img[y:y + 512, x:x + 512] = tiles[k % 24][: n - y, : n - x]
             k += 1
 budget = bc.budget_bytes(img.shape, rate)
-crop = np.ascontiguousarray(img[:128, :128])
-wavecodec.decode(wavecodec.encode(crop, codec, max_bytes=bc.budget_bytes(crop.shape, rate)))
+crop = np.ascontiguousarray(img[:256, :256])
+wavecodec.decode(wavecodec.encode(crop, codec, max_bytes=bc.budget_bytes(crop.shape, max(rate, 0.1))))
 base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 data = wavecodec.encode(img, codec, max_bytes=budget)
 rss_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kb) / 1024.0
@@ -275,18 +275,7 @@ def tune(report: bc.Report, paths: list[str], spec: str, jobs: int, rates: tuple
     ``spec``: option sets separated by ';', each 'key=value,key=value' (values parsed as
     Python literals; an empty set is the defaults).
     """
-    import ast
-
-    option_sets = []
-    for part in spec.split(";"):
-        opts = {}
-        for item in filter(None, part.split(",")):
-            key, value = item.split("=")
-            try:
-                opts[key.strip()] = ast.literal_eval(value.strip())
-            except (ValueError, SyntaxError):
-                opts[key.strip()] = value.strip()
-        option_sets.append(opts)
+    option_sets = [parse_options(part) for part in spec.split(";")]
     warm_up(paths[0])
     recs = [r for res in bc.run_pool(work_tune, [(p, option_sets, rates) for p in paths], jobs) for r in res]
     rows = []
@@ -304,7 +293,21 @@ def tune(report: bc.Report, paths: list[str], spec: str, jobs: int, rates: tuple
     report()
 
 
-def figure(kodak: Path, spec: str, out: Path) -> str:
+def parse_options(part: str) -> dict:
+    """'key=value,key=value' -> options (values parsed as Python literals, else strings)."""
+    import ast
+
+    opts = {}
+    for item in filter(None, part.split(",")):
+        key, value = item.split("=")
+        try:
+            opts[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            opts[key.strip()] = value.strip()
+    return opts
+
+
+def figure(kodak: Path, spec: str, out: Path, options: dict | None = None) -> str:
     """Side-by-side crop (original / spiht / canny-spiht), nearest-neighbour upscaled 3x, as PNG.
 
     ``spec`` is ``N:MODE:RATE:Y:X``, e.g. ``3:RGB:0.05:200:300`` (crop 128x128 at row Y, column X).
@@ -318,7 +321,7 @@ def figure(kodak: Path, spec: str, out: Path) -> str:
     budget = bc.budget_bytes(img.shape, float(rate))
     outs = {}
     for name in ("spiht", "canny-spiht"):
-        data = wavecodec.encode(img, name, max_bytes=budget)
+        data = wavecodec.encode(img, name, max_bytes=budget, **((options or {}) if name == "canny-spiht" else {}))
         outs[name] = (wavecodec.decode(data), wavecodec.info(data).params.get("mode", "spiht"))
     y, x = int(y), int(x)
     box = (slice(y, y + 128), slice(x, x + 128))
@@ -332,7 +335,9 @@ def figure(kodak: Path, spec: str, out: Path) -> str:
         parts.append(f"{n}: {bc.psnr(img[box], outs[n][0][box]):.2f} dB on the crop, "
                      f"{bc.psnr(img, outs[n][0]):.2f} dB on the image, edge-PSNR "
                      f"{masked_psnr(img, outs[n][0], edge_mask(img)):.2f} dB (stream mode {outs[n][1]})")
-    return (f"kodim{int(number):02d} {'gray' if mode == 'L' else 'colour'} at {rate} bpp ({budget} bytes), crop "
+    opts = ", ".join(f"{k}={v!r}" for k, v in (options or {}).items()) or "default options"
+    return (f"kodim{int(number):02d} {'gray' if mode == 'L' else 'colour'} at {rate} bpp ({budget} bytes), "
+            f"canny-spiht with {opts}, crop "
             f"128x128 at ({y}, {x}), shown 3x: original / spiht / canny-spiht.  " + "; ".join(parts) + ".")
 
 
@@ -344,6 +349,7 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="L,RGB", help="Pillow modes: L (gray), RGB (colour)")
     ap.add_argument("--figure", metavar="N:MODE:RATE:Y:X", help="only write a crop figure (see figure())")
     ap.add_argument("--out", type=Path, default=Path("canny-crop.png"), help="PNG path for --figure")
+    ap.add_argument("--options", default="", help="canny-spiht options for --figure, e.g. 'psnr_tolerance=0.1'")
     ap.add_argument("--tune", metavar="SETS", help="only compare option sets, e.g. 'spacing=8;spacing=16' (gray)")
     ap.add_argument("--cost", action="store_true", help="only measure encode time and memory beside spiht")
     ap.add_argument("--sizes", default="768x512,4096", help="--cost images: 768x512 (kodim01) or N (mosaic)")
@@ -361,7 +367,7 @@ def main(argv=None) -> int:
         tune(bc.Report(), paths, args.tune, args.jobs, rates)
         return 0
     if args.figure:
-        print(figure(args.kodak, args.figure, args.out))
+        print(figure(args.kodak, args.figure, args.out, parse_options(args.options)))
         return 0
     numbers = parse_images(args.images)
     paths = [str(args.kodak / f"kodim{i:02d}.png") for i in numbers if (args.kodak / f"kodim{i:02d}.png").exists()]

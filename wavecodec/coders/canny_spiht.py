@@ -46,7 +46,7 @@ _ENTROPY_CODE = {"huffman": 0, "arith": 1}
 # edge-layer fractions of the payload tried by edge_share="auto": both up to B.SEARCH_MAX_BPP
 # (where spiht itself codes 4 quantiser steps), the first only above it
 SHARES = (0.04, 0.12)
-TOLERANCE_SHARES = (0.25,)  # tried as well when psnr_tolerance > 0 (more edge, less PSNR)
+TOLERANCE_SHARES = (0.25, 0.4)  # tried as well when psnr_tolerance > 0 (more edge, less PSNR)
 _MIN_CONTOUR_SHARE = 0.3  # when no share holds a contour: the first one alone, if within this share
 
 
