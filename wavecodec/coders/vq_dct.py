@@ -465,7 +465,7 @@ class PlaneCoder:
 
 
 LAMBDA_BRACKET = 2.0  # fit_lambda brackets the rate weight by this factor
-LAMBDA_STEPS = 32  # ... and bisects to a factor of 2**(1/LAMBDA_STEPS)
+LAMBDA_STEPS = 64  # ... and bisects to a factor of 2**(1/LAMBDA_STEPS)
 
 
 # The rate design grows the AILBG codebook past the size plain VQ can afford and
@@ -483,8 +483,8 @@ def rd_growth_schedule(n_code: int) -> tuple[int, int]:
     if n_code < RD_GROWTH_LARGE:
         return max(1, n_code // 8), 2
     return n_code // 4, 1
-RD_RUNG_LLOYD = 4  # Lloyd iterations on each rung's codebook before its rate weight is fitted
-RD_RUNG_STEPS = 8  # ... to a factor of 2**(1/RD_RUNG_STEPS)
+RD_RUNG_LLOYD = 8  # Lloyd iterations on each rung's codebook before its rate weight is fitted
+RD_RUNG_STEPS = 16  # ... to a factor of 2**(1/RD_RUNG_STEPS)
 RD_FINAL_LLOYD = 30  # the best rung's codebook: Lloyd iterations in all (at most), then lam to 2**(1/LAMBDA_STEPS)
 
 
@@ -543,7 +543,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
     if state["best"] is None:
         return final, None
     cb, fitted = state["best"]
-    if RD_FINAL_LLOYD > RD_RUNG_LLOYD:  # the winner: Lloyd to convergence, then the rate weight to 2**(1/32)
+    if RD_FINAL_LLOYD > RD_RUNG_LLOYD:  # the winner: Lloyd to convergence, then the rate weight to 2**(1/LAMBDA_STEPS)
         cb = cb.copy()
         a, d, _ = _assign(ts.vectors, cb)
         _k.lloyd(ts.vectors, cb, a, d, RD_FINAL_LLOYD - RD_RUNG_LLOYD, 0.0)
@@ -857,7 +857,7 @@ class DesignCache:
             return self._entries.setdefault(key, value)
 
 
-SMALL_CODEBOOK = 64
+SMALL_CODEBOOK = 128
 
 
 def optimiser_budget(n_code: int, iterations: int | str, population: int | str) -> tuple[int, int]:
