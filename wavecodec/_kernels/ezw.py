@@ -77,7 +77,7 @@ from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
-from .trees import top_plane
+from .trees import NEGATIVE, SIGNIFICANT, top_plane
 from .trees import interval_means
 from .trees import coefficient_sign_context, four_neighbours
 from .trees import pack as _pack
@@ -241,7 +241,7 @@ Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev
 # (1-sample border); flags: what happened to each coefficient in the current pass
 # (1-sample border, cleared before every dominant pass): IN_ZEROTREE (a zerotree
 # root or inside one) and IMP1EZW's context flags (see its module)
-Maps = namedtuple("Maps", ["coef", "dtop", "sig", "sgn", "flags"])
+Maps = namedtuple("Maps", ["coef", "dtop", "sig", "flags"])
 IN_ZEROTREE = 1
 # the subordinate list: packed coordinates, magnitude bits known, lowest plane
 # known, 1 until the first refinement
@@ -263,7 +263,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    coef, dtop, sig, sgn, flags = maps
+    coef, dtop, sig, flags = maps
     lst, lval, llow, lfirst = sub
     nc, hp, wp = coef.shape
     bitn = np.int32(1) << n
@@ -312,7 +312,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                     if arith is not None:
                         band_cls = _band_class(min(rowlev[i], collev[j]), levels)
                         if subtree_symbols is None:  # EZW's contexts (ezw_context_count)
-                            ps = np.int64(sig[c, pi + 1, pj + 1]) if pi >= 0 else np.int64(0)  # parent significant
+                            ps = np.int64(sig[c, pi + 1, pj + 1] & SIGNIFICANT) if pi >= 0 else np.int64(0)  # parent significant
                             nb = min(four_neighbours(sig, c, i, j), 2)
                             chroma = 1 if c > 0 else 0
                             leaf_bit = 1 if leaf else 0
@@ -337,7 +337,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                     if b1 == 1 or arith is None or not (leaf or zero_impossible):
                         ctx = ctx_zero
                         if arith is not None and b1 == 1:
-                            ctx = sign_base + coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, i, j)
+                            ctx = sign_base + coefficient_sign_context(sig, rowlev, collev, levels, c, i, j)
                         b2, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, b2)
                         if b2 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
                             return regs, n_list, True
@@ -352,8 +352,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
 
                     # the symbol's effect
                     if b1 == 1:  # POS / NEG (PT / NT): to the subordinate list
-                        sig[c, i + 1, j + 1] = 1
-                        sgn[c, i + 1, j + 1] = b2
+                        sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if b2 != 0 else 0)
                         lst[n_list] = _pack(c, i, j)
                         lval[n_list] = bitn
                         llow[n_list] = n
@@ -430,10 +429,10 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     Decoder: reads ``buf``; ``coef`` gives only the shape.  ``stats``
     (contexts x 2, or empty) counts the encoder's decisions per context.
 
-    Returns ``(n_list, lst, lval, llow, sgn)``: the subordinate list (packed
+    Returns ``(n_list, lst, lval, llow, sig)``: the subordinate list (packed
     coordinates ``(c << 42) | (i << 21) | j``), the magnitude bits known for each
     entry (``lval``), the lowest plane known (``llow``: ``|x|`` lies in
-    ``[lval, lval + 2**llow)``) and the sign map (with a 1-sample border).
+    ``[lval, lval + 2**llow)``) and the significance map with the signs (1-sample border).
 
     A Python function: the loop over thresholds calls the compiled passes (a
     few dozen calls per image), which saves compiling a driver that would link,
@@ -446,12 +445,11 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     sub = SubordinateList(np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int32),
                           np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     flags = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     dtop = np.zeros((1, 1, 1), dtype=np.int8)  # the decoder has none
     if not decoding:
         dtop = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.int8)
-    maps = Maps(coef, dtop, sig, sgn, flags)
+    maps = Maps(coef, dtop, sig, flags)
 
     regs = coder_registers(decoding, state)
     n_list = 0
@@ -472,7 +470,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
         n -= 1
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
         save_registers(decoding, state, regs)
-    return n_list, sub.lst, sub.lval, sub.llow, sgn
+    return n_list, sub.lst, sub.lval, sub.llow, sig
 
 
 @njit(cache=True)
@@ -523,7 +521,7 @@ def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_ref
 
 
 @njit(cache=True, _nrt=False)
-def list_codes(codes, lst, lval, llow, sgn, n_list):
+def list_codes(codes, lst, lval, llow, sig, n_list):
     """Decoder: write the code of every subordinate-list entry into ``codes`` (int32, zero-filled)
     for :func:`.coefficients.expand_codes`: ``|x|`` lies in ``[lval, lval + 2**llow)``, so the code
     is ``+-((lval << 1) | (1 << llow))`` with the sign of the sign map (1-sample border).
@@ -534,4 +532,4 @@ def list_codes(codes, lst, lval, llow, sgn, n_list):
         i = (p >> _SHIFT_I) & _MASK
         j = p & _MASK
         code = (np.int64(lval[k]) << 1) | (np.int64(1) << np.int64(llow[k]))
-        codes[c, i, j] = -code if sgn[c, i + 1, j + 1] != 0 else code
+        codes[c, i, j] = -code if sig[c, i + 1, j + 1] & NEGATIVE else code

@@ -150,11 +150,11 @@ def dominant_contexts(sig, flags, c, i, j, pi, pj, hl, wl, band, leaf, n):
     kid = np.int64(0)
     if not leaf:  # some child significant from an earlier pass
         if i < hl and j < wl:
-            kid = (np.int64(sig[c, i + 1, j + wl + 1]) + np.int64(sig[c, i + hl + 1, j + 1])
-                   + np.int64(sig[c, i + hl + 1, j + wl + 1]))
+            kid = (np.int64(sig[c, i + 1, j + wl + 1] & 1) + np.int64(sig[c, i + hl + 1, j + 1] & 1)
+                   + np.int64(sig[c, i + hl + 1, j + wl + 1] & 1))
         else:
-            kid = (np.int64(sig[c, 2 * i + 1, 2 * j + 1]) + np.int64(sig[c, 2 * i + 1, 2 * j + 2])
-                   + np.int64(sig[c, 2 * i + 2, 2 * j + 1]) + np.int64(sig[c, 2 * i + 2, 2 * j + 2]))
+            kid = (np.int64(sig[c, 2 * i + 1, 2 * j + 1] & 1) + np.int64(sig[c, 2 * i + 1, 2 * j + 2] & 1)
+                   + np.int64(sig[c, 2 * i + 2, 2 * j + 1] & 1) + np.int64(sig[c, 2 * i + 2, 2 * j + 2] & 1))
         if kid > 1:
             kid = np.int64(1)
     # left, up, up-left, up-right (border offset: map index = coordinate + 1)
@@ -162,7 +162,7 @@ def dominant_contexts(sig, flags, c, i, j, pi, pj, hl, wl, band, leaf, n):
           + (1 if flags[c, i, j] & SUBTREE_SIG else 0) + (1 if flags[c, i, j + 2] & SUBTREE_SIG else 0))
     if sn > 2:
         sn = 2
-    pc = np.int64(0) if c == 0 else 1 + np.int64(sig[0, i + 1, j + 1])  # co-located luminance significance
+    pc = np.int64(0) if c == 0 else 1 + np.int64(sig[0, i + 1, j + 1] & 1)  # co-located luminance significance
     ctx_sig = CTX_SIG + ((((pc * N_BAND + band) * 2 + (1 if leaf else 0)) * N_PS + ps) * N_NB + nb) * 3 + kid
     ctx_zero = CTX_ZTR + ((((pc * N_BAND + band) * N_PS + ps) * N_NB + nb) * 3 + kid) * 3 + sn
     nb3 = 0 if nb == 0 else (1 if nb <= 2 else 2)

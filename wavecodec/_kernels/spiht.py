@@ -64,7 +64,7 @@ from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
-from .trees import top_plane
+from .trees import NEGATIVE, SIGNIFICANT, top_plane
 from .trees import interval_means
 from .trees import diagonal_neighbours, four_neighbours, orientation, sign_context
 from .trees import pack as _pack
@@ -175,8 +175,9 @@ def _ring_sig(sig, c, r0, c0):
     x = c0
     t = np.int64(0)
     for b in range(4):
-        t += sig[c, y, x + b] + sig[c, y + 3, x + b]
-    t += sig[c, y + 1, x] + sig[c, y + 2, x] + sig[c, y + 1, x + 3] + sig[c, y + 2, x + 3]
+        t += (sig[c, y, x + b] & SIGNIFICANT) + (sig[c, y + 3, x + b] & SIGNIFICANT)
+    t += ((sig[c, y + 1, x] & SIGNIFICANT) + (sig[c, y + 2, x] & SIGNIFICANT) + (sig[c, y + 1, x + 3] & SIGNIFICANT)
+          + (sig[c, y + 2, x + 3] & SIGNIFICANT))
     return t if t < 2 else np.int64(2)
 
 
@@ -191,8 +192,8 @@ def _parent_sig(sig, c, i, j, hl, wl):
         dj = 1 if j >= wl else 0
         pi = ((i - di * hl) & ~1) + di
         pj = ((j - dj * wl) & ~1) + dj
-        return np.int64(sig[c, pi + 1, pj + 1])
-    return np.int64(sig[c, (i >> 1) + 1, (j >> 1) + 1])
+        return np.int64(sig[c, pi + 1, pj + 1] & SIGNIFICANT)
+    return np.int64(sig[c, (i >> 1) + 1, (j >> 1) + 1] & SIGNIFICANT)
 
 
 # --------------------------------------------------------------------------- the coder
@@ -201,7 +202,7 @@ def _parent_sig(sig, c, i, j, hl, wl):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
-Maps = namedtuple("Maps", ["coef", "sig", "sgn", "d_top", "l_top", "out_val"])
+Maps = namedtuple("Maps", ["coef", "sig", "d_top", "l_top", "out_val"])
 Lists = namedtuple("Lists", ["lip", "lsp", "lsp_plane", "lis", "lis_b"])
 
 
@@ -228,14 +229,14 @@ def _offspring_context(sig, band, c, i, j, any_sibling, parent_sig):
 def _set_context(sig, band, typ, c, i, j, r0, c0):
     """Context of the significance of D(i, j) (``typ`` 0) or L(i, j) (``typ`` 1)."""
     chroma = 1 if c > 0 else 0
-    node_sig = np.int64(sig[c, i + 1, j + 1])
+    node_sig = np.int64(sig[c, i + 1, j + 1] & SIGNIFICANT)
     if typ == 0:
         hv, dg = _neigh(sig, c, i, j)
         nb = min(hv + dg, 3)
         return CTX_SETA + (((chroma * N_BAND + band) * 2 + node_sig) * 4 + nb) * 3 + _ring_sig(sig, c, r0, c0)
     children = (
-        np.int64(sig[c, r0 + 1, c0 + 1]) + np.int64(sig[c, r0 + 1, c0 + 2])
-        + np.int64(sig[c, r0 + 2, c0 + 1]) + np.int64(sig[c, r0 + 2, c0 + 2])
+        np.int64(sig[c, r0 + 1, c0 + 1] & SIGNIFICANT) + np.int64(sig[c, r0 + 1, c0 + 2] & SIGNIFICANT)
+        + np.int64(sig[c, r0 + 2, c0 + 1] & SIGNIFICANT) + np.int64(sig[c, r0 + 2, c0 + 2] & SIGNIFICANT)
     )
     return CTX_SETB + ((chroma * N_BAND + band) * 2 + node_sig) * 3 + min(children, 2)
 
@@ -250,9 +251,9 @@ def _refinement_context(sig, band, c, i, j, first):
 
 
 @njit(cache=True, inline="always")
-def _sign_context(sgn, sig, rowlev, collev, levels, c, i, j):
+def _sign_context(sig, rowlev, collev, levels, c, i, j):
     """Context of a sign bit: band orientation and the neighbours' signs (EBCOT's sign contexts)."""
-    return CTX_SIGN + sign_context(sgn, sig, c, i, j, orientation(rowlev[i], collev[j], levels))
+    return CTX_SIGN + sign_context(sig, c, i, j, orientation(rowlev[i], collev[j], levels))
 
 
 @_pass
@@ -264,7 +265,7 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    coef, sig, sgn, _, _, out_val = maps
+    coef, sig, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
     bitn = np.int64(1) << n
     w = 0
@@ -283,12 +284,12 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
         if bit == 1:
             ctx = 0
             if arith is not None:
-                ctx = _sign_context(sgn, sig, rowlev, collev, levels, c, i, j)
+                ctx = _sign_context(sig, rowlev, collev, levels, c, i, j)
             s = 0 if decoding or coef[c, i, j] >= 0 else 1
             s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
             if s < 0:
                 return regs, n_lip, n_lsp, True
-            _now_significant(decoding, sig, sgn, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s)
+            _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s)
             n_lsp += 1
         else:
             lip[w] = p
@@ -299,10 +300,9 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
 
 
 @njit(cache=True, inline="always")
-def _now_significant(decoding, sig, sgn, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s):
-    """Record (i, j), significant at plane ``n`` with sign ``s``, and append it to the LSP."""
-    sig[c, i + 1, j + 1] = 1
-    sgn[c, i + 1, j + 1] = s
+def _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s):
+    """Record (i, j), significant at plane ``n`` with sign ``s`` (1: negative), and append it to the LSP."""
+    sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if s != 0 else 0)
     if decoding:
         out_val[c, i, j] = np.int32(1) << n
     lsp[n_lsp] = _pack(c, i, j)
@@ -323,7 +323,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    coef, sig, sgn, d_top, l_top, out_val = maps
+    coef, sig, d_top, l_top, out_val = maps
     lip, lsp, lsp_plane, lis, lis_b = lists
     bitn = np.int64(1) << n
     w = 0
@@ -349,7 +349,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
             w += 1
         elif typ == 0:
             # step 2.2.1.2: each offspring (k, l) of (i, j)
-            parent_sig = np.int64(sig[c, i + 1, j + 1])
+            parent_sig = np.int64(sig[c, i + 1, j + 1] & SIGNIFICANT)
             band = _band_class(min(rowlev[r0], collev[c0]), levels)
             any_sibling = np.int64(0)
             for a in range(4):
@@ -366,12 +366,12 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                     any_sibling = 1
                     ctx = 0
                     if arith is not None:
-                        ctx = _sign_context(sgn, sig, rowlev, collev, levels, c, ci, cj)
+                        ctx = _sign_context(sig, rowlev, collev, levels, c, ci, cj)
                     s = 0 if decoding or coef[c, ci, cj] >= 0 else 1
                     s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
                     if s < 0:
                         return regs, n_lis, n_lip, n_lsp, True
-                    _now_significant(decoding, sig, sgn, out_val, lsp, lsp_plane, n_lsp, n, c, ci, cj, s)
+                    _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, ci, cj, s)
                     n_lsp += 1
                 else:
                     lip[n_lip] = _pack(c, ci, cj)
@@ -401,7 +401,7 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    coef, sig, sgn, _, _, out_val = maps
+    coef, sig, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
     bitn = np.int64(1) << n
     for k in range(lsp_old):
@@ -451,8 +451,7 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
         l_top = np.zeros((nc, max(hp // 4, 1), max(wp // 4, 1)), dtype=np.int8)
         descendant_top(coef, d_top, l_top, hl, wl, levels)
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    sgn = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    maps = Maps(coef, sig, sgn, d_top, l_top, out_val)
+    maps = Maps(coef, sig, d_top, l_top, out_val)
     total = nc * hp * wp
     # a node enters the LIS at most twice per pass (as type A, then as type B), and
     # compaction never lets the write index pass the read index
@@ -473,7 +472,7 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
     Encoder (``decoding`` False): reads ``maps.coef`` (and the set top planes
     ``d_top``/``l_top``) and writes bits to ``coder.buf``.  Decoder: reads bits
     from ``coder.buf``; the decoded state is left in ``maps.out_val`` (magnitude bits
-    known so far, as an integer) and ``maps.sgn`` (signs, with the maps' border).  ``coder.stats`` (contexts
+    known so far, as an integer) and ``maps.sig`` (significance and signs, with a border).  ``coder.stats`` (contexts
     x 2, or empty) counts the encoder's symbols per context.  Arrays come from
     :func:`workspace`.
 
@@ -594,7 +593,7 @@ def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, 
 
 
 @njit(cache=True, _nrt=False)
-def final_codes(out_val, sgn, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
+def final_codes(out_val, sig, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
     """Decoder: turn ``out_val`` in place into the coefficient codes of
     :func:`.coefficients.expand_codes`, from the LSP and the sign map.
 
@@ -608,4 +607,4 @@ def final_codes(out_val, sgn, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
         c, i, j = _unpack(p)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         code = (np.int64(out_val[c, i, j]) << 1) | (np.int64(1) << low)
-        out_val[c, i, j] = -code if sgn[c, i + 1, j + 1] != 0 else code
+        out_val[c, i, j] = -code if sig[c, i + 1, j + 1] & NEGATIVE else code

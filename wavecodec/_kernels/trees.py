@@ -23,6 +23,10 @@ SHIFT_C = 42
 SHIFT_I = 21
 MASK = (1 << 21) - 1
 N_BAND = 4  # band classes of the contexts: LL, levels >= 3, level 2, level 1
+# The coders' significance map (uint8, a 1-sample zero border) holds the sign too:
+# 0 not (yet) significant, SIGNIFICANT, or SIGNIFICANT | NEGATIVE.
+SIGNIFICANT = 1
+NEGATIVE = 2
 
 
 @njit(cache=True, inline="always")
@@ -66,7 +70,8 @@ def four_neighbours(sig, c, i, j):
     """How many of the left, right, upper and lower neighbours of (c, i, j) are significant (0..4)."""
     y = i + 1
     x = j + 1
-    return np.int64(sig[c, y, x - 1]) + np.int64(sig[c, y, x + 1]) + np.int64(sig[c, y - 1, x]) + np.int64(sig[c, y + 1, x])
+    return (np.int64(sig[c, y, x - 1] & SIGNIFICANT) + np.int64(sig[c, y, x + 1] & SIGNIFICANT)
+            + np.int64(sig[c, y - 1, x] & SIGNIFICANT) + np.int64(sig[c, y + 1, x] & SIGNIFICANT))
 
 
 @njit(cache=True, inline="always")
@@ -74,20 +79,21 @@ def diagonal_neighbours(sig, c, i, j):
     """How many of the four diagonal neighbours of (c, i, j) are significant (0..4)."""
     y = i + 1
     x = j + 1
-    return (np.int64(sig[c, y - 1, x - 1]) + np.int64(sig[c, y - 1, x + 1]) + np.int64(sig[c, y + 1, x - 1])
-            + np.int64(sig[c, y + 1, x + 1]))
+    return (np.int64(sig[c, y - 1, x - 1] & SIGNIFICANT) + np.int64(sig[c, y - 1, x + 1] & SIGNIFICANT)
+            + np.int64(sig[c, y + 1, x - 1] & SIGNIFICANT) + np.int64(sig[c, y + 1, x + 1] & SIGNIFICANT))
 
 
 @njit(cache=True, inline="always")
-def signed(sgn, sig, c, y, x):
+def signed(sig, c, y, x):
     """+1 / -1 for a significant positive / negative map entry, 0 if insignificant."""
-    if sig[c, y, x] == 0:
+    v = sig[c, y, x]
+    if v == 0:
         return 0
-    return -1 if sgn[c, y, x] != 0 else 1
+    return -1 if v & NEGATIVE else 1
 
 
 @njit(cache=True, inline="always")
-def sign_context(sgn, sig, c, i, j, orient):
+def sign_context(sig, c, i, j, orient):
     """Sign context (0..71) from the signs of the significant horizontal and vertical neighbours.
 
     As in EBCOT (JPEG 2000 Part 1, D.3.2): each direction contributes the sum of
@@ -97,8 +103,8 @@ def sign_context(sgn, sig, c, i, j, orient):
     """
     y = i + 1
     x = j + 1
-    h = signed(sgn, sig, c, y, x - 1) + signed(sgn, sig, c, y, x + 1)
-    v = signed(sgn, sig, c, y - 1, x) + signed(sgn, sig, c, y + 1, x)
+    h = signed(sig, c, y, x - 1) + signed(sig, c, y, x + 1)
+    v = signed(sig, c, y - 1, x) + signed(sig, c, y + 1, x)
     h = 1 if h > 0 else (-1 if h < 0 else 0)
     v = 1 if v > 0 else (-1 if v < 0 else 0)
     chroma = 1 if c > 0 else 0
@@ -106,9 +112,9 @@ def sign_context(sgn, sig, c, i, j, orient):
 
 
 @array_helper
-def coefficient_sign_context(sgn, sig, rowlev, collev, levels, c, i, j):
+def coefficient_sign_context(sig, rowlev, collev, levels, c, i, j):
     """:func:`sign_context` of coefficient (c, i, j), its band orientation from the level maps."""
-    return sign_context(sgn, sig, c, i, j, orientation(rowlev[i], collev[j], levels))
+    return sign_context(sig, c, i, j, orientation(rowlev[i], collev[j], levels))
 
 
 @njit(cache=True)

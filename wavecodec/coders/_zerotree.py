@@ -57,7 +57,7 @@ class ZerotreeKernel:
     """A zerotree kernel and what its driver needs to know about it."""
 
     name: str
-    code: Callable  # (decoding, arith, rescan, subtree_symbols, mag, sgn, levels, hl, wl, rowlev, collev, n_max,
+    code: Callable  # (decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max,
     #                  state, buf, probs, counts, stats, significance_first) -> (n_list, lst, lval, llow, sgn)
     context_count: int
     scans: tuple[str, ...]  # scan conventions the kernel implements

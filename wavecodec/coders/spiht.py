@@ -117,7 +117,7 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     data, state = B.start_decoder(payload, arith)
     n_stop, n_lsp, refined, lsp_old, lists, maps = _run_kernel(True, arith, codes, levels, n_max, state, data, codes)
-    _k.final_codes(codes, maps.sgn, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old)
+    _k.final_codes(codes, maps.sig, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old)
     del lists, maps, data
     return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
                     plane_weight=plane_weight, window=window)
