@@ -209,6 +209,13 @@ def _native() -> set[str]:
     return {n for n, c in wavecodec.codecs().items() if not is_adapter(c)}
 
 
+def _overlap_note(warning: str) -> str:
+    """'BD-rate: insufficient curve overlap along PSNR: 64% of ...' -> 'BD-rate 64%'."""
+    what, _, rest = warning.partition(":")
+    pct = rest.split(":")[1].split("%")[0].strip() if rest.count(":") >= 1 else "?"
+    return f"{what} {pct}%"
+
+
 def write_reports(summary: dict, cfg: BenchConfig, *, log: Callable[[str], None] = print) -> None:
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -218,9 +225,15 @@ def write_reports(summary: dict, cfg: BenchConfig, *, log: Callable[[str], None]
                 continue
             _write_json(out / mode / f"{CodecSpec(c['params']['codec'], tuple(c['params']['options'].items())).slug}.json", c)
         for anchor, by_label in m["bd"].items():
+            flagged = []
             for label, f in by_label.items():
-                for w in f.get("warnings", ()):
-                    log(f"warning: {mode} {label} vs {anchor}: {w}")
+                if any("do not overlap" in w for w in f.get("warnings", ())):
+                    flagged.append(f"{label} (no overlap)")
+                elif f.get("warnings"):
+                    flagged.append(f"{label} ({', '.join(_overlap_note(w) for w in f['warnings'])})")
+            if flagged:
+                log(f"warning: {mode}, BD vs {anchor}: curves overlapping on less than 75% of their joint range"
+                    f" (figures over the overlap only, † in results.md; details in summary.json): {'; '.join(flagged)}")
     _write_json(out / "summary.json", summary)
     md = markdown(summary, cfg)
     (out / "results.md").write_text(md)
