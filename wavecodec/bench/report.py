@@ -147,15 +147,20 @@ def plot(summary: dict, out: Path) -> list[Path]:
         fig, axes = plt.subplots(1, 2, figsize=(14, 6))
         native = _native()
         n = len(m["curves"])
-        colours = plt.get_cmap("tab10" if n <= 10 else "tab20")
+        n_measured = sum(not _published(c) for c in m["curves"].values())
+        measured_colours = plt.get_cmap("tab10" if n_measured <= 10 else "tab20")
+        published_colours = plt.get_cmap("Dark2")  # another palette: a published curve never looks measured
         markers = "os^vD<>ph*P"
+        counts = {True: 0, False: 0}
         for k, (label, c) in enumerate(m["curves"].items()):
             res = c["results"]
             if not res["bpp"]:
                 continue
             published = _published(c)
             style = ":" if published else ("-" if c["params"]["codec"] in native else "--")
-            colour = colours(k % colours.N)
+            palette = published_colours if published else measured_colours
+            colour = palette(counts[published] % palette.N)
+            counts[published] += 1
             kw = dict(linestyle=style, marker=markers[k % len(markers)], ms=4, color=colour,
                       label=f"{label} (published)" if published else label)
             if published:
