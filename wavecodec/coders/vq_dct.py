@@ -485,19 +485,23 @@ def rd_growth_schedule(n_code: int) -> tuple[int, int]:
     return n_code // 4, 1
 RD_RUNG_LLOYD = 8  # Lloyd iterations on each rung's codebook before its rate weight is fitted
 RD_RUNG_STEPS = 16  # ... to a factor of 2**(1/RD_RUNG_STEPS)
-RD_FINAL_LLOYD = 30  # the best rung's codebook: Lloyd iterations in all (at most), then lam to 2**(1/LAMBDA_STEPS)
+RD_FINAL_LLOYD = 30  # the best rungs' codebooks: Lloyd iterations in all (at most), then lam to 2**(1/LAMBDA_STEPS)
+RD_FINALISTS = 2  # ... for this many of the best rungs
 
 
 def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tuple[np.ndarray, tuple | None]:
     """AILBG codebook and rate weight for the entropy-constrained assignment at ``budget``.
 
-    Grows one AILBG codebook; each time its nearest-neighbour stream passes the next
-    multiple of the budget in :data:`RD_SIZE_LADDER`, the codebook before that step
-    (after Lloyd to convergence) is tried with the smallest rate weight that fits the
-    budget; the best PSNR wins, and two tries in a row without a gain end the growth.
+    Grows one AILBG codebook (:func:`rd_growth_schedule`); each time its nearest-neighbour
+    stream passes the next multiple of the budget in :data:`RD_SIZE_LADDER`, the codebook
+    before that step (after :data:`RD_RUNG_LLOYD` Lloyd iterations) is tried with the
+    smallest rate weight that fits the budget (to 2**(1/RD_RUNG_STEPS)); two tries in a row
+    without a gain end the growth.  The :data:`RD_FINALISTS` best get Lloyd to
+    convergence and the weight to 2**(1/LAMBDA_STEPS); the best PSNR wins.
     Returns (float codebook, its :meth:`PlaneCoder.fit_lambda` result or None).
     """
     state = {"rung": 0, "last": None, "best": None, "misses": 0, "stop": False, "lam": 0.0, "size": 0}
+    tried: list = []  # (codebook, fit_lambda result) of every rung that fitted
 
     def evaluate(cb: np.ndarray) -> None:
         if cb.shape[0] == state["size"]:  # growth jumped past this rung: nothing new to try
@@ -510,6 +514,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
         if fitted is None:
             state["misses"] += 1
         else:
+            tried.append((cb, fitted))
             if state["best"] is None or fitted[2] > state["best"][1][2]:
                 state["best"], state["misses"] = (cb, fitted), 0
             else:
@@ -540,24 +545,20 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
     final = ailbg(ts, cap, fits=fits, remove_insert_trials=0, schedule=rd_growth_schedule, fits_with_assignment=True)
     if not state["stop"]:  # growth ended (size cap or nothing left to split) below the last rung tried
         evaluate(final)
-    if state["best"] is None:
+    if not tried:
         return final, None
-    cb, fitted = state["best"]
-    if RD_FINAL_LLOYD > RD_RUNG_LLOYD:  # the winner: Lloyd to convergence, then the rate weight to 2**(1/LAMBDA_STEPS)
+    # the RD_FINALISTS best rungs: Lloyd to convergence, then the rate weight to 2**(1/LAMBDA_STEPS)
+    # (ranking after a few Lloyd iterations and a coarse weight can swap near-equal rungs)
+    best_cb, best_fit = max(tried, key=lambda t: t[1][2])
+    for cb, fitted in sorted(tried, key=lambda t: -t[1][2])[:RD_FINALISTS]:
         cb = cb.copy()
         a, d, _ = _assign(ts.vectors, cb)
-        _k.lloyd(ts.vectors, cb, a, d, RD_FINAL_LLOYD - RD_RUNG_LLOYD, 0.0)
+        _k.lloyd(ts.vectors, cb, a, d, max(0, RD_FINAL_LLOYD - RD_RUNG_LLOYD), 0.0)
         refit = coder.fit_lambda(cb, budget, fitted[0], try_nearest=fitted[0] == 0.0,
                                  bracket=2.0 ** (1.0 / RD_RUNG_STEPS))
-        if refit is not None and refit[2] >= fitted[2]:
-            return cb, refit
-        cb = state["best"][0]
-    if RD_RUNG_STEPS < LAMBDA_STEPS:
-        refit = coder.fit_lambda(cb, budget, fitted[0], try_nearest=fitted[0] == 0.0,
-                                 bracket=2.0 ** (1.0 / RD_RUNG_STEPS))
-        if refit is not None and refit[2] >= fitted[2]:
-            return cb, refit
-    return cb, fitted
+        if refit is not None and refit[2] > best_fit[2]:
+            best_cb, best_fit = cb, refit
+    return best_cb, best_fit
 
 
 _LOG2_LAM_FLOOR = -20.0  # lam = 2**x; x at the floor means plain nearest-neighbour coding
