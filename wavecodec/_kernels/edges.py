@@ -600,7 +600,9 @@ def _relax(u, known, iterations, omega, coarse, red, black, known_red, known_bla
     of its own row (``s = (y + k) & 1``), so a row of one colour is a contiguous loop
     that LLVM vectorises.  Within one colour the updates are independent, so the result
     is bit for bit that of the row-wise sweep over the full image (the former kernel):
-    the same sum ``north + south + west + east`` for every pixel, the same update.
+    the same sum ``north + south + west + east`` for every pixel, the same update.  The
+    sweeps run as a wavefront over the rows (see the loop), so that large images are
+    not streamed from memory once per sweep.
     Images under 3 pixels on a side are swept in place (:func:`_relax_small`).
     """
     nc, h, w = u.shape
@@ -628,42 +630,53 @@ def _relax(u, known, iterations, omega, coarse, red, black, known_red, known_bla
                     red[y, x >> 1] = p[y, x]
                 else:
                     black[y, x >> 1] = p[y, x]
-        for _ in range(iterations):
-            for colour in range(2):
+        # the sweeps as a wavefront: at step t, sweep s (colour s & 1 of iteration s >> 1) updates
+        # row t - s.  A row of sweep s needs the rows above, at and below it of sweep s - 1, done
+        # at this step or before, and none of them touched yet by sweep s + 1 (that comes after
+        # it in this step, or later): the same values as sweeping the whole image 2 * iterations
+        # times, with the working set of 2 * iterations rows in cache instead of the whole image.
+        n_sweeps = 2 * iterations
+        for t in range(h + n_sweeps - 1):
+            for sweep in range(n_sweeps):
+                y = t - sweep
+                if y < 0:
+                    break
+                if y >= h:
+                    continue
+                colour = sweep & 1
                 cur = red if colour == 0 else black
                 other = black if colour == 0 else red
                 kn = known_red if colour == 0 else known_black
-                for y in range(h):
-                    yn = y - 1 if y > 0 else y + 1
-                    ys = y + 1 if y < h - 1 else y - 1
-                    s = (y + colour) & 1
-                    n = (w - s + 1) >> 1  # pixels of this colour in the row
-                    j0 = 0
-                    if s == 0:  # x = 0: both horizontal neighbours are x = 1 (mirrored)
-                        if kn[y, 0] == 0:
-                            pc = cur[y, 0]
-                            avg = 0.25 * (other[yn, 0] + other[ys, 0] + other[y, 0] + other[y, 0])
-                            cur[y, 0] = pc + omega * (avg - pc)
-                        j0 = 1
-                    j1 = n
-                    if ((w - 1 - s) & 1) == 0:  # x = w - 1 is of this colour: east mirrored to west
-                        j1 = n - 1
-                        if kn[y, j1] == 0:
-                            pc = cur[y, j1]
-                            west = other[y, j1 + s - 1]
-                            avg = 0.25 * (other[yn, j1] + other[ys, j1] + west + west)
-                            cur[y, j1] = pc + omega * (avg - pc)
-                    # row views from j0 on: indices from 0 up, which LLVM vectorises without gathers
-                    c_row = cur[y, j0:]
-                    k_row = kn[y, j0:]
-                    n_row = other[yn, j0:]
-                    s_row = other[ys, j0:]
-                    w_row = other[y, j0 + s - 1:]
-                    e_row = other[y, j0 + s:]
-                    for i in range(j1 - j0):
-                        pc = c_row[i]
-                        avg = 0.25 * (n_row[i] + s_row[i] + w_row[i] + e_row[i])
-                        c_row[i] = pc if k_row[i] != 0 else pc + omega * (avg - pc)
+                yn = y - 1 if y > 0 else y + 1
+                ys = y + 1 if y < h - 1 else y - 1
+                s = (y + colour) & 1
+                n = (w - s + 1) >> 1  # pixels of this colour in the row
+                j0 = 0
+                if s == 0:  # x = 0: both horizontal neighbours are x = 1 (mirrored)
+                    if kn[y, 0] == 0:
+                        pc = cur[y, 0]
+                        avg = 0.25 * (other[yn, 0] + other[ys, 0] + other[y, 0] + other[y, 0])
+                        cur[y, 0] = pc + omega * (avg - pc)
+                    j0 = 1
+                j1 = n
+                if ((w - 1 - s) & 1) == 0:  # x = w - 1 is of this colour: east mirrored to west
+                    j1 = n - 1
+                    if kn[y, j1] == 0:
+                        pc = cur[y, j1]
+                        west = other[y, j1 + s - 1]
+                        avg = 0.25 * (other[yn, j1] + other[ys, j1] + west + west)
+                        cur[y, j1] = pc + omega * (avg - pc)
+                # row views from j0 on: indices from 0 up, which LLVM vectorises without gathers
+                c_row = cur[y, j0:]
+                k_row = kn[y, j0:]
+                n_row = other[yn, j0:]
+                s_row = other[ys, j0:]
+                w_row = other[y, j0 + s - 1:]
+                e_row = other[y, j0 + s:]
+                for i in range(j1 - j0):
+                    pc = c_row[i]
+                    avg = 0.25 * (n_row[i] + s_row[i] + w_row[i] + e_row[i])
+                    c_row[i] = pc if k_row[i] != 0 else pc + omega * (avg - pc)
         for y in range(h):
             for x in range(w):
                 if ((x + y) & 1) == 0:
