@@ -584,7 +584,7 @@ def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels,
 
 
 @njit(cache=True)
-def _relax(u, known, iterations, omega, coarse, red, black, known_red, known_black):
+def _relax(u, known, iterations, omega, coarse, row, known_split):
     """Red-black SOR sweeps of the 5-point Laplace equation; known pixels fixed, Neumann borders
     (mirrored neighbours).
 
@@ -592,12 +592,13 @@ def _relax(u, known, iterations, omega, coarse, red, black, known_red, known_bla
     of their 2x2 block in the half-size level ``coarse`` (the cascadic multigrid's
     prolongation).
 
-    The two colours of the checkerboard are stored apart while sweeping: row ``y`` of
-    colour ``k`` holds the pixels ``x = ((y + k) & 1) + 2 j`` of row ``y`` in ``red``
-    (k = 0) or ``black`` (k = 1), scratch of shape (h, (w + 1) // 2), and the known flags
-    in ``known_red`` / ``known_black``.  A pixel's four neighbours are all of the other
-    colour, at index ``j`` of the rows above and below and at ``j + s - 1`` and ``j + s``
-    of its own row (``s = (y + k) & 1``), so a row of one colour is a contiguous loop
+    The two colours of the checkerboard are stored apart while sweeping: each row of ``u``
+    is permuted in place (through the scratch ``row``, at least ``w`` floats) to hold its
+    colour-0 pixels (``x = y & 1, y & 1 + 2, ...``) first, then its colour-1 pixels, and
+    back at the end; the known flags likewise in ``known_split`` (uint8, at least h x w).
+    A pixel's four neighbours are all of the other colour, at index ``j`` of that colour
+    in the rows above and below and at ``j + s - 1`` and ``j + s`` in its own row
+    (``s = (y + k) & 1`` for colour ``k``), so a row of one colour is a contiguous loop
     that LLVM vectorises.  Within one colour the updates are independent, so the result
     is bit for bit that of the row-wise sweep over the full image (the former kernel):
     the same sum ``north + south + west + east`` for every pixel, the same update.  The
@@ -616,20 +617,18 @@ def _relax(u, known, iterations, omega, coarse, red, black, known_red, known_bla
         _relax_small(u, known, iterations, omega)
         return
     for y in range(h):
+        n0 = (w - (y & 1) + 1) >> 1  # colour-0 pixels of row y: x = (y & 1) + 2 j
         for x in range(w):
             j = x >> 1
-            if ((x + y) & 1) == 0:
-                known_red[y, j] = known[y, x]
-            else:
-                known_black[y, j] = known[y, x]
+            known_split[y, j if ((x + y) & 1) == 0 else n0 + j] = known[y, x]
     for c in range(nc):
         p = u[c]
         for y in range(h):
+            n0 = (w - (y & 1) + 1) >> 1
             for x in range(w):
-                if ((x + y) & 1) == 0:
-                    red[y, x >> 1] = p[y, x]
-                else:
-                    black[y, x >> 1] = p[y, x]
+                row[x] = p[y, x]
+            for x in range(w):
+                p[y, (x >> 1) if ((x + y) & 1) == 0 else n0 + (x >> 1)] = row[x]
         # the sweeps as a wavefront: at step t, sweep s (colour s & 1 of iteration s >> 1) updates
         # row t - s.  A row of sweep s needs the rows above, at and below it of sweep s - 1, done
         # at this step or before, and none of them touched yet by sweep s + 1 (that comes after
@@ -644,45 +643,47 @@ def _relax(u, known, iterations, omega, coarse, red, black, known_red, known_bla
                 if y >= h:
                     continue
                 colour = sweep & 1
-                cur = red if colour == 0 else black
-                other = black if colour == 0 else red
-                kn = known_red if colour == 0 else known_black
                 yn = y - 1 if y > 0 else y + 1
                 ys = y + 1 if y < h - 1 else y - 1
                 s = (y + colour) & 1
+                # where each colour starts in a permuted row: 0 for colour 0, n0(row) for colour 1
+                own = 0 if colour == 0 else (w - (y & 1) + 1) >> 1
+                oth_y = (w - (y & 1) + 1) >> 1 if colour == 0 else 0
+                oth_n = (w - (yn & 1) + 1) >> 1 if colour == 0 else 0
+                oth_s = (w - (ys & 1) + 1) >> 1 if colour == 0 else 0
                 n = (w - s + 1) >> 1  # pixels of this colour in the row
                 j0 = 0
                 if s == 0:  # x = 0: both horizontal neighbours are x = 1 (mirrored)
-                    if kn[y, 0] == 0:
-                        pc = cur[y, 0]
-                        avg = 0.25 * (other[yn, 0] + other[ys, 0] + other[y, 0] + other[y, 0])
-                        cur[y, 0] = pc + omega * (avg - pc)
+                    if known_split[y, own] == 0:
+                        pc = p[y, own]
+                        avg = 0.25 * (p[yn, oth_n] + p[ys, oth_s] + p[y, oth_y] + p[y, oth_y])
+                        p[y, own] = pc + omega * (avg - pc)
                     j0 = 1
                 j1 = n
                 if ((w - 1 - s) & 1) == 0:  # x = w - 1 is of this colour: east mirrored to west
                     j1 = n - 1
-                    if kn[y, j1] == 0:
-                        pc = cur[y, j1]
-                        west = other[y, j1 + s - 1]
-                        avg = 0.25 * (other[yn, j1] + other[ys, j1] + west + west)
-                        cur[y, j1] = pc + omega * (avg - pc)
+                    if known_split[y, own + j1] == 0:
+                        pc = p[y, own + j1]
+                        west = p[y, oth_y + j1 + s - 1]
+                        avg = 0.25 * (p[yn, oth_n + j1] + p[ys, oth_s + j1] + west + west)
+                        p[y, own + j1] = pc + omega * (avg - pc)
                 # row views from j0 on: indices from 0 up, which LLVM vectorises without gathers
-                c_row = cur[y, j0:]
-                k_row = kn[y, j0:]
-                n_row = other[yn, j0:]
-                s_row = other[ys, j0:]
-                w_row = other[y, j0 + s - 1:]
-                e_row = other[y, j0 + s:]
+                c_row = p[y, own + j0:]
+                k_row = known_split[y, own + j0:]
+                n_row = p[yn, oth_n + j0:]
+                s_row = p[ys, oth_s + j0:]
+                w_row = p[y, oth_y + j0 + s - 1:]
+                e_row = p[y, oth_y + j0 + s:]
                 for i in range(j1 - j0):
                     pc = c_row[i]
                     avg = 0.25 * (n_row[i] + s_row[i] + w_row[i] + e_row[i])
                     c_row[i] = pc if k_row[i] != 0 else pc + omega * (avg - pc)
         for y in range(h):
+            n0 = (w - (y & 1) + 1) >> 1
             for x in range(w):
-                if ((x + y) & 1) == 0:
-                    p[y, x] = red[y, x >> 1]
-                else:
-                    p[y, x] = black[y, x >> 1]
+                row[x] = p[y, x]
+            for x in range(w):
+                p[y, x] = row[(x >> 1) if ((x + y) & 1) == 0 else n0 + (x >> 1)]
 
 
 @_helper
@@ -764,14 +765,12 @@ def inpaint(values, known, fine_iterations, overwrite=False):
             s += v
         m = float(np.count_nonzero(kk))
         u[c][~kk] = s / m if m > 0 else 0.0
-    # checkerboard scratch of _relax, sized for the finest level and used at the top-left of it
-    red = np.empty((h, (w + 1) // 2))
-    black = np.empty((h, (w + 1) // 2))
-    known_red = np.empty((h, (w + 1) // 2), dtype=np.uint8)
-    known_black = np.empty((h, (w + 1) // 2), dtype=np.uint8)
-    _relax(u, ks[-1], 200, 1.5, np.zeros((nc, 0, 0)), red, black, known_red, known_black)
+    # scratch of _relax, sized for the finest level (a row, the permuted known flags)
+    row = np.empty(w)
+    known_split = np.empty((h, w), dtype=np.uint8)
+    _relax(u, ks[-1], 200, 1.5, np.zeros((nc, 0, 0)), row, known_split)
     for lev in range(len(us) - 2, -1, -1):
         # unknown pixels start from their coarse block, then the sweeps
         iters = fine_iterations if lev == 0 else fine_iterations * 2
-        _relax(us[lev], ks[lev], iters, 1.8, us[lev + 1], red, black, known_red, known_black)
+        _relax(us[lev], ks[lev], iters, 1.8, us[lev + 1], row, known_split)
     return us[0]
