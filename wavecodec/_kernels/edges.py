@@ -139,7 +139,7 @@ def trace_chains(edge):
 
 
 @njit(cache=True)
-def canny_kernel(lum, weights, norm_y, norm_x, low, high, tmp, smooth, mag, flags, stack):
+def canny_kernel(lum, weights, norm_y, norm_x, low, high, ring, smooth, mag_ring, flags):
     """Canny edges of ``lum`` (float32, H x W) into ``flags`` (uint8: 1 = edge, else 0).
 
     The steps of ``skimage.feature.canny`` (what the encoder used before), in one pass
@@ -151,69 +151,81 @@ def canny_kernel(lum, weights, norm_y, norm_x, low, high, tmp, smooth, mag, flag
     rows and columns are never edges); hysteresis: the local maxima with magnitude of at
     least ``low`` that are 8-connected to one of at least ``high``.
 
-    Scratch: ``tmp``, ``smooth``, ``mag`` float32 (H, W); ``stack`` int32 with room for H * W
-    entries, which may be ``tmp``'s memory (it is used after the smoothing).
+    Memory: besides ``lum`` and ``flags``, one image-sized float32 array ``smooth`` (the
+    smoothed image, then the hysteresis stack in the same bytes) and row rings: ``ring``
+    (len(weights) x W, the rows smoothed along x) and ``mag_ring`` (3 x W, gradient
+    magnitudes), all float32.
     """
     h, w = lum.shape
     r = (weights.shape[0] - 1) // 2
+    n_ring = ring.shape[0]
     zero = np.float32(0.0)
-    for y in range(h):
+    for y in range(h + r):  # along the rows into the ring, then along the columns for row y - r
+        if y < h:
+            dst = ring[y % n_ring]
+            for x in range(w):
+                dst[x] = zero
+            for k in range(2 * r + 1):
+                d = k - r
+                x0 = -d if d < 0 else 0
+                x1 = w - d if d > 0 else w
+                wk = weights[k]
+                src = lum[y, x0 + d:x1 + d]  # row views: indices from 0, a loop that LLVM vectorises
+                out = dst[x0:x1]
+                for i in range(x1 - x0):
+                    out[i] += wk * src[i]
+        yo = y - r
+        if yo < 0:
+            continue
+        dst = smooth[yo]
         for x in range(w):
-            tmp[y, x] = zero
-            smooth[y, x] = zero
-    for y in range(h):  # along the rows
+            dst[x] = zero
         for k in range(2 * r + 1):
-            d = k - r
-            x0 = -d if d < 0 else 0
-            x1 = w - d if d > 0 else w
-            wk = weights[k]
-            src = lum[y, x0 + d:x1 + d]  # row views: indices from 0, a loop that LLVM vectorises
-            dst = tmp[y, x0:x1]
-            for i in range(x1 - x0):
-                dst[i] += wk * src[i]
-    for y in range(h):  # along the columns
-        for k in range(2 * r + 1):
-            yy = y + k - r
+            yy = yo + k - r
             if yy < 0 or yy >= h:
                 continue
             wk = weights[k]
-            src = tmp[yy]
-            dst = smooth[y]
+            src = ring[yy % n_ring]
             for x in range(w):
                 dst[x] += wk * src[x]
-        dst = smooth[y]
-        ny = norm_y[y]
+        ny = norm_y[yo]
         for x in range(w):
             dst[x] /= ny * norm_x[x]
     two = np.float32(2.0)
+    one = np.float32(1.0)
     for y in range(h):
-        yn = y - 1 if y > 0 else 0
-        ys = y + 1 if y < h - 1 else h - 1
+        for x in range(w):
+            flags[y, x] = 0
+    # gradient magnitudes row by row into a ring of 3, then non-maximum suppression of the row
+    # before: 0 no, 1 weak (>= low), 2 strong (>= high)
+    for m in range(h):
+        yn = m - 1 if m > 0 else 0
+        ys = m + 1 if m < h - 1 else h - 1
+        out = mag_ring[m % 3]
         for x in (0, w - 1):  # the border columns (mirrored), then the inner ones without branches
             xw = x - 1 if x > 0 else 0
             xe = x + 1 if x < w - 1 else w - 1
-            gj = (smooth[yn, xe] - smooth[yn, xw]) + two * (smooth[y, xe] - smooth[y, xw]) \
+            gj = (smooth[yn, xe] - smooth[yn, xw]) + two * (smooth[m, xe] - smooth[m, xw]) \
                 + (smooth[ys, xe] - smooth[ys, xw])
             gi = (smooth[ys, xw] - smooth[yn, xw]) + two * (smooth[ys, x] - smooth[yn, x]) \
                 + (smooth[ys, xe] - smooth[yn, xe])
-            mag[y, x] = np.sqrt(gi * gi + gj * gj)
+            out[x] = np.sqrt(gi * gi + gj * gj)
         up = smooth[yn]
-        mid = smooth[y]
+        mid = smooth[m]
         down = smooth[ys]
-        out = mag[y]
         for x in range(1, w - 1):
             gj = (up[x + 1] - up[x - 1]) + two * (mid[x + 1] - mid[x - 1]) + (down[x + 1] - down[x - 1])
             gi = (down[x - 1] - up[x - 1]) + two * (down[x] - up[x]) + (down[x + 1] - up[x + 1])
             out[x] = np.sqrt(gi * gi + gj * gj)
-    # non-maximum suppression: 0 no, 1 weak (>= low), 2 strong (>= high)
-    n_strong = 0
-    for y in range(h):
-        for x in range(w):
-            flags[y, x] = 0
-    for y in range(1, h - 1):
+        y = m - 1
+        if y < 1 or y > h - 2:
+            continue
+        above = mag_ring[(y - 1) % 3]
+        here = mag_ring[y % 3]
+        below = mag_ring[(y + 1) % 3]
         for x in range(1, w - 1):
-            m = mag[y, x]
-            if m <= 0 or m < low:
+            mv = here[x]
+            if mv <= 0 or mv < low:
                 continue
             gj = (smooth[y - 1, x + 1] - smooth[y - 1, x - 1]) + two * (smooth[y, x + 1] - smooth[y, x - 1]) \
                 + (smooth[y + 1, x + 1] - smooth[y + 1, x - 1])
@@ -223,26 +235,26 @@ def canny_kernel(lum, weights, norm_y, norm_x, low, high, tmp, smooth, mag, flag
             aj = abs(gj)
             same = (gi >= 0 and gj >= 0) or (gi <= 0 and gj <= 0)
             sx = 1 if same else -1  # column step of the diagonal neighbour below
-            one = np.float32(1.0)
             if ai >= aj:  # mostly vertical gradient: interpolate along the rows above and below
                 t = aj / ai
-                n1 = mag[y + 1, x] * (one - t) + mag[y + 1, x + sx] * t
-                n2 = mag[y - 1, x] * (one - t) + mag[y - 1, x - sx] * t
+                n1 = below[x] * (one - t) + below[x + sx] * t
+                n2 = above[x] * (one - t) + above[x - sx] * t
             else:  # mostly horizontal: along the columns left and right
                 t = ai / aj
-                n1 = mag[y, x + sx] * (one - t) + mag[y + 1, x + sx] * t
-                n2 = mag[y, x - sx] * (one - t) + mag[y - 1, x - sx] * t
-            if n1 <= m and n2 <= m:
-                if m >= high:
-                    flags[y, x] = 2
-                    stack[n_strong] = y * w + x
-                    n_strong += 1
-                else:
-                    flags[y, x] = 1
-    # hysteresis: flood the weak maxima 8-connected to a strong one (3 = reached), then 0/1
-    top = n_strong
-    for i in range(n_strong):
-        flags[stack[i] // w, stack[i] % w] = 3
+                n1 = here[x + sx] * (one - t) + below[x + sx] * t
+                n2 = here[x - sx] * (one - t) + above[x - sx] * t
+            if n1 <= mv and n2 <= mv:
+                flags[y, x] = 2 if mv >= high else 1
+    # hysteresis: flood the weak maxima 8-connected to a strong one (3 = reached), then 0/1;
+    # the stack lives in the bytes of ``smooth``, which is not needed any more
+    stack = smooth.reshape(-1).view(np.int32)
+    top = 0
+    for y in range(h):
+        for x in range(w):
+            if flags[y, x] == 2:
+                flags[y, x] = 3
+                stack[top] = y * w + x
+                top += 1
     while top > 0:
         top -= 1
         p = stack[top]
@@ -277,12 +289,10 @@ def canny(lum, sigma, low, high):
         inside = (np.arange(n)[:, None] + taps[None, :] >= 0) & (np.arange(n)[:, None] + taps[None, :] < n)
         return (inside * weights[None, :]).sum(axis=1).astype(np.float32)
 
-    tmp = np.empty((h, w), dtype=np.float32)
-    smooth = np.empty((h, w), dtype=np.float32)
-    mag = np.empty((h, w), dtype=np.float32)
     flags = np.empty((h, w), dtype=np.uint8)
-    canny_kernel(lum, weights.astype(np.float32), mass(h), mass(w), np.float32(low), np.float32(high), tmp, smooth,
-                 mag, flags, tmp.reshape(-1).view(np.int32))
+    canny_kernel(lum, weights.astype(np.float32), mass(h), mass(w), np.float32(low), np.float32(high),
+                 np.empty((2 * r + 1, w), dtype=np.float32), np.empty((h, w), dtype=np.float32),
+                 np.empty((3, w), dtype=np.float32), flags)
     return flags
 
 

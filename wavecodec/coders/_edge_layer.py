@@ -117,13 +117,21 @@ def canny_map(pixels: np.ndarray, bit_depth: int, sigma: float, low: float, high
     """Canny edge map (uint8, 1 = edge) of the luminance; thresholds as fractions of the sample range.
 
     :func:`wavecodec._kernels.edges.canny`: the steps of ``skimage.feature.canny`` in one
-    float32 kernel (3-4x faster and a third of the memory, measured on 768x512 and
-    4096x4096 images; the edge maps differ in a few pixels).
+    float32 kernel (faster, and about 10 bytes a pixel instead of about 50; the edge maps
+    differ in a few pixels on Kodak).
     """
-    lum = luminance(pixels)
-    lum *= 1.0 / float((1 << bit_depth) - 1)
-    if min(lum.shape) < 3:
-        return np.zeros(lum.shape, dtype=np.uint8)
+    h, w, c = pixels.shape
+    if min(h, w) < 3:
+        return np.zeros((h, w), dtype=np.uint8)
+    scale = np.float32(1.0 / float((1 << bit_depth) - 1))
+    if c == 3:  # the luminance in float32 (a quarter of the float64 image's memory)
+        lum = pixels[:, :, 0].astype(np.float32)
+        lum *= np.float32(0.299)
+        for p, weight in ((1, 0.587), (2, 0.114)):
+            lum += np.float32(weight) * pixels[:, :, p].astype(np.float32)
+    else:
+        lum = pixels[:, :, 0].astype(np.float32)
+    lum *= scale
     return _k.canny(lum, sigma, low, high)
 
 
