@@ -77,7 +77,7 @@ from .trees import SHIFT_C as _SHIFT_C
 from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
-from .trees import NEGATIVE, SIGNIFICANT, top_plane
+from .trees import NEGATIVE, SIGNIFICANT
 from .trees import interval_means
 from .trees import coefficient_sign_context, four_neighbours
 from .trees import pack as _pack
@@ -132,43 +132,44 @@ def _subband(band, levels, hl, wl, hp, wp):
 
 
 @njit(cache=True, _nrt=False)
-def descendant_top(coef, sig, hl, wl, levels, dtop):
-    """Write into ``dtop`` (int8) the top bit-plane (:func:`.trees.top_plane`) of the largest
-    magnitude among the not yet significant descendants of every node of the top-left quadrant
-    (significant coefficients count as 0 in the zerotree tests).
+def descendant_significant(coef, sig, hl, wl, levels, n, dsig):
+    """Write into ``dsig`` (uint8) whether some not yet significant descendant of each node of
+    the top-left quadrant has a magnitude ``>= 2**n`` (significant coefficients count as 0
+    in the zerotree test): the answer of the zerotree test at threshold ``2**n``.
 
     Nodes are visited in reverse raster order, which sees every child before its
     parent (children of LL nodes and of detail nodes lie later in raster order).
-    With ``levels = 0`` no node has descendants and ``dtop`` is left alone.
+    With ``levels = 0`` no node has descendants and ``dsig`` is left alone.
     """
     nc, hp, wp = coef.shape
     hp2 = hp // 2
     wp2 = wp // 2
     if levels == 0:
         return
+    bitn = np.int64(1) << n
     for c in range(nc):
         for i in range(hp2 - 1, -1, -1):
             for j in range(wp2 - 1, -1, -1):
-                acc = -1
+                found = 0
                 if i < hl and j < wl:
                     for k in range(3):
                         ci = i + (hl if k >= 1 else 0)
                         cj = j + (wl if k != 1 else 0)
-                        m = -1 if sig[c, ci + 1, cj + 1] != 0 else top_plane(_magnitude(coef, c, ci, cj))
+                        if sig[c, ci + 1, cj + 1] == 0 and _magnitude(coef, c, ci, cj) >= bitn:
+                            found = 1
                         if ci < hp2 and cj < wp2:
-                            m = max(m, np.int64(dtop[c, ci, cj]))
-                        acc = max(acc, m)
+                            found |= dsig[c, ci, cj]
                 else:
                     inner = 2 * i < hp2 and 2 * j < wp2
                     for a in range(2):
                         for b in range(2):
                             ci = 2 * i + a
                             cj = 2 * j + b
-                            m = -1 if sig[c, ci + 1, cj + 1] != 0 else top_plane(_magnitude(coef, c, ci, cj))
+                            if sig[c, ci + 1, cj + 1] == 0 and _magnitude(coef, c, ci, cj) >= bitn:
+                                found = 1
                             if inner:
-                                m = max(m, np.int64(dtop[c, ci, cj]))
-                            acc = max(acc, m)
-                dtop[c, i, j] = acc
+                                found |= dsig[c, ci, cj]
+                dsig[c, i, j] = found
 
 
 @njit(cache=True)
@@ -236,12 +237,12 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
-# coef: the encoder's signed coefficients; dtop: the top plane of the largest
-# not yet significant descendant (encoder); sig / sgn: significance and signs
+# coef: the encoder's signed coefficients; dsig: the zerotree test of each node at
+# this pass's threshold (encoder); sig / sgn: significance and signs
 # (1-sample border); flags: what happened to each coefficient in the current pass
 # (1-sample border, cleared before every dominant pass): IN_ZEROTREE (a zerotree
 # root or inside one) and IMP1EZW's context flags (see its module)
-Maps = namedtuple("Maps", ["coef", "dtop", "sig", "flags"])
+Maps = namedtuple("Maps", ["coef", "dsig", "sig", "flags"])
 IN_ZEROTREE = 1
 # the subordinate list: packed coordinates, magnitude bits known, lowest plane
 # known, 1 until the first refinement
@@ -263,7 +264,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev = tree
-    coef, dtop, sig, flags = maps
+    coef, dsig, sig, flags = maps
     lst, lval, llow, lfirst = sub
     nc, hp, wp = coef.shape
     bitn = np.int32(1) << n
@@ -298,7 +299,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                     b2 = 0
                     b3 = 0
                     if not decoding:
-                        subtree_sig = not leaf and dtop[c, i, j] >= n
+                        subtree_sig = not leaf and dsig[c, i, j] != 0
                         if not was_sig and _magnitude(coef, c, i, j) >= bitn:
                             b1 = 1
                             b2 = 1 if coef[c, i, j] < 0 else 0
@@ -446,17 +447,17 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
                           np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     flags = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    dtop = np.zeros((1, 1, 1), dtype=np.int8)  # the decoder has none
+    dsig = np.zeros((1, 1, 1), dtype=np.uint8)  # the decoder has none
     if not decoding:
-        dtop = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.int8)
-    maps = Maps(coef, dtop, sig, flags)
+        dsig = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint8)
+    maps = Maps(coef, dsig, sig, flags)
 
     regs = coder_registers(decoding, state)
     n_list = 0
     n = n_max
     while n >= 0:
         if not decoding:
-            descendant_top(coef, sig, hl, wl, levels, dtop)  # significant coefficients read as 0
+            descendant_significant(coef, sig, hl, wl, levels, n, dsig)
         flags.fill(0)  # the flags speak of the current pass only
         regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub,
                                            n_list, n)
