@@ -275,6 +275,16 @@ def forward_coefficients(
         yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s)
 
 
+def _int32_in_place(values: np.ndarray) -> np.ndarray:
+    """Integer-valued float64 ``values`` (C-contiguous) as int32, written block by block into the
+    first half of their own memory (each block is read before it is written); returns that int32 view."""
+    flat = values.reshape(-1)
+    out = flat.view(np.int32)[: flat.size]
+    for a, b in _blocks(flat.size):
+        out[a:b] = flat[a:b].astype(np.int32)
+    return out.reshape(values.shape)
+
+
 def coefficient_energy(q: np.ndarray) -> float:
     """``sum (|q| + 0.5)**2`` over the non-zero coefficients (their truncation-interval centres), by blocks."""
     flat = q.reshape(-1)
@@ -361,6 +371,21 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
         hp, wp = T.padded_shape(h, w, plan.levels)
         coeffs = coeffs[:, : hp >> r, : wp >> r]  # the bands of level > r (a view)
     if header.lossless:
+        if (r == 0 and not extra and coeffs.dtype == np.float64 and coeffs.flags.c_contiguous
+                and coeffs.flags.writeable and coeffs.shape[1:] == (h, w)):
+            # in place: the integer coefficients into the first half of the float64 array's
+            # memory, the inverse 5/3 there, then the offsets, the inverse RCT, clipping and
+            # the cast by blocks of rows into the output (the same arithmetic per sample)
+            q = _int32_in_place(coeffs)
+            planes = [T.inverse(q[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
+                      for k in range(c)]
+            out = np.empty((h, w, c), dtype=header.dtype)
+            rows = _block_rows(w)
+            for r0 in range(0, h, rows):
+                block = [p[r0 : r0 + rows].astype(np.int64) + plan.offsets[k] for k, p in enumerate(planes)]
+                rgb = T.rct_inverse(np.stack(block)) if c == 3 else block[0][:, :, None]
+                out[r0 : r0 + rows] = np.clip(rgb, 0, maxval)
+            return out
         planes = [
             T.inverse(coeffs[k].astype(np.int32), shape=(h, w), wavelet=plan.wavelet, levels=plan.levels,
                       reduce=r).astype(np.int64)
