@@ -325,17 +325,20 @@ def resolve_transform(codec: str, image: ImageSpec, target: EncodeTarget, *, los
     return wavelet, levels, (0,)
 
 
-def least_distortion(candidates: Iterable, code: Callable) -> tuple:
+def least_distortion(candidates: Iterable, code: Callable, *, estimate_error: bool = True) -> tuple:
     """Code every ``(q, quantised)`` candidate with ``code(q, quantised) -> (plan, result)``
     and keep the best: (plan, result, squared error).
 
     The best is the one whose decoded coefficients have the least squared error,
     estimated from ``result.reduction`` without decoding and taken back to the
-    unscaled domain (quantiser step and fractional bits).
+    unscaled domain (quantiser step and fractional bits).  ``estimate_error=False``
+    (one candidate, and the caller needs no error): the first candidate, error None.
     """
     best = None
     for q, quantised in candidates:
         plan, result = code(q, quantised)
+        if not estimate_error:
+            return plan, result, None
         scale = step_scale(plan.step) * (1 << plan.frac_bits)
         energy = coefficient_energy(q)
         error = (energy - result.reduction) / (scale * scale)
@@ -684,8 +687,10 @@ class BitplaneCodec(Codec):
     windowed_decode: bool = False
 
     # -- what a codec implements
-    def encode_coefficients(self, q: np.ndarray, plan: BitplanePlan, budget: int | None) -> EncodeResult:
-        """Code signed integer coefficients (C, hp, wp) in tree layout into at most ``budget`` bytes."""
+    def encode_coefficients(self, q: np.ndarray, plan: BitplanePlan, budget: int | None, *,
+                            estimate_error: bool = True) -> EncodeResult:
+        """Code signed integer coefficients (C, hp, wp) in tree layout into at most ``budget`` bytes
+        (``estimate_error=False``: leave ``EncodeResult.reduction`` at 0, see :func:`least_distortion`)."""
         raise NotImplementedError
 
     def decode_coefficients(self, payload: bytes, plan: BitplanePlan, shape: tuple[int, int, int], *,
@@ -709,30 +714,35 @@ class BitplaneCodec(Codec):
 
     def encode_plans(self, pixels: np.ndarray, budget_for: Callable[[bytes], int | None], *, lossless: bool,
                      bit_depth: int, wavelet: str, levels: int, steps: tuple,
-                     options: Mapping[str, Any]) -> tuple[BitplanePlan, EncodeResult, float]:
+                     options: Mapping[str, Any], estimate_error: bool = True,
+                     ) -> tuple[BitplanePlan, EncodeResult, float | None]:
         """Code ``pixels`` with every quantiser step in ``steps``; the least-distortion (plan, result, error).
 
         ``budget_for(params)`` is the payload budget once the parameter block is known
-        (its length is the same for every step).
+        (its length is the same for every step).  ``estimate_error=False`` with one
+        step skips the error estimate (its two passes over the significant
+        coefficients and one over all of them): the error is then None.
         """
+        estimate_error = estimate_error or len(steps) > 1
         candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=bit_depth, steps=steps)
 
         def code(q, quantised: Quantised):
             plan = self.new_plan(options, wavelet, levels, quantised)
-            result = self.encode_coefficients(q, plan, budget_for(self.pack_plan(plan, lossless)))
+            result = self.encode_coefficients(q, plan, budget_for(self.pack_plan(plan, lossless)),
+                                              estimate_error=estimate_error)
             if options.get("reconstruction", "optimized") == "optimized" and not lossless:
                 plan.recon = result.recon
             return plan, result
 
-        return least_distortion(candidates, code)
+        return least_distortion(candidates, code, estimate_error=estimate_error)
 
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
                      options: Mapping[str, Any]) -> tuple[bytes, bytes]:
         wavelet, levels, steps = resolve_transform(self.name, image, target, lossless=lossless, options=options)
         plan, result, _ = self.encode_plans(image.pixels, target.payload_budget, lossless=lossless,
                                             bit_depth=image.bit_depth, wavelet=wavelet, levels=levels, steps=steps,
-                                            options=options)
+                                            options=options, estimate_error=False)
         return self.pack_plan(plan, lossless), result.payload
 
     def decode_plan(self, plan: BitplanePlan, payload: bytes, header: Header, reduce: int = 0, *,

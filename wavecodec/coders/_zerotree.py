@@ -98,7 +98,8 @@ def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, 
 
 def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str = "ac", scan: str = "strict",
                         order: str = "shapiro", levels: int, n_max: int, budget: int | None,
-                        stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
+                        stats: np.ndarray | None = None, priors: bool = True,
+                        estimate_error: bool = True) -> EncodeResult:
     """Run a zerotree encoder on signed integer coefficients (C, hp, wp) in tree layout.
 
     ``levels`` fixes the LL band (``hp >> levels`` x ``wp >> levels``); the first
@@ -120,7 +121,10 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
     payload, (n_list, lst, lval, llow, _) = B.run_encoder(arith, budget, max(1024, coef.size * (n_max + 2) // 2), run)
     offsets = _ezw_kernel.optimal_offsets(coef, lst, lval, llow, n_list)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
-    reduction = _ezw_kernel.distortion_reduction(coef, lst, lval, llow, n_list, recon[0] / 256.0, recon[1] / 256.0)
+    reduction = 0.0
+    if estimate_error:  # the step search's error estimate
+        reduction = _ezw_kernel.distortion_reduction(coef, lst, lval, llow, n_list, recon[0] / 256.0,
+                                                     recon[1] / 256.0)
     return EncodeResult(payload, recon, reduction)
 
 
@@ -162,9 +166,10 @@ class ZerotreeCodec(B.BitplaneCodec):
 
     kernel: ZerotreeKernel
 
-    def encode_coefficients(self, q: np.ndarray, plan: B.BitplanePlan, budget: int | None) -> EncodeResult:
+    def encode_coefficients(self, q: np.ndarray, plan: B.BitplanePlan, budget: int | None, *,
+                            estimate_error: bool = True) -> EncodeResult:
         return encode_coefficients(self.kernel, q, variant=plan.variant, scan=plan.scan, order=plan.pass_order,
-                                   levels=plan.levels, n_max=plan.n_max, budget=budget)
+                                   levels=plan.levels, n_max=plan.n_max, budget=budget, estimate_error=estimate_error)
 
     def decode_coefficients(self, payload: bytes, plan: B.BitplanePlan, shape: tuple[int, int, int], *,
                             integer: bool, weights: B.CoefficientWeights | None,

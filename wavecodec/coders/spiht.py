@@ -66,7 +66,8 @@ def _run_kernel(decoding, arith, coef, levels, n_max, state, buf, out_val, stats
 
 
 def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int, budget: int | None,
-                        stats: np.ndarray | None = None, priors: bool = True) -> EncodeResult:
+                        stats: np.ndarray | None = None, priors: bool = True,
+                        estimate_error: bool = True) -> EncodeResult:
     """Run the SPIHT encoder on signed integer coefficients in tree layout (C, hp, wp).
 
     The payload is at most ``budget`` bytes.  ``stats`` (contexts x 2) counts the
@@ -74,6 +75,7 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
     :func:`wavecodec.trace`: its reference coder gives the same bits as the
     ``plain`` variant.)  The kernel reads ``q`` as it is when it is C-contiguous
     int32 (what :func:`wavecodec.coders._bitplane.forward_coefficients` yields).
+    ``estimate_error=False`` skips ``reduction`` (the step search's error estimate).
     """
     if n_max < 0:
         return EncodeResult(b"")
@@ -89,8 +91,10 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
     lsp, lsp_plane = lists.lsp, lists.lsp_plane
     offsets = _k.optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
-    reduction = _k.distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old,
-                                        recon[0] / 256.0, recon[1] / 256.0)
+    reduction = 0.0
+    if estimate_error:
+        reduction = _k.distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old,
+                                            recon[0] / 256.0, recon[1] / 256.0)
     return EncodeResult(payload, recon, reduction)
 
 
@@ -131,8 +135,10 @@ class SpihtCodec(B.BitplaneCodec):
     capabilities = Capabilities(embedded=True, lossless=True, colour=True)
     options = (B.variant_option("the paper's binary-uncoded bits"),) + B.common_options()
 
-    def encode_coefficients(self, q: np.ndarray, plan: B.BitplanePlan, budget: int | None) -> EncodeResult:
-        return encode_coefficients(q, variant=plan.variant, levels=plan.levels, n_max=plan.n_max, budget=budget)
+    def encode_coefficients(self, q: np.ndarray, plan: B.BitplanePlan, budget: int | None, *,
+                            estimate_error: bool = True) -> EncodeResult:
+        return encode_coefficients(q, variant=plan.variant, levels=plan.levels, n_max=plan.n_max, budget=budget,
+                                   estimate_error=estimate_error)
 
     def decode_coefficients(self, payload: bytes, plan: B.BitplanePlan, shape: tuple[int, int, int], *,
                             integer: bool, weights: B.CoefficientWeights | None, plane_weight: np.ndarray,
