@@ -24,12 +24,15 @@ library's default thresholds 0.1 / 0.2), dilated by a 5x5 square (2 pixels).
 It is fixed here, independent of the codec's own edge detector and options.
 
 ``--cost``: encode time and peak memory of canny-spiht beside spiht (issue 15,
-criterion 2).  Each (image, rate, codec) runs in a fresh Python process: after the
-imports, the image load and a warm-up encode of a 256x256 crop (compilation), it
-records ``ru_maxrss``, encodes the image once (the growth of ``ru_maxrss`` is the
-peak resident memory of the encode above that baseline), times ``--repeats``
-encodes (median) and measures one more under ``tracemalloc`` (peak of the Python
-and NumPy allocations during the encode).  ``768x512`` is kodim01 (gray);
+criterion 2).  Time: one process per (image, rate) encodes with the two codecs
+alternately, ``--repeats`` times each (the same machine load for both: the
+ratio is the median of the pairwise ratios).  Memory: one fresh process per
+(image, rate, codec): after the imports, the image load and a warm-up encode
+of a 256x256 crop (compilation), it records ``ru_maxrss``, encodes the image
+once (the growth of ``ru_maxrss`` is the peak resident memory of the encode
+above that baseline) and once more under ``tracemalloc`` (peak of the Python
+and NumPy allocations during the encode; Numba's own allocations are not
+seen).  ``768x512`` is kodim01 (gray);
 ``N`` (a square size) is a gray mosaic of the 512x512 top-left corners of the 24
 images, tiled in order.
 """
@@ -187,7 +190,8 @@ sys.path.insert(0, sys.argv[1])
 import bench_core as bc
 import wavecodec
 
-kodak, size, rate, codec, repeats = sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+kodak, size, rate, what, repeats = sys.argv[2], sys.argv[3], float(sys.argv[4]), sys.argv[5], int(sys.argv[6])
+options = eval(sys.argv[7])  # canny-spiht's options (a dict literal)
 if size == "768x512":
     img = bc.load_image(kodak + "/kodim01.png", "L")
 else:
@@ -201,49 +205,62 @@ else:
             k += 1
 budget = bc.budget_bytes(img.shape, rate)
 crop = np.ascontiguousarray(img[:256, :256])
-wavecodec.decode(wavecodec.encode(crop, codec, max_bytes=bc.budget_bytes(crop.shape, max(rate, 0.1))))
-base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-data = wavecodec.encode(img, codec, max_bytes=budget)
-rss_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kb) / 1024.0
-times = []
-for _ in range(repeats):
-    t0 = time.perf_counter()
-    wavecodec.encode(img, codec, max_bytes=budget)
-    times.append(time.perf_counter() - t0)
-tracemalloc.start()
-wavecodec.encode(img, codec, max_bytes=budget)
-peak_mb = tracemalloc.get_traced_memory()[1] / 2 ** 20
-tracemalloc.stop()
-mode = wavecodec.info(data).params.get("mode", "-")
-print(repr({"times": times, "rss_mb": rss_mb, "peak_mb": peak_mb, "mode": mode, "bytes": len(data)}))
+codecs = ("spiht", "canny-spiht") if what == "time" else (what,)
+for codec in codecs:
+    opts = options if codec == "canny-spiht" else {}
+    wavecodec.decode(wavecodec.encode(crop, codec, max_bytes=bc.budget_bytes(crop.shape, max(rate, 0.1)), **opts))
+if what == "time":  # the two codecs alternately in this process: the same load for both
+    times = {c: [] for c in codecs}
+    for _ in range(repeats):
+        for codec in codecs:
+            t0 = time.perf_counter()
+            wavecodec.encode(img, codec, max_bytes=budget, **(options if codec == "canny-spiht" else {}))
+            times[codec].append(time.perf_counter() - t0)
+    print(repr(times))
+else:
+    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    data = wavecodec.encode(img, what, max_bytes=budget, **opts)
+    rss_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base_kb) / 1024.0
+    tracemalloc.start()
+    wavecodec.encode(img, what, max_bytes=budget, **opts)
+    peak_mb = tracemalloc.get_traced_memory()[1] / 2 ** 20
+    tracemalloc.stop()
+    mode = wavecodec.info(data).params.get("mode", "-")
+    print(repr({"rss_mb": rss_mb, "peak_mb": peak_mb, "mode": mode}))
 """
 
 
-def cost(report: bc.Report, kodak: Path, sizes: list[str], rates: tuple, repeats: int) -> None:
+def cost(report: bc.Report, kodak: Path, sizes: list[str], rates: tuple, repeats: int,
+         options: dict | None = None) -> None:
     """Encode time and peak memory of canny-spiht and spiht, one fresh process each (see the docstring)."""
     import ast
     import subprocess
 
+    def child(size, rate, what):
+        out = subprocess.run([sys.executable, "-c", _COST_CHILD, str(Path(__file__).resolve().parent),
+                              str(kodak), size, str(rate), what, str(repeats), repr(options or {})],
+                             check=True, capture_output=True, text=True).stdout
+        return ast.literal_eval(out.strip().splitlines()[-1])
+
     rows = []
     for size in sizes:
         for rate in rates:
-            res = {}
-            for codec in ("spiht", "canny-spiht"):
-                out = subprocess.run([sys.executable, "-c", _COST_CHILD, str(Path(__file__).resolve().parent),
-                                      str(kodak), size, str(rate), codec, str(repeats)],
-                                     check=True, capture_output=True, text=True).stdout
-                res[codec] = ast.literal_eval(out.strip().splitlines()[-1])
-            s, c = res["spiht"], res["canny-spiht"]
-            ts, tc = statistics.median(s["times"]), statistics.median(c["times"])
-            rows.append([size, f"{rate:g}", f"{ts:.3f}", f"{tc:.3f}", f"{tc / ts:.2f}",
+            times = child(size, rate, "time")
+            s, c = child(size, rate, "spiht"), child(size, rate, "canny-spiht")
+            ts, tc = statistics.median(times["spiht"]), statistics.median(times["canny-spiht"])
+            ratio = statistics.median(b / a for a, b in zip(times["spiht"], times["canny-spiht"]))
+            rows.append([size, f"{rate:g}", f"{ts:.3f}", f"{tc:.3f}", f"{ratio:.2f}",
                          f"{s['peak_mb']:.0f}", f"{c['peak_mb']:.0f}", f"{c['peak_mb'] / s['peak_mb']:.2f}",
-                         f"{s['rss_mb']:.0f}", f"{c['rss_mb']:.0f}", c["mode"]])
+                         f"{s['rss_mb']:.0f}", f"{c['rss_mb']:.0f}", f"{c['rss_mb'] / max(s['rss_mb'], 1e-9):.2f}",
+                         c["mode"]])
             print(rows[-1], file=sys.stderr, flush=True)
-    report(f"Encode cost, gray, median of {repeats} encodes each; peak = tracemalloc peak of one encode; "
-           "RSS = growth of ru_maxrss over the first encode (MB); one fresh process per cell:")
+    opts = ", ".join(f"{k}={v!r}" for k, v in (options or {}).items()) or "default options"
+    report(f"Encode cost, gray, canny-spiht with {opts}: median of {repeats} encodes of each codec, alternating in one process, and "
+           f"the median of the {repeats} pairwise ratios; peak = tracemalloc peak of one encode; RSS = growth of "
+           "ru_maxrss over the first encode (MB); memory in one fresh process per codec and cell:")
     report()
     report(bc.md_table(["image", "bpp", "spiht s", "canny-spiht s", "time ratio", "spiht peak MB",
-                        "canny-spiht peak MB", "peak ratio", "spiht RSS MB", "canny-spiht RSS MB",
+                        "canny-spiht peak MB", "peak ratio", "spiht RSS MB", "canny-spiht RSS MB", "RSS ratio",
                         "canny-spiht stream"], rows))
     report()
 
@@ -349,7 +366,7 @@ def main(argv=None) -> int:
     ap.add_argument("--modes", default="L,RGB", help="Pillow modes: L (gray), RGB (colour)")
     ap.add_argument("--figure", metavar="N:MODE:RATE:Y:X", help="only write a crop figure (see figure())")
     ap.add_argument("--out", type=Path, default=Path("canny-crop.png"), help="PNG path for --figure")
-    ap.add_argument("--options", default="", help="canny-spiht options for --figure, e.g. 'psnr_tolerance=0.1'")
+    ap.add_argument("--options", default="", help="canny-spiht options for --figure and --cost, e.g. 'psnr_tolerance=0.1'")
     ap.add_argument("--tune", metavar="SETS", help="only compare option sets, e.g. 'spacing=8;spacing=16' (gray)")
     ap.add_argument("--cost", action="store_true", help="only measure encode time and memory beside spiht")
     ap.add_argument("--sizes", default="768x512,4096", help="--cost images: 768x512 (kodim01) or N (mosaic)")
@@ -359,7 +376,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.cost:
         rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else (0.05, 0.5)
-        cost(bc.Report(), args.kodak, args.sizes.split(","), rates, args.repeats)
+        cost(bc.Report(), args.kodak, args.sizes.split(","), rates, args.repeats, parse_options(args.options))
         return 0
     if args.tune is not None:
         paths = [str(args.kodak / f"kodim{i:02d}.png") for i in parse_images(args.images)]
