@@ -153,7 +153,7 @@ _LIBRARY_VERSIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "jpegxl": (("imagecodecs", "jpegxl_version"),),
     "avif": (("imagecodecs", "avif_version"),),
     "sperr": (("imagecodecs", "sperr_version"),),
-    "jpeg": (("PIL.features", "jpg"),),
+    "jpeg": (("PIL.features", "jpg"), ("PIL.features", "libjpeg_turbo")),
     "webp": (("PIL.features", "webp"),),
     "compressai": (("torch", "__version__"), ("compressai", "__version__")),
 }
