@@ -40,7 +40,8 @@ Trees (paper Sec. III, Fig. 2):
   has no offspring, each other member ``(2a+di, 2b+dj)`` has the 2x2 block at
   ``(di*hl + 2a, dj*wl + 2b)`` in the coarsest detail band of its orientation.
 
-Lists are flat arrays of packed coordinates ``(c << 42) | (i << 21) | j``; the LIS
+Lists are flat arrays of packed coordinates ``(c << shift_c) | (i << shift_i) | j``
+(:func:`.trees.pack_at`: int32 up to 2**31 samples, 4 bytes per entry); the LIS
 is processed as a queue within a pass (entries appended during the pass are
 visited in the same pass), compacted in place.
 
@@ -60,15 +61,14 @@ from .jit import python_array_kernel as _pass
 
 from .arith import STATE_DONE, code_decision, coder_registers, save_registers
 from .trees import N_BAND
-from .trees import SHIFT_C as _SHIFT_C
-from .trees import SHIFT_I as _SHIFT_I
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
 from .trees import NEGATIVE, SIGNIFICANT, top_plane
 from .trees import interval_means
 from .trees import diagonal_neighbours, four_neighbours, orientation, sign_context
-from .trees import pack as _pack
-from .trees import unpack as _unpack
+from .trees import SHIFT_C, SHIFT_I, list_shifts
+from .trees import pack_at as _pack
+from .trees import unpack_at as _unpack
 
 # Context layout (arithmetic-coded variant).  Band classes: 0 LL, 1 levels >= 3,
 # 2 level 2, 3 level 1.  ``chroma`` = plane index > 0.
@@ -201,7 +201,7 @@ def _parent_sig(sig, c, i, j, hl, wl):
 # What the passes share, bundled so that each pass reads like the paper's step.
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
-Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
+Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
 Maps = namedtuple("Maps", ["coef", "sig", "d_top", "l_top", "out_val"])
 Lists = namedtuple("Lists", ["lip", "lsp", "lsp_plane", "lis", "lis_b"])
 
@@ -264,14 +264,14 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     others stay in the LIP, in order.  Returns ``(regs, n_lip, n_lsp, done)``.
     """
     state, buf, probs, counts, stats = coder
-    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, sig, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
     bitn = np.int64(1) << n
     w = 0
     for k in range(n_lip):
         p = lip[k]
-        c, i, j = _unpack(p)
+        c, i, j = _unpack(p, shc, shi)
         ctx = 0
         if arith is not None:
             ctx = _pixel_context(sig, rowlev, collev, hl, wl, hp2, wp2, levels, c, i, j)
@@ -289,7 +289,7 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
             s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
             if s < 0:
                 return regs, n_lip, n_lsp, True
-            _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s)
+            _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s, shc, shi)
             n_lsp += 1
         else:
             lip[w] = p
@@ -300,12 +300,12 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
 
 
 @njit(cache=True, inline="always")
-def _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s):
+def _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s, shc, shi):
     """Record (i, j), significant at plane ``n`` with sign ``s`` (1: negative), and append it to the LSP."""
     sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if s != 0 else 0)
     if decoding:
         out_val[c, i, j] = np.int32(1) << n
-    lsp[n_lsp] = _pack(c, i, j)
+    lsp[n_lsp] = _pack(c, i, j, shc, shi)
     lsp_plane[n_lsp] = n
 
 
@@ -322,7 +322,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     the list is compacted in place.  Returns ``(regs, n_lis, n_lip, n_lsp, done)``.
     """
     state, buf, probs, counts, stats = coder
-    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, sig, d_top, l_top, out_val = maps
     lip, lsp, lsp_plane, lis, lis_b = lists
     bitn = np.int64(1) << n
@@ -331,7 +331,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     while k < n_lis:
         p = lis[k]
         typ = lis_b[k]
-        c, i, j = _unpack(p)
+        c, i, j = _unpack(p, shc, shi)
         r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
         ctx = 0
         if arith is not None:
@@ -371,10 +371,10 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                     s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
                     if s < 0:
                         return regs, n_lis, n_lip, n_lsp, True
-                    _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, ci, cj, s)
+                    _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, ci, cj, s, shc, shi)
                     n_lsp += 1
                 else:
-                    lip[n_lip] = _pack(c, ci, cj)
+                    lip[n_lip] = _pack(c, ci, cj, shc, shi)
                     n_lip += 1
                 if not decoding and state[STATE_DONE] != 0:
                     return regs, n_lis, n_lip, n_lsp, True
@@ -384,7 +384,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                 n_lis += 1
         else:
             for a in range(4):  # step 2.2.2: each offspring to the end of the LIS as type A
-                lis[n_lis] = _pack(c, r0 + (a >> 1), c0 + (a & 1))
+                lis[n_lis] = _pack(c, r0 + (a >> 1), c0 + (a & 1), shc, shi)
                 lis_b[n_lis] = 0
                 n_lis += 1
         k += 1
@@ -400,13 +400,13 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
     Returns ``(regs, refined, done)``: how many of the ``lsp_old`` entries were refined.
     """
     state, buf, probs, counts, stats = coder
-    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, sig, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
     bitn = np.int64(1) << n
     for k in range(lsp_old):
         p = lsp[k]
-        c, i, j = _unpack(p)
+        c, i, j = _unpack(p, shc, shi)
         ctx = 0
         if arith is not None:
             band = _band_class(min(rowlev[i], collev[j]), levels)
@@ -443,7 +443,8 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     nc, hp, wp = coef.shape
     hp2, wp2 = hp // 2, wp // 2
     hl, wl = hp >> levels, wp >> levels  # the LL slot
-    tree = Tree(hl, wl, hp2, wp2, levels, rowlev, collev)
+    shc, shi, entry = list_shifts(nc, hp, wp)
+    tree = Tree(hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi)
     if decoding:
         d_top = l_top = np.zeros((1, 1, 1), dtype=np.int8)
     else:
@@ -457,10 +458,10 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     # compaction never lets the write index pass the read index
     n_lis_cap = 3 * nc * hp2 * wp2 + 16
     lists = Lists(
-        np.empty(total, dtype=np.int64),  # LIP
-        np.empty(total, dtype=np.int64),  # LSP
+        np.empty(total, dtype=entry),  # LIP
+        np.empty(total, dtype=entry),  # LSP
         np.empty(total, dtype=np.int8),  # plane at which each LSP entry became significant
-        np.empty(n_lis_cap, dtype=np.int64),  # LIS
+        np.empty(n_lis_cap, dtype=entry),  # LIS
         np.empty(n_lis_cap, dtype=np.uint8),  # LIS entry type: 0 = A (set D), 1 = B (set L)
     )
     return tree, maps, lists
@@ -493,7 +494,7 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
     # with offspring in the LIS as type A: in each 2x2 group of the LL slot all but
     # the top-left member (and none when there are no levels)
     c, i, j = (a.ravel() for a in np.meshgrid(np.arange(nc), np.arange(hl), np.arange(wl), indexing="ij"))
-    ll = (c.astype(np.int64) << _SHIFT_C) | (i.astype(np.int64) << _SHIFT_I) | j.astype(np.int64)
+    ll = (c.astype(np.int64) << tree.shift_c) | (i.astype(np.int64) << tree.shift_i) | j.astype(np.int64)
     n_lip = ll.size
     lists.lip[:n_lip] = ll
     roots = ll[((i & 1) | (j & 1)) != 0] if levels > 0 else ll[:0]
@@ -538,7 +539,7 @@ def _known_plane(k, lsp_plane, n_stop, refined, lsp_old):
 
 
 @njit(cache=True)
-def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
+def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, shc=SHIFT_C, shi=SHIFT_I):
     """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
 
     Returned separately for "fresh" entries (only the significance bit known:
@@ -551,7 +552,7 @@ def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
     cnt = np.zeros(2)
     for k in range(n_lsp):
         p = lsp[k]
-        c, i, j = _unpack(p)
+        c, i, j = _unpack(p, shc, shi)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         if low == 0:
             continue
@@ -565,7 +566,8 @@ def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
 
 
 @njit(cache=True)
-def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, offset_fresh, offset_refined):
+def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, offset_fresh, offset_refined,
+                         shc=SHIFT_C, shi=SHIFT_I):
     """Encoder side: how much the decoded significant coefficients reduce the squared error.
 
     Sum over the LSP of ``m**2 - (m - r)**2``, with ``m`` the magnitude (taken at the
@@ -577,7 +579,7 @@ def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, 
     acc = 0.0
     for k in range(n_lsp):
         p = lsp[k]
-        c, i, j = _unpack(p)
+        c, i, j = _unpack(p, shc, shi)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         mi = _magnitude(coef, c, i, j)
         m = np.float64(mi) + 0.5
@@ -593,7 +595,7 @@ def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, 
 
 
 @njit(cache=True, _nrt=False)
-def final_codes(out_val, sig, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
+def final_codes(out_val, sig, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, shc=SHIFT_C, shi=SHIFT_I):
     """Decoder: turn ``out_val`` in place into the coefficient codes of
     :func:`.coefficients.expand_codes`, from the LSP and the sign map.
 
@@ -604,7 +606,7 @@ def final_codes(out_val, sig, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old):
     """
     for k in range(n_lsp):
         p = lsp[k]
-        c, i, j = _unpack(p)
+        c, i, j = _unpack(p, shc, shi)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
         code = (np.int64(out_val[c, i, j]) << 1) | (np.int64(1) << low)
         out_val[c, i, j] = -code if sig[c, i + 1, j + 1] & NEGATIVE else code

@@ -42,6 +42,28 @@ def unpack(p):
 
 
 @njit(cache=True, inline="always")
+def pack_at(c, i, j, shift_c, shift_i):
+    """List entry ``(c << shift_c) | (i << shift_i) | j`` of coefficient (c, i, j), with the shifts
+    chosen for the image (:func:`list_shifts`), so that entries fit int32 for images up to 2**31 samples."""
+    return (np.int64(c) << shift_c) | (np.int64(i) << shift_i) | np.int64(j)
+
+
+@njit(cache=True, inline="always")
+def unpack_at(p, shift_c, shift_i):
+    """``(c, i, j)`` of list entry ``p`` (see :func:`pack_at`)."""
+    q = np.int64(p)
+    return q >> shift_c, (q >> shift_i) & ((np.int64(1) << (shift_c - shift_i)) - 1), q & ((np.int64(1) << shift_i) - 1)
+
+
+def list_shifts(nc: int, hp: int, wp: int) -> tuple[int, int, type]:
+    """``(shift_c, shift_i, dtype)`` of :func:`pack_at` for a (nc, hp, wp) layout: int32 entries when
+    they fit (4 bytes per list entry), else int64."""
+    shift_i = max(1, (wp - 1).bit_length())
+    shift_c = shift_i + max(1, (hp - 1).bit_length())
+    return shift_c, shift_i, (np.int32 if nc << shift_c <= 1 << 31 else np.int64)
+
+
+@njit(cache=True, inline="always")
 def band_class(lev, levels):
     """Context band class of a coefficient at level ``lev``: 0 LL, 1 levels >= 3, 2 level 2, 3 level 1."""
     if lev > levels:
