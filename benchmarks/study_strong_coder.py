@@ -23,13 +23,24 @@ lets one ingredient at a time change:
   0.3 bpp), 'always' (4 steps at every rate), 'fine' (8 steps 2**(-k/8)) or
   'never';
 * ``pick``: how a step is chosen: 'estimate' (the encoder's error estimate, as
-  the codec does) or 'decode' (the decoded image's MSE).
+  the codec does) or 'decode' (the decoded image's MSE);
+* ``contexts``: today's kernel, or the study kernel ``study_spiht_contexts.py`` (a
+  copy of the SPIHT kernel with inter-plane, neighbour-magnitude and parent/cousin
+  contexts as run-time switches; mode 0 gives today's bits, which the study checks).
+
+``--recon-oracle`` instead measures what per-band reconstruction points (one pair
+per luma/chroma x level instead of today's one pair) would gain.
+
+The SPIHT kernel is being edited in the shared tree: run it against a fixed commit
+(``git worktree add /tmp/ssc-base <rev>`` and ``PYTHONPATH=/tmp/ssc-base``), as the
+results file says.
 
 Rates are payload budgets (``floor(bpp * H * W / 8)`` bytes); bpp in the tables is
 the payload actually produced (plus the side information above).  BD figures
 use :mod:`wavecodec.bench.bjontegaard` against the ``base`` configuration on the
 mean curves (mean bpp, mean PSNR over the images), as the benchmark reports do,
-and also per image (mean of the per-image BD-PSNRs).
+and also per image (mean of the per-image BD-PSNRs), over the rates of 0.1-1 bpp
+(the issue's range; the gray 0.02 and 0.05 bpp columns are shown beside).
 The first run checks that ``base`` reproduces ``wavecodec.encode(..., "spiht")``.
 """
 
@@ -50,7 +61,12 @@ import wavecodec
 from wavecodec import transform as T
 from wavecodec.bench.bjontegaard import bd_psnr, bd_rate
 from wavecodec.coders import _bitplane as B
+from wavecodec._kernels import arith as _ac
+from wavecodec.coders import _spiht_priors
 from wavecodec.coders import spiht as S
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import study_spiht_contexts as _ctx  # noqa: E402
 
 RATES_RGB = (0.1, 0.15, 0.25, 0.4, 0.6, 1.0)
 RATES_GRAY = (0.02, 0.05, 0.1, 0.15, 0.25, 0.4, 0.6, 1.0)
@@ -59,12 +75,14 @@ RATES_GRAY = (0.02, 0.05, 0.1, 0.15, 0.25, 0.4, 0.6, 1.0)
 @dataclass(frozen=True)
 class Config:
     name: str
-    colour: str = "ict"  # 'ict' or 'klt'
+    colour: str = "ict"  # 'ict', 'klt' or 'ict|klt' (both tried, the better kept per image and rate)
     chroma: tuple = (1.0,)  # chroma weight factors; several = searched per image and rate (decoded MSE)
     levels: int = 6
-    wavelet: str = "cdf97"
+    wavelet: str = "cdf97"  # or 'cdf97|bior6.8': both tried, the better kept per image and rate (1 byte)
     steps: str = "auto"  # 'auto', 'always', 'fine', 'never'
     pick: str = "estimate"  # 'estimate' or 'decode'
+    contexts: int = -1  # -1: today's kernel; else the study kernel with these mode bits (study_spiht_contexts)
+    prune: tuple = ()  # isolated-coefficient pruning levels tried beside none (see prune_isolated), by decoded MSE
     note: str = ""
 
 
@@ -75,10 +93,24 @@ CONFIGS = {c.name: c for c in [
     Config("always-decode", steps="always", pick="decode", note="4-step search, picked by decoded MSE"),
     Config("fine", steps="fine", pick="decode", note="8 steps 2**(-k/8), picked by decoded MSE"),
     Config("lv5", levels=5), Config("lv7", levels=7),
+    Config("bior6.8", wavelet="bior6.8", note="CDF 17/11 (PyWavelets, periodization) instead of the 9/7"),
+    Config("best-wavelet", wavelet="cdf97|bior6.8", pick="decode", note="9/7 or 17/11 per image and rate"),
     Config("klt", colour="klt", note="per-image KLT instead of the ICT"),
     Config("chroma-search", chroma=(0.71, 0.84, 1.0, 1.19, 1.41), note="chroma weight x{0.71..1.41} per image"),
     Config("klt-chroma", colour="klt", chroma=(0.71, 0.84, 1.0, 1.19, 1.41)),
     Config("klt-always", colour="klt", steps="always", pick="decode"),
+    Config("ctx0", contexts=0, note="study kernel, no extra contexts (must equal base)"),
+    Config("ctx-xplane", contexts=1, note="inter-plane significance and sign contexts"),
+    Config("ctx-mag", contexts=2, note="neighbour-magnitude classes in the pixel significance contexts"),
+    Config("ctx-family", contexts=4, note="large parent and significant cousins in the pixel significance contexts"),
+    Config("ctx-all", contexts=7, note="all three context extensions"),
+    Config("best-colour", colour="ict|klt", steps="always", pick="decode",
+           note="ICT or KLT per image and rate (decoded MSE, 1 byte), 4-step search"),
+    Config("best-all", colour="ict|klt", steps="always", pick="decode", contexts=1,
+           note="best-colour + inter-plane contexts"),
+    Config("prune", prune=(1, 2), note="2 passes: isolated coefficients of the last 1 or 2 planes zeroed, if better"),
+    Config("best-prune", colour="ict|klt", steps="always", pick="decode", contexts=1, prune=(1, 2),
+           note="best-all + pruning"),
     Config("all", colour="klt", chroma=(0.71, 0.84, 1.0, 1.19, 1.41), steps="always", pick="decode"),
 ]}
 
@@ -151,7 +183,71 @@ def front_end(img: np.ndarray, colour: str, levels: int, wavelet: str) -> FrontE
     return FrontEnd(x, means, inv, plane_w, side, levels, wavelet, (h, w, c), table)
 
 
-def code(fe: FrontEnd, chroma: float, step: float, budget: int) -> tuple[int, np.ndarray, float]:
+def _study_models() -> tuple[np.ndarray, np.ndarray]:
+    """The base coder's trained priors, each copied to the contexts that refine it."""
+    p0 = np.asarray(_spiht_priors.PRIORS)[_ctx.prior_map()]
+    return _ac.models_from_priors(p0, _spiht_priors.CONFIDENCE)
+
+
+def _study_run(decoding, coef, levels, n_max, state, buf, out_val, mode):
+    nc, hp, wp = coef.shape
+    rowlev, collev = B.level_maps(hp, wp, levels)
+    tree, maps, lists = _ctx.workspace(decoding, coef, out_val, levels, rowlev, collev, mode)
+    probs, counts = _study_models()
+    coder = _ac.BitCoder(state, buf, probs, counts, np.zeros((0, 2), dtype=np.int64))
+    n_stop, n_lsp, refined, lsp_old = _ctx.spiht_code(decoding, True, tree, maps, lists, coder, n_max, 0)
+    return n_stop, n_lsp, refined, lsp_old, lists, maps
+
+
+def study_encode(q: np.ndarray, levels: int, n_max: int, budget: int, mode: int) -> B.EncodeResult:
+    """:func:`wavecodec.coders.spiht.encode_coefficients` (variant 'ac') on the study kernel."""
+    coef = np.ascontiguousarray(q, dtype=np.int32)
+    dummy = np.zeros((1, 1, 1), dtype=np.int32)
+    payload, (n_stop, n_lsp, refined, lsp_old, lists, _) = B.run_encoder(
+        True, budget, max(1024, coef.size * (n_max + 2) // 4),
+        lambda state, buf: _study_run(False, coef, levels, n_max, state, buf, dummy, mode))
+    offsets = _ctx.optimal_offsets(coef, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old)
+    recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
+    reduction = _ctx.distortion_reduction(coef, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old,
+                                                  recon[0] / 256.0, recon[1] / 256.0)
+    return B.EncodeResult(payload, recon, reduction)
+
+
+def study_decode(payload: bytes, shape, levels, n_max, frac_bits, recon, weights, plane_weight, mode) -> np.ndarray:
+    values, codes = B.coefficient_buffer(shape)
+    data, state = B.start_decoder(payload, True)
+    n_stop, n_lsp, refined, lsp_old, lists, maps = _study_run(True, codes, levels, n_max, state, data, codes, mode)
+    _ctx.final_codes(codes, maps.sig, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old)
+    return B.expand(values, codes, integer=False, frac_bits=frac_bits, recon=recon, weights=weights,
+                    plane_weight=plane_weight)
+
+
+def stop_plane(q: np.ndarray, levels: int, n_max: int, budget: int) -> int:
+    """The bit-plane at which today's coder stops at ``budget`` (study kernel, mode 0 = today's bits)."""
+    coef = np.ascontiguousarray(q, dtype=np.int32)
+    dummy = np.zeros((1, 1, 1), dtype=np.int32)
+    _, (n_stop, *_rest) = B.run_encoder(True, budget, max(1024, coef.size * (n_max + 2) // 4),
+                                        lambda state, buf: _study_run(False, coef, levels, n_max, state, buf, dummy, 0))
+    return int(n_stop)
+
+
+def prune_isolated(q: np.ndarray, n_stop: int, planes: int) -> np.ndarray:
+    """``q`` with the isolated small coefficients set to 0: magnitude below ``2**(n_stop + planes)``
+    and no 8-neighbour of magnitude ``2**n_stop`` or more (they cost a significance test of
+    their set, a sign and the sorting of their siblings, for little distortion)."""
+    big = (np.abs(q) >= (1 << max(n_stop, 0))).astype(np.int8)
+    pad = np.pad(big, ((0, 0), (1, 1), (1, 1)))
+    h, w = q.shape[1:]
+    neigh = sum(pad[:, 1 + dy : 1 + dy + h, 1 + dx : 1 + dx + w] for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+                if dy or dx)
+    small = np.abs(q) < (1 << max(n_stop + planes, 0))
+    out = q.copy()
+    out[(neigh == 0) & small] = 0
+    return out
+
+
+def code(fe: FrontEnd, chroma: float, step: float, budget: int, contexts: int = -1,
+         prune: int = 0) -> tuple[int, np.ndarray, float]:
     """Encode at ``budget`` payload bytes with chroma factor and quantiser scale; (bytes, decoded, est. error)."""
     h, w, c = fe.shape
     frac = B.frac_bits_for(8, fe.levels)
@@ -161,15 +257,24 @@ def code(fe: FrontEnd, chroma: float, step: float, budget: int) -> tuple[int, np
     q = np.trunc(fe.x * (cw[:, None, None] * scale)).astype(np.int32)
     top = int(np.abs(q).max())
     n_max = top.bit_length() - 1
-    res = S.encode_coefficients(q, variant="ac", levels=fe.levels, n_max=n_max, budget=budget)
+    if prune:
+        q = prune_isolated(q, stop_plane(q, fe.levels, n_max, budget), prune)
+    if contexts < 0:
+        res = S.encode_coefficients(q, variant="ac", levels=fe.levels, n_max=n_max, budget=budget)
+    else:
+        res = study_encode(q, fe.levels, n_max, budget, contexts)
     energy = B.coefficient_energy(q)
     est = (energy - res.reduction) / (scale * scale)
     hp, wp = q.shape[1:]
     rowlev, collev = B.level_maps(hp, wp, fe.levels)
     weights = B.CoefficientWeights(fe.table, rowlev, collev)
-    coeffs = S.decode_coefficients(res.payload, variant="ac", shape=q.shape, levels=fe.levels, n_max=n_max,
-                                   frac_bits=frac, integer=False, recon=res.recon, weights=weights,
-                                   plane_weight=fe.plane_w * cw * step)
+    if contexts < 0:
+        coeffs = S.decode_coefficients(res.payload, variant="ac", shape=q.shape, levels=fe.levels, n_max=n_max,
+                                       frac_bits=frac, integer=False, recon=res.recon, weights=weights,
+                                       plane_weight=fe.plane_w * cw * step)
+    else:
+        coeffs = study_decode(res.payload, q.shape, fe.levels, n_max, frac, res.recon, weights,
+                              fe.plane_w * cw * step, contexts)
     planes = np.stack([T.inverse(coeffs[k], shape=(h, w), wavelet=fe.wavelet, levels=fe.levels) + fe.means[k]
                        for k in range(c)])
     if c == 1:
@@ -180,6 +285,60 @@ def code(fe: FrontEnd, chroma: float, step: float, budget: int) -> tuple[int, np
         out = np.einsum("ck,khw->hwc", fe.inv, planes)
     out = np.clip(np.rint(out), 0, 255).astype(np.uint8)
     return len(res.payload), out, est
+
+
+def recon_oracle(fe: FrontEnd, budget: int) -> dict:
+    """How much per-band reconstruction points would gain over today's two (fresh, refined).
+
+    Codes at ``budget`` (step 1, chroma 1, the study kernel in mode 0 = today's bits), then
+    compares, in the weighted coefficient domain (squared error there ~ pixel squared
+    error), the error of the codec's two points with that of MSE-optimal points per
+    (luma/chroma, level, fresh/refined) group, quantised to 1/256 like the header's.
+    Returns the gain in dB and the side information the groups would need (bytes).
+    """
+    frac = B.frac_bits_for(8, fe.levels)
+    scale = float(1 << frac)
+    t_all = np.abs(fe.x * scale)
+    q = np.trunc(fe.x * scale).astype(np.int32)
+    n_max = int(np.abs(q).max()).bit_length() - 1
+    res = study_encode(q, fe.levels, n_max, budget, 0)
+    codes = np.zeros(q.shape, dtype=np.int32)
+    data, state = B.start_decoder(res.payload, True)
+    n_stop, n_lsp, refined, lsp_old, lists, maps = _study_run(True, codes, fe.levels, n_max, state, data, codes, 0)
+    _ctx.final_codes(codes, maps.sig, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old)
+    a = np.abs(codes.astype(np.int64))
+    nz = a > 0
+    lowbit = a & -a
+    known = (a - lowbit) >> 1
+    fresh = known == lowbit
+    hp, wp = q.shape[1:]
+    rowlev, collev = B.level_maps(hp, wp, fe.levels)
+    lev = np.minimum(rowlev[:, None], collev[None, :])
+    lev = np.broadcast_to(lev, q.shape)
+    chroma = np.zeros(q.shape, dtype=bool)
+    chroma[1:] = True
+    rec = np.zeros(q.shape)
+    exact = nz & (lowbit == 1)
+    rec[exact] = known[exact] + 0.5
+    base_rec = rec.copy()
+    unknown = nz & (lowbit > 1)
+    f0, f1 = res.recon[0] / 256.0, res.recon[1] / 256.0
+    base_rec[unknown] = known[unknown] + lowbit[unknown] * np.where(fresh[unknown], f0, f1)
+    groups = 0
+    for ch in (False, True):
+        for lv in np.unique(lev):
+            for fr in (True, False):
+                m = unknown & (chroma == ch) & (lev == lv) & (fresh == fr)
+                if not m.any():
+                    continue
+                w = lowbit[m].astype(np.float64)
+                off = np.sum(w * (t_all[m] - known[m])) / np.sum(w * w)
+                off = np.clip(np.rint(off * 256), 1, 255) / 256
+                rec[m] = known[m] + w * off
+                groups += 1
+    sse_base = float(np.sum((t_all - base_rec) ** 2))
+    sse_new = float(np.sum((t_all - rec) ** 2))
+    return {"gain_db": 10 * np.log10(sse_base / sse_new), "side_bytes": groups}
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -196,25 +355,28 @@ def step_list(cfg: Config, bpp: float) -> list[float]:
 
 
 def run_config(img: np.ndarray, cfg: Config, rates, fe_cache: dict) -> list[dict]:
-    key = (cfg.colour, cfg.levels, cfg.wavelet)
-    if key not in fe_cache:
-        fe_cache[key] = front_end(img, cfg.colour, cfg.levels, cfg.wavelet)
-    fe = fe_cache[key]
+    fes = []
+    for colour in cfg.colour.split("|"):
+        for wavelet in cfg.wavelet.split("|"):
+            key = (colour, cfg.levels, wavelet)
+            if key not in fe_cache:
+                fe_cache[key] = front_end(img, colour, cfg.levels, wavelet)
+            fes.append(fe_cache[key])
     h, w = img.shape[:2]
     chroma = cfg.chroma if img.ndim == 3 else (1.0,)
-    extra = fe.side_bytes + (1 if len(chroma) > 1 else 0)
+    extra = max(fe.side_bytes for fe in fes) + (1 if len(chroma) > 1 else 0) + (1 if len(fes) > 1 else 0)
     rows = []
     for bpp in rates:
         budget = int(bpp * h * w / 8) - extra
         best = None
-        for a in chroma:
-            for s in step_list(cfg, bpp):
-                n, out, est = code(fe, a, s, budget)
+        for fe, a in ((fe, a) for fe in fes for a in chroma):
+            for s, pr in ((s, pr) for s in step_list(cfg, bpp) for pr in (0,) + cfg.prune):
+                n, out, est = code(fe, a, s, budget, cfg.contexts, pr)
                 err = np.mean((out.astype(float) - img.astype(float)) ** 2)
                 # 'estimate' picks the step as the codec does (for one chroma factor); the chroma factor
                 # (and 'decode') by the decoded MSE
                 score = (err if cfg.pick == "decode" or len(chroma) > 1 else est, err)
-                if cfg.pick == "estimate" and len(chroma) > 1:
+                if cfg.pick == "estimate" and (len(chroma) > 1 or len(fes) > 1 or cfg.prune):
                     score = (err, err)
                 if best is None or score[0] < best[0][0]:
                     best = (score, n, out, a, s)
@@ -245,25 +407,30 @@ def bd_table(results: dict, mode: str, names: list[str], images: list[str]) -> l
              "|---|" + "---:|" * (len(RATES_RGB if mode == 'rgb' else RATES_GRAY) + 4)]
     base = results[mode]["base"]
 
-    def mean_curve(per_image):
-        bpp = np.mean([[r["bpp"] for r in per_image[i]] for i in images], axis=0)
-        ps = np.mean([[r["psnr"] for r in per_image[i]] for i in images], axis=0)
+    def mean_curve(per_image, bd_only=False):
+        keep = [k for k, r in enumerate(per_image[images[0]]) if not bd_only or r["target"] >= 0.1]
+        bpp = np.mean([[per_image[i][k]["bpp"] for k in keep] for i in images], axis=0)
+        ps = np.mean([[per_image[i][k]["psnr"] for k in keep] for i in images], axis=0)
         return bpp, ps
 
-    bb, bp = mean_curve(base)
+    def bd_points(rows):
+        rows = [r for r in rows if r["target"] >= 0.1]
+        return [r["bpp"] for r in rows], [r["psnr"] for r in rows]
+
+    bb, bp = mean_curve(base, True)
     for name in names:
         if name not in results[mode]:
             continue
         per = results[mode][name]
         if not all(i in per for i in images):
             continue
-        cb, cp = mean_curve(per)
+        cb, cp = mean_curve(per, True)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             d = bd_psnr(bb, bp, cb, cp)
             r = bd_rate(bb, bp, cb, cp)
-            per_img = np.mean([bd_psnr([x["bpp"] for x in base[i]], [x["psnr"] for x in base[i]],
-                                       [x["bpp"] for x in per[i]], [x["psnr"] for x in per[i]]) for i in images])
+            per_img = np.mean([bd_psnr(*bd_points(base[i]), *bd_points(per[i])) for i in images])
+        cp = mean_curve(per)[1]
         cells = " | ".join(f"{p:.2f}" for p in cp)
         lines.append(f"| `{name}` | {cells} | {d:+.3f} dB | {r:+.2f}% | {per_img:+.3f} dB |"
                      f" {CONFIGS[name].note if name in CONFIGS else ''} |")
@@ -277,6 +444,8 @@ def main() -> None:
     ap.add_argument("--mode", choices=("rgb", "gray", "both"), default="both")
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--out", type=Path, default=Path("/tmp/study_strong_coder.json"))
+    ap.add_argument("--recon-oracle", action="store_true",
+                    help="only measure what per-band reconstruction points would gain (recon_oracle)")
     args = ap.parse_args()
     files = sorted(args.kodak.glob("kodim*.png"))
     if args.images < len(files):  # spread the subset over the set
@@ -285,6 +454,18 @@ def main() -> None:
     names = [n for n in args.configs.split(",") if n]
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     modes = ("rgb", "gray") if args.mode == "both" else (args.mode,)
+    if args.recon_oracle:
+        for mode in modes:
+            rates = RATES_RGB if mode == "rgb" else RATES_GRAY
+            rows = []
+            for f in files:
+                img = load(f, mode)
+                fe = front_end(img, "ict", T.default_levels(*img.shape[:2]), "cdf97")
+                rows.append([recon_oracle(fe, int(bpp * img.shape[0] * img.shape[1] / 8)) for bpp in rates])
+            print(f"per-band reconstruction points, {mode}, {len(files)} images: mean gain (dB) / side bytes")
+            print(" | ".join(f"{bpp:g} bpp: {np.mean([r[k]['gain_db'] for r in rows]):+.3f} dB"
+                             f" / {np.mean([r[k]['side_bytes'] for r in rows]):.0f} B" for k, bpp in enumerate(rates)))
+        return
     check_base(load(files[0], "rgb"))
     for mode in modes:
         rates = RATES_RGB if mode == "rgb" else RATES_GRAY
@@ -294,7 +475,7 @@ def main() -> None:
             fe_cache: dict = {}
             for name in names:
                 cfg = CONFIGS[name]
-                if mode == "gray" and (cfg.colour != "ict" or len(cfg.chroma) > 1):
+                if mode == "gray" and (cfg.colour != "ict" or len(cfg.chroma) > 1 or cfg.contexts == 1):
                     continue
                 if f.stem in res.get(name, {}):
                     continue
