@@ -192,8 +192,10 @@ def plot(summary: dict, out: Path) -> list[Path]:
             if ms_vals:
                 axes[1].set_ylim(min(ms_vals) - 0.5, max(ms_vals) + 0.5)
         xlabel = "bits per pixel" + (" (codec's own bytes)" if basis == "payload" else " (whole stream)")
-        axes[0].set(xlabel=xlabel, ylabel=f"{m['metric']} (dB)", title=f"{mode}: PSNR")
-        axes[1].set(xlabel=xlabel, ylabel="MS-SSIM (dB) = -10 log10(1 - MS-SSIM)", title=f"{mode}: MS-SSIM")
+        n_images = max((c["params"]["n_images"] for c in m["curves"].values() if not _published(c)), default=0)
+        where = f"{'colour' if mode == 'rgb' else 'gray'}, {n_images} image{'s' if n_images != 1 else ''}"
+        axes[0].set(xlabel=xlabel, ylabel=f"{m['metric']} (dB)", title=f"{where}: PSNR")
+        axes[1].set(xlabel=xlabel, ylabel="MS-SSIM (dB) = -10 log10(1 - MS-SSIM)", title=f"{where}: MS-SSIM")
         for ax in axes:
             ax.grid(True, alpha=0.3)
         axes[0].legend(fontsize=7, title="solid: wavecodec, dashed: external,\ndotted: published (not measured here)",
