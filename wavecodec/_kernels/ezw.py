@@ -71,17 +71,15 @@ from numba import njit
 from . import imp1ezw as imp1
 from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, save_registers
 from .jit import helper
-from .trees import MASK as _MASK
 from .trees import N_BAND
-from .trees import SHIFT_C as _SHIFT_C
-from .trees import SHIFT_I as _SHIFT_I
+from .trees import SHIFT_C, SHIFT_I, list_shifts
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
 from .trees import NEGATIVE, SIGNIFICANT
 from .trees import interval_means
 from .trees import coefficient_sign_context, four_neighbours
-from .trees import pack as _pack
-from .trees import unpack as _unpack
+from .trees import pack_at as _pack
+from .trees import unpack_at as _unpack
 
 CTX_SIG = 0  # newly significant: chroma(2) x band(4) x leaf(2) x parent sig(2) x neighbours(3) = 96
 CTX_ZTR = CTX_SIG + 96  # IZ vs ZTR: chroma x band x parent sig(2) x neighbours(3) x node sig(2) = 96
@@ -236,7 +234,7 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
 # What the passes share, bundled so that each pass reads like the paper's step.
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
-Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev"])
+Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
 # coef: the encoder's signed coefficients; dsig: the zerotree test of each node at
 # this pass's threshold (encoder); sig / sgn: significance and signs
 # (1-sample border); flags: what happened to each coefficient in the current pass
@@ -263,7 +261,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     are not all coded when coding stops is not applied.
     """
     state, buf, probs, counts, stats = coder
-    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, dsig, sig, flags = maps
     lst, lval, llow, lfirst = sub
     nc, hp, wp = coef.shape
@@ -354,7 +352,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                     # the symbol's effect
                     if b1 == 1:  # POS / NEG (PT / NT): to the subordinate list
                         sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if b2 != 0 else 0)
-                        lst[n_list] = _pack(c, i, j)
+                        lst[n_list] = _pack(c, i, j, shc, shi)
                         lval[n_list] = bitn
                         llow[n_list] = n
                         lfirst[n_list] = 1
@@ -390,7 +388,7 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
     Returns ``(regs, done)``.
     """
     state, buf, probs, counts, stats = coder
-    hl, wl, hp2, wp2, levels, rowlev, collev = tree
+    hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     lst, lval, llow, lfirst = sub
     bitn = np.int32(1) << n
     half = bitn if significance_first != 0 else bitn >> 1
@@ -398,7 +396,7 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
     for k in range(n_list):
         if llow[k] <= low_after:
             continue  # found in this dominant pass (significance first): refined in the next one
-        c, i, j = _unpack(lst[k])
+        c, i, j = _unpack(lst[k], shc, shi)
         ctx = 0
         if arith is not None:
             band = _band_class(min(rowlev[i], collev[j]), levels)
@@ -431,7 +429,8 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     (contexts x 2, or empty) counts the encoder's decisions per context.
 
     Returns ``(n_list, lst, lval, llow, sig)``: the subordinate list (packed
-    coordinates ``(c << 42) | (i << 21) | j``), the magnitude bits known for each
+    coordinates ``(c << shift_c) | (i << shift_i) | j``, :func:`.trees.pack_at` with
+    :func:`.trees.list_shifts`), the magnitude bits known for each
     entry (``lval``), the lowest plane known (``llow``: ``|x|`` lies in
     ``[lval, lval + 2**llow)``) and the significance map with the signs (1-sample border).
 
@@ -441,9 +440,10 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     """
     nc, hp, wp = coef.shape
     total = nc * hp * wp
-    tree = Tree(hl, wl, hp // 2, wp // 2, levels, rowlev, collev)
+    shc, shi, entry = list_shifts(nc, hp, wp)
+    tree = Tree(hl, wl, hp // 2, wp // 2, levels, rowlev, collev, shc, shi)
     coder = BitCoder(state, buf, probs, counts, stats)
-    sub = SubordinateList(np.empty(total, dtype=np.int64), np.empty(total, dtype=np.int32),
+    sub = SubordinateList(np.empty(total, dtype=entry), np.empty(total, dtype=np.int32),
                           np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     flags = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
@@ -475,7 +475,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
 
 
 @njit(cache=True)
-def optimal_offsets(coef, lst, lval, llow, n_list):
+def optimal_offsets(coef, lst, lval, llow, n_list, shc=SHIFT_C, shi=SHIFT_I):
     """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
 
     Returned for entries known only to be significant (``|x|`` in ``[T, 2T)``) and
@@ -491,7 +491,8 @@ def optimal_offsets(coef, lst, lval, llow, n_list):
             continue
         p = lst[k]
         width = np.int64(1) << low
-        m = _magnitude(coef, p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK)
+        c, i, j = _unpack(p, shc, shi)
+        m = _magnitude(coef, c, i, j)
         g = 0 if np.int64(lval[k]) == width else 1  # only the top bit known: fresh
         sums[g] += ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
         cnt[g] += 1
@@ -499,7 +500,7 @@ def optimal_offsets(coef, lst, lval, llow, n_list):
 
 
 @njit(cache=True)
-def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_refined):
+def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_refined, shc=SHIFT_C, shi=SHIFT_I):
     """Encoder side: squared error removed by the decoded coefficients (``sum m**2 - (m - r)**2``).
 
     ``m`` is the magnitude (centre ``|coef| + 0.5`` of its truncation interval), ``r`` the
@@ -509,7 +510,8 @@ def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_ref
     acc = 0.0
     for k in range(n_list):
         p = lst[k]
-        m = np.float64(_magnitude(coef, p >> _SHIFT_C, (p >> _SHIFT_I) & _MASK, p & _MASK)) + 0.5
+        c, i, j = _unpack(p, shc, shi)
+        m = np.float64(_magnitude(coef, c, i, j)) + 0.5
         low = np.int64(llow[k])
         width = np.int64(1) << low
         if low <= 0:
@@ -522,15 +524,13 @@ def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_ref
 
 
 @njit(cache=True, _nrt=False)
-def list_codes(codes, lst, lval, llow, sig, n_list):
+def list_codes(codes, lst, lval, llow, sig, n_list, shc=SHIFT_C, shi=SHIFT_I):
     """Decoder: write the code of every subordinate-list entry into ``codes`` (int32, zero-filled)
     for :func:`.coefficients.expand_codes`: ``|x|`` lies in ``[lval, lval + 2**llow)``, so the code
     is ``+-((lval << 1) | (1 << llow))`` with the sign of the sign map (1-sample border).
     Coefficients not on the list stay 0."""
     for k in range(n_list):
         p = lst[k]
-        c = p >> _SHIFT_C
-        i = (p >> _SHIFT_I) & _MASK
-        j = p & _MASK
+        c, i, j = _unpack(p, shc, shi)
         code = (np.int64(lval[k]) << 1) | (np.int64(1) << np.int64(llow[k]))
         codes[c, i, j] = -code if sig[c, i + 1, j + 1] & NEGATIVE else code

@@ -41,6 +41,7 @@ import numpy as np
 
 from .._kernels import arith as _ac
 from .._kernels import ezw as _ezw_kernel
+from .._kernels.trees import list_shifts
 from .._registry import Option
 from . import _bitplane as B
 from ._bitplane import EncodeResult  # noqa: F401  (re-exported)
@@ -119,12 +120,13 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
         return _run_kernel(kernel, False, arith, scan, order, coef, levels, n_max, state, buf, stats, priors)
 
     payload, (n_list, lst, lval, llow, _) = B.run_encoder(arith, budget, max(1024, coef.size * (n_max + 2) // 2), run)
-    offsets = _ezw_kernel.optimal_offsets(coef, lst, lval, llow, n_list)
+    shifts = list_shifts(*coef.shape)[:2]
+    offsets = _ezw_kernel.optimal_offsets(coef, lst, lval, llow, n_list, *shifts)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
     reduction = 0.0
     if estimate_error:  # the step search's error estimate
         reduction = _ezw_kernel.distortion_reduction(coef, lst, lval, llow, n_list, recon[0] / 256.0,
-                                                     recon[1] / 256.0)
+                                                     recon[1] / 256.0, *shifts)
     return EncodeResult(payload, recon, reduction)
 
 
@@ -144,7 +146,7 @@ def decode_coefficients(kernel: ZerotreeKernel, payload: bytes, *, variant: str 
     data, state = B.start_decoder(payload, arith)
     values, codes = B.coefficient_buffer(shape)  # ``codes`` (untouched while decoding) gives the kernel the shape
     n_list, lst, lval, llow, sgn = _run_kernel(kernel, True, arith, scan, order, codes, levels, n_max, state, data)
-    _ezw_kernel.list_codes(codes, lst, lval, llow, sgn, n_list)
+    _ezw_kernel.list_codes(codes, lst, lval, llow, sgn, n_list, *list_shifts(*shape)[:2])
     del lst, lval, llow, sgn, data
     return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
                     plane_weight=plane_weight)
