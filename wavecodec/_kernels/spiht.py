@@ -56,7 +56,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .jit import array_helper, helper
+from .jit import helper
 from .jit import python_array_kernel as _pass
 
 from .arith import STATE_DONE, code_decision, coder_registers, save_registers
