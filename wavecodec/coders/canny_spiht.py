@@ -174,12 +174,13 @@ class CannySpihtCodec(Codec):
         self._check_combinations(options, lossless)
         wavelet, levels, steps = B.resolve_transform(self.name, image, _PrefixedTarget(target, bytes([MODE_SPIHT])),
                                                      lossless=lossless, options=spiht_opts)
-        plain = self._encode_plain(image, target, lossless, spiht_opts, wavelet, levels, steps)
-        if lossless or target.max_bytes is None or options["use_edges"] == "never" or min(h, w) < 16:
+        try_edges = not (lossless or target.max_bytes is None or options["use_edges"] == "never" or min(h, w) < 16
+                         # above EDGE_MAX_BPP the edge layer did not pay on Kodak (docs/canny-spiht.md)
+                         or (options["use_edges"] == "auto" and options["edge_share"] == "auto"
+                             and 8.0 * target.max_bytes / (h * w) > EDGE_MAX_BPP))
+        plain = self._encode_plain(image, target, lossless, spiht_opts, wavelet, levels, steps, try_edges)
+        if not try_edges:
             return plain[:2]
-        if options["use_edges"] == "auto" and options["edge_share"] == "auto" \
-                and 8.0 * target.max_bytes / (h * w) > EDGE_MAX_BPP:
-            return plain[:2]  # above this rate the edge layer did not pay on Kodak (docs/canny-spiht.md)
         candidates, mask = self._encode_edges(image, target, options, wavelet, levels, plain[3], plain[2])
         if not candidates:
             return plain[:2]
@@ -228,14 +229,16 @@ class CannySpihtCodec(Codec):
 
     @staticmethod
     def _encode_plain(image: ImageSpec, target: EncodeTarget, lossless: bool, spiht_opts: dict, wavelet: str,
-                      levels: int, steps: tuple) -> tuple[bytes, bytes, float, int]:
+                      levels: int, steps: tuple, estimate_error: bool) -> tuple[bytes, bytes, float | None, int]:
         """The plain SPIHT stream behind mode byte 0 (the ``spiht`` codec's own choices), its
-        estimated squared error (:func:`wavecodec.coders._bitplane.least_distortion`) and
+        estimated squared error (:func:`wavecodec.coders._bitplane.least_distortion`; None
+        without ``estimate_error`` when one step is coded, as the ``spiht`` codec does) and
         the quantiser step it chose."""
         prefix = bytes([MODE_SPIHT])
         plan, result, err = _SPIHT.encode_plans(image.pixels, _PrefixedTarget(target, prefix).payload_budget,
                                                 lossless=lossless, bit_depth=image.bit_depth, wavelet=wavelet,
-                                                levels=levels, steps=steps, options=spiht_opts)
+                                                levels=levels, steps=steps, options=spiht_opts,
+                                                estimate_error=estimate_error)
         return prefix + _SPIHT.pack_plan(plan, lossless), result.payload, err, plan.step
 
     def _errors(self, image: ImageSpec, stream: tuple, mask: np.ndarray) -> tuple[float, float]:
