@@ -334,7 +334,13 @@ def _symbols(layer: EdgeLayer):
     first = np.where(c.lengths > 1, d[np.minimum(starts, max(d.shape[0] - 1, 0))] if d.size else 0, 0).astype(np.int64)
     both = inside[:-1] & inside[1:]  # two consecutive steps of one contour: a turn, in contour order
     turns = _k.TURN_RANK[(d[1:][both] - d[:-1][both]) & 7].astype(np.int64)
-    # sample residuals
+    return y0, x0, first, turns, sample_symbols(layer)
+
+
+def sample_symbols(layer: EdgeLayer) -> np.ndarray:
+    """The zigzagged level differences along each contour (first knot: from ``n_levels // 2``),
+    in coding order: the last part of :func:`_symbols`."""
+    c = layer.contours
     ns = n_samples(c.lengths, layer.spacing)
     lev = layer.levels.astype(np.int64)
     pred = np.empty_like(lev)
@@ -343,8 +349,7 @@ def _symbols(layer: EdgeLayer):
         knot_starts = np.concatenate([[0], np.cumsum(ns)[:-1]])
         pred[knot_starts] = layer.n_levels // 2
     diff = lev - pred
-    zig = np.where(diff >= 0, 2 * diff, -2 * diff - 1).reshape(-1)
-    return y0, x0, first, turns, zig
+    return np.where(diff >= 0, 2 * diff, -2 * diff - 1).reshape(-1)
 
 
 def huffman_lengths(freq: np.ndarray, max_len: int = _k.MAX_CODE_LENGTH) -> np.ndarray:
@@ -404,8 +409,9 @@ def _field_bits(value: np.ndarray, nbits: np.ndarray, ctx: np.ndarray, step: np.
     return bits.astype(np.int64), (ctx[f] + step[f] * j).astype(np.int64)
 
 
-def encode(layer: EdgeLayer, n_planes: int, h: int, w: int, entropy: str) -> bytes:
-    """The edge layer as bytes; ``entropy`` is 'huffman' or 'arith'.
+def encode(layer: EdgeLayer, n_planes: int, h: int, w: int, entropy: str, symbols: tuple | None = None) -> bytes:
+    """The edge layer as bytes; ``entropy`` is 'huffman' or 'arith' (``symbols``: :func:`_symbols`
+    of the layer when the caller has them, e.g. to try both coders).
 
     Layout: [Huffman mode: 8 + 16 code lengths, 4 bits each] number of contours
     (Exp-Golomb k=4), then per contour: start row and column (raw bits), length-1
@@ -422,7 +428,7 @@ def encode(layer: EdgeLayer, n_planes: int, h: int, w: int, entropy: str) -> byt
     :func:`wavecodec._kernels.edges.arith_encode`.  (It used to be a Numba kernel
     that emitted bit by bit; compiling it cost about 3 s on first use.)
     """
-    y0, x0, first, turns, zig = _symbols(layer)
+    y0, x0, first, turns, zig = _symbols(layer) if symbols is None else symbols
     huff = entropy == "huffman"
     c = layer.contours
     n = c.count

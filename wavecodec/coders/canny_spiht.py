@@ -305,7 +305,8 @@ class CannySpihtCodec(Codec):
             while n_keep > 0:
                 keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
                 layer = layer_all.subset(keep)
-                edge_data, entropy = min(((E.encode(layer, c, h, w, e), e) for e in entropies),
+                symbols = E._symbols(layer)  # shared by the entropy coders tried
+                edge_data, entropy = min(((E.encode(layer, c, h, w, e, symbols), e) for e in entropies),
                                          key=lambda t: len(t[0]))
                 if len(edge_data) <= limit:
                     break
@@ -348,7 +349,7 @@ class CannySpihtCodec(Codec):
         and the empirical entropy of the sample symbols."""
         c = layer.contours
         ns = E.n_samples(c.lengths, layer.spacing)
-        _, _, _, _, zig = E._symbols(layer)
+        zig = E.sample_symbols(layer)
         hist = np.bincount(np.minimum(zig, E._k.ESCAPE), minlength=E._k.N_RES_SYMBOLS).astype(np.float64)
         p = hist / max(hist.sum(), 1.0)
         bits_sym = -np.log2(np.maximum(p, 1e-9))
