@@ -11,7 +11,7 @@ Every measurement runs in a fresh Python process, so that one codec's memory
 cannot hide in another's high-water mark: the process imports everything, builds
 the test image (a mosaic of Kodak images, gray by ITU-R BT.601 luma, tiled and
 cropped to ``size x size``; colour for ``--colour-size``), warms the codec up on
-a 64x64 crop (compiled kernels are not counted), then resets the kernel's peak-RSS
+a 256x256 crop at the same rate (compiled kernels are not counted), then resets the kernel's peak-RSS
 counter (``/proc/self/clear_refs``) and runs one encode or one decode.  Reported:
 peak resident memory above the resident memory just before the call, in bytes
 per sample (height x width x channels), and wall time.  The input image and the
@@ -96,6 +96,7 @@ def child(codec: str, op: str, size: int, bpp: float, colour: bool, kodak: Path,
     img = mosaic(kodak, size, colour)
     samples = img.size
     small = np.ascontiguousarray(img[:64, :64])
+    crop = np.ascontiguousarray(img[:256, :256])  # big enough for canny-spiht's edge layer at 0.1 bpp
     if codec == "sperr":
         import imagecodecs as ic
 
@@ -117,9 +118,7 @@ def child(codec: str, op: str, size: int, bpp: float, colour: bool, kodak: Path,
         def decode(s):
             return ic.jpeg2k_decode(s, numthreads=1)
     else:
-        wavecodec.decode(wavecodec.encode(small, codec, bpp=max(bpp, 1.0)))
-        if bpp <= 0.3:  # the low-rate path (step search): 150 bytes of 64x64 is 0.29 bpp (0.1 bpp is below the header)
-            wavecodec.decode(wavecodec.encode(small, codec, max_bytes=150))
+        wavecodec.decode(wavecodec.encode(crop, codec, bpp=bpp))  # every kernel of this rate's path compiled
 
         def encode():
             return wavecodec.encode(img, codec, bpp=bpp)
