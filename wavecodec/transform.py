@@ -266,8 +266,12 @@ def _as_plane(plane, name: str = "plane") -> np.ndarray:
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
-    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
-        raise InvalidArgumentError(f"{name} must contain only finite values (no NaN or inf)")
+    if not np.issubdtype(a.dtype, np.floating):
+        return
+    flat = a.reshape(-1) if a.flags.c_contiguous else a.ravel()
+    for start in range(0, flat.size, 1 << 18):  # by blocks: no image-sized boolean temporary
+        if not np.isfinite(flat[start : start + (1 << 18)]).all():
+            raise InvalidArgumentError(f"{name} must contain only finite values (no NaN or inf)")
 
 
 def _as_int32(a: np.ndarray, name: str, limit: int | None = None) -> np.ndarray:
