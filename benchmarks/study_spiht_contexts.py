@@ -29,7 +29,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from wavecodec._kernels.jit import array_helper, helper
+from wavecodec._kernels.jit import helper
 from wavecodec._kernels.jit import python_array_kernel as _pass
 
 from wavecodec._kernels.arith import STATE_DONE, code_decision, coder_registers, save_registers

@@ -96,6 +96,9 @@ CONFIGS = {c.name: c for c in [
     Config("bior6.8", wavelet="bior6.8", note="CDF 17/11 (PyWavelets, periodization) instead of the 9/7"),
     Config("best-wavelet", wavelet="cdf97|bior6.8", pick="decode", note="9/7 or 17/11 per image and rate"),
     Config("klt", colour="klt", note="per-image KLT instead of the ICT"),
+    Config("sklt7", colour="sklt7", note="KLT per subband level (7 matrices) after the wavelet transform"),
+    Config("sklt3", colour="sklt3", note="KLT per group of levels (LL+3.., 2, 1) after the wavelet transform"),
+    Config("sklt3-always", colour="sklt3", steps="always", pick="decode"),
     Config("chroma-search", chroma=(0.71, 0.84, 1.0, 1.19, 1.41), note="chroma weight x{0.71..1.41} per image"),
     Config("klt-chroma", colour="klt", chroma=(0.71, 0.84, 1.0, 1.19, 1.41)),
     Config("klt-always", colour="klt", steps="always", pick="decode"),
@@ -106,11 +109,15 @@ CONFIGS = {c.name: c for c in [
     Config("ctx-all", contexts=7, note="all three context extensions"),
     Config("best-colour", colour="ict|klt", steps="always", pick="decode",
            note="ICT or KLT per image and rate (decoded MSE, 1 byte), 4-step search"),
+    Config("best-colour3", colour="ict|klt|sklt3", steps="always", pick="decode",
+           note="ICT, KLT or subband KLT (3 groups) per image and rate, 4-step search"),
     Config("best-all", colour="ict|klt", steps="always", pick="decode", contexts=1,
            note="best-colour + inter-plane contexts"),
     Config("prune", prune=(1, 2), note="2 passes: isolated coefficients of the last 1 or 2 planes zeroed, if better"),
     Config("best-prune", colour="ict|klt", steps="always", pick="decode", contexts=1, prune=(1, 2),
            note="best-all + pruning"),
+    Config("gray-best", wavelet="cdf97|bior6.8", steps="always", pick="decode", prune=(1, 2),
+           note="9/7 or 17/11, 4-step search, pruning: every gray ingredient that gained"),
     Config("all", colour="klt", chroma=(0.71, 0.84, 1.0, 1.19, 1.41), steps="always", pick="decode"),
 ]}
 
@@ -147,11 +154,54 @@ class FrontEnd:
     wavelet: str
     shape: tuple
     table: np.ndarray = field(repr=False, default=None)
+    group_map: np.ndarray | None = None  # subband KLT: group of every (row, column) of the tree layout
+    group_inv: dict | None = None  # subband KLT: inverse colour matrix of each group
+
+
+def subband_klt_front_end(pix: np.ndarray, levels: int, wavelet: str, groups: int) -> FrontEnd:
+    """Colour KLT per group of subbands, after the wavelet transform (both are linear, so the
+    transform of the RGB planes followed by a 3x3 matrix per band is invertible band by band).
+
+    ``groups`` 7: one KLT per level and one for the LL band; 3: LL and levels >= 3, level 2,
+    level 1.  Each matrix is sent as 9 int16 (18 bytes per group, counted).
+    """
+    h, w, c = pix.shape
+    table = T.synthesis_weight_table(wavelet, levels)
+    hp, wp = T.padded_shape(h, w, levels)
+    x = np.empty((3, hp, wp))
+    means = []
+    for k in range(3):
+        p = pix[:, :, k].astype(np.float64)
+        mu = float(np.float32(p.mean()))
+        means.append(mu)
+        x[k] = T.forward(p - mu, wavelet=wavelet, levels=levels)
+        for r, r0, r1 in T.level_ranges(hp, levels):
+            for cc, c0, c1 in T.level_ranges(wp, levels):
+                x[k, r0:r1, c0:c1] *= table[r, cc]
+    rowlev, collev = B.level_maps(hp, wp, levels)
+    lev = np.minimum(rowlev[:, None], collev[None, :])
+    gmap = lev if groups == 7 else np.minimum(lev, 3)
+    inv_by_group = {}
+    for g in np.unique(gmap):
+        mask = gmap == g
+        xs = x[:, mask]
+        vals, vecs = np.linalg.eigh(xs @ xs.T)
+        m = vecs[:, ::-1].T
+        m *= np.sign(m.sum(axis=1, keepdims=True) + 1e-12)
+        mq = np.round(m * 4096) / 4096
+        x[:, mask] = mq @ xs
+        inv_by_group[int(g)] = np.linalg.inv(mq)
+    plane_w = np.full(3, np.sqrt(1.0 / 3.0))  # orthonormal: every plane's RGB gain is 1; Y-like scale
+    x *= plane_w[:, None, None]
+    side = 18 * len(inv_by_group)
+    return FrontEnd(x, means, None, plane_w, side, levels, wavelet, (h, w, c), table, gmap, inv_by_group)
 
 
 def front_end(img: np.ndarray, colour: str, levels: int, wavelet: str) -> FrontEnd:
     pix = img[:, :, None] if img.ndim == 2 else img
     h, w, c = pix.shape
+    if c == 3 and colour in ("sklt7", "sklt3"):
+        return subband_klt_front_end(pix, levels, wavelet, int(colour[-1]))
     side = 0
     inv = None
     if c == 3:
@@ -275,9 +325,15 @@ def code(fe: FrontEnd, chroma: float, step: float, budget: int, contexts: int = 
     else:
         coeffs = study_decode(res.payload, q.shape, fe.levels, n_max, frac, res.recon, weights,
                               fe.plane_w * cw * step, contexts)
+    if fe.group_map is not None:
+        for g, inv in fe.group_inv.items():
+            mask = fe.group_map == g
+            coeffs[:, mask] = inv @ coeffs[:, mask]
     planes = np.stack([T.inverse(coeffs[k], shape=(h, w), wavelet=fe.wavelet, levels=fe.levels) + fe.means[k]
                        for k in range(c)])
-    if c == 1:
+    if fe.group_map is not None:
+        out = planes.transpose(1, 2, 0)
+    elif c == 1:
         out = planes[0]
     elif fe.inv is None:
         out = T.ict_inverse(planes)
