@@ -13,12 +13,15 @@ reproduces the ``spiht`` codec's own path (ICT, plane means, CDF 9/7, synthesis
 weights, chroma weights, quantiser steps, optimized reconstruction points) and
 lets one ingredient at a time change:
 
-* ``colour``: the fixed ICT or a per-image KLT (PCA of the RGB samples, rows
-  sent as int16 in 1/4096: 18 bytes counted in the payload);
+* ``colour``: the fixed ICT, a per-image KLT (PCA of the RGB samples, rows
+  sent as int16 in 1/4096: 18 bytes counted in the payload), or a KLT per group
+  of subbands after the wavelet transform ('sklt3', 'sklt7': 18 bytes a group);
+  'a|b' tries several and keeps the best per image and rate (1 byte);
 * ``chroma``: a factor on the chroma planes' weights (rate allocation between
   luma and chroma), fixed or searched per image and rate by the decoded RGB MSE
   (1 byte counted);
 * ``levels``: decomposition levels (6 is the default at 768x512);
+* ``wavelet``: the CDF 9/7 or a PyWavelets name ('cdf97|bior6.8': both tried);
 * ``steps``: the quantiser-step search as today ('auto': 4 steps at budgets up to
   0.3 bpp), 'always' (4 steps at every rate), 'fine' (8 steps 2**(-k/8)) or
   'never';
@@ -26,7 +29,12 @@ lets one ingredient at a time change:
   the codec does) or 'decode' (the decoded image's MSE);
 * ``contexts``: today's kernel, or the study kernel ``study_spiht_contexts.py`` (a
   copy of the SPIHT kernel with inter-plane, neighbour-magnitude and parent/cousin
-  contexts as run-time switches; mode 0 gives today's bits, which the study checks).
+  contexts as run-time switches; mode 0 gives today's bits, which the study checks);
+* ``prune``: a second pass that zeroes isolated coefficients of the last planes the
+  first pass reached (:func:`prune_isolated`), kept when the decoded MSE is lower.
+
+Choices among several candidates (chroma factors, colour transforms, wavelets,
+pruning) are made by the decoded MSE, so those configurations cost many encodes.
 
 ``--recon-oracle`` instead measures what per-band reconstruction points (one pair
 per luma/chroma x level instead of today's one pair) would gain.
@@ -111,6 +119,8 @@ CONFIGS = {c.name: c for c in [
            note="ICT or KLT per image and rate (decoded MSE, 1 byte), 4-step search"),
     Config("best-colour3", colour="ict|klt|sklt3", steps="always", pick="decode",
            note="ICT, KLT or subband KLT (3 groups) per image and rate, 4-step search"),
+    Config("sklt3-all", colour="sklt3", steps="always", pick="decode", contexts=1, prune=(1, 2),
+           note="subband KLT + 4-step search + inter-plane contexts + pruning"),
     Config("best-all", colour="ict|klt", steps="always", pick="decode", contexts=1,
            note="best-colour + inter-plane contexts"),
     Config("prune", prune=(1, 2), note="2 passes: isolated coefficients of the last 1 or 2 planes zeroed, if better"),
