@@ -211,7 +211,10 @@ def test_colour_round_trip(astronaut_crop):
 
 def test_block8_kmeans_and_fixed_sizes(camera_crop):
     for opts in (dict(block=8, k=20), dict(design="kmeans"), dict(codebook_size=16, k=8, optimizer="none")):
-        data = wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **{**FAST, **opts})
+        kw = {**FAST, **opts}
+        if kw.get("optimizer") == "none":  # optimiser settings without an optimiser are an error
+            kw = {k: v for k, v in kw.items() if k not in ("iterations", "population")}
+        data = wavecodec.encode(camera_crop, "vq-dct", bpp=0.5, **kw)
         info = wavecodec.info(data).params
         if "block" in opts:
             assert info["block"] == 8 and info["vector_dimensions"] == [20]
@@ -410,3 +413,14 @@ def test_ailbg_sizes_and_paper_insertion(camera_crop):
     small = V.ailbg(ts, 8)
     assert V._assign(vec, small)[2] > max(errors)
     assert np.array_equal(V.ailbg(ts, 24), V.ailbg(ts, 24))
+
+
+@pytest.mark.parametrize("options, name", [
+    ({"chroma_share": 0.1}, "chroma_share"),
+    ({"optimizer": "none", "iterations": 5}, "iterations"),
+    ({"optimizer": "none", "population": 8}, "population"),
+])
+def test_options_without_effect_are_errors_naming_them(options, name):
+    gray = np.tile(np.arange(64, dtype=np.uint8), (64, 1))
+    with pytest.raises(InvalidArgumentError, match=name):
+        wavecodec.encode(gray, "vq-dct", bpp=0.5, **options)

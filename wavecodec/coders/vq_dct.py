@@ -1098,6 +1098,14 @@ class VqDctCodec(Codec):
                                            f" plane(s), the image {len(planes)}")
             _check_shared_options(shared, options, {o.name: o.default for o in self.options})
             return self._encode_shared(planes, shared, target, h, w)
+        if len(planes) == 1 and options["chroma_share"] != "auto":
+            raise InvalidArgumentError(f"vq-dct: option chroma_share={options['chroma_share']!r} applies to colour"
+                                       " images; this image is gray")
+        if options["optimizer"] == "none":
+            for name in ("iterations", "population"):
+                if options[name] != "auto":
+                    raise InvalidArgumentError(f"vq-dct: option {name}={options[name]!r} has no effect with"
+                                               " optimizer='none'")
         cache = self.design_cache if self.design_cache is not None else DesignCache()  # this call's, if none bound
         step = options["codebook_step"]
         k_opt = options["k"]
