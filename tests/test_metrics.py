@@ -278,3 +278,9 @@ def test_bpp():
 def test_bpp_validation(args, param):
     with pytest.raises(InvalidArgumentError, match=param):
         bpp(*args)
+
+
+@pytest.mark.parametrize("shape", ["x", ("a", 2), (2.5, 3), None, (True, 4)])
+def test_bpp_shape_must_be_ints(shape):
+    with pytest.raises(InvalidArgumentError, match="shape"):
+        bpp(b"..", shape)

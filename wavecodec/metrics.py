@@ -336,6 +336,14 @@ def ms_ssim(reference: np.ndarray, test: np.ndarray, *, data_range: float | None
 # --------------------------------------------------------------------------- #
 # rate
 # --------------------------------------------------------------------------- #
+def _iterable(x) -> tuple:
+    """``tuple(x)``, or ``(None,)`` when ``x`` is not iterable (which then fails the int check)."""
+    try:
+        return tuple(x)
+    except TypeError:
+        return (None,)
+
+
 def bpp(data_or_nbytes: BytesLike | int, shape: Sequence[int] | np.ndarray) -> float:
     """Bits per pixel: ``total bytes * 8 / (height * width)``.
 
@@ -370,10 +378,10 @@ def bpp(data_or_nbytes: BytesLike | int, shape: Sequence[int] | np.ndarray) -> f
         raise InvalidArgumentError(f"data_or_nbytes: byte count must be >= 0, got {nbytes}")
     if isinstance(shape, np.ndarray):
         shape = shape.shape
-    try:
-        dims = tuple(int(d) for d in shape)
-    except TypeError:
-        raise InvalidArgumentError(f"shape: expected (h, w) or (h, w, c), got {shape!r}") from None
+    if isinstance(shape, (str, bytes)) or not all(
+            isinstance(d, (int, np.integer)) and not isinstance(d, (bool, np.bool_)) for d in _iterable(shape)):
+        raise InvalidArgumentError(f"shape: expected (h, w) or (h, w, c) of ints, got {shape!r}")
+    dims = tuple(int(d) for d in shape)
     if len(dims) not in (2, 3) or dims[0] <= 0 or dims[1] <= 0:
         raise InvalidArgumentError(f"shape: expected (h, w) or (h, w, c) with h, w > 0, got {shape!r}")
     return nbytes * 8.0 / (dims[0] * dims[1])
