@@ -69,3 +69,28 @@ def test_coefficient_buffer_codes_share_the_values_memory():
     values, codes = B.coefficient_buffer((2, 8, 8))
     assert values.dtype == np.float64 and codes.dtype == np.int32
     assert np.shares_memory(values, codes) and codes.nbytes * 2 == values.nbytes
+
+
+@pytest.mark.parametrize("codec", ["spiht", "ezw", "imp1ezw"])
+def test_a_top_plane_beyond_the_int32_codes_is_a_corrupt_stream(codec):
+    # encoders never write n_max >= 30 (magnitudes stay below 2**30, so that the decoders'
+    # codes fit int32); a header that says otherwise is refused, not decoded into garbage
+    import dataclasses
+
+    import wavecodec
+    from wavecodec import _container
+    from wavecodec.errors import CorruptStreamError
+
+    from conftest import make_image, restream
+
+    data = wavecodec.encode(make_image(32, 32, None, seed=3), codec, bpp=1.0)
+    header, _ = _container.parse(data)
+    c = wavecodec.get_codec(codec)
+    plan = c.read_plan(header)
+    for n_max, ok in ((29, True), (30, False)):
+        forged = restream(data, params=c.pack_plan(dataclasses.replace(plan, n_max=n_max), False))
+        if ok:
+            wavecodec.decode(forged)
+        else:
+            with pytest.raises(CorruptStreamError, match="top bit-plane"):
+                wavecodec.decode(forged)

@@ -609,8 +609,10 @@ class BitplanePlan:
         wavelet, levels, colour = read_transform_fields(r, header, name)
         frac_bits = r.u8("fractional bits", 0, 8)
         n_max = r.i8("top bit-plane")
-        if not -1 <= n_max <= MAX_PLANE:
-            raise CorruptStreamError(f"{name} stream: top bit-plane {n_max} outside -1..{MAX_PLANE}")
+        # magnitudes stay below 2**MAX_PLANE (the encoder refuses larger ones), so that the
+        # decoders' codes (v << 1) | (1 << low) fit int32
+        if not -1 <= n_max <= MAX_PLANE - 1:
+            raise CorruptStreamError(f"{name} stream: top bit-plane {n_max} outside -1..{MAX_PLANE - 1}")
         recon = (r.u8("fresh reconstruction point"), r.u8("refined reconstruction point"))
         step = r.u8("quantiser step", 0, N_STEPS - 1)
         if header.lossless and step != 0:
