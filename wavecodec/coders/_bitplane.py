@@ -353,7 +353,7 @@ def step_scale(step: int) -> float:
 
 
 def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: int = 0, *,
-                         rounded: bool = True) -> np.ndarray:
+                         rounded: bool = True, add_to: np.ndarray | None = None) -> np.ndarray:
     """Reconstructed (unweighted) coefficients (C, hp, wp) -> pixels (H, W, C) of the header's dtype
     (``plan``: a codec's parameter block with ``wavelet``, ``levels`` and ``offsets``).
 
@@ -364,6 +364,9 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
     too); the colour transform, rounding and clipping run at the reduced size,
     and ``k > levels`` averages the coarsest image over ``2**(k - levels)`` blocks.
     ``rounded=False`` (lossy only): the float64 image before rounding and clipping.
+    ``add_to`` (lossy only): a float64 image of the output's shape that this image is
+    added to before rounding and clipping (canny-spiht's base image), by blocks of
+    rows, without a float64 copy of either.
     Shared by every bit-plane codec (:meth:`BitplaneCodec.decode_plan`, the zerotree codecs).
     """
     h, w, c = header.height, header.width, header.channels
@@ -404,14 +407,18 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
               for k in range(c)]
     for k in range(c):
         planes[k] += plan.offsets[k]
-    if c == 3 and rounded and not extra:
-        # the inverse ICT, rounding and clipping by blocks of rows, straight into the
-        # output: no float64 RGB image beside the planes (same arithmetic per sample)
+    if (c == 3 or add_to is not None) and rounded and not extra:
+        # the inverse ICT, the addition, rounding and clipping by blocks of rows, straight
+        # into the output: no float64 RGB image beside the planes (same arithmetic per sample)
         hr, wr = planes[0].shape
-        out = np.empty((hr, wr, 3), dtype=header.dtype)
+        out = np.empty((hr, wr, c), dtype=header.dtype)
         rows = _block_rows(wr)
         for r0 in range(0, hr, rows):
-            block = T.ict_inverse(np.stack([p[r0 : r0 + rows] for p in planes]))
+            if c == 3:
+                block = T.ict_inverse(np.stack([p[r0 : r0 + rows] for p in planes]))
+            else:
+                block = planes[0][r0 : r0 + rows, :, None]
+            block = add_to[r0 : r0 + rows] + block if add_to is not None else block
             np.rint(block, out=block)
             np.clip(block, 0, maxval, out=block)
             out[r0 : r0 + rows] = block
@@ -419,6 +426,8 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
     img = T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
     if extra:
         img = T.block_mean(img, extra)
+    if add_to is not None:
+        img = add_to + img
     if not rounded:
         return img
     np.rint(img, out=img)
@@ -478,7 +487,7 @@ def expand(values: np.ndarray, codes: np.ndarray, *, integer: bool, frac_bits: i
 
 
 def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0, *, windowed: bool = False,
-                   rounded: bool = True) -> np.ndarray:
+                   rounded: bool = True, add_to: np.ndarray | None = None) -> np.ndarray:
     """Pixels at ``1/2**reduce`` of each side from a bit-plane decoder: the shared decode path.
 
     ``decode(shape, weights, plane_weight, window)`` runs a codec's kernel on the
@@ -496,7 +505,7 @@ def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0,
     weights = CoefficientWeights.for_stream(plan, header, hp, wp)
     plane_weight = chroma_weights(plan.colour)[:c] * step_scale(plan.step)
     coeffs = decode((c, hp, wp), weights, plane_weight, window)
-    return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded)
+    return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded, add_to=add_to)
 
 
 # --------------------------------------------------------------------------- the codec framework
@@ -748,16 +757,18 @@ class BitplaneCodec(Codec):
         return self.pack_plan(plan, lossless), result.payload
 
     def decode_plan(self, plan: BitplanePlan, payload: bytes, header: Header, reduce: int = 0, *,
-                    rounded: bool = True) -> np.ndarray:
+                    rounded: bool = True, add_to: np.ndarray | None = None) -> np.ndarray:
         """Pixels (H, W, C) of the header's size and dtype from a plan and its payload
-        (``reduce=k``: at ``1/2**k`` of each side; ``rounded=False``: float64, see :func:`decode_reduced`)."""
+        (``reduce=k``: at ``1/2**k`` of each side; ``rounded=False``: float64; ``add_to``: an image
+        this one is added to before rounding; see :func:`decode_reduced` and :func:`inverse_coefficients`)."""
 
         def decode(shape, weights, plane_weight, window):
             extra = {} if window is None else {"window": window}
             return self.decode_coefficients(payload, plan, shape, integer=header.lossless, weights=weights,
                                             plane_weight=plane_weight, **extra)
 
-        return decode_reduced(decode, plan, header, reduce, windowed=self.windowed_decode, rounded=rounded)
+        return decode_reduced(decode, plan, header, reduce, windowed=self.windowed_decode, rounded=rounded,
+                              add_to=add_to)
 
     def decode_image(self, header: Header, payload: bytes, reduce: int = 0) -> np.ndarray:
         return self.decode_plan(self.read_plan(header), payload, header, reduce)

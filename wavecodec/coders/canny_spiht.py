@@ -128,12 +128,6 @@ def _squared_errors(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple
     return float(err.sum()), float(err[mask].sum())
 
 
-def _finish(img: np.ndarray, bit_depth: int, dtype) -> np.ndarray:
-    out = np.rint(img)
-    np.clip(out, 0, (1 << bit_depth) - 1, out=out)
-    return out.astype(dtype)
-
-
 class CannySpihtCodec(Codec):
     name = "canny-spiht"
     description = "Canny edge layer (chain codes + side samples, Huffman or arithmetic) + SPIHT residual"
@@ -400,8 +394,12 @@ class CannySpihtCodec(Codec):
         if reduce:
             base = T.block_mean(base, reduce)
         # (with no residual bytes at all this still adds the residual's plane means)
-        base += _decode_residual(payload[eplan.edge_bytes:], plan, h, w, c, reduce)
-        return _finish(base, header.bit_depth, header.dtype)
+        # the residual added to the base image, rounded and clipped by blocks of rows as
+        # SPIHT's inverse transform finishes (no float64 residual image beside the base)
+        rheader = Header(codec=_SPIHT.name, height=h, width=w, channels=c, dtype=header.dtype,
+                         bit_depth=header.bit_depth, lossless=False, embedded=True, channel_axis=False, params=b"",
+                         payload_length=len(payload) - eplan.edge_bytes)
+        return _SPIHT.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce, add_to=base)
 
     def describe(self, header: Header) -> dict[str, Any]:
         mode, eplan, sheader = self._split(header)
