@@ -5,7 +5,7 @@ Usage::
 
     python benchmarks/bench_canny.py /work/shared/data/kodak [--images 1-24] [--jobs 2] [--modes L,RGB]
     python benchmarks/bench_canny.py KODAK --images 1-8 --tune "spacing=8;spacing=16,quant_step=16"
-    python benchmarks/bench_canny.py KODAK --figure 3:RGB:0.05:200:300 --out docs/canny-crop.png
+    python benchmarks/bench_canny.py KODAK --figure 3:RGB:0.05:200:300 --out canny-crop.png
     python benchmarks/bench_canny.py KODAK --cost [--sizes 768x512,4096] [--rates 0.05,0.5] [--repeats 5]
 
 ``--images`` takes Kodak numbers: ``1-6``, ``1,3,5`` or ``1-4,9``.  Reuses
