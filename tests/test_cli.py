@@ -301,7 +301,7 @@ except ImportError:  # pragma: no cover - imagecodecs is in the test extra
 @pytest.mark.parametrize("suffix", [".tif", ".png"])
 def test_16bit_colour_in_and_out_without_loss(tmp_path, rgb16, suffix):
     if suffix == ".png" and not HAVE_IMAGECODECS:
-        pytest.skip("16-bit colour PNG needs imagecodecs (wavecodec[standard])")
+        pytest.skip("16-bit colour PNG goes through imagecodecs, not installed: pip install 'wavecodec[standard]' (the test extra has it)")
     from wavecodec._image_files import read_image, write_image
 
     image = np.array(rgb16)

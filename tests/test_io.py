@@ -40,7 +40,7 @@ SAMPLES = _samples()
 def test_write_read_round_trip_is_exact(tmp_path, kind, suffix):
     image = SAMPLES[kind]
     if suffix == ".png" and kind == "rgb16" and not HAVE_IMAGECODECS:
-        pytest.skip("16-bit colour PNG needs imagecodecs")
+        pytest.skip("16-bit colour PNG goes through imagecodecs, not installed: pip install 'wavecodec[standard]' (the test extra has it)")
     path = tmp_path / f"{kind}{suffix}"
     F.write_image(path, image)
     back = F.read_image(path)

@@ -303,7 +303,7 @@ def test_other_codecs_decode_then_average_blocks(codec, camera_odd, astronaut_od
     try:
         wavecodec.get_codec(codec)
     except MissingDependencyError as exc:  # Pillow built without WebP, say: the message names the install
-        pytest.skip(f"{codec} unavailable here: {exc}")
+        pytest.skip(f"{codec}: optional dependency missing ({exc})")
     for img in (camera_odd, astronaut_odd):
         data = wavecodec.encode(img, codec, bpp=2.0)
         full = wavecodec.decode(data)
