@@ -154,21 +154,12 @@ def interval_means(sums, counts):
 def top_plane(x):
     """Index of the highest set bit of ``x >= 0`` (-1 for 0): ``x >= 2**n`` iff ``top_plane(x) >= n``."""
     t = -1
-    if x >= 1 << 16:
-        x >>= 16
-        t += 16
-    if x >= 1 << 8:
-        x >>= 8
-        t += 8
-    if x >= 16:
-        x >>= 4
-        t += 4
-    if x >= 4:
-        x >>= 2
-        t += 2
-    if x >= 2:
-        x >>= 1
-        t += 1
+    step = 16  # binary search over the bit positions: 16, 8, 4, 2, 1
+    while step > 0:
+        if x >= np.int64(1) << step:
+            x >>= step
+            t += step
+        step >>= 1
     if x >= 1:
         t += 1
     return t
