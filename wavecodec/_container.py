@@ -40,9 +40,9 @@ FORMAT_VERSION = 1
 MAX_SIDE = 1 << 20
 # Default limit on height * width * channels for decode() and info(): a decompression-bomb
 # guard like Pillow's Image.MAX_IMAGE_PIXELS.  3 * 2**24 = 50331648 samples is a 4096x4096
-# RGB or a 7094x7094 grey image; decoding one peaks at about 2 GB today (at most 41 bytes
-# per declared sample, measured with tracemalloc; docs/api.md), while a forged 8192x8192
-# header is refused.  decode(data, max_samples=N) raises it.
+# RGB or a 7094x7094 grey image; a lossy bit-plane decode of one keeps about 0.5 GB resident
+# (the output plus about 8 bytes per declared sample; docs/memory.md), while a forged
+# 8192x8192 header is refused.  decode(data, max_samples=N) raises it.
 MAX_SAMPLES = 3 << 24
 MAX_PARAMS = 4096
 _NAME_RE = re.compile(r"^[a-z0-9._-]{1,32}$")
