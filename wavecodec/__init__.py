@@ -8,6 +8,7 @@
 """
 
 from ._api import StreamInfo, decode, encode, info
+from ._progress import progress, progress_span, report_progress
 from .coders.spiht_trace import spiht_trace
 from .trace import trace
 from ._registry import Capabilities, Codec, EncodeTarget, Option, codecs, get_codec, register
@@ -29,6 +30,9 @@ __all__ = [
     "encode",
     "decode",
     "info",
+    "progress",
+    "report_progress",
+    "progress_span",
     "spiht_trace",
     "trace",
     "codecs",

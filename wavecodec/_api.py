@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _container
+from . import _container, _progress
 from ._registry import Codec, EncodeTarget, ImageSpec, get_codec
 from .errors import (
     CorruptStreamError, ImageTooLargeError, InvalidArgumentError, TruncatedStreamError, UnsupportedImageError, WavecodecError,
@@ -116,7 +116,8 @@ def encode(
         )
     budget = _resolve_budget(bpp, max_bytes, spec.height, spec.width)
     target = EncodeTarget(c.name, spec.height, spec.width, budget)
-    params, payload = c.encode_image(spec, target, lossless=bool(lossless), options=opts)
+    with _progress.operation("encode"):  # 0 and 1 to a wavecodec.progress callback, the codec's reports between
+        params, payload = c.encode_image(spec, target, lossless=bool(lossless), options=opts)
     header = _container.Header(
         codec=c.name, height=spec.height, width=spec.width, channels=spec.channels, dtype=spec.pixels.dtype,
         bit_depth=spec.bit_depth, lossless=bool(lossless), embedded=c.capabilities.embedded,
@@ -209,10 +210,13 @@ def decode(data: bytes, *, max_samples: int = _container.MAX_SAMPLES, reduce: in
             f" {header.codec!r} is not embedded"
         )
     try:
-        img = codec.decode_reduced(header, payload, reduce)
+        with _progress.operation("decode"):
+            img = codec.decode_reduced(header, payload, reduce)
     except WavecodecError:
         raise
     except (ValueError, IndexError, OverflowError, MemoryError, ZeroDivisionError, KeyError) as exc:
+        if _progress.raised_by_callback(exc):  # a wavecodec.progress callback's own error, not the stream's
+            raise
         raise CorruptStreamError(f"corrupt {header.codec} payload: {exc}") from exc
     if reduce:
         return img.reshape(img.shape[:2] + header.shape[2:])

@@ -4,11 +4,12 @@
   only...``, when Numba starts compiling one of wavecodec's kernels.  Numba signals a
   compilation (its ``numba:compile`` event) only on a cache miss, so nothing is printed
   once the kernels are in the on-disk cache.
-* :class:`Progress`: after about 2 s of a run, a line rewritten in place
-  (``wavecodec: encoding with spiht... 4.5 s``, with ``compiling kernels`` while Numba
-  compiles) until the run ends.  The codecs report no fraction done (a rate-targeted
-  embedded coder stops when its budget is full, not at a known step), so this is an
-  elapsed-time indicator, not a percentage.
+* :class:`Progress`: after about 2 s of a run, a line rewritten in place until the run
+  ends: a bar, the percentage done and the elapsed time
+  (``wavecodec: encoding camera.png with spiht [######......]  45% 4.5 s``), fed by
+  :meth:`Progress.update` as a :func:`wavecodec.progress` callback; before the codec
+  has reported a fraction, and while Numba compiles (``compiling kernels``), the
+  elapsed time only.
 
 Both write to stderr only, so stdout stays parseable.
 """
@@ -24,13 +25,17 @@ __all__ = ["CompileNotice", "Progress"]
 
 _PROGRESS_DELAY_S = 2.0
 _PROGRESS_PERIOD_S = 0.25
+_BAR_WIDTH = 24
 
 
 class Progress:
-    """An elapsed-time line on ``stream`` for a run that lasts longer than ``delay`` seconds.
+    """A progress line on ``stream`` for a run that lasts longer than ``delay`` seconds.
 
-    A context manager; ``enabled=False`` makes it do nothing.  :meth:`message` prints a
-    whole line (the compile notice) without mixing it into the progress line.
+    A context manager; ``enabled=False`` makes it do nothing.  :meth:`update` (a
+    :func:`wavecodec.progress` callback) gives the fraction done, shown as a bar;
+    :meth:`message` prints a whole line (the compile notice) without mixing it into
+    the progress line.  The line is drawn by a thread, and by :meth:`update` when the
+    thread is due but waits for the GIL (a kernel holds it while it runs).
     """
 
     def __init__(self, label: str, *, enabled: bool, stream: TextIO | None = None, delay: float | None = None):
@@ -41,6 +46,8 @@ class Progress:
         # rewritten in place 4 times a second on a terminal; once a second into a file or pipe
         self.period = _PROGRESS_PERIOD_S if getattr(self.stream, "isatty", lambda: False)() else 1.0
         self.compiling = 0  # depth of the Numba compilations in progress
+        self.fraction: float | None = None  # done so far, once the codec reports it
+        self._drawn_at = 0.0
         self._done = threading.Event()
         self._lock = threading.Lock()
         self._shown = 0  # length of the progress line on screen
@@ -65,15 +72,34 @@ class Progress:
                     self.stream.write("\n")
                     self.stream.flush()
 
+    def update(self, fraction: float, stage: str = "") -> None:
+        """Record the fraction done (0..1); redraw now if the line is shown and due."""
+        self.fraction = fraction
+        now = time.perf_counter()
+        if (self._thread is None or now - self._start < self.delay or now - self._drawn_at < self.period
+                or not self._lock.acquire(blocking=False)):
+            return
+        try:
+            if not self._done.is_set():
+                self._write(self._text())
+        finally:
+            self._lock.release()
+
     def _text(self) -> str:
-        phase = " (compiling kernels)" if self.compiling else ""
-        return f"wavecodec: {self.label}{phase}... {time.perf_counter() - self._start:.1f} s"
+        elapsed = f"{time.perf_counter() - self._start:.1f} s"
+        if self.compiling or self.fraction is None:
+            phase = " (compiling kernels)" if self.compiling else ""
+            return f"wavecodec: {self.label}{phase}... {elapsed}"
+        filled = int(self.fraction * _BAR_WIDTH)
+        bar = "#" * filled + "." * (_BAR_WIDTH - filled)
+        return f"wavecodec: {self.label} [{bar}] {int(self.fraction * 100):3d}% {elapsed}"
 
     def _write(self, text: str) -> None:
         pad = " " * max(0, self._shown - len(text))
         self.stream.write(f"\r{text}{pad}")
         self.stream.flush()
         self._shown = len(text)
+        self._drawn_at = time.perf_counter()
 
     def _run(self) -> None:
         if self._done.wait(self.delay):

@@ -18,7 +18,8 @@ from typing import Sequence
 
 import numpy as np
 
-from . import __version__, codecs, decode, encode, get_codec, info
+from . import __version__, codecs, decode, encode, get_codec, info, progress_span
+from . import progress as wavecodec_progress
 from ._container import MAX_SAMPLES
 from ._image_files import is_stream, read_image, write_image
 from .errors import ImageTooLargeError, InvalidArgumentError, TruncatedStreamError, WavecodecError
@@ -163,10 +164,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     streams = [stream for _, _, stream in inputs]
     images = []
     with _feedback(args, f"comparing {args.a} and {args.b}", "") as feedback:
-        for image, data, stream in inputs:
+        for k, (image, data, stream) in enumerate(inputs):
             if data is not None:
                 feedback.notice.label = stream.codec  # the codec whose kernels a compile would be for
-                image = decode(data, max_samples=args.max_samples, codec=_bound_codec(data, args))
+                with progress_span(k / len(inputs), (k + 1) / len(inputs)):  # one bar over both decodes
+                    image = decode(data, max_samples=args.max_samples, codec=_bound_codec(data, args))
             images.append(image)
     a, b = (x[:, :, 0] if x.ndim == 3 and x.shape[2] == 1 else x for x in images)
     if a.shape != b.shape:
@@ -240,7 +242,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 class _feedback:
-    """The compile notice and (on a TTY, or with --progress) the progress line, around one run."""
+    """The compile notice and (on a TTY, or with --progress) the progress bar, around one run;
+    the bar is a :func:`wavecodec.progress` callback for the encodes and decodes inside."""
 
     def __init__(self, args: argparse.Namespace, label: str, codec: str, *, progress: bool = True):
         from ._feedback import CompileNotice, Progress
@@ -249,13 +252,18 @@ class _feedback:
         enabled = progress and (wanted if wanted is not None else sys.stderr.isatty())
         self.progress = Progress(label, enabled=bool(enabled))
         self.notice = CompileNotice(codec, progress=self.progress)
+        self._reports = wavecodec_progress(self.progress.update) if enabled else None
 
     def __enter__(self) -> "_feedback":
         self.progress.__enter__()
         self.notice.__enter__()
+        if self._reports is not None:
+            self._reports.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
+        if self._reports is not None:
+            self._reports.__exit__(*exc)
         self.notice.__exit__(*exc)
         self.progress.__exit__(*exc)
 
@@ -268,7 +276,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def _progress_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                        help="an elapsed-time line on stderr once a run lasts over 2 s (default: only on a terminal)")
+                        help="a progress bar (fraction done and elapsed time) on stderr once a run lasts over 2 s"
+                             " (default: only on a terminal)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,7 @@ from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
 from .._kernels import arith as _ac
 from .._kernels import coefficients as _coef
+from .._progress import current_mapping, mapped_span, report_progress
 from .._registry import Codec, EncodeTarget, ImageSpec, Option
 from ..errors import CorruptStreamError, InvalidArgumentError
 from ._options import check_levels_option, check_wavelet_option
@@ -504,8 +505,10 @@ def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0,
     window = (hp >> r, wp >> r) if windowed and r else None
     weights = CoefficientWeights.for_stream(plan, header, hp, wp)
     plane_weight = chroma_weights(plan.colour)[:c] * step_scale(plan.step)
-    coeffs = decode((c, hp, wp), weights, plane_weight, window)
-    return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded, add_to=add_to)
+    with mapped_span(0.0, DECODE_CODING_SHARE, CoderProgress(), "decoding"):  # start_decoder attaches the coder
+        coeffs = decode((c, hp, wp), weights, plane_weight, window)
+    with mapped_span(DECODE_CODING_SHARE, 1.0, None, "inverse transform"):
+        return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded, add_to=add_to)
 
 
 # --------------------------------------------------------------------------- the codec framework
@@ -642,6 +645,34 @@ class EncodeResult:
     reduction: float = 0.0  # squared error removed by the decoded coefficients (see least_distortion)
 
 
+#: Shares of the work in :func:`wavecodec.progress` fractions (from measured time splits, see
+#: benchmarks/bench_progress.py): the encoder's front end (colour and wavelet transforms,
+#: quantisation) against one coding run, and the decoder's coding against its inverse path.
+ENCODE_FRONT_END_SHARE = 0.3
+DECODE_CODING_SHARE = 0.7
+
+
+class CoderProgress:
+    """The fraction of a coding run done, for :func:`wavecodec.progress`: the larger of the
+    coder's position against its limit (bytes or bits of the budget, or of the payload) and the
+    bit-planes done to the 4th power (lower planes code more bits).
+
+    The kernels' plane loops report the planes done (``report_progress(planes_done)``);
+    this mapping reads the coder's ``state`` (set by :func:`run_encoder` and
+    :func:`start_decoder`) when it is called, between passes.
+    """
+
+    def __init__(self, state: np.ndarray | None = None):
+        self.state = state
+
+    def __call__(self, planes_done: float) -> float:
+        done = planes_done ** 4
+        state = self.state
+        if state is not None and state[_ac.STATE_LIMIT] > 0:
+            done = max(done, float(state[_ac.STATE_POS]) / float(state[_ac.STATE_LIMIT]))
+        return done
+
+
 def run_encoder(arith: bool, budget: int | None, estimate: int, run: Callable) -> tuple[bytes, Any]:
     """Run an encoding kernel until its output fits its buffer; returns (payload, what ``run`` returned).
 
@@ -654,22 +685,23 @@ def run_encoder(arith: bool, budget: int | None, estimate: int, run: Callable) -
     """
     capacity = estimate if budget is None else min(budget, estimate)
     state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
-    while True:
-        buf = np.zeros(capacity + 8, dtype=np.uint8)
-        if arith:
-            _ac.ac_encoder_init(state, budget if budget is not None else 1 << 60)
-        else:
-            _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
-        result = run(state, buf)
-        if arith:
-            n_bytes = int(_ac.ac_encoder_flush(state, buf))
-        else:
-            n_bytes = (int(_ac.position(state)) + 7) // 8
-        if budget is not None:
-            n_bytes = min(n_bytes, budget)
-        if n_bytes <= buf.shape[0]:
-            return buf[:n_bytes].tobytes(), result
-        capacity = 2 * n_bytes
+    with mapped_span(0.0, 1.0, CoderProgress(state), "coding"):  # the kernels report the planes done
+        while True:
+            buf = np.zeros(capacity + 8, dtype=np.uint8)
+            if arith:
+                _ac.ac_encoder_init(state, budget if budget is not None else 1 << 60)
+            else:
+                _ac.raw_init(state, 8 * budget if budget is not None else 1 << 60)
+            result = run(state, buf)
+            if arith:
+                n_bytes = int(_ac.ac_encoder_flush(state, buf))
+            else:
+                n_bytes = (int(_ac.position(state)) + 7) // 8
+            if budget is not None:
+                n_bytes = min(n_bytes, budget)
+            if n_bytes <= buf.shape[0]:
+                return buf[:n_bytes].tobytes(), result
+            capacity = 2 * n_bytes
 
 
 def start_decoder(payload: bytes, arith: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -680,6 +712,9 @@ def start_decoder(payload: bytes, arith: bool) -> tuple[np.ndarray, np.ndarray]:
         _ac.ac_decoder_init(state, data, data.shape[0])
     else:
         _ac.raw_init(state, 8 * data.shape[0])
+    tracker = current_mapping()  # decode_reduced's, while a wavecodec.progress callback is installed
+    if isinstance(tracker, CoderProgress):
+        tracker.state = state
     return data, state
 
 
@@ -735,13 +770,19 @@ class BitplaneCodec(Codec):
         coefficients and one over all of them): the error is then None.
         """
         estimate_error = estimate_error or len(steps) > 1
+        report_progress(0.0, "transform")  # the front end runs when the first candidate is asked for
         candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=bit_depth, steps=steps)
+        # each candidate's coding run an equal part of what the front end leaves
+        front = ENCODE_FRONT_END_SHARE / (ENCODE_FRONT_END_SHARE + (1.0 - ENCODE_FRONT_END_SHARE) * len(steps))
 
         def code(q, quantised: Quantised):
             plan = self.new_plan(options, wavelet, levels, quantised)
-            result = self.encode_coefficients(q, plan, budget_for(self.pack_plan(plan, lossless)),
-                                              estimate_error=estimate_error)
+            k = steps.index(quantised.step)
+            with mapped_span(front + (1.0 - front) * k / len(steps), front + (1.0 - front) * (k + 1) / len(steps),
+                             None, "coding"):
+                result = self.encode_coefficients(q, plan, budget_for(self.pack_plan(plan, lossless)),
+                                                  estimate_error=estimate_error)
             if options.get("reconstruction", "optimized") == "optimized" and not lossless:
                 plan.recon = result.recon
             return plan, result
