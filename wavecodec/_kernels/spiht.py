@@ -58,6 +58,7 @@ from numba import njit
 
 from .jit import helper
 from .jit import python_array_kernel as _pass
+from .prefetch import LOOKAHEAD, prefetch
 
 from .arith import STATE_DONE, code_decision, coder_registers, save_registers
 from .trees import N_BAND
@@ -256,6 +257,15 @@ def _sign_context(sig, rowlev, collev, levels, c, i, j):
     return CTX_SIGN + sign_context(sig, c, i, j, orientation(rowlev[i], collev[j], levels))
 
 
+@njit(cache=True, inline="always")
+def _prefetch_pixel(values, sig, c, i, j):
+    """Prefetch what coding pixel (c, i, j) reads: its value and its 3x3 neighbourhood in ``sig``."""
+    prefetch(values, c, i, j)
+    prefetch(sig, c, i, j + 1)
+    prefetch(sig, c, i + 1, j + 1)
+    prefetch(sig, c, i + 2, j + 1)
+
+
 @_pass
 def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     """Sorting pass, step 2.1: test each pixel of the LIP for significance at plane ``n``.
@@ -268,8 +278,16 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     coef, sig, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
     bitn = np.int64(1) << n
+    values = out_val if decoding else coef
     w = 0
     for k in range(n_lip):
+        if k + LOOKAHEAD < n_lip:  # the pixel, its neighbours, its parent and its offspring
+            pc, pi, pj = _unpack(lip[k + LOOKAHEAD], shc, shi)
+            _prefetch_pixel(values, sig, pc, pi, pj)
+            prefetch(sig, pc, (pi >> 1) + 1, (pj >> 1) + 1)
+            if pi < hp2 and pj < wp2:
+                prefetch(sig, pc, 2 * pi + 1, 2 * pj + 1)
+                prefetch(sig, pc, 2 * pi + 2, 2 * pj + 1)
         p = lip[k]
         c, i, j = _unpack(p, shc, shi)
         ctx = 0
@@ -329,6 +347,19 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     w = 0
     k = 0
     while k < n_lis:
+        if k + LOOKAHEAD < n_lis:  # the node's neighbourhood and its offspring block with their ring
+            pc, pi, pj = _unpack(lis[k + LOOKAHEAD], shc, shi)
+            pr, pq = _offspring(pi, pj, hl, wl, hp2, wp2, levels)
+            prefetch(sig, pc, pi, pj + 1)
+            prefetch(sig, pc, pi + 1, pj + 1)
+            prefetch(sig, pc, pi + 2, pj + 1)
+            if pr >= 0:
+                if not decoding:
+                    prefetch(d_top, pc, pi, pj)
+                    prefetch(coef, pc, pr, pq)
+                    prefetch(coef, pc, pr + 1, pq)
+                for a in range(4):
+                    prefetch(sig, pc, pr + a, pq + 1)
         p = lis[k]
         typ = lis_b[k]
         c, i, j = _unpack(p, shc, shi)
@@ -404,7 +435,11 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
     coef, sig, _, _, out_val = maps
     lip, lsp, lsp_plane, _, _ = lists
     bitn = np.int64(1) << n
+    values = out_val if decoding else coef
     for k in range(lsp_old):
+        if k + LOOKAHEAD < lsp_old:
+            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            _prefetch_pixel(values, sig, pc, pi, pj)
         p = lsp[k]
         c, i, j = _unpack(p, shc, shi)
         ctx = 0
@@ -551,6 +586,9 @@ def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, shc=S
     sums = np.zeros(2)
     cnt = np.zeros(2)
     for k in range(n_lsp):
+        if k + LOOKAHEAD < n_lsp:
+            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            prefetch(coef, pc, pi, pj)
         p = lsp[k]
         c, i, j = _unpack(p, shc, shi)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
@@ -578,6 +616,9 @@ def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, 
     """
     acc = 0.0
     for k in range(n_lsp):
+        if k + LOOKAHEAD < n_lsp:
+            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            prefetch(coef, pc, pi, pj)
         p = lsp[k]
         c, i, j = _unpack(p, shc, shi)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
@@ -605,6 +646,10 @@ def final_codes(out_val, sig, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, s
     After this the LSP and the maps are no longer needed.
     """
     for k in range(n_lsp):
+        if k + LOOKAHEAD < n_lsp:
+            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            prefetch(out_val, pc, pi, pj)
+            prefetch(sig, pc, pi + 1, pj + 1)
         p = lsp[k]
         c, i, j = _unpack(p, shc, shi)
         low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
