@@ -252,6 +252,35 @@ def test_inpaint_without_data_is_zero():
     assert np.array_equal(u, np.zeros((1, 5, 6)))
 
 
+@pytest.mark.parametrize("nc", [1, 3])
+def test_base_bands_are_the_whole_image_inpainting_bit_for_bit(nc):
+    # the full-size sweeps run band by band with a 48-row overlap, the half-size level straight
+    # from the known pixels: the rows must be those of the whole-image inpainting exactly
+    rng = np.random.default_rng(nc)
+    h, w = 211, 150
+    img = np.clip(rng.normal(0, 6, (h, w, nc)).cumsum(axis=1) + 128, 0, 255).astype(np.uint8)
+    img[60:150, 40:110] //= 3
+    c = E.detect_contours(img, 8, sigma=1.5, low=0.05, high=0.15, min_length=10)
+    layer = E.sample_contours(img, 8, c, spacing=8, offset=1, step8=8)
+    whole = E.base_image(layer, h, w, nc)  # one band at this size
+    known = np.zeros((h, w), dtype=np.uint8)
+    flat, values = E._known_values(layer, h, w, nc)
+    known.reshape(-1)[flat] = 1
+    dense = np.zeros((nc, h * w))
+    dense[:, flat] = values
+    assert K.inpaint(dense.reshape(nc, h, w), known, 24).transpose(1, 2, 0).tobytes() == whole.tobytes()
+    # the half-size level from the known pixels: the 2x2 means of the full-size level's kernel
+    u2, k2 = np.zeros((nc, (h + 1) // 2, (w + 1) // 2)), np.zeros(((h + 1) // 2, (w + 1) // 2), np.uint8)
+    K._restrict(dense.reshape(nc, h, w), known, u2, k2, np.zeros(k2.shape))
+    got_u2, got_k2 = K._level_one(flat, values, h, w)
+    assert got_u2.tobytes() == u2.tobytes() and np.array_equal(got_k2, k2)
+    for rows in (2, 7, 50, 96, 120):
+        got = np.full((h, w, nc), np.nan)
+        for r0, r1, block in E.base_bands(layer, h, w, nc, rows=rows):
+            got[r0:r1] = block
+        assert got.tobytes() == whole.tobytes(), rows
+
+
 def test_base_image_separates_the_two_sides_of_an_edge():
     h, w = 40, 40
     img = np.full((h, w, 1), 40, dtype=np.uint8)

@@ -746,17 +746,68 @@ def inpaint(values, known, fine_iterations, overwrite=False):
     of SOR sweeps (more on small levels).  The result is deterministic and the same
     in encoder and decoder.  With no known pixel the result is all zeros.
 
-    The pyramid is driven from Python (a handful of levels); the per-pixel work is
-    in the kernels :func:`_restrict` and :func:`_relax`.  With ``overwrite`` the
-    result is computed in ``values`` (when it is a float64 C-contiguous array).
+    The whole image at once: :func:`inpaint_bands` with one band (with ``overwrite`` the
+    result is written into ``values`` when it is a float64 C-contiguous array).
     """
     values = np.ascontiguousarray(values, dtype=np.float64)
     known = np.ascontiguousarray(known, dtype=np.uint8)
     nc, h, w = values.shape
-    if not known.any():
-        return np.zeros_like(values)
-    us = [values if overwrite else values.copy()]  # overwrite: the result is computed in ``values``
-    ks = [known]
+    flat = np.flatnonzero(known)
+    data = values.reshape(nc, h * w)[:, flat]
+    out = values if overwrite else np.empty_like(values)
+    for r0, r1, band in inpaint_bands(flat, data, h, w, fine_iterations, band_rows=h):
+        out[:, r0:r1] = band
+    return out
+
+
+def _level_one(flat, data, h, w):
+    """The half-size level of the pyramid from the known pixels ``flat`` (sorted flat indices) and
+    their ``data`` (C, n): per 2x2 block the mean of its known pixels, summed in raster order
+    (the additions of :func:`_restrict` on the full-size level, so the same bits), and the
+    block's known flag."""
+    h2, w2 = (h + 1) // 2, (w + 1) // 2
+    y = flat // w
+    block = (y >> 1) * w2 + ((flat - y * w) >> 1)
+    known = np.bincount(block, minlength=h2 * w2)
+    blocks = np.flatnonzero(known)
+    count = known[blocks].astype(np.float64)
+    known = (known > 0).view(np.uint8).reshape(h2, w2)
+    u2 = np.empty((data.shape[0], h2 * w2))
+    for c in range(data.shape[0]):
+        u2[c] = np.bincount(block, data[c], h2 * w2)
+        u2[c, blocks] /= count
+    return u2.reshape(-1, h2, w2), known
+
+
+def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
+    """:func:`inpaint` of the known pixels ``flat`` (sorted flat indices into H x W) with the
+    values ``data`` (C, n), produced as bands of rows: yields ``(r0, r1, u)`` with ``u``
+    (C, r1 - r0, W) float64 the finished rows ``r0 .. r1 - 1``, top to bottom (``u`` is
+    reused: copy what you keep before asking for the next band).
+
+    The same values, bit for bit, as inpainting the whole image, in memory for the
+    half-size level and one band: the pyramid starts at the half-size level (the
+    2x2 means taken straight from the known pixels), and the full-size sweeps run band
+    by band, each band with ``2 * fine_iterations`` more rows on each side (a sweep
+    moves information by one row, so the rows beyond a band's cut, whose mirrored
+    border is wrong, cannot reach the band after that many sweeps); ``band_rows`` is
+    rounded up to even (a band starts on an even row: same checkerboard, same blocks).
+    """
+    flat = np.asarray(flat, dtype=np.int64)
+    data = np.ascontiguousarray(data, dtype=np.float64)
+    nc = data.shape[0]
+    band_rows = max(2, band_rows + (band_rows & 1))
+    if flat.size == 0:
+        for r0 in range(0, h, band_rows):
+            yield r0, min(h, r0 + band_rows), np.zeros((nc, min(h, r0 + band_rows) - r0, w))
+        return
+    if h <= 4 and w <= 4:  # the full-size level is the coarsest
+        us, ks = [np.zeros((nc, h * w))], [np.zeros(h * w, dtype=np.uint8)]
+        us[0][:, flat] = data
+        ks[0][flat] = 1
+        us[0], ks[0] = us[0].reshape(nc, h, w), ks[0].reshape(h, w)
+    else:
+        us, ks = map(list, zip(_level_one(flat, data, h, w)))
     while us[-1].shape[1] > 4 or us[-1].shape[2] > 4:
         hh, ww = us[-1].shape[1:]
         h2, w2 = (hh + 1) // 2, (ww + 1) // 2
@@ -775,12 +826,30 @@ def inpaint(values, known, fine_iterations, overwrite=False):
             s += v
         m = float(np.count_nonzero(kk))
         u[c][~kk] = s / m if m > 0 else 0.0
-    # scratch of _relax, sized for the finest level (a row, the permuted known flags)
+    # scratch of _relax, sized for the largest level it sweeps (a row, the permuted known flags)
     row = np.empty(w)
-    known_split = np.empty((h, w), dtype=np.uint8)
+    known_split = np.empty(us[0].shape[1:], dtype=np.uint8)
     _relax(u, ks[-1], 200, 1.5, np.zeros((nc, 0, 0)), row, known_split)
+    if len(us) == 1 and us[0].shape[1:] == (h, w):
+        yield 0, h, us[0]
+        return
     for lev in range(len(us) - 2, -1, -1):
-        # unknown pixels start from their coarse block, then the sweeps
-        iters = fine_iterations if lev == 0 else fine_iterations * 2
-        _relax(us[lev], ks[lev], iters, 1.8, us[lev + 1], row, known_split)
-    return us[0]
+        _relax(us[lev], ks[lev], 2 * fine_iterations, 1.8, us[lev + 1], row, known_split)
+    coarse = us[0]
+    del us, ks, u
+    halo = 2 * fine_iterations  # even
+    known_split = None
+    for r0 in range(0, h, band_rows):
+        r1 = min(h, r0 + band_rows)
+        a, b = max(0, r0 - halo), min(h, r1 + halo)  # ``a`` is even
+        u = np.zeros((nc, (b - a) * w))
+        known = np.zeros((b - a) * w, dtype=np.uint8)
+        i0, i1 = np.searchsorted(flat, [a * w, b * w])
+        local = flat[i0:i1] - a * w
+        u[:, local] = data[:, i0:i1]
+        known[local] = 1
+        if known_split is None or known_split.shape[0] < b - a:
+            known_split = np.empty((b - a, w), dtype=np.uint8)
+        _relax(u.reshape(nc, b - a, w), known.reshape(b - a, w), fine_iterations, 1.8,
+               np.ascontiguousarray(coarse[:, a >> 1 : (b + 1) >> 1]), row, known_split)
+        yield r0, r1, u.reshape(nc, b - a, w)[:, r0 - a : r1 - a]

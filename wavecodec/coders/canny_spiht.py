@@ -123,6 +123,28 @@ def _decode_residual(payload: bytes, plan: B.BitplanePlan, h: int, w: int, c: in
     return _SPIHT.decode_plan(plan, payload, header, reduce, rounded=False)
 
 
+_BLOCK_SAMPLES = 1 << 18  # samples per block of the decoder's colour transform, addition and rounding
+
+
+def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header) -> list[np.ndarray]:
+    """The residual's planes (C of H x W float64, in the SPIHT decoder's coefficient memory), before
+    the inverse colour transform: what :meth:`SpihtCodec.decode_plan` computes at full size
+    before it adds ``add_to`` and rounds, by blocks of rows
+    (:func:`wavecodec.coders._bitplane.decode_reduced`, :func:`~wavecodec.coders._bitplane.inverse_coefficients`),
+    so that the base image can be added band by band."""
+    h, w, c = header.height, header.width, header.channels
+    hp, wp = T.padded_shape(h, w, plan.levels)
+    weights = B.CoefficientWeights.for_stream(plan, header, hp, wp)
+    plane_weight = B.chroma_weights(plan.colour)[:c] * B.step_scale(plan.step)
+    coeffs = _SPIHT.decode_coefficients(payload, plan, (c, hp, wp), integer=False, weights=weights,
+                                        plane_weight=plane_weight)
+    planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
+              for k in range(c)]
+    for k in range(c):
+        planes[k] += plan.offsets[k]
+    return planes
+
+
 def _squared_errors(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
     err = (out.astype(np.float64) - ref) ** 2
     return float(err.sum()), float(err[mask].sum())
@@ -308,8 +330,9 @@ class CannySpihtCodec(Codec):
             if n_keep == 0 or n_keep in tried:
                 continue
             tried.add(n_keep)
-            residual = E.base_image(layer, h, w, c)
-            np.subtract(pixels, residual, out=residual)  # the residual replaces the base image in place
+            residual = np.empty((h, w, c), dtype=np.float32)
+            for r0, r1, base in E.base_bands(layer, h, w, c):  # the base image band by band, never whole
+                np.subtract(pixels[r0:r1], base, out=residual[r0:r1])
             plan, result, err = _SPIHT.encode_plans(residual, lambda params: payload_budget - len(edge_data),
                                                     lossless=False, bit_depth=image.bit_depth, wavelet=wavelet,
                                                     levels=levels, steps=(step,),
@@ -390,16 +413,28 @@ class CannySpihtCodec(Codec):
         step, n_levels = E.quant_params(eplan.step8, header.bit_depth)
         layer = E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
                          spacing=eplan.spacing, offset=eplan.offset, step=step, n_levels=n_levels)
-        base = E.base_image(layer, h, w, c)
-        if reduce:
-            base = T.block_mean(base, reduce)
         # (with no residual bytes at all this still adds the residual's plane means)
-        # the residual added to the base image, rounded and clipped by blocks of rows as
-        # SPIHT's inverse transform finishes (no float64 residual image beside the base)
         rheader = Header(codec=_SPIHT.name, height=h, width=w, channels=c, dtype=header.dtype,
                          bit_depth=header.bit_depth, lossless=False, embedded=True, channel_axis=False, params=b"",
                          payload_length=len(payload) - eplan.edge_bytes)
-        return _SPIHT.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce, add_to=base)
+        if reduce:
+            base = T.block_mean(E.base_image(layer, h, w, c), reduce)
+            return _SPIHT.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce, add_to=base)
+        # full size: the residual's planes first, then the base image band by band (never whole),
+        # added, rounded and clipped by blocks of rows into the output
+        planes = _residual_planes(payload[eplan.edge_bytes:], plan, rheader)
+        out = np.empty((h, w, c), dtype=header.dtype)
+        maxval = (1 << header.bit_depth) - 1
+        rows = max(1, _BLOCK_SAMPLES // (w * c))
+        for r0, r1, base in E.base_bands(layer, h, w, c):
+            for a in range(r0, r1, rows):
+                b = min(r1, a + rows)
+                block = T.ict_inverse(np.stack([p[a:b] for p in planes])) if c == 3 else planes[0][a:b, :, None]
+                block = base[a - r0 : b - r0] + block
+                np.rint(block, out=block)
+                np.clip(block, 0, maxval, out=block)
+                out[a:b] = block
+        return out
 
     def describe(self, header: Header) -> dict[str, Any]:
         mode, eplan, sheader = self._split(header)
