@@ -71,6 +71,7 @@ from numba import njit
 from . import imp1ezw as imp1
 from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, save_registers
 from .jit import helper
+from .prefetch import LOOKAHEAD, prefetch
 from .trees import N_BAND
 from .trees import SHIFT_C, SHIFT_I, list_shifts
 from .trees import band_class as _band_class
@@ -394,6 +395,14 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
     half = bitn if significance_first != 0 else bitn >> 1
     low_after = n if significance_first != 0 else n - 1
     for k in range(n_list):
+        if k + LOOKAHEAD < n_list:  # the entry's magnitude (encoder) and, for IMP1EZW's context, neighbours
+            pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
+            if not decoding:
+                prefetch(coef, pc, pi, pj)
+            if subtree_symbols is not None:
+                prefetch(sig, pc, pi, pj + 1)
+                prefetch(sig, pc, pi + 1, pj + 1)
+                prefetch(sig, pc, pi + 2, pj + 1)
         if llow[k] <= low_after:
             continue  # found in this dominant pass (significance first): refined in the next one
         c, i, j = _unpack(lst[k], shc, shi)
@@ -486,6 +495,9 @@ def optimal_offsets(coef, lst, lval, llow, n_list, shc=SHIFT_C, shi=SHIFT_I):
     sums = np.zeros(2)
     cnt = np.zeros(2)
     for k in range(n_list):
+        if k + LOOKAHEAD < n_list:
+            pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
+            prefetch(coef, pc, pi, pj)
         low = np.int64(llow[k])
         if low <= 0:
             continue
@@ -509,6 +521,9 @@ def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_ref
     """
     acc = 0.0
     for k in range(n_list):
+        if k + LOOKAHEAD < n_list:
+            pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
+            prefetch(coef, pc, pi, pj)
         p = lst[k]
         c, i, j = _unpack(p, shc, shi)
         m = np.float64(_magnitude(coef, c, i, j)) + 0.5
@@ -530,6 +545,10 @@ def list_codes(codes, lst, lval, llow, sig, n_list, shc=SHIFT_C, shi=SHIFT_I):
     is ``+-((lval << 1) | (1 << llow))`` with the sign of the sign map (1-sample border).
     Coefficients not on the list stay 0."""
     for k in range(n_list):
+        if k + LOOKAHEAD < n_list:
+            pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
+            prefetch(codes, pc, pi, pj)
+            prefetch(sig, pc, pi + 1, pj + 1)
         p = lst[k]
         c, i, j = _unpack(p, shc, shi)
         code = (np.int64(lval[k]) << 1) | (np.int64(1) << np.int64(llow[k]))
