@@ -28,7 +28,7 @@ from .._kernels import arith as _ac
 from .._kernels import coefficients as _coef
 from .._progress import current_mapping, mapped_span, report_progress
 from .._registry import Codec, EncodeTarget, ImageSpec, Option
-from ..errors import CorruptStreamError, InvalidArgumentError
+from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError
 from ._options import check_levels_option, check_wavelet_option
 
 COLOUR_NONE, COLOUR_ICT, COLOUR_RCT = 0, 1, 2
@@ -488,7 +488,8 @@ def expand(values: np.ndarray, codes: np.ndarray, *, integer: bool, frac_bits: i
 
 
 def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0, *, windowed: bool = False,
-                   rounded: bool = True, add_to: np.ndarray | None = None) -> np.ndarray:
+                   rounded: bool = True, add_to: np.ndarray | None = None,
+                   payload_bytes: int | None = None) -> np.ndarray:
     """Pixels at ``1/2**reduce`` of each side from a bit-plane decoder: the shared decode path.
 
     ``decode(shape, weights, plane_weight, window)`` runs a codec's kernel on the
@@ -498,6 +499,8 @@ def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0,
     (the codec can reconstruct only a corner) it gets ``window = (hp >> r, wp >> r)``
     for ``r = min(reduce, levels)`` and returns that corner; otherwise ``window``
     is None and it returns the full layout.  Then :func:`inverse_coefficients` with ``reduce``.
+    ``payload_bytes`` (the bytes present, default the header's payload length) sizes the
+    decoding's share of the :func:`wavecodec.progress` fractions.
     """
     h, w, c = header.height, header.width, header.channels
     hp, wp = T.padded_shape(h, w, plan.levels)
@@ -505,9 +508,11 @@ def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0,
     window = (hp >> r, wp >> r) if windowed and r else None
     weights = CoefficientWeights.for_stream(plan, header, hp, wp)
     plane_weight = chroma_weights(plan.colour)[:c] * step_scale(plan.step)
-    with mapped_span(0.0, DECODE_CODING_SHARE, CoderProgress(), "decoding"):  # start_decoder attaches the coder
+    coding_ns = _coding_ns(c * hp * wp, header.payload_length if payload_bytes is None else payload_bytes)
+    coding = coding_ns / (coding_ns + INVERSE_NS * c * (hp >> r) * (wp >> r))
+    with mapped_span(0.0, coding, CoderProgress(), "decoding"):  # start_decoder attaches the coder
         coeffs = decode((c, hp, wp), weights, plane_weight, window)
-    with mapped_span(DECODE_CODING_SHARE, 1.0, None, "inverse transform"):
+    with mapped_span(coding, 1.0, None, "inverse transform"):
         return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded, add_to=add_to)
 
 
@@ -645,11 +650,20 @@ class EncodeResult:
     reduction: float = 0.0  # squared error removed by the decoded coefficients (see least_distortion)
 
 
-#: Shares of the work in :func:`wavecodec.progress` fractions (from measured time splits, see
-#: benchmarks/bench_progress.py): the encoder's front end (colour and wavelet transforms,
-#: quantisation) against one coding run, and the decoder's coding against its inverse path.
-ENCODE_FRONT_END_SHARE = 0.3
-DECODE_CODING_SHARE = 0.7
+#: A time model of the bit-plane codecs, for the shares of :func:`wavecodec.progress`
+#: fractions (ns; fitted to SPIHT, EZW and IMP1EZW on kodim01 tiled 3x3, 0.25 bpp to
+#: lossless, benchmarks/bench_progress.py): the front end (colour and wavelet transforms,
+#: quantisation) and the inverse path per sample, a coding run per sample and per byte
+#: coded, and the size of a stream without a budget (measured 0.41-0.53 bytes per sample).
+FRONT_END_NS, INVERSE_NS = 25.0, 15.0
+CODING_NS_PER_SAMPLE, CODING_NS_PER_BYTE = 8.0, 700.0
+FULL_STREAM_BYTES_PER_SAMPLE = 0.5
+
+
+def _coding_ns(samples: int, n_bytes: int | None) -> float:
+    """Estimated time of one coding run over ``samples`` coefficients that codes ``n_bytes`` (None: no budget)."""
+    full = FULL_STREAM_BYTES_PER_SAMPLE * samples
+    return CODING_NS_PER_SAMPLE * samples + CODING_NS_PER_BYTE * (full if n_bytes is None else min(n_bytes, full))
 
 
 class CoderProgress:
@@ -773,8 +787,13 @@ class BitplaneCodec(Codec):
         report_progress(0.0, "transform")  # the front end runs when the first candidate is asked for
         candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=bit_depth, steps=steps)
-        # each candidate's coding run an equal part of what the front end leaves
-        front = ENCODE_FRONT_END_SHARE / (ENCODE_FRONT_END_SHARE + (1.0 - ENCODE_FRONT_END_SHARE) * len(steps))
+        # the front end's share of the time, then each candidate's coding run an equal part
+        try:
+            budget = budget_for(b"")  # (about: the parameter block is left out)
+        except RateUnreachableError:
+            budget = 0  # (raised again by the first candidate, with the parameter block)
+        front_ns = FRONT_END_NS * pixels.size
+        front = front_ns / (front_ns + len(steps) * _coding_ns(pixels.size, budget))
 
         def code(q, quantised: Quantised):
             plan = self.new_plan(options, wavelet, levels, quantised)
@@ -809,6 +828,7 @@ class BitplaneCodec(Codec):
                                             plane_weight=plane_weight, **extra)
 
         return decode_reduced(decode, plan, header, reduce, windowed=self.windowed_decode, rounded=rounded,
+                              payload_bytes=len(payload),
                               add_to=add_to)
 
     def decode_image(self, header: Header, payload: bytes, reduce: int = 0) -> np.ndarray:
