@@ -224,68 +224,83 @@ SAMPLE_CHUNK = 1 << 16
 
 
 def sample_contours(pixels: np.ndarray, bit_depth: int, contours: Contours, *, spacing: int, offset: int,
-                    step8: int) -> EdgeLayer:
+                    step8: int, flags: bool = True) -> EdgeLayer:
     """Quantised side levels of every knot: hat-weighted least-squares-like means of the
-    samples at the side pixels of the contour pixels around the knot.
+    samples at the side pixels of the contour pixels around the knot; with ``flags`` also the
+    contour-pixel flags (:func:`contour_flags`; else all 0, for a caller that sets them only
+    on the contours it keeps).
 
     Computed for parts of about :data:`SAMPLE_CHUNK` contour pixels (whole contours) at a
     time: every knot and flag depends on its own contour only, so the results are those
     of one pass over all contours, with per-pixel temporaries of a part's size (all at
     once, they were about 150 bytes per contour pixel, and the allocator kept most of
     it after they were freed)."""
-    h, w, nc = pixels.shape
     step, n_levels = quant_params(step8, bit_depth)
     lengths = contours.lengths
     ns = n_samples(lengths, spacing)
     knot_start = np.concatenate([[0], np.cumsum(ns)]).astype(np.int64)
     pix_start = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    levels = np.zeros((int(knot_start[-1]), 2, nc), dtype=np.int32)
-    pixel_side = np.zeros(contours.count, dtype=np.int64)
+    layer = EdgeLayer(contours, np.zeros((int(knot_start[-1]), 2, pixels.shape[2]), dtype=np.int32), spacing,
+                      offset, step, n_levels)
     i0 = 0
     while i0 < contours.count:
         i1 = max(i0 + 1, int(np.searchsorted(pix_start, pix_start[i0] + SAMPLE_CHUNK, side="right")) - 1)
         i1 = min(i1, contours.count)
-        part = Contours(lengths[i0:i1], contours.ys[pix_start[i0]:pix_start[i1]],
-                        contours.xs[pix_start[i0]:pix_start[i1]])
-        k0, k1 = knot_start[i0], knot_start[i1]
-        levels[k0:k1], pixel_side[i0:i1] = _sample_part(pixels, part, spacing, offset, step, n_levels)
+        part = EdgeLayer(Contours(lengths[i0:i1], contours.ys[pix_start[i0]:pix_start[i1]],
+                                  contours.xs[pix_start[i0]:pix_start[i1]]),
+                         layer.levels[knot_start[i0]:knot_start[i1]], spacing, offset, step, n_levels)
+        knots = _knots(part.contours, spacing)
+        _sample_levels(pixels, part, knots)  # into layer.levels (part.levels is a view)
+        if flags:
+            layer.pixel_side[i0:i1] = _pixel_sides(pixels, part, knots)
         i0 = i1
-    return EdgeLayer(contours, levels, spacing, offset, step, n_levels, pixel_side)
+    return layer
 
 
-def _sample_part(pixels: np.ndarray, contours: Contours, spacing: int, offset: int, step: int,
-                 n_levels: int) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`sample_contours` of some contours: their knot levels and contour-pixel flags."""
+def contour_flags(pixels: np.ndarray, layer: EdgeLayer) -> np.ndarray:
+    """Per contour: the value its own pixels take (0: left to the diffusion, 1: side 0's, 2: side
+    1's), the one closest to the pixels of ``pixels`` on the contour (a Canny pixel lies on
+    one side of the step)."""
+    return _pixel_sides(pixels, layer, _knots(layer.contours, layer.spacing))
+
+
+def _sample_levels(pixels: np.ndarray, layer: EdgeLayer, knots: tuple) -> None:
+    """The knot levels of ``layer`` (written into ``layer.levels``) from the pixels beside its contours."""
+    contours = layer.contours
     h, w, nc = pixels.shape
-    a, b, t, ns = _knots(contours, spacing)
+    a, b, t, ns = knots
     n_points = int(ns.sum())
-    levels = np.zeros((n_points, 2, nc), dtype=np.int32)
-    if contours.count:
-        sy, sx = side_constraints(contours.lengths, contours.ys, contours.xs, offset, h, w)
-        for side in range(2):
-            ok = sy[:, side] >= 0
-            # a side pixel outside the image: use the contour pixel itself
-            yy = np.where(ok, sy[:, side], contours.ys)
-            xx = np.where(ok, sx[:, side], contours.xs)
-            vals = pixels[yy, xx].astype(np.float64)  # (n_pix, nc)
-            wa = 1.0 - t
-            wsum = np.bincount(a, wa, n_points) + np.bincount(b, t, n_points)
-            for p in range(nc):
-                s = np.bincount(a, wa * vals[:, p], n_points) + np.bincount(b, t * vals[:, p], n_points)
-                mean = s / np.maximum(wsum, 1e-9)
-                levels[:, side, p] = np.clip(np.rint(mean / step), 0, n_levels - 1)
-    layer = EdgeLayer(contours, levels, spacing, offset, step, n_levels)
-    if contours.count:
-        # contour-pixel flag: the side whose interpolated values match the contour pixels best,
-        # or the diffusion (approximated here by the mean of the two sides)
-        own = pixels[contours.ys, contours.xs].astype(np.float64)  # (n_pix, nc)
-        side_vals = [_interpolate(layer, a, b, t, side) for side in range(2)]
-        pix_contour = np.repeat(np.arange(contours.count), contours.lengths)
-        errs = []
-        for cand in (0.5 * (side_vals[0] + side_vals[1]), side_vals[0], side_vals[1]):
-            errs.append(np.bincount(pix_contour, ((cand - own) ** 2).sum(axis=1), contours.count))
-        layer.pixel_side = np.argmin(np.stack(errs), axis=0).astype(np.int64)
-    return layer.levels, layer.pixel_side
+    if contours.count == 0:
+        return
+    sy, sx = side_constraints(contours.lengths, contours.ys, contours.xs, layer.offset, h, w)
+    wa = 1.0 - t
+    wsum = np.maximum(np.bincount(a, wa, n_points) + np.bincount(b, t, n_points), 1e-9)
+    for side in range(2):
+        ok = sy[:, side] >= 0
+        # a side pixel outside the image: use the contour pixel itself
+        yy = np.where(ok, sy[:, side], contours.ys)
+        xx = np.where(ok, sx[:, side], contours.xs)
+        vals = pixels[yy, xx].astype(np.float64)  # (n_pix, nc)
+        for p in range(nc):
+            s = np.bincount(a, wa * vals[:, p], n_points) + np.bincount(b, t * vals[:, p], n_points)
+            layer.levels[:, side, p] = np.clip(np.rint(s / wsum / layer.step), 0, layer.n_levels - 1)
+
+
+def _pixel_sides(pixels: np.ndarray, layer: EdgeLayer, knots: tuple) -> np.ndarray:
+    """:func:`contour_flags` with the layer's :func:`_knots`."""
+    contours = layer.contours
+    if contours.count == 0:
+        return np.zeros(0, dtype=np.int64)
+    a, b, t, _ = knots
+    # the side whose interpolated values match the contour pixels best, or the diffusion
+    # (approximated here by the mean of the two sides)
+    own = pixels[contours.ys, contours.xs].astype(np.float64)  # (n_pix, nc)
+    side_vals = [_interpolate(layer, a, b, t, side) for side in range(2)]
+    pix_contour = np.repeat(np.arange(contours.count), contours.lengths)
+    errs = []
+    for cand in (0.5 * (side_vals[0] + side_vals[1]), side_vals[0], side_vals[1]):
+        errs.append(np.bincount(pix_contour, ((cand - own) ** 2).sum(axis=1), contours.count))
+    return np.argmin(np.stack(errs), axis=0).astype(np.int64)
 
 
 def _interpolate(layer: EdgeLayer, a: np.ndarray, b: np.ndarray, t: np.ndarray, side: int) -> np.ndarray:

@@ -296,8 +296,9 @@ class CannySpihtCodec(Codec):
             return [], None
         if payload_budget is None or payload_budget < 16:
             return [], None
+        # the contour-pixel flags only of the contours kept (they cost as much as the levels)
         layer_all = E.sample_contours(pixels, image.bit_depth, contours, spacing=options["spacing"],
-                                      offset=options["offset"], step8=options["quant_step"])
+                                      offset=options["offset"], step8=options["quant_step"], flags=False)
         entropies = ("huffman", "arith") if options["entropy"] == "auto" else (options["entropy"],)
         bpp = 8.0 * target.max_bytes / (h * w)
         shares = (options["edge_share"],) if options["edge_share"] != "auto" \
@@ -321,6 +322,7 @@ class CannySpihtCodec(Codec):
             while n_keep > 0:
                 keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
                 layer = layer_all.subset(keep)
+                layer.pixel_side = E.contour_flags(pixels, layer)
                 symbols = E._symbols(layer)  # shared by the entropy coders tried
                 edge_data, entropy = min(((E.encode(layer, c, h, w, e, symbols), e) for e in entropies),
                                          key=lambda t: len(t[0]))
