@@ -18,6 +18,7 @@ in between is non-decreasing (a report below the last one is raised to it).
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Iterator, NamedTuple
@@ -31,27 +32,34 @@ ProgressCallback = Callable[[float, str], None]
 
 
 class _Sink:
-    """One installed callback and the last fraction it was given (so that fractions never go back)."""
+    """One installed callback and the last fraction it was given (so that fractions never go back).
 
-    __slots__ = ("callback", "last", "stage", "error")
+    The lock keeps the fractions in order when a context carrying the callback runs in
+    several threads at once (``contextvars.copy_context().run``); it is reentrant, so a
+    callback may itself encode.
+    """
+
+    __slots__ = ("callback", "last", "stage", "error", "lock")
 
     def __init__(self, callback: ProgressCallback):
         self.callback = callback
         self.last = -1.0  # below any fraction: the first report always goes out
         self.stage = ""
         self.error: BaseException | None = None  # what the callback last raised (see raised_by_callback)
+        self.lock = threading.RLock()
 
     def emit(self, fraction: float, stage: str) -> None:
-        if fraction < self.last:
-            fraction = self.last
-        if fraction == self.last and stage == self.stage:
-            return
-        self.last, self.stage = fraction, stage
-        try:
-            self.callback(fraction, stage)
-        except BaseException as exc:
-            self.error = exc
-            raise
+        with self.lock:
+            if fraction < self.last:
+                fraction = self.last
+            if fraction == self.last and stage == self.stage:
+                return
+            self.last, self.stage = fraction, stage
+            try:
+                self.callback(fraction, stage)
+            except BaseException as exc:
+                self.error = exc
+                raise
 
 
 class _Span(NamedTuple):
