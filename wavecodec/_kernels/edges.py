@@ -593,6 +593,9 @@ def decode_layer(huff, data, n_bytes, h, w, by, bx, n_planes, spacing, n_levels,
 # =============================================================================== inpainting
 
 
+_WAVE_SWEEPS = 8  # sweeps per pass of the wavefront of _relax (measured: 48 -> 8 is 17% faster at 4096^2)
+
+
 @njit(cache=True)
 def _relax(u, known, iterations, omega, coarse, row, known_split):
     """Red-black SOR sweeps of the 5-point Laplace equation; known pixels fixed, Neumann borders
@@ -643,51 +646,56 @@ def _relax(u, known, iterations, omega, coarse, row, known_split):
         # row t - s.  A row of sweep s needs the rows above, at and below it of sweep s - 1, done
         # at this step or before, and none of them touched yet by sweep s + 1 (that comes after
         # it in this step, or later): the same values as sweeping the whole image 2 * iterations
-        # times, with the working set of 2 * iterations rows in cache instead of the whole image.
-        n_sweeps = 2 * iterations
-        for t in range(h + n_sweeps - 1):
-            for sweep in range(n_sweeps):
-                y = t - sweep
-                if y < 0:
-                    break
-                if y >= h:
-                    continue
-                colour = sweep & 1
-                yn = y - 1 if y > 0 else y + 1
-                ys = y + 1 if y < h - 1 else y - 1
-                s = (y + colour) & 1
-                # where each colour starts in a permuted row: 0 for colour 0, n0(row) for colour 1
-                own = 0 if colour == 0 else (w - (y & 1) + 1) >> 1
-                oth_y = (w - (y & 1) + 1) >> 1 if colour == 0 else 0
-                oth_n = (w - (yn & 1) + 1) >> 1 if colour == 0 else 0
-                oth_s = (w - (ys & 1) + 1) >> 1 if colour == 0 else 0
-                n = (w - s + 1) >> 1  # pixels of this colour in the row
-                j0 = 0
-                if s == 0:  # x = 0: both horizontal neighbours are x = 1 (mirrored)
-                    if known_split[y, own] == 0:
-                        pc = p[y, own]
-                        avg = 0.25 * (p[yn, oth_n] + p[ys, oth_s] + p[y, oth_y] + p[y, oth_y])
-                        p[y, own] = pc + omega * (avg - pc)
-                    j0 = 1
-                j1 = n
-                if ((w - 1 - s) & 1) == 0:  # x = w - 1 is of this colour: east mirrored to west
-                    j1 = n - 1
-                    if known_split[y, own + j1] == 0:
-                        pc = p[y, own + j1]
-                        west = p[y, oth_y + j1 + s - 1]
-                        avg = 0.25 * (p[yn, oth_n + j1] + p[ys, oth_s + j1] + west + west)
-                        p[y, own + j1] = pc + omega * (avg - pc)
-                # row views from j0 on: indices from 0 up, which LLVM vectorises without gathers
-                c_row = p[y, own + j0:]
-                k_row = known_split[y, own + j0:]
-                n_row = p[yn, oth_n + j0:]
-                s_row = p[ys, oth_s + j0:]
-                w_row = p[y, oth_y + j0 + s - 1:]
-                e_row = p[y, oth_y + j0 + s:]
-                for i in range(j1 - j0):
-                    pc = c_row[i]
-                    avg = 0.25 * (n_row[i] + s_row[i] + w_row[i] + e_row[i])
-                    c_row[i] = pc if k_row[i] != 0 else pc + omega * (avg - pc)
+        # times, with the working set of a few rows in cache instead of the whole image.  The
+        # wavefront runs over groups of _WAVE_SWEEPS sweeps, one pass over the image each (the
+        # same order of the sweeps for every pixel; fewer rows in flight, so they stay in L2).
+        n_all = 2 * iterations
+        for g0 in range(0, n_all, _WAVE_SWEEPS):
+            n_sweeps = min(_WAVE_SWEEPS, n_all - g0)
+            for t in range(h + n_sweeps - 1):
+                for sw in range(n_sweeps):
+                    sweep = g0 + sw
+                    y = t - sw
+                    if y < 0:
+                        break
+                    if y >= h:
+                        continue
+                    colour = sweep & 1
+                    yn = y - 1 if y > 0 else y + 1
+                    ys = y + 1 if y < h - 1 else y - 1
+                    s = (y + colour) & 1
+                    # where each colour starts in a permuted row: 0 for colour 0, n0(row) for colour 1
+                    own = 0 if colour == 0 else (w - (y & 1) + 1) >> 1
+                    oth_y = (w - (y & 1) + 1) >> 1 if colour == 0 else 0
+                    oth_n = (w - (yn & 1) + 1) >> 1 if colour == 0 else 0
+                    oth_s = (w - (ys & 1) + 1) >> 1 if colour == 0 else 0
+                    n = (w - s + 1) >> 1  # pixels of this colour in the row
+                    j0 = 0
+                    if s == 0:  # x = 0: both horizontal neighbours are x = 1 (mirrored)
+                        if known_split[y, own] == 0:
+                            pc = p[y, own]
+                            avg = 0.25 * (p[yn, oth_n] + p[ys, oth_s] + p[y, oth_y] + p[y, oth_y])
+                            p[y, own] = pc + omega * (avg - pc)
+                        j0 = 1
+                    j1 = n
+                    if ((w - 1 - s) & 1) == 0:  # x = w - 1 is of this colour: east mirrored to west
+                        j1 = n - 1
+                        if known_split[y, own + j1] == 0:
+                            pc = p[y, own + j1]
+                            west = p[y, oth_y + j1 + s - 1]
+                            avg = 0.25 * (p[yn, oth_n + j1] + p[ys, oth_s + j1] + west + west)
+                            p[y, own + j1] = pc + omega * (avg - pc)
+                    # row views from j0 on: indices from 0 up, which LLVM vectorises without gathers
+                    c_row = p[y, own + j0:]
+                    k_row = known_split[y, own + j0:]
+                    n_row = p[yn, oth_n + j0:]
+                    s_row = p[ys, oth_s + j0:]
+                    w_row = p[y, oth_y + j0 + s - 1:]
+                    e_row = p[y, oth_y + j0 + s:]
+                    for i in range(j1 - j0):
+                        pc = c_row[i]
+                        avg = 0.25 * (n_row[i] + s_row[i] + w_row[i] + e_row[i])
+                        c_row[i] = pc if k_row[i] != 0 else pc + omega * (avg - pc)
         for y in range(h):
             n0 = (w - (y & 1) + 1) >> 1
             for x in range(w):
