@@ -46,7 +46,7 @@ def test_bitplane_fractions_are_monotone_and_end_at_one(image, codec, rate):
     _check_operation(seen)
     stages = [stage for _, stage in seen]
     assert "transform" in stages and "coding" in stages
-    assert len(seen) < 100  # reports per pass or plane, not per coefficient
+    assert len(seen) < 500  # reports per pass or plane (tens per coding run), not per coefficient (49152)
     seen, decoded = _record(lambda: wavecodec.decode(data))
     _check_operation(seen)
     assert "decoding" in [stage for _, stage in seen]
