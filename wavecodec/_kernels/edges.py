@@ -860,4 +860,7 @@ def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
             known_split = np.empty((b - a, w), dtype=np.uint8)
         _relax(u.reshape(nc, b - a, w), known.reshape(b - a, w), fine_iterations, 1.8,
                np.ascontiguousarray(coarse[:, a >> 1 : (b + 1) >> 1]), row, known_split)
+        del known
+        if r1 == h:  # the last band: what the caller does with it need not share memory with these
+            del coarse, known_split
         yield r0, r1, u.reshape(nc, b - a, w)[:, r0 - a : r1 - a]

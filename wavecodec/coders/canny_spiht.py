@@ -145,6 +145,18 @@ def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header) -> li
     return planes
 
 
+def _residual(pixels: np.ndarray, layer: E.EdgeLayer) -> np.ndarray:
+    """``pixels`` minus the layer's base image, computed band by band (the base image is never
+    whole), in float32: the SPIHT front end copies it into its own float64 array, and a
+    float64 residual beside that copy was the encoder's peak (the rounding is the encoder's
+    choice; the decoder adds its float64 base image to what the stream says)."""
+    h, w, c = pixels.shape
+    residual = np.empty((h, w, c), dtype=np.float32)
+    for r0, r1, base in E.base_bands(layer, h, w, c):
+        np.subtract(pixels[r0:r1], base, out=residual[r0:r1])
+    return residual
+
+
 def _squared_errors(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple[float, float]:
     err = (out.astype(np.float64) - ref) ** 2
     return float(err.sum()), float(err[mask].sum())
@@ -332,9 +344,7 @@ class CannySpihtCodec(Codec):
             if n_keep == 0 or n_keep in tried:
                 continue
             tried.add(n_keep)
-            residual = np.empty((h, w, c), dtype=np.float32)
-            for r0, r1, base in E.base_bands(layer, h, w, c):  # the base image band by band, never whole
-                np.subtract(pixels[r0:r1], base, out=residual[r0:r1])
+            residual = _residual(pixels, layer)
             plan, result, err = _SPIHT.encode_plans(residual, lambda params: payload_budget - len(edge_data),
                                                     lossless=False, bit_depth=image.bit_depth, wavelet=wavelet,
                                                     levels=levels, steps=(step,),
