@@ -21,7 +21,13 @@ FAST = dict(iterations=2, population=4)
 # --------------------------------------------------------------------------- kernels
 
 
-def test_nearest_matches_exhaustive_search():
+# both searches: the DC-ordered walk (large codebooks) and the one that compares every codeword (small ones)
+SEARCHES = pytest.mark.parametrize("exhaustive_codewords", [0, K.EXHAUSTIVE_CODEWORDS], ids=["walk", "all"])
+
+
+@SEARCHES
+def test_nearest_matches_exhaustive_search(monkeypatch, exhaustive_codewords):
+    monkeypatch.setattr(K, "EXHAUSTIVE_CODEWORDS", exhaustive_codewords)
     rng = np.random.default_rng(0)
     vectors = rng.normal(0, 20, (500, 6))
     vectors[:, 0] = rng.uniform(0, 1000, 500)
@@ -76,8 +82,10 @@ def _rd_assign_reference(vectors, codebook, lam, bit_cost, rows, cols, n_bits):
     return assign
 
 
+@SEARCHES
 @pytest.mark.parametrize("lam", [0.0, 30.0, 400.0])
-def test_rd_assign_matches_reference(lam):
+def test_rd_assign_matches_reference(monkeypatch, lam, exhaustive_codewords):
+    monkeypatch.setattr(K, "EXHAUSTIVE_CODEWORDS", exhaustive_codewords)
     rng = np.random.default_rng(5)
     rows, cols, n_code = 11, 13, 23
     vectors = rng.normal(0, 15, (rows * cols, 5))
@@ -95,6 +103,11 @@ def test_rd_assign_matches_reference(lam):
     assert total == pytest.approx(dist.sum())
     if lam == 0.0:
         assert np.array_equal(assign, start)
+    # a guess (any codeword per block, or none) only seeds the search: same result
+    guessed = np.empty_like(assign)
+    K.rd_assign(vectors, codebook, lam, cost, rows, cols, n_bits, guessed, np.empty(rows * cols),
+                rng.integers(-1, n_code, rows * cols).astype(np.int32))
+    assert np.array_equal(guessed, expected)
 
 
 def test_bit_costs_predict_the_coded_size():
@@ -263,10 +276,10 @@ def test_fit_lambda_finds_the_smallest_rate_weight_that_fits(camera_crop):
     cb = V.ailbg(ts, 48)
     plain = len(coder.code(cb, 0.0)[0])
     budget = int(plain * 0.8)
-    lam, seg, quality, n = coder.fit_lambda(cb, budget)
-    assert lam > 0 and len(seg) <= budget and seg == coder.code(cb, lam)[0]
-    assert len(coder.code(cb, lam / 2 ** (1 / 16))[0]) > budget  # within the bisection's precision
-    assert coder.fit_lambda(cb, plain) == (0.0, *coder.code(cb, 0.0))
+    lam, seg, quality, n, model = coder.fit_lambda(cb, budget)
+    assert lam > 0 and len(seg) <= budget and (seg, quality, n) == coder.code(cb, lam, model=model)
+    assert len(coder.code(cb, lam / 2 ** (1 / 16), model=model)[0]) > budget  # within the bisection's precision
+    assert coder.fit_lambda(cb, plain) == (0.0, *coder.code(cb, 0.0), None)
     assert coder.fit_lambda(cb, 5) is None  # not even the codebook fits
 
 

@@ -202,6 +202,13 @@ def _assign(vectors: np.ndarray, codebook: np.ndarray, guess: np.ndarray | None 
     return assign, dist, float(sse)
 
 
+def _centroid_update(vectors: np.ndarray, codebook: np.ndarray, assign: np.ndarray, dist: np.ndarray) -> None:
+    """Move each codeword with vectors to the centroid of its cell (in place)."""
+    sums, counts, _, _ = _k.cell_statistics(vectors, assign, dist, codebook.shape[0])
+    live = counts > 0
+    codebook[live] = sums[live] / counts[live][:, None]
+
+
 def _split_cells(vectors, codebook, assign, dist, n_new: int) -> np.ndarray:
     """Insert ``n_new`` codewords by splitting the cells of largest squared error along the
     direction of their worst vector (old codeword moves back by a quarter, new one forward)."""
@@ -271,7 +278,7 @@ def _drop_codewords(ts: TrainingSet, codebook: np.ndarray, n_drop: int) -> np.nd
 def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | None = None,
           insert: str = "auto", remove_insert_trials: int = 6, lloyd_iterations: int = 2,
           final_iterations: int = 30, schedule: Callable[[int], tuple[int, int]] | None = None,
-          fits_with_assignment: bool = False) -> np.ndarray:
+          fits_with_assignment: bool = False, lazy_from: int | None = None) -> np.ndarray:
     """Adaptive incremental LBG (Shen & Hasegawa 2006): grow from the mean to ``size``
     codewords (or fewer, as soon as ``fits(codebook)`` turns False), then remove-insert,
     then Lloyd to convergence (no vector changes cell, at most ``final_iterations``).
@@ -283,6 +290,11 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
     ``max(1, N // 8)`` per round (same rule, fewer Lloyd rounds: our speed-up), halving
     the batch near the rate limit so the final size is exact; ``schedule(N)`` (optional)
     gives (codewords to insert, Lloyd iterations) for a codebook of N instead.
+
+    ``lazy_from``: from a codebook of this size on, a round's Lloyd iterations end with
+    the centroid update, without the nearest-codeword search that would follow it (one
+    search fewer per round; the next round splits cells by that partition, and ``fits``
+    gets it).
     """
     vectors = ts.vectors
     codebook = vectors.mean(axis=0, keepdims=True)
@@ -299,7 +311,11 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
                 batch = 0
                 break
             a, d, _ = _assign(vectors, cb, np.concatenate([assign]))
-            _k.lloyd(vectors, cb, a, d, iterations, 1e-3)
+            if lazy_from is not None and n_code >= lazy_from:  # the last centroid update keeps its partition
+                _k.lloyd(vectors, cb, a, d, iterations - 1, 1e-3)
+                _centroid_update(vectors, cb, a, d)
+            else:
+                _k.lloyd(vectors, cb, a, d, iterations, 1e-3)
             if fits is None or (fits(cb, a) if fits_with_assignment else fits(cb)):
                 codebook, assign, dist = cb, a, d
                 break
@@ -336,6 +352,19 @@ def index_bit_costs(indices: np.ndarray, rows: int, cols: int, n_bits: int) -> n
 
 
 RD_ROUNDS = 2  # assignment -> bit costs -> assignment rounds (a third changed PSNR by < 0.01 dB on kodim01/23)
+
+
+@dataclass
+class RateModel:
+    """An entropy-constrained assignment (``assign``) of a plane and the index coder's bit
+    costs on it (:func:`index_bit_costs`), for codebooks of ``n_bits``-bit indices:
+    :meth:`PlaneCoder.assign` starts its rounds from them instead of from a nearest-codeword
+    search (ours, for speed: a rate-weight search and the optimiser code codebooks that
+    differ little from the one the model was measured on)."""
+
+    costs: np.ndarray
+    assign: np.ndarray
+    n_bits: int
 
 
 class PlaneCoder:
@@ -394,23 +423,44 @@ class PlaneCoder:
             self._nearest_key = key
         return self._nearest
 
-    def assign(self, q: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray, float]:
+    def rate_model(self, q: np.ndarray, lam: float) -> "RateModel | None":
+        """The bit costs of the index coder as the plane coded with ``q`` and ``lam`` spends
+        them (:func:`index_bit_costs` of that assignment), for :meth:`assign`'s ``model``;
+        None for ``lam == 0``."""
+        if lam <= 0:
+            return None
+        n_bits = _n_bits(q.shape[0])
+        assign = self.assign(q, lam)[0]
+        return RateModel(index_bit_costs(assign, self.rows, self.cols, n_bits), assign, n_bits)
+
+    def assign(self, q: np.ndarray, lam: float, model: "RateModel | None" = None
+               ) -> tuple[np.ndarray, np.ndarray, float]:
+        """Indices, squared errors and their sum for integer codebook ``q`` and rate weight
+        ``lam``: the nearest codeword (``lam == 0``), else :data:`RD_ROUNDS` entropy-constrained
+        rounds, each priced by the bit costs of the indices before it.  The first round's
+        indices are the nearest-neighbour ones, or, given a ``model`` (:meth:`rate_model` of a
+        nearby codebook, same index length), the model's (no nearest-codeword search)."""
         cb = q * self.step
-        assign, dist, sse = self.nearest(q)
-        if lam > 0:
-            n_bits = _n_bits(q.shape[0])
-            for _ in range(RD_ROUNDS):
-                costs = index_bit_costs(assign, self.rows, self.cols, n_bits)
-                assign, dist = np.empty_like(assign), np.empty_like(dist)
-                sse = float(_k.rd_assign(self.ts.vectors, cb, float(lam), costs, self.rows, self.cols, n_bits,
-                                         assign, dist))
+        n_bits = _n_bits(q.shape[0])
+        if lam > 0 and model is not None and model.n_bits == n_bits:
+            assign, dist, sse = model.assign, None, 0.0
+        else:
+            assign, dist, sse = self.nearest(q)
+            if lam <= 0:
+                return assign, dist, sse
+        for _ in range(RD_ROUNDS):  # each round starts its search from the previous round's choice
+            costs = model.costs if dist is None else index_bit_costs(assign, self.rows, self.cols, n_bits)
+            previous, assign, dist = assign, np.empty_like(assign), np.empty(assign.shape[0])
+            sse = float(_k.rd_assign(self.ts.vectors, cb, float(lam), costs, self.rows, self.cols, n_bits,
+                                     assign, dist, previous))
         return assign, dist, sse
 
-    def code(self, codebook: np.ndarray, lam: float, quality: bool = True) -> tuple[bytes, float, int]:
+    def code(self, codebook: np.ndarray, lam: float, quality: bool = True,
+             model: "RateModel | None" = None) -> tuple[bytes, float, int]:
         """(segment, PSNR, codewords coded) for a float codebook and rate weight (PSNR NaN
-        unless ``quality``: size checks need only the segment)."""
+        unless ``quality``: size checks need only the segment); ``model``: see :meth:`assign`."""
         q = self.quantised(codebook)
-        assign, _, sse = self.assign(q, lam)
+        assign, _, sse = self.assign(q, lam, model)
         psnr = self.psnr(q, assign, sse) if quality else float("nan")
         if lam > 0:
             used = np.bincount(assign, minlength=q.shape[0]) > 0
@@ -420,24 +470,32 @@ class PlaneCoder:
         return code_plane(q, q.shape[0], assign, self.rows, self.cols), psnr, q.shape[0]
 
     def fit_lambda(self, codebook: np.ndarray, budget: int, guess: float = 0.0, try_nearest: bool = True,
-                   steps: int | None = None, bracket: float | None = None) -> tuple[float, bytes, float, int] | None:
+                   steps: int | None = None, bracket: float | None = None
+                   ) -> tuple[float, bytes, float, int, "RateModel | None"] | None:
         """Smallest rate weight (to a factor of 2**(1/steps), default :data:`LAMBDA_STEPS`) whose
-        stream fits ``budget`` bytes: (lam, segment, PSNR, codewords), or None if none up to
-        2**40 does.
+        stream fits ``budget`` bytes: (lam, segment, PSNR, codewords, rate model), or None if
+        none up to 2**40 does.
 
         Starts with lam = 0 (skipped when ``try_nearest`` is False: the caller knows the
         nearest-neighbour stream is over the budget), brackets from ``guess`` by factors
         ``bracket`` (default :data:`LAMBDA_BRACKET`), squared after each miss (size probes
-        only, no PSNR), then bisects geometrically."""
+        only, no PSNR), then bisects geometrically.  Every probe with lam > 0 assigns with
+        one :class:`RateModel`, that of the codebook coded at the first weight tried
+        (:meth:`rate_model`): the result was coded with it (with lam = 0, the model is None)."""
         steps = LAMBDA_STEPS if steps is None else steps
         bracket = LAMBDA_BRACKET if bracket is None else bracket
         if try_nearest:
             seg, psnr, n = self.code(codebook, 0.0)
             if len(seg) <= budget:
-                return 0.0, seg, psnr, n
+                return 0.0, seg, psnr, n, None
         lo, hi = None, max(guess, 1e-3) if guess > 0 else 1.0
+        model = self.rate_model(self.quantised(codebook), hi)
+
+        def code(lam: float, quality: bool = True) -> tuple[bytes, float, int]:
+            return self.code(codebook, lam, quality, model)
+
         factor = bracket
-        while len(self.code(codebook, hi, quality=False)[0]) > budget:  # galloping: factors 2, 4, 16, ...
+        while len(code(hi, quality=False)[0]) > budget:  # galloping: factors 2, 4, 16, ...
             lo, hi = hi, hi * factor
             factor *= factor
             if hi > 2.0 ** 40:
@@ -445,7 +503,7 @@ class PlaneCoder:
         if lo is None:  # the guess fits: search down
             factor = bracket
             lo = hi / factor
-            while len(self.code(codebook, lo, quality=False)[0]) <= budget:
+            while len(code(lo, quality=False)[0]) <= budget:
                 hi, lo = lo, lo / factor
                 factor *= factor
                 if lo < 1e-6:
@@ -453,14 +511,14 @@ class PlaneCoder:
         best = None
         while hi / lo > 2.0 ** (1.0 / steps) * (1 + 1e-9):  # geometric bisection
             mid = float(np.sqrt(lo * hi))
-            seg, psnr, n = self.code(codebook, mid)
+            seg, psnr, n = code(mid)
             if len(seg) <= budget:
-                hi, best = mid, (mid, seg, psnr, n)
+                hi, best = mid, (mid, seg, psnr, n, model)
             else:
                 lo = mid
         if best is None:
-            seg, psnr, n = self.code(codebook, hi)
-            best = (hi, seg, psnr, n)
+            seg, psnr, n = code(hi)
+            best = (hi, seg, psnr, n, model)
         return best
 
 
@@ -484,20 +542,31 @@ def rd_growth_schedule(n_code: int) -> tuple[int, int]:
         return max(1, n_code // 8), 2
     return n_code // 4, 1
 RD_RUNG_LLOYD = 8  # Lloyd iterations on each rung's codebook before its rate weight is fitted
+RD_RUNG_LLOYD_LARGE = 4  # ... on one of more than RD_GROWTH_LARGE codewords
 RD_RUNG_STEPS = 16  # ... to a factor of 2**(1/RD_RUNG_STEPS)
 RD_FINAL_LLOYD = 30  # the best rungs' codebooks: Lloyd iterations in all (at most), then lam to 2**(1/LAMBDA_STEPS)
-RD_FINALISTS = 2  # ... for this many of the best rungs
+RD_FINALISTS = 2  # ... for this many of the best rungs (one when the best has more than RD_GROWTH_LARGE codewords)
+
+
+def rung_lloyd(n_code: int) -> int:
+    """Lloyd iterations before a rung of :func:`rd_design` is tried: :data:`RD_RUNG_LLOYD`, or
+    :data:`RD_RUNG_LLOYD_LARGE` above :data:`RD_GROWTH_LARGE` codewords (where every
+    iteration is dear and the finalist gets the rest of :data:`RD_FINAL_LLOYD`)."""
+    return RD_RUNG_LLOYD if n_code <= RD_GROWTH_LARGE else RD_RUNG_LLOYD_LARGE
 
 
 def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tuple[np.ndarray, tuple | None]:
     """AILBG codebook and rate weight for the entropy-constrained assignment at ``budget``.
 
-    Grows one AILBG codebook (:func:`rd_growth_schedule`); each time its nearest-neighbour
-    stream passes the next multiple of the budget in :data:`RD_SIZE_LADDER`, the codebook
-    before that step (after :data:`RD_RUNG_LLOYD` Lloyd iterations) is tried with the
-    smallest rate weight that fits the budget (to 2**(1/RD_RUNG_STEPS)); two tries in a row
-    without a gain end the growth.  The :data:`RD_FINALISTS` best get Lloyd to
-    convergence and the weight to 2**(1/LAMBDA_STEPS); the best PSNR wins.
+    Grows one AILBG codebook (:func:`rd_growth_schedule`; above :data:`RD_GROWTH_LARGE`
+    codewords a round ends on its centroid update, ``ailbg(lazy_from=...)``); each time its
+    nearest-neighbour stream passes the next multiple of the budget in
+    :data:`RD_SIZE_LADDER`, the codebook before that step (after :func:`rung_lloyd` Lloyd
+    iterations) is tried with the smallest rate weight that fits the budget (to
+    2**(1/RD_RUNG_STEPS)); two tries in a row without a gain end the growth.  The
+    :data:`RD_FINALISTS` best (only the best, when it has more than :data:`RD_GROWTH_LARGE`
+    codewords) get Lloyd to :data:`RD_FINAL_LLOYD` iterations in all and the weight to
+    2**(1/LAMBDA_STEPS); the best PSNR wins.
     Returns (float codebook, its :meth:`PlaneCoder.fit_lambda` result or None).
     """
     state = {"rung": 0, "last": None, "best": None, "misses": 0, "stop": False, "lam": 0.0, "size": 0}
@@ -509,7 +578,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
         state["size"] = cb.shape[0]
         cb = cb.copy()
         a, d, _ = _assign(ts.vectors, cb)
-        _k.lloyd(ts.vectors, cb, a, d, RD_RUNG_LLOYD, 0.0)
+        _k.lloyd(ts.vectors, cb, a, d, rung_lloyd(cb.shape[0]), 0.0)
         fitted = coder.fit_lambda(cb, budget, state["lam"], try_nearest=state["rung"] == 0, steps=RD_RUNG_STEPS)
         if fitted is None:
             state["misses"] += 1
@@ -542,18 +611,23 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
         state["last"] = cb
         return True
 
-    final = ailbg(ts, cap, fits=fits, remove_insert_trials=0, schedule=rd_growth_schedule, fits_with_assignment=True)
+    # no final Lloyd here: once a rung ends the growth, the grown codebook is not used
+    final = ailbg(ts, cap, fits=fits, remove_insert_trials=0, schedule=rd_growth_schedule, fits_with_assignment=True,
+                  final_iterations=0, lazy_from=RD_GROWTH_LARGE)
     if not state["stop"]:  # growth ended (size cap or nothing left to split) below the last rung tried
+        a, d, _ = _assign(ts.vectors, final)
+        _k.lloyd(ts.vectors, final, a, d, 30, 0.0)
         evaluate(final)
     if not tried:
         return final, None
     # the RD_FINALISTS best rungs: Lloyd to convergence, then the rate weight to 2**(1/LAMBDA_STEPS)
     # (ranking after a few Lloyd iterations and a coarse weight can swap near-equal rungs)
     best_cb, best_fit = max(tried, key=lambda t: t[1][2])
-    for cb, fitted in sorted(tried, key=lambda t: -t[1][2])[:RD_FINALISTS]:
+    large = best_cb.shape[0] > RD_GROWTH_LARGE
+    for cb, fitted in sorted(tried, key=lambda t: -t[1][2])[:1 if large else RD_FINALISTS]:
         cb = cb.copy()
         a, d, _ = _assign(ts.vectors, cb)
-        _k.lloyd(ts.vectors, cb, a, d, max(0, RD_FINAL_LLOYD - RD_RUNG_LLOYD), 0.0)
+        _k.lloyd(ts.vectors, cb, a, d, max(0, RD_FINAL_LLOYD - rung_lloyd(cb.shape[0])), 0.0)
         refit = coder.fit_lambda(cb, budget, fitted[0], try_nearest=fitted[0] == 0.0,
                                  bracket=2.0 ** (1.0 / RD_RUNG_STEPS))
         if refit is not None and refit[2] > best_fit[2]:
@@ -575,10 +649,12 @@ class CodebookFitness:
     Lloyd step the optimisers use as local search.
     """
 
-    def __init__(self, ts: TrainingSet, coder: PlaneCoder, n_code: int, budget: int | None, rate_weight: bool):
+    def __init__(self, ts: TrainingSet, coder: PlaneCoder, n_code: int, budget: int | None, rate_weight: bool,
+                 model: RateModel | None = None):
         self.ts, self.coder, self.budget, self.rate_weight = ts, coder, budget, rate_weight
         self.shape = (n_code, ts.vectors.shape[1])
         self.evaluations = 0
+        self.model = model  # with the rate weight: the bit costs every evaluation's assignment uses
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         n = self.shape[0] * self.shape[1]
@@ -591,9 +667,9 @@ class CodebookFitness:
         self.evaluations += 1
         cb, lam = self.split(x)
         if self.budget is None:
-            _, _, sse = self.coder.assign(self.coder.quantised(cb), lam)
+            _, _, sse = self.coder.assign(self.coder.quantised(cb), lam, self.model)
             return self.ts.psnr(sse)
-        seg, psnr, _ = self.coder.code(cb, lam)
+        seg, psnr, _ = self.coder.code(cb, lam, model=self.model)
         if len(seg) > self.budget:
             return -1000.0 - (len(seg) - self.budget) / self.budget
         return psnr
@@ -604,7 +680,7 @@ class CodebookFitness:
         cb = cb.copy()
         for _ in range(iterations):
             q_sorted, remap = _sorted_codebook(quantise_codebook(cb, self.coder.step))
-            assign, dist, _ = self.coder.assign(q_sorted, lam)
+            assign, dist, _ = self.coder.assign(q_sorted, lam, self.model)
             sums, counts, _, _ = _k.cell_statistics(self.ts.vectors, assign, dist, q_sorted.shape[0])
             # cells are numbered in the coded (sorted) order; codeword i of the individual is cell remap[i]
             live = counts[remap] > 0
@@ -616,8 +692,8 @@ class CodebookFitness:
 
 def refine_codebook(ts: TrainingSet, coder: PlaneCoder, codebook: np.ndarray, lam: float, budget: int | None, *,
                     method: str, iterations: int, population: int, seed: int, rate_weight: bool,
-                    noise: float = 0.02, memetic: bool = True, callback=None,
-                    progress: bool = False) -> tuple[np.ndarray, float, "_opt.OptimizeResult"]:
+                    noise: float = 0.02, memetic: bool = True, callback=None, progress: bool = False,
+                    model: RateModel | None = None) -> tuple[np.ndarray, float, "_opt.OptimizeResult"]:
     """Refine a codebook (and, with ``rate_weight``, the rate weight) with an optimiser of
     :mod:`wavecodec.optimize`; fitness: :class:`CodebookFitness`.
 
@@ -625,11 +701,12 @@ def refine_codebook(ts: TrainingSet, coder: PlaneCoder, codebook: np.ndarray, la
     carry Gaussian noise of standard deviation ``noise`` times each coordinate's spread
     over the codebook (and whose log2 rate weight is raised by |N(0, 1/4)|, so that most
     start within the budget).  With ``memetic`` a two-iteration Lloyd step refines the
-    iteration's best trial (see :func:`wavecodec.optimize.fpara`).  Returns
-    (codebook, lam, optimiser result).
+    iteration's best trial (see :func:`wavecodec.optimize.fpara`).  ``model`` (optional,
+    with ``rate_weight``): the bit costs every evaluation's assignment uses
+    (:meth:`PlaneCoder.assign`).  Returns (codebook, lam, optimiser result).
     """
     rng = np.random.default_rng(seed)
-    fit = CodebookFitness(ts, coder, codebook.shape[0], budget, rate_weight)
+    fit = CodebookFitness(ts, coder, codebook.shape[0], budget, rate_weight, model)
     spread = codebook.std(axis=0) + coder.step
     log_lam = np.log2(lam) if lam > 0 else _LOG2_LAM_FLOOR
     start = np.concatenate([codebook.ravel(), [log_lam]]) if rate_weight else codebook.ravel()
@@ -913,14 +990,15 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     rate_weight = assignment == "rd" and budget is not None
     codebook = None
     psnr_lbg = None
+    model = None  # the RateModel the start was coded with (None: the default assignment)
     if rate_weight and start is not None:
         fitted = coder.fit_lambda(start[0], budget, start[1], bracket=2.0 ** 0.25)
         if fitted is not None:
-            codebook, (lam, seg, quality, n_code) = start[0], fitted
+            codebook, (lam, seg, quality, n_code, model) = start[0], fitted
     if rate_weight and design == "ailbg" and codebook is None:
         rd_cb, fitted = memo("rd", key, lambda: rd_design(ts, coder, budget, cap))
         if fitted is not None:
-            codebook, (lam, seg, quality, n_code) = rd_cb, fitted
+            codebook, (lam, seg, quality, n_code, model) = rd_cb, fitted
     if codebook is None:
         if design == "kmeans" and budget is None:
             codebook = kmeans_codebook(ts, cap, seed)
@@ -941,7 +1019,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
             rd_cb = kmeans_codebook(ts, rd_cb.shape[0], seed)
             fitted = coder.fit_lambda(rd_cb, budget, fitted[0] if fitted else 0.0)
             if fitted is not None and fitted[2] > quality:
-                codebook, (lam, seg, quality, n_code) = rd_cb, fitted
+                codebook, (lam, seg, quality, n_code, model) = rd_cb, fitted
     psnr_start = quality
     start_codebook = codebook
     iterations, population = optimiser_budget(codebook.shape[0], iterations, population)
@@ -949,10 +1027,17 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     if optimizer != "none" and codebook.shape[0] >= 2 and iterations > 0:
         if keep_slack and budget is not None:
             budget = len(seg)
+        # above SMALL_CODEBOOK codewords, every evaluation starts its assignment rounds from the
+        # starting point's coding (RateModel) instead of a nearest-codeword search; below, the
+        # evaluations are cheap and the optimiser gains most, and they keep the search
+        if not rate_weight or codebook.shape[0] <= SMALL_CODEBOOK:
+            model = None
+        elif model is None:
+            model = coder.rate_model(coder.quantised(codebook), lam)
         refined, lam2, result = refine_codebook(ts, coder, codebook, lam, budget, method=optimizer,
                                                 iterations=iterations, population=population, seed=seed,
-                                                rate_weight=rate_weight, callback=callback)
-        seg2, quality2, n2 = coder.code(refined, lam2)
+                                                rate_weight=rate_weight, callback=callback, model=model)
+        seg2, quality2, n2 = coder.code(refined, lam2, model=model)
         if (budget is None or len(seg2) <= budget) and quality2 > quality:
             seg, quality, n_code, lam = seg2, quality2, n2, lam2
     if budget is not None and len(seg) > budget:  # only when even one codeword does not fit
