@@ -76,7 +76,7 @@ from .trees import N_BAND
 from .trees import SHIFT_C, SHIFT_I, list_shifts
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
-from .trees import NEGATIVE, SIGNIFICANT
+from .trees import NEGATIVE, SIGNIFICANT, top_plane
 from .trees import interval_means
 from .trees import coefficient_sign_context, four_neighbours
 from .trees import pack_at as _pack
@@ -131,44 +131,50 @@ def _subband(band, levels, hl, wl, hp, wp):
 
 
 @njit(cache=True, _nrt=False)
-def descendant_significant(coef, sig, hl, wl, levels, n, dsig):
-    """Write into ``dsig`` (uint8) whether some not yet significant descendant of each node of
-    the top-left quadrant has a magnitude ``>= 2**n`` (significant coefficients count as 0
-    in the zerotree test): the answer of the zerotree test at threshold ``2**n``.
+def descendant_planes(coef, hl, wl, levels, planes):
+    """Write into ``planes`` (uint32, one per node of the top-left quadrant) the set of top
+    bit-planes (:func:`.trees.top_plane`) of the node's descendants: bit ``n`` is set iff
+    some descendant has its highest magnitude bit at plane ``n``.
 
-    Nodes are visited in reverse raster order, which sees every child before its
-    parent (children of LL nodes and of detail nodes lie later in raster order).
-    With ``levels = 0`` no node has descendants and ``dsig`` is left alone.
+    This answers every zerotree test of the encoder at once.  At threshold ``2**n`` the
+    test asks whether some descendant not yet significant has ``|x| >= 2**n``
+    (significant coefficients count as 0).  After the complete passes at ``2**m``,
+    ``m > n``, exactly the coefficients with ``|x| >= 2**(n+1)`` are significant (a
+    zerotree only ever covers insignificant ones), so the test is: some descendant
+    has ``2**n <= |x| < 2**(n+1)``, i.e. bit ``n`` of ``planes``.  One scan before the
+    first pass instead of one per pass.  Nodes are visited in reverse raster order,
+    which sees every child before its parent.
     """
     nc, hp, wp = coef.shape
     hp2 = hp // 2
     wp2 = wp // 2
     if levels == 0:
         return
-    bitn = np.int64(1) << n
     for c in range(nc):
         for i in range(hp2 - 1, -1, -1):
             for j in range(wp2 - 1, -1, -1):
-                found = 0
+                found = np.uint32(0)
                 if i < hl and j < wl:
                     for k in range(3):
                         ci = i + (hl if k >= 1 else 0)
                         cj = j + (wl if k != 1 else 0)
-                        if sig[c, ci + 1, cj + 1] == 0 and _magnitude(coef, c, ci, cj) >= bitn:
-                            found = 1
+                        m = _magnitude(coef, c, ci, cj)
+                        if m > 0:
+                            found |= np.uint32(1) << np.uint32(top_plane(m))
                         if ci < hp2 and cj < wp2:
-                            found |= dsig[c, ci, cj]
+                            found |= planes[c, ci, cj]
                 else:
                     inner = 2 * i < hp2 and 2 * j < wp2
                     for a in range(2):
                         for b in range(2):
                             ci = 2 * i + a
                             cj = 2 * j + b
-                            if sig[c, ci + 1, cj + 1] == 0 and _magnitude(coef, c, ci, cj) >= bitn:
-                                found = 1
+                            m = _magnitude(coef, c, ci, cj)
+                            if m > 0:
+                                found |= np.uint32(1) << np.uint32(top_plane(m))
                             if inner:
-                                found |= dsig[c, ci, cj]
-                dsig[c, i, j] = found
+                                found |= planes[c, ci, cj]
+                planes[c, i, j] = found
 
 
 @njit(cache=True)
@@ -236,12 +242,12 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
-# coef: the encoder's signed coefficients; dsig: the zerotree test of each node at
-# this pass's threshold (encoder); sig / sgn: significance and signs
+# coef: the encoder's signed coefficients; dplanes: the top planes present among each
+# node's descendants (encoder, :func:`descendant_planes`); sig / sgn: significance and signs
 # (1-sample border); flags: what happened to each coefficient in the current pass
 # (1-sample border, cleared before every dominant pass): IN_ZEROTREE (a zerotree
 # root or inside one) and IMP1EZW's context flags (see its module)
-Maps = namedtuple("Maps", ["coef", "dsig", "sig", "flags"])
+Maps = namedtuple("Maps", ["coef", "dplanes", "sig", "flags"])
 IN_ZEROTREE = 1
 # the subordinate list: packed coordinates, magnitude bits known, lowest plane
 # known, 1 until the first refinement
@@ -263,7 +269,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
-    coef, dsig, sig, flags = maps
+    coef, dplanes, sig, flags = maps
     lst, lval, llow, lfirst = sub
     nc, hp, wp = coef.shape
     bitn = np.int32(1) << n
@@ -298,7 +304,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                     b2 = 0
                     b3 = 0
                     if not decoding:
-                        subtree_sig = not leaf and dsig[c, i, j] != 0
+                        subtree_sig = not leaf and (dplanes[c, i, j] >> np.uint32(n)) & np.uint32(1) != 0
                         if not was_sig and _magnitude(coef, c, i, j) >= bitn:
                             b1 = 1
                             b2 = 1 if coef[c, i, j] < 0 else 0
@@ -456,17 +462,16 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
                           np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     flags = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    dsig = np.zeros((1, 1, 1), dtype=np.uint8)  # the decoder has none
+    dplanes = np.zeros((1, 1, 1), dtype=np.uint32)  # the decoder has none
     if not decoding:
-        dsig = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint8)
-    maps = Maps(coef, dsig, sig, flags)
+        dplanes = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint32)
+        descendant_planes(coef, hl, wl, levels, dplanes)
+    maps = Maps(coef, dplanes, sig, flags)
 
     regs = coder_registers(decoding, state)
     n_list = 0
     n = n_max
     while n >= 0:
-        if not decoding:
-            descendant_significant(coef, sig, hl, wl, levels, n, dsig)
         flags.fill(0)  # the flags speak of the current pass only
         regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub,
                                            n_list, n)
