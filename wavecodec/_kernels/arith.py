@@ -380,6 +380,17 @@ def save_registers(decoding, state, regs):
         state[_RANGE] = regs[1]
 
 
+def passes_done(on_pass, decoding, arith, state, regs, fraction):
+    """Call ``on_pass(fraction)`` between two passes of a coder's plane loop (nothing if it is
+    None), the decoder's registers saved to ``state`` first, where a caller reads the
+    coder's position (the encoder keeps its position there anyway)."""
+    if on_pass is None:
+        return
+    if decoding and arith is not None:
+        save_registers(decoding, state, regs)
+    on_pass(fraction)
+
+
 @njit(cache=True, inline="always")
 def code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit):
     """Encode ``bit``, or decode a bit, in context ``ctx``; returns ``(bit, regs)``.

@@ -69,7 +69,7 @@ import numpy as np
 from numba import njit
 
 from . import imp1ezw as imp1
-from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, save_registers
+from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, passes_done, save_registers
 from .jit import helper
 from .prefetch import LOOKAHEAD, prefetch
 from .trees import N_BAND
@@ -436,7 +436,7 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
 
 
 def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max, state,
-             buf, probs, counts, stats, significance_first):
+             buf, probs, counts, stats, significance_first, on_pass=None):
     """Run EZW (IMP1EZW with ``subtree_symbols``) from threshold ``2**n_max`` down to 1, or until the coder is done.
 
     Encoder (``decoding`` False): reads ``coef`` (signed int32), writes to ``buf``.
@@ -451,7 +451,9 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
 
     A Python function: the loop over thresholds calls the compiled passes (a
     few dozen calls per image), which saves compiling a driver that would link,
-    optimise and emit every pass once more.
+    optimise and emit every pass once more.  ``on_pass`` (optional): called after
+    each pass with the fraction of the thresholds done (progress reports; the
+    coder's registers are saved in ``state`` first).
     """
     nc, hp, wp = coef.shape
     total = nc * hp * wp
@@ -477,12 +479,14 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
                                            n_list, n)
         if done or (n == 0 and significance_first == 0):
             break
+        passes_done(on_pass, decoding, arith, state, regs, (n_max - n + 0.5) / (n_max + 1))
         regs, done = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, sub, n_list, n,
                                       significance_first)
         if done:
             break
         shapiro_reorder(sub.lst, sub.lval, sub.llow, sub.lfirst, n_list)
         n -= 1
+        passes_done(on_pass, decoding, arith, state, regs, (n_max - n) / (n_max + 1))
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
         save_registers(decoding, state, regs)
     return n_list, sub.lst, sub.lval, sub.llow, sig

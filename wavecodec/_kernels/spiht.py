@@ -60,7 +60,7 @@ from .jit import helper
 from .jit import python_array_kernel as _pass
 from .prefetch import LOOKAHEAD, prefetch
 
-from .arith import STATE_DONE, code_decision, coder_registers, save_registers
+from .arith import STATE_DONE, code_decision, coder_registers, passes_done as _passes_done, save_registers
 from .trees import N_BAND
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
@@ -502,7 +502,7 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     return tree, maps, lists
 
 
-def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
+def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min, on_pass=None):
     """Run SPIHT from bit-plane ``n_max`` down to ``n_min`` (or until the coder is done).
 
     Encoder (``decoding`` False): reads ``maps.coef`` (and the set top planes
@@ -522,6 +522,10 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
     A Python function: the loop over bit-planes calls the compiled passes (three
     calls per plane), which saves compiling a driver that would link, optimise and
     emit every pass once more (measured: about 1 s of a cold start).
+
+    ``on_pass`` (optional): called after each pass with the fraction of the planes
+    ``n_max..n_min`` done (thirds of a plane), with the coder's registers saved in
+    ``coder.state`` first so that its position can be read (progress reports).
     """
     hl, wl, levels = tree.hl, tree.wl, tree.levels
     nc = maps.sig.shape[0]
@@ -548,14 +552,17 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min):
         regs, n_lip, n_lsp, done = sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n)
         if done:
             break
+        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 1 / 3) / (n_max - n_min + 1))
         regs, n_lis, n_lip, n_lsp, done = sort_lis(decoding, arith, regs, coder, tree, maps, lists,
                                                    n_lis, n_lip, n_lsp, n)
         if done:
             break
+        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 2 / 3) / (n_max - n_min + 1))
         regs, refined, done = refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
         if done:
             break
         n -= 1  # step 4: quantisation-step update
+        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n) / (n_max - n_min + 1))
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
         save_registers(decoding, coder.state, regs)
     if not done:  # all planes coded: everything is known down to n_min

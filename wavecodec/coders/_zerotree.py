@@ -42,6 +42,7 @@ import numpy as np
 from .._kernels import arith as _ac
 from .._kernels import ezw as _ezw_kernel
 from .._kernels.trees import list_shifts
+from .._progress import report_progress
 from .._registry import Option
 from . import _bitplane as B
 from ._bitplane import EncodeResult  # noqa: F401  (re-exported)
@@ -93,7 +94,7 @@ def _run_kernel(kernel: ZerotreeKernel, decoding: bool, arith: bool, scan: str, 
         decoding, True if arith else None, True if scan == "rescan" else None,
         True if kernel.subtree_symbols else None, coef, levels, hp >> levels, wp >> levels, rowlev, collev,
         n_max, state, buf, probs, counts, np.zeros((0, 2), dtype=np.int64) if stats is None else stats,
-        _ORDER_CODE[order],
+        _ORDER_CODE[order], on_pass=report_progress,
     )
 
 

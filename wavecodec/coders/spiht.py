@@ -32,6 +32,7 @@ import numpy as np
 
 from .._kernels import arith as _ac
 from .._kernels import spiht as _k
+from .._progress import report_progress
 from .._registry import Capabilities, register
 from . import _bitplane as B
 from . import _spiht_priors as _priors
@@ -61,7 +62,7 @@ def _run_kernel(decoding, arith, coef, levels, n_max, state, buf, out_val, stats
     # ``arith`` is None (raw bits) or True: Numba compiles each variant separately
     # (and prunes the arithmetic coder from the raw-bits one).
     n_stop, n_lsp, refined, lsp_old = _k.spiht_code(decoding, True if arith else None, tree, maps, lists, coder,
-                                                    n_max, 0)
+                                                    n_max, 0, on_pass=report_progress)
     return n_stop, n_lsp, refined, lsp_old, lists, maps
 
 
