@@ -16,8 +16,10 @@ is deterministic for given inputs.  On 4x4 DCT vectors of a natural image this i
 :data:`EXHAUSTIVE_CODEWORDS` codewords the walk loses: the cells are wide, so it visits
 nearly every codeword anyway, one at a time.  There every vector is compared with every
 codeword in a loop over the codewords that the compiler vectorises (the codebook
-transposed): on kodim01's 24,576 vectors, 0.9 / 2.4 / 6.8 / 13.0 ms instead of
-2.0 / 5.3 / 11.6 / 20.2 ms with 16 / 48 / 128 / 256 codewords (one call, CPU time).
+transposed): on kodim01's 24,576 vectors, 0.9 / 2.4 / 6.8 / 13.0 / 23 ms instead of
+2.0 / 5.3 / 11.6 / 20.2 / 31 ms with 16 / 48 / 128 / 256 / 512 codewords (one call, CPU
+time, the walk started from the right answer at 512); even at 768 codewords (42 ms) and,
+for :func:`rd_assign`, 1024, the two are level.
 
 Entropy-constrained assignment (:func:`rd_assign`).  Visits the blocks in the index
 coder's raster order and gives each the codeword of least squared error + lam x
@@ -108,7 +110,7 @@ def nearest(vectors, codebook, guess, assign, dist) -> float:
     return _nearest(vectors, sorted_cb, sorted_cb[:, 0].copy(), order, rank, ac_norm, guess, assign, dist)
 
 
-EXHAUSTIVE_CODEWORDS = 256  # up to this many codewords, :func:`nearest` compares every vector with every codeword
+EXHAUSTIVE_CODEWORDS = 640  # up to this many codewords, nearest and rd_assign compare every vector with every codeword
 
 
 @kernel

@@ -531,6 +531,7 @@ LAMBDA_STEPS = 64  # ... and bisects to a factor of 2**(1/LAMBDA_STEPS)
 # (the size nearest-neighbour coding would need); it stops after two steps without gain.
 RD_SIZE_LADDER = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 RD_GROWTH_LARGE = 128  # see rd_growth_schedule
+RD_MISSES = 2  # tries in a row without a gain that end the growth
 
 
 def rd_growth_schedule(n_code: int) -> tuple[int, int]:
@@ -589,7 +590,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
             else:
                 state["misses"] += 1
             state["lam"] = fitted[0]
-        if state["misses"] >= 2:
+        if state["misses"] >= RD_MISSES:
             state["stop"] = True
 
     def fits(cb: np.ndarray, assign: np.ndarray) -> bool:
