@@ -173,6 +173,22 @@ def _knots(contours: Contours, spacing: int):
     return a, b, t, ns
 
 
+def _normals(ty: np.ndarray, tx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The unit 8-neighbour normals (ny, nx) of tangents (ty, tx) (see :func:`side_constraints`)."""
+    ty = np.asarray(ty, dtype=np.float64)
+    tx = np.asarray(tx, dtype=np.float64)
+    norm = np.sqrt(ty * ty + tx * tx)
+    lone = norm == 0.0
+    safe = np.where(lone, 1.0, norm)
+    ny = np.where(lone, 0, np.clip(np.rint(tx / safe * 1.2), -1, 1)).astype(np.int64)
+    nx = np.where(lone, 1, np.clip(np.rint(-ty / safe * 1.2), -1, 1)).astype(np.int64)
+    return ny, nx
+
+
+# the normals of the tangents of an 8-connected contour, (ty + 2) * 5 + (tx + 2) -> (ny, nx)
+_NORMALS = _normals(np.repeat(np.arange(-2, 3), 5), np.tile(np.arange(-2, 3), 5))
+
+
 def side_constraints(lengths: np.ndarray, ys: np.ndarray, xs: np.ndarray, offset: int, h: int,
                      w: int) -> tuple[np.ndarray, np.ndarray]:
     """Pixels on both sides of every contour pixel: the contour normal (rounded to a
@@ -197,13 +213,13 @@ def side_constraints(lengths: np.ndarray, ys: np.ndarray, xs: np.ndarray, offset
     b = starts[cid] + np.where(i < lengths[cid] - 1, i + 1, i)
     y = ys.astype(np.int64)
     x = xs.astype(np.int64)
-    ty = (y[b] - y[a]).astype(np.float64)
-    tx = (x[b] - x[a]).astype(np.float64)
-    norm = np.sqrt(ty * ty + tx * tx)
-    lone = norm == 0.0
-    safe = np.where(lone, 1.0, norm)
-    ny = np.where(lone, 0, np.clip(np.rint(tx / safe * 1.2), -1, 1)).astype(np.int64)
-    nx = np.where(lone, 1, np.clip(np.rint(-ty / safe * 1.2), -1, 1)).astype(np.int64)
+    ty = y[b] - y[a]
+    tx = x[b] - x[a]
+    if ty.size and max(np.abs(ty).max(), np.abs(tx).max()) <= 2:  # 8-connected: a table of the 25 tangents
+        cell = (ty + 2) * 5 + (tx + 2)
+        ny, nx = _NORMALS[0][cell], _NORMALS[1][cell]
+    else:
+        ny, nx = _normals(ty, tx)
     for side, sgn in ((0, 1), (1, -1)):
         yy = y + sgn * offset * ny
         xx = x + sgn * offset * nx
