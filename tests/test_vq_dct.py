@@ -22,12 +22,12 @@ FAST = dict(iterations=2, population=4)
 
 
 # both searches: the DC-ordered walk (large codebooks) and the one that compares every codeword (small ones)
-SEARCHES = pytest.mark.parametrize("exhaustive_codewords", [0, K.EXHAUSTIVE_CODEWORDS], ids=["walk", "all"])
+SEARCHES = pytest.mark.parametrize("walk_cost", [0.0, K.WALK_COST, 1e9], ids=["walk", "mixed", "all"])
 
 
 @SEARCHES
-def test_nearest_matches_exhaustive_search(monkeypatch, exhaustive_codewords):
-    monkeypatch.setattr(K, "EXHAUSTIVE_CODEWORDS", exhaustive_codewords)
+def test_nearest_matches_exhaustive_search(monkeypatch, walk_cost):
+    monkeypatch.setattr(K, "WALK_COST", walk_cost)
     rng = np.random.default_rng(0)
     vectors = rng.normal(0, 20, (500, 6))
     vectors[:, 0] = rng.uniform(0, 1000, 500)
@@ -84,8 +84,8 @@ def _rd_assign_reference(vectors, codebook, lam, bit_cost, rows, cols, n_bits):
 
 @SEARCHES
 @pytest.mark.parametrize("lam", [0.0, 30.0, 400.0])
-def test_rd_assign_matches_reference(monkeypatch, lam, exhaustive_codewords):
-    monkeypatch.setattr(K, "EXHAUSTIVE_CODEWORDS", exhaustive_codewords)
+def test_rd_assign_matches_reference(monkeypatch, lam, walk_cost):
+    monkeypatch.setattr(K, "WALK_COST", walk_cost)
     rng = np.random.default_rng(5)
     rows, cols, n_code = 11, 13, 23
     vectors = rng.normal(0, 15, (rows * cols, 5))

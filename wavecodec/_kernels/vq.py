@@ -12,14 +12,14 @@ each distance is accumulated with partial distance elimination (stop as soon as
 the partial sum passes the best).  Both are exact: the result is the true nearest
 codeword (ties go to the guess, then to the codeword met first), so the search
 is deterministic for given inputs.  On 4x4 DCT vectors of a natural image this is
-10-30x faster than the exhaustive search (see ``benchmarks/bench_vq.py``).  Up to
-:data:`EXHAUSTIVE_CODEWORDS` codewords the walk loses: the cells are wide, so it visits
-nearly every codeword anyway, one at a time.  There every vector is compared with every
-codeword in a loop over the codewords that the compiler vectorises (the codebook
-transposed): on kodim01's 24,576 vectors, 0.9 / 2.4 / 6.8 / 13.0 / 23 ms instead of
-2.0 / 5.3 / 11.6 / 20.2 / 31 ms with 16 / 48 / 128 / 256 / 512 codewords (one call, CPU
-time, the walk started from the right answer at 512); even at 768 codewords (42 ms) and,
-for :func:`rd_assign`, 1024, the two are level.
+10-30x faster than the exhaustive search (see ``benchmarks/bench_vq.py``).  But where a
+vector's window is wide (a textured block, few codewords) the walk visits most of the
+codebook one codeword at a time, and a loop over all codewords that the compiler
+vectorises (the codebook transposed) is faster: on kodim01's 24,576 vectors (textured)
+0.9 / 6.8 / 23 ms instead of 2.0 / 11.6 / 31 ms with 16 / 128 / 512 codewords, while on
+smooth kodim03 the walk wins (7.7 ms against 24.6 at 512).  So each vector takes the
+full comparison when its window holds more than N / :data:`WALK_COST` codewords
+(two binary searches tell), else the walk.
 
 Entropy-constrained assignment (:func:`rd_assign`).  Visits the blocks in the index
 coder's raster order and gives each the codeword of least squared error + lam x
@@ -99,55 +99,53 @@ def nearest(vectors, codebook, guess, assign, dist) -> float:
     means none).  Writes ``assign`` (int32) and ``dist`` (squared distances) and
     returns the total squared error.
     """
-    if codebook.shape[0] <= EXHAUSTIVE_CODEWORDS:
-        return _nearest_exhaustive(vectors, np.ascontiguousarray(codebook.T, dtype=np.float64),
-                                   np.empty(codebook.shape[0], dtype=np.float64), assign, dist)
     order = _dc_order(codebook)
     rank = np.empty(order.shape[0], dtype=np.int64)
     rank[order] = np.arange(order.shape[0], dtype=np.int64)
     sorted_cb = np.ascontiguousarray(codebook[order], dtype=np.float64)
     ac_norm = np.empty(order.shape[0], dtype=np.float64)
-    return _nearest(vectors, sorted_cb, sorted_cb[:, 0].copy(), order, rank, ac_norm, guess, assign, dist)
+    return _nearest(vectors, sorted_cb, sorted_cb[:, 0].copy(), np.ascontiguousarray(sorted_cb.T), order, rank,
+                    ac_norm, np.empty(order.shape[0], dtype=np.float64), float(WALK_COST), guess, assign, dist)
 
 
-EXHAUSTIVE_CODEWORDS = 640  # up to this many codewords, nearest and rd_assign compare every vector with every codeword
+# A vector whose DC window holds more than N / WALK_COST codewords is compared with every
+# codeword (vectorised) instead of walking the window: one step of the walk costs about as
+# much as WALK_COST codewords of the full comparison (measured on kodim01 and kodim03).
+WALK_COST = 6.0
 
 
-@kernel
-def _nearest_exhaustive(vectors, codebook_t, work, assign, dist):
-    """:func:`nearest` by comparing every vector with every codeword (``codebook_t``: the
-    codebook transposed, (K, N); ``work``: (N,)): the loop over codewords vectorises,
-    which beats the DC-ordered search when the codebook is small and the cells wide.
-    Ties go to the lowest codeword number."""
-    m_count, k_dim = vectors.shape
+@array_helper
+def _distances_to_all(vectors, m, codebook_t, work):
+    """``work[n] = |x_m - c_n|^2`` for every codeword (``codebook_t``: the codebook transposed,
+    (K, N)): a loop over the codewords that the compiler vectorises; the sum runs over
+    the coordinates in order, as :func:`_partial_distance`'s does."""
     n_code = codebook_t.shape[1]
-    total = 0.0
-    for m in range(m_count):
-        x0 = vectors[m, 0]
+    x0 = vectors[m, 0]
+    for n in range(n_code):
+        d = x0 - codebook_t[0, n]
+        work[n] = d * d
+    for j in range(1, vectors.shape[1]):
+        xj = vectors[m, j]
         for n in range(n_code):
-            d = x0 - codebook_t[0, n]
-            work[n] = d * d
-        for j in range(1, k_dim):
-            xj = vectors[m, j]
-            for n in range(n_code):
-                d = xj - codebook_t[j, n]
-                work[n] += d * d
-        best = work[0]
-        best_n = 0
-        for n in range(1, n_code):
-            if work[n] < best:
-                best = work[n]
-                best_n = n
-        assign[m] = best_n
-        dist[m] = best
-        total += best
-    return total
+            d = xj - codebook_t[j, n]
+            work[n] += d * d
+
+
+@array_helper
+def _window_is_wide(sorted_dc, x0, radius2, walk_cost):
+    """Whether more than N / walk_cost codewords have a DC within sqrt(radius2) of ``x0``."""
+    if radius2 <= 0.0:
+        return False
+    r = np.sqrt(radius2)
+    count = _first_not_below(sorted_dc, x0 + r) - _first_not_below(sorted_dc, x0 - r)
+    return count * walk_cost > sorted_dc.shape[0]
 
 
 @kernel
-def _nearest(vectors, sorted_cb, sorted_dc, order, rank, ac_norm, guess, assign, dist):
+def _nearest(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, ac_norm, work, walk_cost, guess, assign, dist):
     """:func:`nearest` with the codebook sorted by DC (``sorted_cb = codebook[order]``,
-    ``sorted_dc = sorted_cb[:, 0]``, ``rank[order[r]] = r``); ``ac_norm`` is work space (N,)."""
+    ``sorted_dc = sorted_cb[:, 0]``, ``sorted_t`` its transpose, ``rank[order[r]] = r``);
+    ``ac_norm`` and ``work`` are work space (N,); see :data:`WALK_COST`."""
     m_count, k_dim = vectors.shape
     n_code = sorted_cb.shape[0]
     for r in range(n_code):
@@ -173,6 +171,16 @@ def _nearest(vectors, sorted_cb, sorted_dc, order, rank, ac_norm, guess, assign,
             best += d * d
         best_r = start
         x0 = vectors[m, 0]
+        if _window_is_wide(sorted_dc, x0, best, walk_cost):
+            _distances_to_all(vectors, m, sorted_t, work)
+            for r in range(n_code):
+                if work[r] < best:
+                    best = work[r]
+                    best_r = r
+            assign[m] = order[best_r]
+            dist[m] = best
+            total += best
+            continue
         up = start + 1
         down = start - 1
         up_open = up < n_code
@@ -607,23 +615,19 @@ def rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, assign, dist
     ac_norm = np.sqrt(np.sum(codebook[:, 1:] ** 2, axis=1))
     if guess is None:
         guess = np.full(vectors.shape[0], -1, dtype=np.int32)
-    exhaustive = n_code <= EXHAUSTIVE_CODEWORDS
-    codebook_t = np.ascontiguousarray(codebook.T if exhaustive else codebook[:0].T)
-    work = np.empty(n_code, dtype=np.float64)
     return _rd_assign(vectors, codebook, float(lam), bit_cost, int(rows), int(cols), int(n_bits), order, sorted_dc,
-                      ac_norm, guess, codebook_t, work, tree, tree_min, assign, dist)
+                      ac_norm, guess, np.ascontiguousarray(codebook.T), np.empty(n_code, dtype=np.float64),
+                      float(WALK_COST), tree, tree_min, assign, dist)
 
 
 @kernel
 def _rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, order, sorted_dc, ac_norm, guess, codebook_t,
-               work, tree, tree_min, assign, dist):
-    """:func:`rd_assign` with the DC order of the codebook given (``sorted_dc = codebook[order, 0]``)
-    and the norms of the codewords' AC parts (``ac_norm``); ``work`` (N,), ``tree`` (classes, N)
-    and ``tree_min`` (classes,) are work space.  Given the codebook transposed
-    (``codebook_t``, (K, N); else (K, 0)), every block is compared with every codeword
-    (as :func:`_nearest_exhaustive`) instead of the DC-ordered walk."""
+               work, walk_cost, tree, tree_min, assign, dist):
+    """:func:`rd_assign` with the DC order of the codebook given (``sorted_dc = codebook[order, 0]``),
+    the codebook transposed (``codebook_t``) and the norms of the codewords' AC parts
+    (``ac_norm``); ``work`` (N,), ``tree`` (classes, N) and ``tree_min`` (classes,) are work
+    space.  A block whose window is wide (:data:`WALK_COST`) is compared with every codeword."""
     n_code, k_dim = codebook.shape
-    exhaustive = codebook_t.shape[1] == n_code
     for cl in range(NEIGHBOUR_CLASSES):
         base = INDEX_FLAG_CONTEXTS + cl * (1 << n_bits)
         tree_min[cl] = np.inf
@@ -662,16 +666,18 @@ def _rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, order, sort
                     best_d = s
                 prefix += bit_cost[ctx, 0]
             cl = _neighbour_class(left, n_bits)
-            if exhaustive:
-                x0 = vectors[m, 0]
-                for n in range(n_code):
-                    d = x0 - codebook_t[0, n]
-                    work[n] = d * d
-                for j in range(1, k_dim):
-                    xj = vectors[m, j]
-                    for n in range(n_code):
-                        d = xj - codebook_t[j, n]
-                        work[n] += d * d
+            g = guess[m]
+            if g >= 0 and g < n_code and g != left and g != up:
+                rate_part = lam * (prefix + tree[cl, g])
+                if rate_part < best:
+                    s = _partial_distance(vectors, m, codebook, np.int64(g), rate_part, best)
+                    if s < best:
+                        best = s
+                        best_v = g
+                        best_d = s - rate_part
+            floor = lam * (prefix + tree_min[cl])
+            if _window_is_wide(sorted_dc, vectors[m, 0], best - floor, walk_cost):
+                _distances_to_all(vectors, m, codebook_t, work)
                 for v in range(n_code):
                     if v == left or v == up:
                         continue
@@ -684,16 +690,6 @@ def _rd_assign(vectors, codebook, lam, bit_cost, rows, cols, n_bits, order, sort
                 dist[m] = best_d
                 total += best_d
                 continue
-            g = guess[m]
-            if g >= 0 and g < n_code and g != left and g != up:
-                rate_part = lam * (prefix + tree[cl, g])
-                if rate_part < best:
-                    s = _partial_distance(vectors, m, codebook, np.int64(g), rate_part, best)
-                    if s < best:
-                        best = s
-                        best_v = g
-                        best_d = s - rate_part
-            floor = lam * (prefix + tree_min[cl])
             x0 = vectors[m, 0]
             x_norm = 0.0
             for j in range(1, k_dim):
