@@ -479,9 +479,10 @@ class PlaneCoder:
         Starts with lam = 0 (skipped when ``try_nearest`` is False: the caller knows the
         nearest-neighbour stream is over the budget), brackets from ``guess`` by factors
         ``bracket`` (default :data:`LAMBDA_BRACKET`), squared after each miss (size probes
-        only, no PSNR), then bisects geometrically.  Every probe with lam > 0 assigns with
-        one :class:`RateModel`, that of the codebook coded at the first weight tried
-        (:meth:`rate_model`): the result was coded with it (with lam = 0, the model is None)."""
+        only, no PSNR), then bisects geometrically.  Above :data:`SMALL_CODEBOOK` codewords,
+        every probe with lam > 0 assigns with one :class:`RateModel`, that of the codebook
+        coded at the first weight tried (:meth:`rate_model`): the result was coded with it
+        (otherwise, and with lam = 0, the model is None)."""
         steps = LAMBDA_STEPS if steps is None else steps
         bracket = LAMBDA_BRACKET if bracket is None else bracket
         if try_nearest:
@@ -489,7 +490,8 @@ class PlaneCoder:
             if len(seg) <= budget:
                 return 0.0, seg, psnr, n, None
         lo, hi = None, max(guess, 1e-3) if guess > 0 else 1.0
-        model = self.rate_model(self.quantised(codebook), hi)
+        q = self.quantised(codebook)  # above SMALL_CODEBOOK codewords (below, the searches are cheap)
+        model = self.rate_model(q, hi) if q.shape[0] > SMALL_CODEBOOK else None
 
         def code(lam: float, quality: bool = True) -> tuple[bytes, float, int]:
             return self.code(codebook, lam, quality, model)
