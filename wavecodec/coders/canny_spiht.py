@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
+from .._progress import mapped_span, progress_span, report_progress
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
 from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError
 from . import _bitplane as B
@@ -206,10 +207,13 @@ class CannySpihtCodec(Codec):
                          # above EDGE_MAX_BPP the edge layer did not pay on Kodak (docs/canny-spiht.md)
                          or (options["use_edges"] == "auto" and options["edge_share"] == "auto"
                              and 8.0 * target.max_bytes / (h * w) > EDGE_MAX_BPP))
-        plain = self._encode_plain(image, target, lossless, spiht_opts, wavelet, levels, steps, try_edges)
+        # progress: plain SPIHT, then the edge-layer candidates (each a detection share and a SPIHT run)
+        with progress_span(0.0, 0.4 if try_edges else 1.0, "spiht"):
+            plain = self._encode_plain(image, target, lossless, spiht_opts, wavelet, levels, steps, try_edges)
         if not try_edges:
             return plain[:2]
-        candidates, mask = self._encode_edges(image, target, options, wavelet, levels, plain[3], plain[2])
+        with progress_span(0.4, 1.0, "edge layer"):
+            candidates, mask = self._encode_edges(image, target, options, wavelet, levels, plain[3], plain[2])
         if not candidates:
             return plain[:2]
         best = min(candidates, key=lambda cand: cand[2])
@@ -344,12 +348,13 @@ class CannySpihtCodec(Codec):
             if n_keep == 0 or n_keep in tried:
                 continue
             tried.add(n_keep)
-            residual = _residual(pixels, layer)
-            plan, result, err = _SPIHT.encode_plans(residual, lambda params: payload_budget - len(edge_data),
-                                                    lossless=False, bit_depth=image.bit_depth, wavelet=wavelet,
-                                                    levels=levels, steps=(step,),
-                                                    options={"variant": "ac", "reconstruction": "optimized"})
-            del residual
+            with progress_span(k / len(targets), (k + 1) / len(targets)):
+                residual = _residual(pixels, layer)
+                plan, result, err = _SPIHT.encode_plans(residual, lambda params: payload_budget - len(edge_data),
+                                                        lossless=False, bit_depth=image.bit_depth, wavelet=wavelet,
+                                                        levels=levels, steps=(step,),
+                                                        options={"variant": "ac", "reconstruction": "optimized"})
+                del residual
             eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
             candidates.append((eplan.pack() + plan.pack(False), edge_data + result.payload, err))
         mask = None
@@ -434,11 +439,13 @@ class CannySpihtCodec(Codec):
             return _SPIHT.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce, add_to=base)
         # full size: the residual's planes first, then the base image band by band (never whole),
         # added, rounded and clipped by blocks of rows into the output
-        planes = _residual_planes(payload[eplan.edge_bytes:], plan, rheader)
+        with mapped_span(0.0, 0.8, B.CoderProgress(), "residual"):  # the SPIHT decoder attaches its coder
+            planes = _residual_planes(payload[eplan.edge_bytes:], plan, rheader)
         out = np.empty((h, w, c), dtype=header.dtype)
         maxval = (1 << header.bit_depth) - 1
         rows = max(1, _BLOCK_SAMPLES // (w * c))
         for r0, r1, base in E.base_bands(layer, h, w, c):
+            report_progress(0.8 + 0.2 * r0 / h, "edge layer")
             for a in range(r0, r1, rows):
                 b = min(r1, a + rows)
                 block = T.ict_inverse(np.stack([p[a:b] for p in planes])) if c == 3 else planes[0][a:b, :, None]
