@@ -52,6 +52,7 @@ from .. import optimize as _opt
 from .._container import Header, ParamReader, ParamWriter, header_length
 from .._kernels import arith as _ac
 from .._kernels import vq as _k
+from .._progress import progress_span, report_progress
 from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, register
 from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError
 
@@ -1037,9 +1038,15 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
             model = None
         elif model is None:
             model = coder.rate_model(coder.quantised(codebook), lam)
+        report_progress(0.75, "design")  # the rate design is done (most of the time); the optimiser the rest
+
+        def on_iteration(iteration, best_fitness):
+            report_progress(0.75 + 0.25 * iteration / iterations, "optimizer")
+            return callback(iteration, best_fitness) if callback is not None else None
+
         refined, lam2, result = refine_codebook(ts, coder, codebook, lam, budget, method=optimizer,
                                                 iterations=iterations, population=population, seed=seed,
-                                                rate_weight=rate_weight, callback=callback, model=model)
+                                                rate_weight=rate_weight, callback=on_iteration, model=model)
         seg2, quality2, n2 = coder.code(refined, lam2, model=model)
         if (budget is None or len(seg2) <= budget) and quality2 > quality:
             seg, quality, n_code, lam = seg2, quality2, n2, lam2
@@ -1230,9 +1237,12 @@ class VqDctCodec(Codec):
             segments, plan_planes = [None] * len(planes), [None] * len(planes)
             used = 0
             try:
-                for p in ([1, 2, 0] if len(planes) == 3 else [0]):
+                spans = ((0.0, 0.15), (0.15, 0.3), (0.3, 1.0)) if len(planes) == 3 else ((0.0, 1.0),)
+                for (start, stop), p in zip(spans, [1, 2, 0] if len(planes) == 3 else [0]):
                     plane_budget = None if budget is None else (budget - used if p == 0 else int(budget * share))
-                    res = code_plane_within(p, plane_budget, optimizer, luma_start if p == 0 else None)
+                    # progress: the chroma planes a small part each, luma (the largest design) the rest
+                    with progress_span(start, stop, "coding"):
+                        res = code_plane_within(p, plane_budget, optimizer, luma_start if p == 0 else None)
                     if results is not None:
                         results.append(res)
                     segments[p] = res.segment
@@ -1265,10 +1275,13 @@ class VqDctCodec(Codec):
             return plan.pack(), payload
         key = (hashlib.sha1(image.pixels.tobytes()).hexdigest(), image.pixels.shape, budget, block, k, size, step,
                options["design"], options["assignment"], options["seed"])
-        share, luma_start = cache.get("chroma share", None, key,
-                                      lambda: self._choose_chroma_share(image, code_planes))
+        with progress_span(0.0, 0.35, "chroma share"):
+            share, luma_start = cache.get("chroma share", None, key,
+                                          lambda: self._choose_chroma_share(image, code_planes))
         # at another share than the first tried, luma keeps the codebook designed there (rate weight refitted)
-        plan, payload = code_planes(share, options["optimizer"], luma_start if share != CHROMA_SHARES[2] else None)
+        with progress_span(0.35, 1.0):
+            plan, payload = code_planes(share, options["optimizer"],
+                                        luma_start if share != CHROMA_SHARES[2] else None)
         return plan.pack(), payload
 
     def _unreachable(self, segments: list[int], target: EncodeTarget, params_len: int,
