@@ -45,6 +45,30 @@ def test_nearest_matches_exhaustive_search(monkeypatch, walk_cost):
     assert np.allclose(dist2, np.sort(d_all, axis=1)[:, 1])
 
 
+@SEARCHES
+def test_nearest_update_matches_nearest(monkeypatch, walk_cost):
+    """Searching only the codewords that moved (or are new) gives the full search's result."""
+    monkeypatch.setattr(K, "WALK_COST", walk_cost)
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(0, 20, (600, 6))
+    vectors[:, 0] = rng.uniform(0, 1000, 600)
+    old = np.ascontiguousarray(vectors[rng.choice(600, 40, replace=False)] + rng.normal(0, 3, (40, 6)))
+    assign, dist = np.empty(600, np.int32), np.empty(600)
+    K.nearest(vectors, old, np.full(600, -1, np.int32), assign, dist)
+    new = np.vstack([old, vectors[:5] + 1.0])  # five new codewords
+    moved = rng.choice(40, 9, replace=False)  # nine moved, one of them far
+    new[moved] += rng.normal(0, 4, (9, 6))
+    new[moved[0]] += 200.0
+    expected_assign, expected_dist = np.empty(600, np.int32), np.empty(600)
+    expected_total = K.nearest(vectors, new, assign.copy(), expected_assign, expected_dist)
+    total = K.nearest_update(vectors, new, old, assign, dist)
+    assert np.array_equal(assign, expected_assign) and np.array_equal(dist, expected_dist)
+    assert total == expected_total
+    same_assign, same_dist = assign.copy(), dist.copy()  # nothing moved: nothing changes
+    assert K.nearest_update(vectors, new, new.copy(), same_assign, same_dist) == total
+    assert np.array_equal(same_assign, assign)
+
+
 def _rd_assign_reference(vectors, codebook, lam, bit_cost, rows, cols, n_bits):
     """Plain-Python statement of rd_assign: greedy raster order, exhaustive search,
     each index priced by the decisions encode_indices would code for it."""

@@ -99,13 +99,10 @@ def nearest(vectors, codebook, guess, assign, dist) -> float:
     means none).  Writes ``assign`` (int32) and ``dist`` (squared distances) and
     returns the total squared error.
     """
-    order = _dc_order(codebook)
-    rank = np.empty(order.shape[0], dtype=np.int64)
-    rank[order] = np.arange(order.shape[0], dtype=np.int64)
-    sorted_cb = np.ascontiguousarray(codebook[order], dtype=np.float64)
-    ac_norm = np.empty(order.shape[0], dtype=np.float64)
-    return _nearest(vectors, sorted_cb, sorted_cb[:, 0].copy(), np.ascontiguousarray(sorted_cb.T), order, rank,
-                    ac_norm, np.empty(order.shape[0], dtype=np.float64), float(WALK_COST), guess, assign, dist)
+    order, rank, sorted_cb, sorted_dc, sorted_t = _sorted_codebook_arrays(codebook)
+    n_code = order.shape[0]
+    return _nearest(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, np.empty(n_code), np.empty(n_code),
+                    float(WALK_COST), guess, assign, dist)
 
 
 # A vector whose DC window holds more than N / WALK_COST codewords is compared with every
@@ -141,6 +138,78 @@ def _window_is_wide(sorted_dc, x0, radius2, walk_cost):
     return count * walk_cost > sorted_dc.shape[0]
 
 
+@array_helper
+def _ac_norm(vectors, m):
+    """Norm of vector m's coordinates after the first (its AC part)."""
+    s = 0.0
+    for j in range(1, vectors.shape[1]):
+        s += vectors[m, j] * vectors[m, j]
+    return np.sqrt(s)
+
+
+@array_helper
+def _search_sorted(vectors, m, x_norm, sorted_cb, sorted_dc, sorted_t, ac_norm, work, walk_cost, up, down, best,
+                   best_r):
+    """Nearest codeword to vector m in a codebook sorted by DC, given the best squared
+    distance so far (``best``, at sorted position ``best_r``, or -1 for a codeword outside
+    this codebook): the full comparison when the DC window is wide (:data:`WALK_COST`), else
+    the walk outwards from positions ``up`` (upwards) and ``down`` (downwards).  Only a
+    strictly smaller distance replaces ``best``.  Returns (best, best_r)."""
+    n_code = sorted_cb.shape[0]
+    x0 = vectors[m, 0]
+    if _window_is_wide(sorted_dc, x0, best, walk_cost):
+        _distances_to_all(vectors, m, sorted_t, work)
+        for r in range(n_code):
+            if work[r] < best:
+                best = work[r]
+                best_r = r
+        return best, best_r
+    up_open = up < n_code
+    down_open = down >= 0
+    while up_open or down_open:
+        if up_open:
+            gap = sorted_cb[up, 0] - x0
+            if gap * gap >= best:
+                up_open = False
+            else:
+                # |x - c|^2 >= (x0 - c0)^2 + (|x_ac| - |c_ac|)^2: skip without the full distance
+                dn = x_norm - ac_norm[up]
+                s = gap * gap + dn * dn
+                if s < best:
+                    s = _partial_distance(vectors, m, sorted_cb, up, 0.0, best)
+                if s < best:
+                    best = s
+                    best_r = up
+                up += 1
+                if up >= n_code:
+                    up_open = False
+        if down_open:
+            gap = x0 - sorted_cb[down, 0]
+            if gap * gap >= best:
+                down_open = False
+            else:
+                dn = x_norm - ac_norm[down]
+                s = gap * gap + dn * dn
+                if s < best:
+                    s = _partial_distance(vectors, m, sorted_cb, down, 0.0, best)
+                if s < best:
+                    best = s
+                    best_r = down
+                down -= 1
+                if down < 0:
+                    down_open = False
+    return best, best_r
+
+
+@array_helper
+def _sorted_ac_norms(sorted_cb, ac_norm):
+    for r in range(sorted_cb.shape[0]):
+        s = 0.0
+        for j in range(1, sorted_cb.shape[1]):
+            s += sorted_cb[r, j] * sorted_cb[r, j]
+        ac_norm[r] = np.sqrt(s)
+
+
 @kernel
 def _nearest(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, ac_norm, work, walk_cost, guess, assign, dist):
     """:func:`nearest` with the codebook sorted by DC (``sorted_cb = codebook[order]``,
@@ -148,17 +217,9 @@ def _nearest(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, ac_norm, work
     ``ac_norm`` and ``work`` are work space (N,); see :data:`WALK_COST`."""
     m_count, k_dim = vectors.shape
     n_code = sorted_cb.shape[0]
-    for r in range(n_code):
-        s = 0.0
-        for j in range(1, k_dim):
-            s += sorted_cb[r, j] * sorted_cb[r, j]
-        ac_norm[r] = np.sqrt(s)
+    _sorted_ac_norms(sorted_cb, ac_norm)
     total = 0.0
     for m in range(m_count):
-        x_norm = 0.0
-        for j in range(1, k_dim):
-            x_norm += vectors[m, j] * vectors[m, j]
-        x_norm = np.sqrt(x_norm)
         g = guess[m]
         if g < 0 or g >= n_code:
             # no guess: start at the codeword whose DC is closest (binary search)
@@ -169,58 +230,82 @@ def _nearest(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, ac_norm, work
         for j in range(k_dim):
             d = vectors[m, j] - sorted_cb[start, j]
             best += d * d
-        best_r = start
-        x0 = vectors[m, 0]
-        if _window_is_wide(sorted_dc, x0, best, walk_cost):
-            _distances_to_all(vectors, m, sorted_t, work)
-            for r in range(n_code):
-                if work[r] < best:
-                    best = work[r]
-                    best_r = r
-            assign[m] = order[best_r]
-            dist[m] = best
-            total += best
-            continue
-        up = start + 1
-        down = start - 1
-        up_open = up < n_code
-        down_open = down >= 0
-        while up_open or down_open:
-            if up_open:
-                gap = sorted_cb[up, 0] - x0
-                if gap * gap >= best:
-                    up_open = False
-                else:
-                    # |x - c|^2 >= (x0 - c0)^2 + (|x_ac| - |c_ac|)^2: skip without the full distance
-                    dn = x_norm - ac_norm[up]
-                    s = gap * gap + dn * dn
-                    if s < best:
-                        s = _partial_distance(vectors, m, sorted_cb, up, 0.0, best)
-                    if s < best:
-                        best = s
-                        best_r = up
-                    up += 1
-                    if up >= n_code:
-                        up_open = False
-            if down_open:
-                gap = x0 - sorted_cb[down, 0]
-                if gap * gap >= best:
-                    down_open = False
-                else:
-                    # |x - c|^2 >= (x0 - c0)^2 + (|x_ac| - |c_ac|)^2: skip without the full distance
-                    dn = x_norm - ac_norm[down]
-                    s = gap * gap + dn * dn
-                    if s < best:
-                        s = _partial_distance(vectors, m, sorted_cb, down, 0.0, best)
-                    if s < best:
-                        best = s
-                        best_r = down
-                    down -= 1
-                    if down < 0:
-                        down_open = False
+        best, best_r = _search_sorted(vectors, m, _ac_norm(vectors, m), sorted_cb, sorted_dc, sorted_t, ac_norm, work,
+                                      walk_cost, start + 1, start - 1, best, start)
         assign[m] = order[best_r]
         dist[m] = best
         total += best
+    return total
+
+
+def _sorted_codebook_arrays(codebook: np.ndarray):
+    """(order, rank, sorted codebook, its DC column, its transpose) of a codebook sorted by DC."""
+    order = _dc_order(codebook)
+    rank = np.empty(order.shape[0], dtype=np.int64)
+    rank[order] = np.arange(order.shape[0], dtype=np.int64)
+    sorted_cb = np.ascontiguousarray(codebook[order], dtype=np.float64)
+    return order, rank, sorted_cb, sorted_cb[:, 0].copy(), np.ascontiguousarray(sorted_cb.T)
+
+
+def nearest_update(vectors, codebook, old_codebook, assign, dist) -> float:
+    """:func:`nearest` for ``codebook`` given ``assign``/``dist``, the exact nearest-codeword
+    assignment to ``old_codebook`` (whose rows are the first rows of ``codebook``; rows beyond
+    it are new), in place; returns the total squared error.
+
+    Exact, after Kaukoranta, Franti & Nevalainen, *A fast exact GLA based on code vector
+    activity detection* (IEEE TIP 9(8), 2000): a codeword is *active* if it is new or its
+    row changed.  A vector whose codeword did not change is still at least as close to it
+    as to any other unchanged codeword, so only the active codewords are searched (sorted
+    by DC, the same walk / full comparison), starting from its distance to its codeword
+    (which wins ties, as the guess does in :func:`nearest`); a vector whose codeword changed
+    gets the full search from that codeword.  In Lloyd's later iterations few codewords
+    move, and most vectors compare with a few of them only."""
+    n_old = old_codebook.shape[0]
+    active = np.ones(codebook.shape[0], dtype=np.bool_)
+    active[:n_old] = np.any(codebook[:n_old] != old_codebook, axis=1)
+    order, rank, sorted_cb, sorted_dc, sorted_t = _sorted_codebook_arrays(codebook)
+    moved = np.flatnonzero(active)
+    moved = moved[np.argsort(codebook[moved, 0], kind="stable")]
+    moved_cb = np.ascontiguousarray(codebook[moved], dtype=np.float64)
+    n_code = codebook.shape[0]
+    return _nearest_update(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, np.empty(n_code), active, moved_cb,
+                           moved_cb[:, 0].copy(), np.ascontiguousarray(moved_cb.T), moved.astype(np.int64),
+                           np.empty(max(1, moved.shape[0])), np.empty(n_code), float(WALK_COST), assign, dist)
+
+
+@kernel
+def _nearest_update(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, ac_norm, active, moved_cb, moved_dc,
+                    moved_t, moved, moved_norm, work, walk_cost, assign, dist):
+    """:func:`nearest_update` with the whole codebook sorted by DC (as :func:`_nearest`) and
+    the active codewords sorted by DC (``moved_cb = codebook[moved]``, ``moved_dc``,
+    ``moved_t``); ``ac_norm``, ``moved_norm`` and ``work`` are work space."""
+    m_count, k_dim = vectors.shape
+    _sorted_ac_norms(sorted_cb, ac_norm)
+    n_moved = moved_cb.shape[0]
+    if n_moved > 0:
+        _sorted_ac_norms(moved_cb, moved_norm)
+    total = 0.0
+    for m in range(m_count):
+        a = assign[m]
+        x_norm = _ac_norm(vectors, m)
+        if active[a]:  # its codeword changed: the full search, from it
+            start = rank[a]
+            best = 0.0
+            for j in range(k_dim):
+                d = vectors[m, j] - sorted_cb[start, j]
+                best += d * d
+            best, best_r = _search_sorted(vectors, m, x_norm, sorted_cb, sorted_dc, sorted_t, ac_norm, work,
+                                          walk_cost, start + 1, start - 1, best, start)
+            assign[m] = order[best_r]
+            dist[m] = best
+        elif n_moved > 0:  # only an active codeword can beat its (unchanged) codeword
+            up = _first_not_below(moved_dc, vectors[m, 0])
+            best, best_r = _search_sorted(vectors, m, x_norm, moved_cb, moved_dc, moved_t, moved_norm, work,
+                                          walk_cost, up, up - 1, dist[m], -1)
+            if best_r >= 0:
+                assign[m] = moved[best_r]
+                dist[m] = best
+        total += dist[m]
     return total
 
 
@@ -280,8 +365,9 @@ def _cell_statistics(vectors, assign, dist, sums, counts, sse, worst, worst_d):
 
 
 def lloyd(vectors, codebook, assign, dist, max_iterations, tolerance):
-    """Lloyd (LBG) iterations in place: centroid update, then nearest search warm-started
-    from the previous assignment.  ``assign``/``dist`` must hold the current partition.
+    """Lloyd (LBG) iterations in place: centroid update, then the nearest search of the
+    codewords that moved (:func:`nearest_update`).  ``assign``/``dist`` must hold the
+    current partition: the exact nearest-codeword assignment to ``codebook``.
 
     Stops when the relative decrease of the total error is below ``tolerance``, when
     no vector changes cell, or after ``max_iterations``; returns (total error, iterations).
@@ -297,9 +383,10 @@ def lloyd(vectors, codebook, assign, dist, max_iterations, tolerance):
         if it > 0:
             _cell_statistics(vectors, assign, dist, *cells)
         live = counts > 0
+        before = codebook.copy()
         codebook[live] = sums[live] / counts[live][:, None]
         np.copyto(previous, assign)
-        new_total = nearest(vectors, codebook, previous, assign, dist)
+        new_total = nearest_update(vectors, codebook, before, assign, dist)
         it += 1
         changed = np.count_nonzero(assign != previous)
         done = changed == 0 or total - new_total <= tolerance * total

@@ -300,6 +300,7 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
     vectors = ts.vectors
     codebook = vectors.mean(axis=0, keepdims=True)
     assign, dist, _ = _assign(vectors, codebook)
+    basis = codebook  # the codebook that assign/dist are the exact nearest-codeword assignment to
     limit = min(size, vectors.shape[0])
     while codebook.shape[0] < limit:
         n_code = codebook.shape[0]
@@ -311,14 +312,19 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
             if cb.shape[0] == n_code:
                 batch = 0
                 break
-            a, d, _ = _assign(vectors, cb, np.concatenate([assign]))
+            # only the split cells' codewords and the new ones (and, after a lazy round, those its
+            # centroid update moved) are searched for the vectors of the other cells
+            a, d = assign.copy(), dist.copy()
+            _k.nearest_update(vectors, cb, basis, a, d)
             if lazy_from is not None and n_code >= lazy_from:  # the last centroid update keeps its partition
                 _k.lloyd(vectors, cb, a, d, iterations - 1, 1e-3)
+                cb_basis = cb.copy()
                 _centroid_update(vectors, cb, a, d)
             else:
                 _k.lloyd(vectors, cb, a, d, iterations, 1e-3)
+                cb_basis = cb
             if fits is None or (fits(cb, a) if fits_with_assignment else fits(cb)):
-                codebook, assign, dist = cb, a, d
+                codebook, assign, dist, basis = cb, a, d, cb_basis
                 break
             if batch == 1:
                 batch = 0
@@ -326,6 +332,8 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
             batch = max(1, batch // 2)
         if batch == 0:
             break
+    if basis is not codebook:  # after a lazy round: the nearest assignment to the grown codebook
+        _k.nearest_update(vectors, codebook, basis, assign, dist)
     if remove_insert_trials > 0:
         codebook, assign, dist = _remove_insert(ts, codebook, assign, dist, remove_insert_trials, lloyd_iterations)
     _k.lloyd(vectors, codebook, assign, dist, final_iterations, 0.0)
