@@ -1,0 +1,707 @@
+#!/usr/bin/env python
+"""Study for issue 17: a context-modelled, fractional bit-plane coder against today's SPIHT-AC.
+
+Usage::
+
+    python benchmarks/study_context_coder.py /work/shared/data/kodak [--images 6] [--mode rgb|gray|both]
+        [--configs full,...] [--out /tmp/study_context_coder.json]
+
+The coder studied here codes the same int32 coefficients that
+:func:`wavecodec.coders._bitplane.forward_coefficients` gives the ``spiht`` codec
+(CDF 9/7 weighted by its synthesis gains, ICT with chroma weights, 2 fractional
+bits), bit-plane by bit-plane, in three fractional passes per plane as EBCOT
+does (D. Taubman, IEEE TIP 9(7):1158-1170, 2000, Sec. III-B):
+
+1. significance propagation: the insignificant coefficients whose neighbourhood
+   already holds significant coefficients (magnitude context > 0);
+2. magnitude refinement of the coefficients significant at a higher plane;
+3. cleanup: every other insignificant coefficient, by 4x4 blocks, with one
+   "block stays zero" decision for a block whose coefficients all have empty
+   contexts (EBCOT's run mode, on blocks instead of columns of 4).
+
+Colour planes are interleaved pass by pass (Y, Cb, Cr), so the stream is in
+order of bit-plane and pass for all three: with the chroma weights that make
+equal coefficient errors cost equal RGB error, that is the order of expected
+distortion decrease per bit, the order EBCOT's PCRD picks across code blocks.
+
+Every decision goes through :func:`wavecodec._kernels.arith.code_decision` (the
+repo's adaptive binary arithmetic coder) with these contexts:
+
+* significance: an ECECOW-style magnitude energy (X. Wu, "High-order context
+  modeling and embedded conditional entropy coding of wavelet coefficients for
+  image compression", Asilomar 1997; Wu, "Context quantization with Fisher
+  discriminant for adaptive embedded wavelet image coding", DCC 1999):
+  ``D = sum w_k |x_k|`` over the known magnitudes of the 8 neighbours in the band,
+  the parent and the 4 children (weights larger along the band's edge direction),
+  quantised in half-octaves relative to the current threshold ``2**p`` (12
+  classes), x 7 band classes (LL; HL/LH and HH at levels 1, 2, >= 3), x 3 plane
+  classes (luma; chroma with the co-located luma coefficient insignificant /
+  significant);
+* sign: the signs of the 2 horizontal and 2 vertical neighbours (EBCOT's h, v
+  contributions, 9 combinations), the parent's sign and, for chroma, the
+  co-located luma sign, x band orientation;
+* refinement: first refinement or not, x the magnitude energy relative to the
+  coefficient's own magnitude (EBCOT's refinement contexts with ECECOW's energy).
+
+One run of the coder per rate: it stops at the payload budget, then the study
+*decodes* the payload with the same kernel (``decoding=True``) and measures the
+PSNR of the decoded image, so every figure is a real stream's.  ``spiht`` is run
+through the public API (``wavecodec.encode(img, 'spiht', bpp=...)``, default
+options: ac variant, step search up to 0.3 bpp, optimized reconstruction), and
+the study coder gets exactly the payload bytes spiht produced at each rate.
+BD figures: :mod:`wavecodec.bench.bjontegaard` on the mean curves over 0.1-1 bpp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+from numba import njit
+from PIL import Image
+
+import wavecodec
+from wavecodec import transform as T
+from wavecodec._kernels.arith import (STATE_DONE, code_decision, coder_registers, models_from_priors, new_models,
+                                      save_registers)
+from wavecodec.bench.bjontegaard import bd_psnr, bd_rate
+from wavecodec.coders import _bitplane as B
+
+RATES_RGB = (0.1, 0.15, 0.25, 0.4, 0.6, 1.0)
+RATES_GRAY = (0.02, 0.05, 0.1, 0.15, 0.25, 0.4, 0.6, 1.0)
+
+# --------------------------------------------------------------------------- contexts
+
+N_BAND_CLS = 7  # LL; level 1 HL/LH, HH; level 2 HL/LH, HH; level >= 3 HL/LH, HH
+N_PLANE_CLS = 3  # luma (or gray); chroma with co-located luma insignificant; significant
+N_DCLS = 12  # magnitude-energy classes: 0 (empty) and 11 half-octaves relative to 2**p
+SIG0 = 0
+N_SIG = N_PLANE_CLS * N_BAND_CLS * N_DCLS
+RUN0 = SIG0 + N_SIG
+N_RUN = N_PLANE_CLS * N_BAND_CLS
+REF0 = RUN0 + N_RUN
+N_REF = 2 * 2 * 5  # luma/chroma x first/later x energy class
+SGN0 = REF0 + N_REF
+N_SGN = 2 * 4 * 9 * 9  # luma/chroma x orientation x (h, v) x (parent sign, luma sign)
+N_CONTEXTS = SGN0 + N_SGN
+
+# band table columns
+R0, R1, C0, C1, LEVEL, ORIENT, BCLS = range(7)
+
+
+def band_table(hp: int, wp: int, levels: int) -> np.ndarray:
+    """One row per band, coarse to fine: rows/cols range, level, orientation (0 LL, 1 HL: columns high-pass,
+    2 LH, 3 HH) and band class."""
+    rows = [(0, hp >> levels, 0, wp >> levels, levels, 0, 0)]
+    for k in range(levels, 0, -1):
+        lvl_cls = 1 if k == 1 else (3 if k == 2 else 5)
+        h0, h1, w0, w1 = hp >> k, hp >> (k - 1), wp >> k, wp >> (k - 1)
+        rows.append((0, h0, w0, w1, k, 1, lvl_cls))
+        rows.append((h0, h1, 0, w0, k, 2, lvl_cls))
+        rows.append((h0, h1, w0, w1, k, 3, lvl_cls + 1))
+    return np.array(rows, dtype=np.int64)
+
+
+# weights (vertical pair, horizontal pair, diagonals, parent, children sum) per orientation
+DEFAULT_WEIGHTS = np.array([[2, 2, 1, 0, 0], [4, 2, 1, 2, 1], [2, 4, 1, 2, 1], [2, 2, 2, 2, 1]], dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts):
+    """Weighted sum of the known magnitudes around (c, i, j) (ECECOW's Delta)."""
+    up = i > r0
+    dn = i + 1 < r1
+    lf = j > c0
+    rt = j + 1 < c1
+    v = np.int64(0)
+    h = np.int64(0)
+    d = np.int64(0)
+    if up:
+        v += mag[c, i - 1, j]
+        if lf:
+            d += mag[c, i - 1, j - 1]
+        if rt:
+            d += mag[c, i - 1, j + 1]
+    if dn:
+        v += mag[c, i + 1, j]
+        if lf:
+            d += mag[c, i + 1, j - 1]
+        if rt:
+            d += mag[c, i + 1, j + 1]
+    if lf:
+        h += mag[c, i, j - 1]
+    if rt:
+        h += mag[c, i, j + 1]
+    e = wts[orient, 0] * v + wts[orient, 1] * h + wts[orient, 2] * d
+    if orient != 0:
+        if level < levels:
+            e += wts[orient, 3] * mag[c, i >> 1, j >> 1]
+        else:
+            e += wts[orient, 3] * mag[c, i - r0, j - c0]
+        if level > 1:
+            i2 = 2 * i
+            j2 = 2 * j
+            e += wts[orient, 4] * (np.int64(mag[c, i2, j2]) + mag[c, i2, j2 + 1] + mag[c, i2 + 1, j2]
+                                   + mag[c, i2 + 1, j2 + 1])
+    return e
+
+
+@njit(cache=True, inline="always")
+def _dclass(e, p):
+    """Half-octave class of ``e`` relative to ``2**p``: 0 if ``e == 0``, else 1..N_DCLS-1."""
+    if e == 0:
+        return 0
+    b = np.int64(0)
+    t = e
+    while t > 1:
+        t >>= 1
+        b += 1
+    half = (e >> (b - 1)) & 1 if b >= 1 else 0
+    rel = 2 * (b - p) + half
+    if rel < 0:
+        return 1
+    if rel + 1 > N_DCLS - 1:
+        return N_DCLS - 1
+    return rel + 1
+
+
+@njit(cache=True, inline="always")
+def _plane_cls(mag, c, i, j):
+    if c == 0:
+        return 0
+    return 2 if mag[0, i, j] != 0 else 1
+
+
+@njit(cache=True, inline="always")
+def _sgn(mag, neg, c, i, j):
+    if mag[c, i, j] == 0:
+        return 0
+    return -1 if neg[c, i, j] else 1
+
+
+@njit(cache=True, inline="always")
+def _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels):
+    h = 0
+    v = 0
+    if j > c0:
+        h += _sgn(mag, neg, c, i, j - 1)
+    if j + 1 < c1:
+        h += _sgn(mag, neg, c, i, j + 1)
+    if i > r0:
+        v += _sgn(mag, neg, c, i - 1, j)
+    if i + 1 < r1:
+        v += _sgn(mag, neg, c, i + 1, j)
+    h = max(-1, min(1, h))
+    v = max(-1, min(1, v))
+    ps = 0
+    if orient != 0:
+        if level < levels:
+            ps = _sgn(mag, neg, c, i >> 1, j >> 1)
+        else:
+            ps = _sgn(mag, neg, c, i - r0, j - c0)
+    ls = _sgn(mag, neg, 0, i, j) if c > 0 else 0
+    chroma = 1 if c > 0 else 0
+    return SGN0 + (((chroma * 4 + orient) * 9 + (h + 1) * 3 + (v + 1)) * 9 + (ps + 1) * 3 + (ls + 1))
+
+
+@njit(cache=True, inline="always")
+def _magnitude(coef, c, i, j):
+    x = np.int64(coef[c, i, j])
+    return -x if x < 0 else x
+
+
+@njit(cache=True)
+def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p, ctx,
+                       r0, r1, c0, c1, level, orient, levels):
+    """Code the significance of (c, i, j) at plane p in ``ctx`` and, if significant, its sign.
+    Returns ``(regs, bit, done)``: bit 1 if it became significant."""
+    bit = 0
+    if not decoding:
+        bit = 1 if (_magnitude(coef, c, i, j) >> p) != 0 else 0
+    bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
+    if bit < 0 or (not decoding and state[STATE_DONE] != 0 and bit == 0):
+        return regs, 0, True
+    if bit == 1:
+        sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+        s = 0
+        if not decoding:
+            s = 1 if coef[c, i, j] < 0 else 0
+        s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
+        if s < 0:
+            return regs, 0, True
+        mag[c, i, j] = np.int32(1) << p
+        low[c, i, j] = p
+        neg[c, i, j] = s
+        if not decoding and state[STATE_DONE] != 0:
+            return regs, 1, True
+    return regs, bit, False
+
+
+@njit(cache=True, inline="always")
+def _p_one(probs, ctx):
+    """The model's probability (2**-15 units) that the next bit in ``ctx`` is 1."""
+    return 32768 - ((np.int64(probs[ctx, 0]) + probs[ctx, 1]) >> 1)
+
+
+@njit(cache=True)
+def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts,
+                     levels, p, c, p_min):
+    """EBCOT pass 1 on plane c at bit-plane p: insignificant coefficients with a non-empty context
+    (and, with ``p_min`` > 0, a modelled probability of significance of at least ``p_min``/2**15:
+    sub-passes in order of expected distortion decrease per bit, as Li & Lei's RDE)."""
+    stamp = p + 1
+    for b in range(bands.shape[0]):
+        r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+        level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        for bi in range(r0, r1, 4):
+            for bj in range(c0, c1, 4):
+                for i in range(bi, min(bi + 4, r1)):
+                    for j in range(bj, min(bj + 4, c1)):
+                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
+                            continue
+                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                        if e == 0:
+                            continue
+                        ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS + _dclass(e, p)
+                        if p_min > 0 and _p_one(probs, ctx) < p_min:
+                            continue
+                        seen[c, i, j] = stamp
+                        regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
+                                                             mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
+                                                             orient, levels)
+                        if done:
+                            return regs, True
+    return regs, False
+
+
+@njit(cache=True)
+def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, bands, wts, levels, p, c):
+    """EBCOT pass 2: bit p of every coefficient significant at a higher plane."""
+    chroma = 1 if c > 0 else 0
+    for b in range(bands.shape[0]):
+        r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+        level, orient = bands[b, LEVEL], bands[b, ORIENT]
+        for bi in range(r0, r1, 4):
+            for bj in range(c0, c1, 4):
+                for i in range(bi, min(bi + 4, r1)):
+                    for j in range(bj, min(bj + 4, c1)):
+                        m = np.int64(mag[c, i, j])
+                        if (m >> (p + 1)) == 0:
+                            continue
+                        first = 1 if (m >> (p + 2)) == 0 else 0
+                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                        if e == 0:
+                            ecls = 0
+                        elif e < m:
+                            ecls = 1
+                        elif e < 4 * m:
+                            ecls = 2
+                        elif e < 16 * m:
+                            ecls = 3
+                        else:
+                            ecls = 4
+                        ctx = REF0 + (chroma * 2 + first) * 5 + ecls
+                        bit = 0
+                        if not decoding:
+                            bit = (_magnitude(coef, c, i, j) >> p) & 1
+                        bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
+                        if bit < 0:
+                            return regs, True
+                        mag[c, i, j] = np.int32(m | (bit << p))
+                        low[c, i, j] = p
+                        if not decoding and state[STATE_DONE] != 0:
+                            return regs, True
+    return regs, False
+
+
+@njit(cache=True)
+def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts, levels, p,
+                 c, use_runs):
+    """EBCOT pass 3: the remaining insignificant coefficients, by 4x4 blocks, with a run decision for blocks
+    whose coefficients all have empty contexts."""
+    stamp = p + 1
+    for b in range(bands.shape[0]):
+        r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+        level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        for bi in range(r0, r1, 4):
+            for bj in range(c0, c1, 4):
+                ie = min(bi + 4, r1)
+                je = min(bj + 4, c1)
+                empty = use_runs
+                if empty:
+                    for i in range(bi, ie):
+                        for j in range(bj, je):
+                            if mag[c, i, j] != 0 or seen[c, i, j] == stamp or \
+                                    _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts) != 0:
+                                empty = False
+                                break
+                        if not empty:
+                            break
+                n_left = (ie - bi) * (je - bj)
+                if empty:
+                    any_sig = 0
+                    if not decoding:
+                        for i in range(bi, ie):
+                            for j in range(bj, je):
+                                if (_magnitude(coef, c, i, j) >> p) != 0:
+                                    any_sig = 1
+                    ctx = RUN0 + _plane_cls(mag, c, bi, bj) * N_BAND_CLS + bcls
+                    any_sig, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, any_sig)
+                    if any_sig < 0:
+                        return regs, True
+                    if any_sig == 0:
+                        if not decoding and state[STATE_DONE] != 0:
+                            return regs, True
+                        continue
+                found = False
+                for i in range(bi, ie):
+                    for j in range(bj, je):
+                        n_left -= 1
+                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
+                            continue
+                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                        ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS + _dclass(e, p)
+                        if empty and not found and n_left == 0:
+                            # the run decision said one is significant: the last one is, without a decision
+                            sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+                            s = 0
+                            if not decoding:
+                                s = 1 if coef[c, i, j] < 0 else 0
+                            s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
+                            if s < 0:
+                                return regs, True
+                            mag[c, i, j] = np.int32(1) << p
+                            low[c, i, j] = p
+                            neg[c, i, j] = s
+                            if not decoding and state[STATE_DONE] != 0:
+                                return regs, True
+                            continue
+                        regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
+                                                             mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
+                                                             orient, levels)
+                        if done:
+                            return regs, True
+                        if bit == 1:
+                            found = True
+    return regs, False
+
+
+@njit(cache=True)
+def final_codes(mag, low, neg, out):
+    """Decoder codes for :func:`wavecodec._kernels.coefficients.expand_codes`: ``(2*known + 2**low)``, signed."""
+    nc, hp, wp = mag.shape
+    for c in range(nc):
+        for i in range(hp):
+            for j in range(wp):
+                m = np.int64(mag[c, i, j])
+                if m == 0:
+                    out[c, i, j] = 0
+                    continue
+                a = 2 * m + (np.int64(1) << low[c, i, j])
+                out[c, i, j] = -a if neg[c, i, j] else a
+
+
+@njit(cache=True)
+def optimal_offsets(coef, mag, low):
+    """Mean position of the true magnitudes in their final intervals, fresh and refined (as spiht's)."""
+    sums = np.zeros(2)
+    cnt = np.zeros(2)
+    nc, hp, wp = mag.shape
+    for c in range(nc):
+        for i in range(hp):
+            for j in range(wp):
+                m = np.int64(mag[c, i, j])
+                lo = np.int64(low[c, i, j])
+                if m == 0 or lo == 0:
+                    continue
+                width = np.int64(1) << lo
+                x = _magnitude(coef, c, i, j)
+                g = 0 if m == width else 1
+                sums[g] += ((x & (width - 1)) + 0.5) / width
+                cnt[g] += 1
+    out = np.full(2, 0.5)
+    for g in range(2):
+        if cnt[g] > 0:
+            out[g] = sums[g] / cnt[g]
+    return out
+
+
+# --------------------------------------------------------------------------- driver
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    runs: bool = True  # cleanup run decisions on empty 4x4 blocks
+    passes: str = "ebcot"  # 'ebcot' (SP, MR, CU) or 'single' (one pass per plane, no propagation ordering)
+    sub_passes: tuple = (0.0,)  # significance sub-passes before refinement: P(1) thresholds, descending
+    sub_after: tuple = ()  # significance sub-passes after refinement, before cleanup
+    priors: bool = False  # context models start at probabilities trained on other Kodak images
+    steps: bool = False  # 4 quantiser steps 2**(-k/4) at budgets <= 0.3 bpp, best decoded MSE kept
+    weights: tuple = tuple(map(tuple, DEFAULT_WEIGHTS))
+    note: str = ""
+
+
+CONFIGS = {c.name: c for c in [
+    Config("full", note="fractional passes, ECECOW energy contexts, runs"),
+    Config("steps", steps=True, note="full + 4-step search at <= 0.3 bpp (decoded MSE)"),
+    Config("priors", priors=True, note="full + trained initial probabilities"),
+    Config("rde", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,),
+           note="significance sub-passes by modelled P(1) >= 0.3, 0.1, 0.02, refinement, the rest"),
+    Config("rde2", sub_passes=(0.4, 0.2, 0.1, 0.05), sub_after=(0.0,),
+           note="sub-passes P(1) >= 0.4, 0.2, 0.1, 0.05, refinement, the rest"),
+    Config("no-runs", runs=False, note="without the cleanup run decisions"),
+    Config("single", passes="single", note="one pass per plane (significance and refinement in raster order)"),
+    Config("flat-weights", weights=((1, 1, 1, 1, 1),) * 4, note="equal weights in the energy"),
+]}
+
+
+PRIORS: dict = {}  # config name -> P(bit = 0) per context, trained on TRAIN_IMAGES
+TRAIN_IMAGES = ("kodim02", "kodim04", "kodim08", "kodim12", "kodim17", "kodim21")  # none of the 6 test images
+PRIOR_CONFIDENCE = 12
+
+
+def initial_models(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
+    if cfg.priors and cfg.name in PRIORS:
+        return models_from_priors(PRIORS[cfg.name], PRIOR_CONFIDENCE)
+    return new_models(N_CONTEXTS)
+
+
+def train_priors(cfg: Config, kodak: Path) -> None:
+    """Symbol counts per context over TRAIN_IMAGES (gray and colour, full streams to 1 bpp) -> P(0) priors."""
+    total = np.zeros((N_CONTEXTS, 2), dtype=np.int64)
+    for name in TRAIN_IMAGES:
+        for mode in ("gray", "rgb"):
+            img = load(kodak / f"{name}.png", mode)
+            pix = img if img.ndim == 3 else img[:, :, None]
+            levels = T.default_levels(*pix.shape[:2])
+            q, quant = next(B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels, bit_depth=8))
+            stats = np.zeros((N_CONTEXTS, 2), dtype=np.int64)
+            budget = pix.shape[0] * pix.shape[1] // 8
+
+            def run(state, buf):
+                return run_coder(False, np.ascontiguousarray(q), levels, quant.n_max, state, buf, cfg, stats)
+
+            B.run_encoder(True, budget, budget + 64, run)
+            total += stats
+    p0 = (total[:, 0] + 0.4) / (total.sum(axis=1) + 0.8)
+    PRIORS[cfg.name] = np.rint(p0 * 32768).astype(np.int32)
+
+
+def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: np.ndarray, buf: np.ndarray,
+              cfg: Config, stats: np.ndarray | None = None) -> tuple:
+    nc, hp, wp = coef.shape
+    bands = band_table(hp, wp, levels)
+    wts = np.array(cfg.weights, dtype=np.int64)
+    mag = np.zeros(coef.shape, dtype=np.int32)
+    low = np.zeros(coef.shape, dtype=np.int8)
+    neg = np.zeros(coef.shape, dtype=np.uint8)
+    seen = np.zeros(coef.shape, dtype=np.int8)
+    probs, counts = initial_models(cfg)
+    if stats is None:
+        stats = np.zeros((0, 2), dtype=np.int64)
+    regs = coder_registers(decoding, state)
+    done = False
+    for p in range(n_max, -1, -1):
+        if cfg.passes == "ebcot":
+            for t in cfg.sub_passes:
+                for c in range(nc):
+                    regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
+                                                  neg, seen, bands, wts, levels, p, c, int(t * 32768))
+                    if done:
+                        break
+                if done:
+                    break
+            if done:
+                break
+        for c in range(nc):
+            regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
+                                         bands, wts, levels, p, c)
+            if done:
+                break
+        if done:
+            break
+        for t in cfg.sub_after:
+            for c in range(nc):
+                regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
+                                              neg, seen, bands, wts, levels, p, c, int(t * 32768))
+                if done:
+                    break
+            if done:
+                break
+        if done:
+            break
+        for c in range(nc):
+            regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen,
+                                      bands, wts, levels, p, c, cfg.runs)
+            if done:
+                break
+        if done:
+            break
+    save_registers(decoding, state, regs)
+    return mag, low, neg
+
+
+def encode(coef: np.ndarray, levels: int, n_max: int, budget: int, cfg: Config) -> tuple[bytes, tuple]:
+    def run(state, buf):
+        return run_coder(False, coef, levels, n_max, state, buf, cfg)
+
+    payload, (mag, low, neg) = B.run_encoder(True, budget, budget + 64, run)
+    offs = optimal_offsets(coef, mag, low)
+    recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offs)
+    return payload, recon
+
+
+def decode(payload: bytes, shape: tuple, levels: int, n_max: int, cfg: Config) -> np.ndarray:
+    data, state = B.start_decoder(payload, True)
+    dummy = np.zeros(shape, dtype=np.int32)
+    mag, low, neg = run_coder(True, dummy, levels, n_max, state, data, cfg)
+    codes = np.zeros(shape, dtype=np.int32)
+    final_codes(mag, low, neg, codes)
+    return codes
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0**2 / mse))
+
+
+def load(path: Path, mode: str) -> np.ndarray:
+    im = Image.open(path)
+    if mode == "gray":
+        return np.asarray(im.convert("L"))
+    return np.asarray(im.convert("RGB"))
+
+
+def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[dict]:
+    """The study coder at each payload budget: bytes, decoded PSNR (the best quantiser step with ``cfg.steps``)."""
+    pix = img if img.ndim == 3 else img[:, :, None]
+    h, w, c = pix.shape
+    levels = T.default_levels(h, w)
+    steps = tuple(range(B.N_STEPS)) if cfg.steps else (0,)
+    cands = [(np.ascontiguousarray(q).copy(), quant) for q, quant in
+             B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels, bit_depth=8, steps=steps)]
+    header = SimpleNamespace(height=h, width=w, channels=c, bit_depth=8, lossless=False, dtype=np.dtype(np.uint8))
+    rows = []
+    for budget, bpp in zip(budgets, rates):
+        best = None
+        for q, quant in cands[: (len(cands) if bpp <= B.SEARCH_MAX_BPP else 1)]:
+            plan = SimpleNamespace(wavelet="cdf97", levels=levels, offsets=quant.offsets, colour=quant.colour,
+                                   step=quant.step)
+            hp, wp = q.shape[1:]
+            weights = B.CoefficientWeights.for_stream(plan, header, hp, wp)
+            plane_weight = B.chroma_weights(quant.colour)[:c] * B.step_scale(quant.step)
+            payload, recon = encode(q, levels, quant.n_max, budget, cfg)
+            codes = decode(payload, q.shape, levels, quant.n_max, cfg)
+            values, buf = B.coefficient_buffer(q.shape)
+            buf[...] = codes
+            coeffs = B.expand(values, buf, integer=False, frac_bits=quant.frac_bits, recon=recon, weights=weights,
+                              plane_weight=plane_weight)
+            out = B.inverse_coefficients(coeffs, plan, header)
+            row = {"bytes": len(payload), "bpp": 8.0 * len(payload) / (h * w), "psnr": psnr(pix, out),
+                   "step": quant.step}
+            if best is None or row["psnr"] > best["psnr"]:
+                best = row
+        rows.append(best)
+    return rows
+
+
+def spiht_curve(img: np.ndarray, rates) -> list[dict]:
+    h, w = img.shape[:2]
+    rows = []
+    for bpp in rates:
+        stream = wavecodec.encode(img, "spiht", bpp=bpp)
+        n = wavecodec.info(stream).payload_size
+        rows.append({"target": bpp, "bytes": n, "bpp": 8.0 * n / (h * w), "psnr": psnr(img, wavecodec.decode(stream))})
+    return rows
+
+
+def bd_lines(results: dict, mode: str, names: list[str], images: list[str]) -> list[str]:
+    rates = RATES_RGB if mode == "rgb" else RATES_GRAY
+    base = results[mode]["spiht"]
+    lines = [f"### {mode} ({len(images)} images: {', '.join(images)})", "",
+             "| coder | " + " | ".join(f"{r:g}" for r in rates)
+             + " | BD-PSNR vs spiht (mean curve, 0.1-1 bpp) | BD-rate vs spiht | mean per-image BD-PSNR | note |",
+             "|---|" + "---:|" * (len(rates) + 3) + "---|"]
+
+    def curve(per, only_bd):
+        keep = [k for k, r in enumerate(rates) if r >= 0.1 or not only_bd]
+        bpp = np.mean([[per[i][k]["bpp"] for k in keep] for i in images], axis=0)
+        ps = np.mean([[per[i][k]["psnr"] for k in keep] for i in images], axis=0)
+        return bpp, ps
+
+    def pts(rows):
+        rows = [r for r, t in zip(rows, rates) if t >= 0.1]
+        return [r["bpp"] for r in rows], [r["psnr"] for r in rows]
+
+    bb, bp = curve(base, True)
+    for name in ["spiht"] + names:
+        per = results[mode].get(name, {})
+        if not all(i in per for i in images):
+            continue
+        cb, cp = curve(per, True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d, r = bd_psnr(bb, bp, cb, cp), bd_rate(bb, bp, cb, cp)
+            per_img = np.mean([bd_psnr(*pts(base[i]), *pts(per[i])) for i in images])
+        cells = " | ".join(f"{p:.2f}" for p in curve(per, False)[1])
+        note = CONFIGS[name].note if name in CONFIGS else "today's spiht (ac), public API, default options"
+        lines.append(f"| `{name}` | {cells} | {d:+.3f} dB | {r:+.2f}% | {per_img:+.3f} dB | {note} |")
+    return lines
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("kodak", type=Path)
+    ap.add_argument("--images", type=int, default=6)
+    ap.add_argument("--mode", choices=("rgb", "gray", "both"), default="both")
+    ap.add_argument("--configs", default="full")
+    ap.add_argument("--out", type=Path, default=Path("/tmp/study_context_coder.json"))
+    args = ap.parse_args()
+    files = sorted(args.kodak.glob("kodim*.png"))
+    if args.images < len(files):  # spread over the set (6: kodim01, 06, 10, 15, 19, 24)
+        idx = np.linspace(0, len(files) - 1, args.images).round().astype(int)
+        files = [files[i] for i in idx]
+    names = [n for n in args.configs.split(",") if n]
+    results = json.loads(args.out.read_text()) if args.out.exists() else {}
+    modes = ("rgb", "gray") if args.mode == "both" else (args.mode,)
+    for mode in modes:
+        rates = RATES_RGB if mode == "rgb" else RATES_GRAY
+        res = results.setdefault(mode, {})
+        for f in files:
+            img = load(f, mode)
+            if f.stem not in res.setdefault("spiht", {}):
+                t0 = time.perf_counter()
+                res["spiht"][f.stem] = spiht_curve(img, rates)
+                print(f"{mode} {f.stem} spiht: {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+            budgets = [r["bytes"] for r in res["spiht"][f.stem]]
+            for name in names:
+                if f.stem in res.get(name, {}):
+                    continue
+                t0 = time.perf_counter()
+                if CONFIGS[name].priors and name not in PRIORS:
+                    train_priors(CONFIGS[name], args.kodak)
+                rows = study_curve(img, budgets, rates, CONFIGS[name])
+                for r, t in zip(rows, rates):
+                    r["target"] = t
+                res.setdefault(name, {})[f.stem] = rows
+                gain = np.mean([a["psnr"] - b["psnr"] for a, b in zip(rows, res["spiht"][f.stem])])
+                print(f"{mode} {f.stem} {name}: {time.perf_counter() - t0:.1f} s, mean dPSNR at equal bytes"
+                      f" {gain:+.3f} dB", file=sys.stderr)
+                args.out.write_text(json.dumps(results))
+            args.out.write_text(json.dumps(results))
+    for mode in modes:
+        images = sorted(set.intersection(*[set(v) for v in results[mode].values()]) & {f.stem for f in files})
+        print("\n".join(bd_lines(results, mode, names, images)))
+        print()
+
+
+if __name__ == "__main__":
+    main()
