@@ -76,7 +76,7 @@ from .trees import N_BAND
 from .trees import SHIFT_C, SHIFT_I, list_shifts
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
-from .trees import NEGATIVE, SIGNIFICANT, top_plane
+from .trees import NEGATIVE, SIGNIFICANT, top_bit
 from .trees import interval_means
 from .trees import coefficient_sign_context, four_neighbours
 from .trees import pack_at as _pack
@@ -104,30 +104,6 @@ def ezw_context_count() -> int:
     * subordinate bit: first refinement of the entry or a later one.
     """
     return N_CONTEXTS
-
-
-@helper
-def _parent(i, j, hl, wl):
-    """Parent of a detail node (i, j) (not in the LL band)."""
-    if i < 2 * hl and j < 2 * wl:
-        return (i - hl if i >= hl else i), (j - wl if j >= wl else j)
-    return i >> 1, j >> 1
-
-
-@helper
-def _subband(band, levels, hl, wl, hp, wp):
-    """Rows ``r0:r1`` and columns ``c0:c1`` of the ``band``-th subband in scan order (0 = LL)."""
-    if band == 0:
-        return 0, hl, 0, wl
-    k = levels - (band - 1) // 3
-    hk = hp >> k
-    wk = wp >> k
-    o = (band - 1) % 3
-    if o == 0:
-        return 0, hk, wk, 2 * wk  # HL
-    if o == 1:
-        return hk, 2 * hk, 0, wk  # LH
-    return hk, 2 * hk, wk, 2 * wk  # HH
 
 
 @njit(cache=True, _nrt=False)
@@ -158,9 +134,7 @@ def descendant_planes(coef, hl, wl, levels, planes):
                     for k in range(3):
                         ci = i + (hl if k >= 1 else 0)
                         cj = j + (wl if k != 1 else 0)
-                        m = _magnitude(coef, c, ci, cj)
-                        if m > 0:
-                            found |= np.uint32(1) << np.uint32(top_plane(m))
+                        found |= np.uint32(top_bit(_magnitude(coef, c, ci, cj)))
                         if ci < hp2 and cj < wp2:
                             found |= planes[c, ci, cj]
                 else:
@@ -169,9 +143,7 @@ def descendant_planes(coef, hl, wl, levels, planes):
                         for b in range(2):
                             ci = 2 * i + a
                             cj = 2 * j + b
-                            m = _magnitude(coef, c, ci, cj)
-                            if m > 0:
-                                found |= np.uint32(1) << np.uint32(top_plane(m))
+                            found |= np.uint32(top_bit(_magnitude(coef, c, ci, cj)))
                             if inner:
                                 found |= planes[c, ci, cj]
                 planes[c, i, j] = found
@@ -244,18 +216,37 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list):
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
 # coef: the encoder's signed coefficients; dplanes: the top planes present among each
 # node's descendants (encoder, :func:`descendant_planes`); sig / sgn: significance and signs
-# (1-sample border); flags: what happened to each coefficient in the current pass
-# (1-sample border, cleared before every dominant pass): IN_ZEROTREE (a zerotree
-# root or inside one) and IMP1EZW's context flags (see its module)
+# (1-sample border); flags: IMP1EZW's context flags, what happened to each coefficient in
+# the current pass (1-sample border, cleared before every dominant pass; see its module)
 Maps = namedtuple("Maps", ["coef", "dplanes", "sig", "flags"])
-IN_ZEROTREE = 1
+# the open nodes of a dominant pass (:func:`dominant_pass`): ``lists[slot, orientation]``,
+# packed coordinates, and their number ``counts[slot, orientation]``
+ScanLists = namedtuple("ScanLists", ["lists", "counts"])
+
+
+def _open_capacity(hp: int, wp: int, levels: int) -> int:
+    """Entries per list of :data:`ScanLists`: the largest band whose nodes have children
+    (level 2, or the LL band with one level; none without levels)."""
+    if levels >= 2:
+        return max((hp >> 2) * (wp >> 2), (hp >> levels) * (wp >> levels))
+    return (hp >> 1) * (wp >> 1) if levels == 1 else 1
 # the subordinate list: packed coordinates, magnitude bits known, lowest plane
 # known, 1 until the first refinement
 SubordinateList = namedtuple("SubordinateList", ["lst", "lval", "llow", "lfirst"])
 
 
+@helper
+def _scan_entry(band, parents, t, wl, shc, shi):
+    """Row and column of the ``t``-th parent of a band's scan (:func:`dominant_pass`): the ``t``-th
+    node of the LL band in raster order for the LL band itself, else entry ``t`` of ``parents``."""
+    if band == 0:
+        return t // wl, t % wl
+    _, pi, pj = _unpack(parents[t], shc, shi)
+    return pi, pj
+
+
 @njit(cache=True, _nrt=False)
-def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub, n_list, n):
+def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub, scan, n_list, n):
     """Shapiro's dominant pass at threshold ``T = 2**n``: the significance map.
 
     In scan order, every coefficient that no zerotree of this pass covers gets a
@@ -266,120 +257,166 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     and roots a zerotree as well.  The newly significant coefficients join the
     subordinate list.  Returns ``(regs, n_list, done)``; a symbol whose decisions
     are not all coded when coding stops is not applied.
+
+    The pass visits only the nodes outside this pass's zerotrees, never the whole
+    image: band by band, the nodes a band visits are the children of the nodes its
+    parent band visited and did not make zerotree roots (the *open* nodes), and
+    ``scan.lists`` keeps each band's open nodes (packed coordinates, raster order)
+    for its child band.  The children of one parent row are two rows of the child
+    band (one for the children of LL nodes), so going through the parents' list
+    once per child row gives the band's raster order.  At low rates most of the
+    image lies in zerotrees, and the pass costs what it codes.
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, dplanes, sig, flags = maps
     lst, lval, llow, lfirst = sub
+    lists, open_counts = scan
     nc, hp, wp = coef.shape
     bitn = np.int32(1) << n
     sign_base = CTX_SIGN if subtree_symbols is None else imp1.CTX_SIGN
     for c in range(nc):
         for band in range(3 * levels + 1):
-            r0, r1, c0, c1 = _subband(band, levels, hl, wl, hp, wp)
+            # where this band's parents are, and where its open nodes go: the LL band reads
+            # its own nodes (no list); every band writes its open nodes to slot
+            # (levels + 1 - level) % 2 of its orientation (the LL band: orientation 0), and
+            # its child band reads them there
+            o = 0 if band == 0 else (band - 1) % 3  # orientation: 0 HL, 1 LH, 2 HH
+            k = levels + 1 if band == 0 else levels - (band - 1) // 3  # level (LL: levels + 1)
+            out_slot = (levels + 1 - k) % 2
+            fan = 2  # children per parent along each axis
+            roff = 0
+            coff = 0
+            parents = lists[0, 0]
+            n_parents = hl * wl
             if band > 0:
-                # the descendants of this pass's zerotree roots get no symbol: the parents'
-                # band has been scanned, so mark this band's members of those zerotrees first
-                for i in range(r0, r1):
-                    for j in range(c0, c1):
-                        pi, pj = _parent(i, j, hl, wl)
-                        if flags[c, pi + 1, pj + 1] & IN_ZEROTREE:
-                            flags[c, i + 1, j + 1] |= IN_ZEROTREE
-            for i in range(r0, r1):
-                for j in range(c0, c1):
-                    pi = -1  # the parent, none in the LL band
-                    pj = -1
-                    if band > 0:
-                        if flags[c, i + 1, j + 1] & IN_ZEROTREE:
-                            continue  # inside a zerotree: predictably insignificant
-                        pi, pj = _parent(i, j, hl, wl)
-                    was_sig = sig[c, i + 1, j + 1] != 0
-                    if was_sig and rescan is None:
-                        continue
-                    leaf = levels == 0 or i >= hp2 or j >= wp2
+                if k == levels:  # the children of LL node (i, j): (i, j + wl), (i + hl, j), (i + hl, j + wl)
+                    fan = 1
+                    roff = hl if o >= 1 else 0
+                    coff = wl if o != 1 else 0
+                    parents = lists[1 - out_slot, 0]
+                    n_parents = open_counts[1 - out_slot, 0]
+                else:
+                    parents = lists[1 - out_slot, o]
+                    n_parents = open_counts[1 - out_slot, o]
+            else:
+                fan = 1
+            out = lists[out_slot, o]
+            n_open = 0
+            t = 0
+            while t < n_parents:
+                prow, _ = _scan_entry(band, parents, t, wl, shc, shi)
+                t_end = t + 1  # the parents in row ``prow``: entries t .. t_end - 1
+                while t_end < n_parents and _scan_entry(band, parents, t_end, wl, shc, shi)[0] == prow:
+                    t_end += 1
+                for a in range(fan):
+                    i = fan * prow + a + roff
+                    for u in range(t, t_end):
+                        pcol = _scan_entry(band, parents, u, wl, shc, shi)[1]
+                        for b in range(fan):
+                            j = fan * pcol + b + coff
+                            pi = -1  # the parent, none in the LL band
+                            pj = -1
+                            if band > 0:
+                                pi = prow
+                                pj = pcol
+                            leaf = levels == 0 or i >= hp2 or j >= wp2
+                            was_sig = sig[c, i + 1, j + 1] != 0
+                            if was_sig and rescan is None:
+                                if not leaf:  # skipped, but its descendants are scanned
+                                    out[n_open] = _pack(c, i, j, shc, shi)
+                                    n_open += 1
+                                continue
 
-                    # the encoder's answers: b1 newly significant; b2 its sign, or IZ (1) vs ZTR (0);
-                    # b3 (IMP1EZW) its subtree insignificant (PT / NT)
-                    b1 = 0
-                    b2 = 0
-                    b3 = 0
-                    if not decoding:
-                        subtree_sig = not leaf and (dplanes[c, i, j] >> np.uint32(n)) & np.uint32(1) != 0
-                        if not was_sig and _magnitude(coef, c, i, j) >= bitn:
-                            b1 = 1
-                            b2 = 1 if coef[c, i, j] < 0 else 0
-                            b3 = 0 if leaf or subtree_sig else 1
-                        elif subtree_sig:
-                            b2 = 1
-                    ctx_sig = 0
-                    ctx_zero = 0
-                    ctx_subtree = 0
-                    zero_impossible = False  # IMP1EZW: the decoder knows this is not ZTR / Z
-                    if arith is not None:
-                        band_cls = _band_class(min(rowlev[i], collev[j]), levels)
-                        if subtree_symbols is None:  # EZW's contexts (ezw_context_count)
-                            ps = np.int64(sig[c, pi + 1, pj + 1] & SIGNIFICANT) if pi >= 0 else np.int64(0)  # parent significant
-                            nb = min(four_neighbours(sig, c, i, j), 2)
-                            chroma = 1 if c > 0 else 0
-                            leaf_bit = 1 if leaf else 0
-                            ctx_sig = CTX_SIG + (((chroma * N_BAND + band_cls) * 2 + leaf_bit) * 2 + ps) * 3 + nb
-                            ctx_zero = CTX_ZTR + (((chroma * N_BAND + band_cls) * 2 + ps) * 3 + nb) * 2 + (
-                                1 if was_sig else 0)
-                        else:
-                            ctx_sig, ctx_zero, ctx_subtree, zero_impossible = imp1.dominant_contexts(
-                                sig, flags, c, i, j, pi, pj, hl, wl, band_cls, leaf, n)
+                            # the encoder's answers: b1 newly significant; b2 its sign, or IZ (1) vs ZTR (0);
+                            # b3 (IMP1EZW) its subtree insignificant (PT / NT)
+                            b1 = 0
+                            b2 = 0
+                            b3 = 0
+                            if not decoding:
+                                subtree_sig = not leaf and (dplanes[c, i, j] >> np.uint32(n)) & np.uint32(1) != 0
+                                if not was_sig and _magnitude(coef, c, i, j) >= bitn:
+                                    b1 = 1
+                                    b2 = 1 if coef[c, i, j] < 0 else 0
+                                    b3 = 0 if leaf or subtree_sig else 1
+                                elif subtree_sig:
+                                    b2 = 1
+                            ctx_sig = 0
+                            ctx_zero = 0
+                            ctx_subtree = 0
+                            zero_impossible = False  # IMP1EZW: the decoder knows this is not ZTR / Z
+                            if arith is not None:
+                                band_cls = _band_class(min(rowlev[i], collev[j]), levels)
+                                if subtree_symbols is None:  # EZW's contexts (ezw_context_count)
+                                    ps = np.int64(sig[c, pi + 1, pj + 1] & SIGNIFICANT) if pi >= 0 else np.int64(0)  # parent significant
+                                    nb = min(four_neighbours(sig, c, i, j), 2)
+                                    chroma = 1 if c > 0 else 0
+                                    leaf_bit = 1 if leaf else 0
+                                    ctx_sig = CTX_SIG + (((chroma * N_BAND + band_cls) * 2 + leaf_bit) * 2 + ps) * 3 + nb
+                                    ctx_zero = CTX_ZTR + (((chroma * N_BAND + band_cls) * 2 + ps) * 3 + nb) * 2 + (
+                                        1 if was_sig else 0)
+                                else:
+                                    ctx_sig, ctx_zero, ctx_subtree, zero_impossible = imp1.dominant_contexts(
+                                        sig, flags, c, i, j, pi, pj, hl, wl, band_cls, leaf, n)
 
-                    # b1, unless the decoder knows it: an already significant coefficient (rescan), or
-                    # a leaf that cannot be Z (IMP1EZW)
-                    if arith is not None and (was_sig or (zero_impossible and leaf)):
-                        b1 = 0 if was_sig else 1
-                    else:
-                        b1, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx_sig, b1)
-                        if b1 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
-                            return regs, n_list, True
-                        if was_sig:
-                            b1 = 0  # plain + rescan: written, and ignored by the decoder
-                    # b2, unless the decoder knows it: a Z has none, and a node that cannot be ZTR is IZ
-                    if b1 == 1 or arith is None or not (leaf or zero_impossible):
-                        ctx = ctx_zero
-                        if arith is not None and b1 == 1:
-                            ctx = sign_base + coefficient_sign_context(sig, rowlev, collev, levels, c, i, j)
-                        b2, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, b2)
-                        if b2 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
-                            return regs, n_list, True
-                    elif zero_impossible:
-                        b2 = 1
-                    # b3: IMP1EZW's PT / NT, for a newly significant coefficient with descendants
-                    if subtree_symbols is not None and b1 == 1 and not leaf:
-                        b3, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats,
-                                                 ctx_subtree, b3)
-                        if b3 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
-                            return regs, n_list, True
+                            # b1, unless the decoder knows it: an already significant coefficient (rescan), or
+                            # a leaf that cannot be Z (IMP1EZW)
+                            if arith is not None and (was_sig or (zero_impossible and leaf)):
+                                b1 = 0 if was_sig else 1
+                            else:
+                                b1, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx_sig, b1)
+                                if b1 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
+                                    return regs, n_list, True
+                                if was_sig:
+                                    b1 = 0  # plain + rescan: written, and ignored by the decoder
+                            # b2, unless the decoder knows it: a Z has none, and a node that cannot be ZTR is IZ
+                            if b1 == 1 or arith is None or not (leaf or zero_impossible):
+                                ctx = ctx_zero
+                                if arith is not None and b1 == 1:
+                                    ctx = sign_base + coefficient_sign_context(sig, rowlev, collev, levels, c, i, j)
+                                b2, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, b2)
+                                if b2 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
+                                    return regs, n_list, True
+                            elif zero_impossible:
+                                b2 = 1
+                            # b3: IMP1EZW's PT / NT, for a newly significant coefficient with descendants
+                            if subtree_symbols is not None and b1 == 1 and not leaf:
+                                b3, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats,
+                                                         ctx_subtree, b3)
+                                if b3 < 0 or (not decoding and state[STATE_DONE] != 0):  # out of input / budget spent
+                                    return regs, n_list, True
 
-                    # the symbol's effect
-                    if b1 == 1:  # POS / NEG (PT / NT): to the subordinate list
-                        sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if b2 != 0 else 0)
-                        lst[n_list] = _pack(c, i, j, shc, shi)
-                        lval[n_list] = bitn
-                        llow[n_list] = n
-                        lfirst[n_list] = 1
-                        n_list += 1
-                        if subtree_symbols is not None:
-                            flags[c, i + 1, j + 1] |= imp1.NEW_SIG
-                            if b3 == 1:
-                                flags[c, i + 1, j + 1] |= IN_ZEROTREE  # PT / NT: the root of a zerotree
-                            elif not leaf:
-                                flags[c, i + 1, j + 1] |= imp1.SUBTREE_SIG
-                    elif leaf:  # Z
-                        if subtree_symbols is not None:
-                            flags[c, i + 1, j + 1] |= imp1.CODED_ZERO
-                    elif b2 == 1:  # IZ
-                        if subtree_symbols is not None:
-                            flags[c, i + 1, j + 1] |= imp1.SUBTREE_SIG
-                    else:  # ZTR
-                        flags[c, i + 1, j + 1] |= IN_ZEROTREE
-                        if subtree_symbols is not None:
-                            flags[c, i + 1, j + 1] |= imp1.CODED_ZERO
+                            # the symbol's effect; a node that roots no zerotree is open: its
+                            # children are visited in their band
+                            root = False
+                            if b1 == 1:  # POS / NEG (PT / NT): to the subordinate list
+                                sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if b2 != 0 else 0)
+                                lst[n_list] = _pack(c, i, j, shc, shi)
+                                lval[n_list] = bitn
+                                llow[n_list] = n
+                                lfirst[n_list] = 1
+                                n_list += 1
+                                if subtree_symbols is not None:
+                                    flags[c, i + 1, j + 1] |= imp1.NEW_SIG
+                                    if b3 == 1:
+                                        root = True  # PT / NT: the root of a zerotree
+                                    elif not leaf:
+                                        flags[c, i + 1, j + 1] |= imp1.SUBTREE_SIG
+                            elif leaf:  # Z
+                                if subtree_symbols is not None:
+                                    flags[c, i + 1, j + 1] |= imp1.CODED_ZERO
+                            elif b2 == 1:  # IZ
+                                if subtree_symbols is not None:
+                                    flags[c, i + 1, j + 1] |= imp1.SUBTREE_SIG
+                            else:  # ZTR
+                                root = True
+                                if subtree_symbols is not None:
+                                    flags[c, i + 1, j + 1] |= imp1.CODED_ZERO
+                            if not (leaf or root):
+                                out[n_open] = _pack(c, i, j, shc, shi)
+                                n_open += 1
+                t = t_end
+            open_counts[out_slot, o] = n_open
     return regs, n_list, False
 
 
@@ -463,7 +500,9 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     sub = SubordinateList(np.empty(total, dtype=entry), np.empty(total, dtype=np.int32),
                           np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    flags = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    # IMP1EZW's pass flags (EZW has none); the open nodes of the last two levels, per orientation
+    flags = np.zeros((nc, hp + 2, wp + 2) if subtree_symbols is not None else (1, 1, 1), dtype=np.uint8)
+    scan = ScanLists(np.empty((2, 3, _open_capacity(hp, wp, levels)), dtype=entry), np.zeros((2, 3), dtype=np.int64))
     dplanes = np.zeros((1, 1, 1), dtype=np.uint32)  # the decoder has none
     if not decoding:
         dplanes = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint32)
@@ -474,9 +513,10 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     n_list = 0
     n = n_max
     while n >= 0:
-        flags.fill(0)  # the flags speak of the current pass only
+        if subtree_symbols is not None:
+            flags.fill(0)  # the flags speak of the current pass only
         regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub,
-                                           n_list, n)
+                                           scan, n_list, n)
         if done or (n == 0 and significance_first == 0):
             break
         passes_done(on_pass, decoding, arith, state, regs, (n_max - n + 0.5) / (n_max + 1))

@@ -66,7 +66,7 @@ coded ZTR / Z, the last sibling cannot be ZTR / Z: at the finest level its ``b1`
 
 What these contexts read of the current pass is in the kernel's pass-flag map
 (one byte per coefficient, with a 1-sample border, cleared before every dominant
-pass; :data:`wavecodec._kernels.ezw.IN_ZEROTREE` and the flags below): ``NEW_SIG``
+pass; the flags below): ``NEW_SIG``
 the node became significant, ``CODED_ZERO`` it was coded ZTR / Z, ``SUBTREE_SIG``
 its subtree was known to hold a significant coefficient.
 """
@@ -95,7 +95,7 @@ def imp1ezw_context_count() -> int:
     return N_CONTEXTS
 
 
-# Bits of the kernel's pass-flag map (bit 0, IN_ZEROTREE, is EZW's: see wavecodec._kernels.ezw)
+# Bits of the kernel's pass-flag map
 NEW_SIG = 2  # became significant in this pass
 CODED_ZERO = 4  # coded ZTR / Z in this pass
 SUBTREE_SIG = 8  # its subtree is known to hold a significant coefficient in this pass
