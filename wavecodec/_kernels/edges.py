@@ -138,7 +138,7 @@ def trace_chains(edge):
     return lengths[:n_chains].copy(), ys, xs
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # no zero-division checks: its loops vectorise
 def canny_kernel(lum, weights, norm_y, norm_x, low, high, ring, smooth, mag_ring, flags):
     """Canny edges of ``lum`` (float32, H x W) into ``flags`` (uint8: 1 = edge, else 0).
 
@@ -223,28 +223,36 @@ def canny_kernel(lum, weights, norm_y, norm_x, low, high, ring, smooth, mag_ring
         above = mag_ring[(y - 1) % 3]
         here = mag_ring[y % 3]
         below = mag_ring[(y + 1) % 3]
+        s_up = smooth[y - 1]
+        s_mid = smooth[y]
+        s_down = smooth[y + 1]
+        f_row = flags[y]
+        # without branches, so that LLVM vectorises it: both interpolations' operands are picked
+        # by selects and the same arithmetic is done for every pixel (the values of the branchy
+        # form where a pixel is kept; the division's operands are made non-zero where it is not)
         for x in range(1, w - 1):
             mv = here[x]
-            if mv <= 0 or mv < low:
-                continue
-            gj = (smooth[y - 1, x + 1] - smooth[y - 1, x - 1]) + two * (smooth[y, x + 1] - smooth[y, x - 1]) \
-                + (smooth[y + 1, x + 1] - smooth[y + 1, x - 1])
-            gi = (smooth[y + 1, x - 1] - smooth[y - 1, x - 1]) + two * (smooth[y + 1, x] - smooth[y - 1, x]) \
-                + (smooth[y + 1, x + 1] - smooth[y - 1, x + 1])
+            gj = (s_up[x + 1] - s_up[x - 1]) + two * (s_mid[x + 1] - s_mid[x - 1]) \
+                + (s_down[x + 1] - s_down[x - 1])
+            gi = (s_down[x - 1] - s_up[x - 1]) + two * (s_down[x] - s_up[x]) + (s_down[x + 1] - s_up[x + 1])
             ai = abs(gi)
             aj = abs(gj)
-            same = (gi >= 0 and gj >= 0) or (gi <= 0 and gj <= 0)
-            sx = 1 if same else -1  # column step of the diagonal neighbour below
-            if ai >= aj:  # mostly vertical gradient: interpolate along the rows above and below
-                t = aj / ai
-                n1 = below[x] * (one - t) + below[x + sx] * t
-                n2 = above[x] * (one - t) + above[x - sx] * t
-            else:  # mostly horizontal: along the columns left and right
-                t = ai / aj
-                n1 = here[x + sx] * (one - t) + below[x + sx] * t
-                n2 = here[x - sx] * (one - t) + above[x - sx] * t
-            if n1 <= mv and n2 <= mv:
-                flags[y, x] = 2 if mv >= high else 1
+            same = (gi >= 0 and gj >= 0) or (gi <= 0 and gj <= 0)  # diagonal neighbour below: x + 1, else x - 1
+            vertical = ai >= aj  # mostly vertical gradient: interpolate along the rows above and below
+            num = aj if vertical else ai
+            den = ai if vertical else aj
+            t = num / (den if den > 0 else one)
+            b_w, b_c, b_e = below[x - 1], below[x], below[x + 1]  # loaded unconditionally: selects
+            a_w, a_c, a_e = above[x - 1], above[x], above[x + 1]
+            h_w, h_e = here[x - 1], here[x + 1]
+            below_d = b_e if same else b_w  # below[x + sx]
+            above_d = a_w if same else a_e  # above[x - sx]
+            first1 = b_c if vertical else (h_e if same else h_w)
+            first2 = a_c if vertical else (h_w if same else h_e)
+            n1 = first1 * (one - t) + below_d * t
+            n2 = first2 * (one - t) + above_d * t
+            keep = mv > 0 and mv >= low and n1 <= mv and n2 <= mv
+            f_row[x] = (2 if mv >= high else 1) if keep else 0
     # hysteresis: flood the weak maxima 8-connected to a strong one (3 = reached), then 0/1;
     # the stack lives in the bytes of ``smooth``, which is not needed any more
     stack = smooth.reshape(-1).view(np.int32)
@@ -620,28 +628,62 @@ def _relax(u, known, iterations, omega, coarse, row, known_split):
     Images under 3 pixels on a side are swept in place (:func:`_relax_small`).
     """
     nc, h, w = u.shape
-    if coarse.shape[1] > 0:
-        for y in range(h):
-            for x in range(w):
-                if known[y, x] == 0:
-                    for c in range(nc):
-                        u[c, y, x] = coarse[c, y >> 1, x >> 1]
     if h < 3 or w < 3:
+        if coarse.shape[1] > 0:
+            for y in range(h):
+                for x in range(w):
+                    if known[y, x] == 0:
+                        for c in range(nc):
+                            u[c, y, x] = coarse[c, y >> 1, x >> 1]
         _relax_small(u, known, iterations, omega)
         return
+    # the permuted rows: the colour-0 pixels of row y are x = (y & 1) + 2 j, the colour-1 ones
+    # x = 1 - (y & 1) + 2 j (j from 0), and both have the coarse pixel j of row y >> 1 above them
     for y in range(h):
-        n0 = (w - (y & 1) + 1) >> 1  # colour-0 pixels of row y: x = (y & 1) + 2 j
-        for x in range(w):
-            j = x >> 1
-            known_split[y, j if ((x + y) & 1) == 0 else n0 + j] = known[y, x]
+        s0 = y & 1
+        n0 = (w - s0 + 1) >> 1
+        k_in = known[y]
+        k_out = known_split[y]
+        for j in range(n0):
+            k_out[j] = k_in[s0 + 2 * j]
+        for j in range(w - n0):
+            k_out[n0 + j] = k_in[1 - s0 + 2 * j]
+    with_coarse = coarse.shape[1] > 0
+    half = w >> 1
+    evens = row[:half]  # row y's pixels 2 j and 2 j + 1 (both above coarse pixel j), prolonged
+    odds = row[half:]
     for c in range(nc):
         p = u[c]
         for y in range(h):
-            n0 = (w - (y & 1) + 1) >> 1
-            for x in range(w):
-                row[x] = p[y, x]
-            for x in range(w):
-                p[y, (x >> 1) if ((x + y) & 1) == 0 else n0 + (x >> 1)] = row[x]
+            s0 = y & 1
+            n0 = (w - s0 + 1) >> 1
+            src = p[y]
+            k_in = known[y]
+            # the loads are unconditional (selects, not branches): LLVM vectorises the loop
+            if with_coarse:
+                up = coarse[c, y >> 1]
+                for j in range(half):
+                    a = src[2 * j]
+                    b = src[2 * j + 1]
+                    cv = up[j]
+                    evens[j] = a if k_in[2 * j] != 0 else cv
+                    odds[j] = b if k_in[2 * j + 1] != 0 else cv
+                last = src[w - 1]
+                if w & 1 and k_in[w - 1] == 0:
+                    last = up[half]
+            else:
+                for j in range(half):
+                    evens[j] = src[2 * j]
+                    odds[j] = src[2 * j + 1]
+                last = src[w - 1]
+            # even x is colour 0 on even rows (from 0 in the permuted row), colour 1 on odd ones (from n0)
+            to_even = src[n0 * s0:]
+            to_odd = src[n0 * (1 - s0):]
+            for j in range(half):
+                to_even[j] = evens[j]
+                to_odd[j] = odds[j]
+            if w & 1:
+                to_even[half] = last
         # the sweeps as a wavefront: at step t, sweep s (colour s & 1 of iteration s >> 1) updates
         # row t - s.  A row of sweep s needs the rows above, at and below it of sweep s - 1, done
         # at this step or before, and none of them touched yet by sweep s + 1 (that comes after
@@ -696,12 +738,19 @@ def _relax(u, known, iterations, omega, coarse, row, known_split):
                         pc = c_row[i]
                         avg = 0.25 * (n_row[i] + s_row[i] + w_row[i] + e_row[i])
                         c_row[i] = pc if k_row[i] != 0 else pc + omega * (avg - pc)
-        for y in range(h):
-            n0 = (w - (y & 1) + 1) >> 1
+        for y in range(h):  # back to the natural order
+            s0 = y & 1
+            n0 = (w - s0 + 1) >> 1
+            dst = p[y]
             for x in range(w):
-                row[x] = p[y, x]
-            for x in range(w):
-                p[y, x] = row[(x >> 1) if ((x + y) & 1) == 0 else n0 + (x >> 1)]
+                row[x] = dst[x]
+            even = row[n0 * s0:]
+            odd = row[n0 * (1 - s0):]
+            for j in range(half):
+                dst[2 * j] = even[j]
+                dst[2 * j + 1] = odd[j]
+            if w & 1:
+                dst[w - 1] = even[half]
 
 
 @_helper
@@ -790,8 +839,8 @@ def _level_one(flat, data, h, w):
 def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
     """:func:`inpaint` of the known pixels ``flat`` (sorted flat indices into H x W) with the
     values ``data`` (C, n), produced as bands of rows: yields ``(r0, r1, u)`` with ``u``
-    (C, r1 - r0, W) float64 the finished rows ``r0 .. r1 - 1``, top to bottom (``u`` is
-    reused: copy what you keep before asking for the next band).
+    (C, r1 - r0, W) float64 the finished rows ``r0 .. r1 - 1``, top to bottom (``u`` is a view
+    of one buffer for all bands: copy what you keep before asking for the next band).
 
     The same values, bit for bit, as inpainting the whole image, in memory for the
     half-size level and one band: the pyramid starts at the half-size level (the
@@ -847,11 +896,17 @@ def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
     del us, ks, u
     halo = 2 * fine_iterations  # even
     known_split = None
+    # one buffer for every band (the kernel sets each pixel: the known ones are written here,
+    # the others prolonged from ``coarse``), so that no band pays for fresh pages
+    max_rows = min(h, band_rows + 2 * halo)
+    u_all = np.empty(nc * max_rows * w)
+    known_all = np.empty(max_rows * w, dtype=np.uint8)
     for r0 in range(0, h, band_rows):
         r1 = min(h, r0 + band_rows)
         a, b = max(0, r0 - halo), min(h, r1 + halo)  # ``a`` is even
-        u = np.zeros((nc, (b - a) * w))
-        known = np.zeros((b - a) * w, dtype=np.uint8)
+        u = u_all[: nc * (b - a) * w].reshape(nc, (b - a) * w)
+        known = known_all[: (b - a) * w]
+        known[:] = 0
         i0, i1 = np.searchsorted(flat, [a * w, b * w])
         local = flat[i0:i1] - a * w
         u[:, local] = data[:, i0:i1]
@@ -862,5 +917,5 @@ def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
                np.ascontiguousarray(coarse[:, a >> 1 : (b + 1) >> 1]), row, known_split)
         del known
         if r1 == h:  # the last band: what the caller does with it need not share memory with these
-            del coarse, known_split
+            del coarse, known_split, known_all
         yield r0, r1, u.reshape(nc, b - a, w)[:, r0 - a : r1 - a]
