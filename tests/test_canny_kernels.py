@@ -126,3 +126,32 @@ def test_sweeps_from_a_coarse_level_match_the_reference_bit_for_bit(shape):
     got = u.copy()
     K._relax(got, known, 3, 1.8, coarse, np.empty(w), np.empty((h, w), np.uint8))
     assert got.tobytes() == want.tobytes()
+
+
+def test_contour_geometry_is_the_numpy_knots_and_side_pixels():
+    # one pass of the kernel: the same knots, weights and side pixels as _knots and side_constraints
+    from wavecodec.coders import _edge_layer as E
+
+    rng = np.random.default_rng(5)
+    h, w = 40, 50
+    lengths, ys, xs = [], [], []
+    for n in (1, 2, 3, 17, 33, 60, 1, 5):  # random 8-connected walks, some leaving the image's side pixels
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        for _ in range(n):
+            ys.append(y)
+            xs.append(x)
+            y = int(np.clip(y + rng.integers(-1, 2), 0, h - 1))
+            x = int(np.clip(x + rng.integers(-1, 2), 0, w - 1))
+        lengths.append(n)
+    contours = E.Contours(np.array(lengths, np.int64), np.array(ys, np.int32), np.array(xs, np.int32))
+    for spacing, offset in ((1, 1), (4, 2), (16, 1)):
+        got = E._geometry(contours, spacing, offset, h, w)
+        want = E._knots(contours, spacing) + E.side_constraints(contours.lengths, contours.ys, contours.xs,
+                                                                offset, h, w)
+        for g, x in zip(got, want):
+            assert g.dtype == x.dtype and g.tobytes() == x.tobytes()
+    # a jump (not 8-connected): the general formula
+    jump = E.Contours(np.array([3], np.int64), np.array([5, 5, 9], np.int32), np.array([5, 6, 9], np.int32))
+    got = E._geometry(jump, 2, 1, h, w)
+    want = E._knots(jump, 2) + E.side_constraints(jump.lengths, jump.ys, jump.xs, 1, h, w)
+    assert all(g.tobytes() == x.tobytes() for g, x in zip(got, want))

@@ -304,6 +304,63 @@ def canny(lum, sigma, low, high):
     return flags
 
 
+# =============================================================================== contour geometry
+
+
+@njit(cache=True)
+def contour_geometry(ys, xs, lengths, spacing, offset, h, w, normal_y, normal_x, knot_a, knot_b, t, side_y, side_x):
+    """Per contour pixel (contours concatenated, ``lengths`` int64): the global index of the
+    sample knot before it (``knot_a``) and after it (``knot_b``), the weight ``t`` of the
+    latter, and its two side pixels ``side_y``, ``side_x`` ((n, 2) int64, -1 outside the image),
+    as :func:`wavecodec.coders._edge_layer._knots` and
+    :func:`~wavecodec.coders._edge_layer.side_constraints` define them, in one pass.
+
+    The normals come from the table ``normal_y``, ``normal_x`` of the 25 tangents of an
+    8-connected contour (index ``(ty + 2) * 5 + tx + 2``); returns False, leaving the outputs
+    incomplete, at the first tangent outside it (the caller then uses the general formula).
+    """
+    pos = 0
+    first_knot = 0
+    for c in range(lengths.shape[0]):
+        n = lengths[c]
+        ns = 1 if n <= 1 else (n - 2) // spacing + 2
+        last_k = ns - 2 if ns > 2 else 0
+        for i in range(n):
+            p = pos + i
+            k = i // spacing
+            if k > last_k:
+                k = last_k
+            pos_a = k * spacing
+            pos_b = (k + 1) * spacing
+            if pos_b > n - 1:
+                pos_b = n - 1
+            span = pos_b - pos_a
+            knot_a[p] = first_knot + k
+            knot_b[p] = first_knot + (k + 1 if k + 1 < ns - 1 else ns - 1)
+            t[p] = (i - pos_a) / span if span > 0 else 0.0
+            before = p - 1 if i > 0 else p
+            after = p + 1 if i < n - 1 else p
+            ty = ys[after] - ys[before]
+            tx = xs[after] - xs[before]
+            if ty < -2 or ty > 2 or tx < -2 or tx > 2:
+                return False
+            cell = (ty + 2) * 5 + tx + 2
+            dy = offset * normal_y[cell]
+            dx = offset * normal_x[cell]
+            for side in range(2):
+                yy = ys[p] + dy if side == 0 else ys[p] - dy
+                xx = xs[p] + dx if side == 0 else xs[p] - dx
+                if 0 <= yy < h and 0 <= xx < w:
+                    side_y[p, side] = yy
+                    side_x[p, side] = xx
+                else:
+                    side_y[p, side] = -1
+                    side_x[p, side] = -1
+        pos += n
+        first_knot += ns
+    return True
+
+
 # =============================================================================== codes (Python)
 
 

@@ -229,6 +229,27 @@ def side_constraints(lengths: np.ndarray, ys: np.ndarray, xs: np.ndarray, offset
     return sy, sx
 
 
+def _geometry(contours: Contours, spacing: int, offset: int, h: int, w: int):
+    """:func:`_knots` and :func:`side_constraints` of ``contours``: (a, b, t, ns, sy, sx), the same
+    values, from one pass of :func:`wavecodec._kernels.edges.contour_geometry` (the NumPy forms
+    when a tangent is not one of an 8-connected contour's)."""
+    lengths = np.asarray(contours.lengths, dtype=np.int64)
+    n_pix = int(contours.ys.shape[0])
+    ns = n_samples(lengths, spacing)
+    a = np.empty(n_pix, dtype=np.int64)
+    b = np.empty(n_pix, dtype=np.int64)
+    t = np.empty(n_pix)
+    sy = np.empty((n_pix, 2), dtype=np.int64)
+    sx = np.empty((n_pix, 2), dtype=np.int64)
+    if n_pix and _k.contour_geometry(np.ascontiguousarray(contours.ys, dtype=np.int32),
+                                     np.ascontiguousarray(contours.xs, dtype=np.int32), lengths, int(spacing),
+                                     int(offset), int(h), int(w), _NORMALS[0], _NORMALS[1], a, b, t, sy, sx):
+        return a, b, t, ns, sy, sx
+    a, b, t, ns = _knots(contours, spacing)
+    sy, sx = side_constraints(lengths, contours.ys, contours.xs, offset, h, w)
+    return a, b, t, ns, sy, sx
+
+
 def quant_params(step8: int, bit_depth: int) -> tuple[int, int]:
     """Quantiser step in sample units (``step8`` is given for 8-bit samples) and the level count."""
     step = step8 << (bit_depth - 8) if bit_depth >= 8 else max(1, step8 >> (8 - bit_depth))
@@ -265,10 +286,10 @@ def sample_contours(pixels: np.ndarray, bit_depth: int, contours: Contours, *, s
         part = EdgeLayer(Contours(lengths[i0:i1], contours.ys[pix_start[i0]:pix_start[i1]],
                                   contours.xs[pix_start[i0]:pix_start[i1]]),
                          layer.levels[knot_start[i0]:knot_start[i1]], spacing, offset, step, n_levels)
-        knots = _knots(part.contours, spacing)
-        _sample_levels(pixels, part, knots)  # into layer.levels (part.levels is a view)
+        geometry = _geometry(part.contours, spacing, offset, pixels.shape[0], pixels.shape[1])
+        _sample_levels(pixels, part, geometry)  # into layer.levels (part.levels is a view)
         if flags:
-            layer.pixel_side[i0:i1] = _pixel_sides(pixels, part, knots)
+            layer.pixel_side[i0:i1] = _pixel_sides(pixels, part, geometry[:4])
         i0 = i1
     return layer
 
@@ -277,18 +298,19 @@ def contour_flags(pixels: np.ndarray, layer: EdgeLayer) -> np.ndarray:
     """Per contour: the value its own pixels take (0: left to the diffusion, 1: side 0's, 2: side
     1's), the one closest to the pixels of ``pixels`` on the contour (a Canny pixel lies on
     one side of the step)."""
-    return _pixel_sides(pixels, layer, _knots(layer.contours, layer.spacing))
+    h, w = pixels.shape[:2]
+    return _pixel_sides(pixels, layer, _geometry(layer.contours, layer.spacing, layer.offset, h, w)[:4])
 
 
-def _sample_levels(pixels: np.ndarray, layer: EdgeLayer, knots: tuple) -> None:
-    """The knot levels of ``layer`` (written into ``layer.levels``) from the pixels beside its contours."""
+def _sample_levels(pixels: np.ndarray, layer: EdgeLayer, geometry: tuple) -> None:
+    """The knot levels of ``layer`` (written into ``layer.levels``) from the pixels beside its
+    contours (``geometry``: :func:`_geometry` of its contours)."""
     contours = layer.contours
-    h, w, nc = pixels.shape
-    a, b, t, ns = knots
+    nc = pixels.shape[2]
+    a, b, t, ns, sy, sx = geometry
     n_points = int(ns.sum())
     if contours.count == 0:
         return
-    sy, sx = side_constraints(contours.lengths, contours.ys, contours.xs, layer.offset, h, w)
     wa = 1.0 - t
     wsum = np.maximum(np.bincount(a, wa, n_points) + np.bincount(b, t, n_points), 1e-9)
     for side in range(2):
@@ -356,8 +378,7 @@ def _known_values(layer: EdgeLayer, h: int, w: int, nc: int) -> tuple[np.ndarray
     c = layer.contours
     if c.count == 0:
         return np.zeros(0, np.int64), np.zeros((nc, 0))
-    a, b, t, _ = _knots(c, layer.spacing)
-    sy, sx = side_constraints(c.lengths, c.ys, c.xs, layer.offset, h, w)
+    a, b, t, _, sy, sx = _geometry(c, layer.spacing, layer.offset, h, w)
     values = layer.levels.astype(np.float64) * layer.step
     # the written pixels: (flat index, value per plane) in this order: side 0, side 1, then the
     # contour pixels that take side 0's and side 1's values
