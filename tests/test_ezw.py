@@ -297,3 +297,30 @@ def test_reconstruction_points_and_step_search(codec, camera):
     lossless = wavecodec.encode(camera[:64, :64], codec, lossless=True, step_search="always")
     assert wavecodec.info(lossless).params["quantiser_step"] == 1.0
     np.testing.assert_array_equal(wavecodec.decode(lossless), camera[:64, :64])
+
+
+@pytest.mark.parametrize("significance_first", [False, True])
+def test_shapiro_reorder_is_the_stable_sort(significance_first):
+    """The one-pass re-ordering equals a stable sort by known magnitude, descending, on lists in the
+    state a subordinate pass leaves them: sorted runs of equal magnitudes (multiples of 2 * half),
+    some entries refined with the bit ``half``; with significance first, a tail of fresh entries
+    (``lval == half``) that the pass did not refine."""
+    from wavecodec._kernels.ezw import shapiro_reorder
+
+    rng = np.random.default_rng(7)
+    half = 8
+    for n_runs in (1, 3, 40):
+        magnitudes = np.sort(rng.choice(np.arange(1, 60), size=n_runs, replace=False))[::-1] * 2 * half
+        lval = np.repeat(magnitudes, rng.integers(1, 30, size=n_runs)).astype(np.int32)
+        lval |= (rng.random(lval.size) < 0.4).astype(np.int32) * half
+        if significance_first:
+            lval = np.concatenate([lval, np.full(11, half, dtype=np.int32)])
+        n = lval.size
+        lst = rng.permutation(n).astype(np.int32)
+        llow = rng.integers(0, 5, size=n).astype(np.int8)
+        lfirst = rng.integers(0, 2, size=n).astype(np.uint8)
+        order = np.argsort(-lval.astype(np.int64), kind="stable")
+        expected = [a[order] for a in (lst, lval, llow, lfirst)]
+        shapiro_reorder(lst, lval, llow, lfirst, n, np.int32(half))
+        for got, want in zip((lst, lval, llow, lfirst), expected):
+            np.testing.assert_array_equal(got, want)

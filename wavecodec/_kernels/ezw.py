@@ -150,62 +150,54 @@ def descendant_planes(coef, hl, wl, levels, planes):
 
 
 @njit(cache=True)
-def shapiro_reorder(lst, lval, llow, lfirst, n_list):
+def shapiro_reorder(lst, lval, llow, lfirst, n_list, half):
     """Shapiro's re-ordering of the subordinate list after a subordinate pass: by the
     magnitude the decoder knows (``lval``), descending; equal magnitudes keep their order.
 
-    A bottom-up merge sort of the entry indices (``np.argsort(kind="mergesort")``
-    does the same but its compilation, string argument included, took seconds),
-    then the permutation applied in place, cycle by cycle: the only scratch is the
-    two int32 index arrays (8 bytes per entry; copies of the four lists took 30).
+    ``half``: the magnitude bit the pass just coded.  The list was in that order before
+    the pass (by induction: a dominant pass appends entries of magnitude ``2**n``
+    below all earlier ones), and its magnitudes are multiples of ``2 * half`` then (the
+    lower bits unknown), except the entries the pass did not refine (significance
+    first: the ones just found, ``lval == half``, at the end, all alike).  Adding the
+    bit ``half`` cannot move an entry past one of another magnitude, so the stable sort
+    is, inside each run of equal magnitudes before the pass (``lval`` without the bit
+    ``half``), the entries with the bit set first: one pass over the list, moving the
+    entries with the bit set forward in place and keeping the others of the current
+    run aside.  (A merge sort did the same in ``n log n`` random accesses: IMP1EZW at
+    8192^2 and 1 bpp spent 2.2 s of its 5.5 s there.)
     """
     if n_list < 2:
         return
-    order = np.empty(n_list, dtype=np.int32)
-    for k in range(n_list):
-        order[k] = k
-    tmp = np.empty(n_list, dtype=np.int32)
-    width = 1
-    while width < n_list:
-        for lo in range(0, n_list, 2 * width):
-            mid = min(lo + width, n_list)
-            hi = min(lo + 2 * width, n_list)
-            a = lo
-            b = mid
-            for k in range(lo, hi):
-                # from the right run only when strictly larger: stable
-                if a < mid and (b >= hi or lval[order[b]] <= lval[order[a]]):
-                    tmp[k] = order[a]
-                    a += 1
-                else:
-                    tmp[k] = order[b]
-                    b += 1
-        order, tmp = tmp, order
-        width *= 2
-    # entry k of the new list is entry order[k] of the old one; follow each cycle once
-    # (a visited index is marked by flipping its order entry negative: ~x)
-    for start in range(n_list):
-        if order[start] < 0 or order[start] == start:
-            continue
-        keep_lst = lst[start]
-        keep_lval = lval[start]
-        keep_llow = llow[start]
-        keep_lfirst = lfirst[start]
-        k = start
-        while True:
-            src = order[k]
-            order[k] = ~src
-            if src == start:
-                lst[k] = keep_lst
-                lval[k] = keep_lval
-                llow[k] = keep_llow
-                lfirst[k] = keep_lfirst
-                break
-            lst[k] = lst[src]
-            lval[k] = lval[src]
-            llow[k] = llow[src]
-            lfirst[k] = lfirst[src]
-            k = src
+    upper = ~np.int32(half)
+    aside_lst = np.empty(n_list, dtype=lst.dtype)  # only the part a run needs is ever touched
+    aside_lval = np.empty(n_list, dtype=lval.dtype)
+    aside_llow = np.empty(n_list, dtype=llow.dtype)
+    aside_lfirst = np.empty(n_list, dtype=lfirst.dtype)
+    w = 0  # the next position written; never past the one read
+    k = 0
+    while k < n_list:
+        run = lval[k] & upper
+        n_aside = 0
+        while k < n_list and (lval[k] & upper) == run:
+            if lval[k] & half:
+                lst[w] = lst[k]
+                lval[w] = lval[k]
+                llow[w] = llow[k]
+                lfirst[w] = lfirst[k]
+                w += 1
+            else:
+                aside_lst[n_aside] = lst[k]
+                aside_lval[n_aside] = lval[k]
+                aside_llow[n_aside] = llow[k]
+                aside_lfirst[n_aside] = lfirst[k]
+                n_aside += 1
+            k += 1
+        for a in range(n_aside):
+            lst[w] = aside_lst[a]
+            lval[w] = aside_lval[a]
+            llow[w] = aside_llow[a]
+            lfirst[w] = aside_lfirst[a]
+            w += 1
 
 
 # --------------------------------------------------------------------------- the coder
@@ -524,7 +516,8 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
                                       significance_first)
         if done:
             break
-        shapiro_reorder(sub.lst, sub.lval, sub.llow, sub.lfirst, n_list)
+        shapiro_reorder(sub.lst, sub.lval, sub.llow, sub.lfirst, n_list,
+                        np.int32(1) << (n if significance_first != 0 else n - 1))
         n -= 1
         passes_done(on_pass, decoding, arith, state, regs, (n_max - n) / (n_max + 1))
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
