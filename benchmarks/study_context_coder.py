@@ -83,7 +83,8 @@ N_BAND_CLS = 7  # LL; level 1 HL/LH, HH; level 2 HL/LH, HH; level >= 3 HL/LH, HH
 N_PLANE_CLS = 3  # luma (or gray); chroma with co-located luma insignificant; significant
 N_DCLS = 12  # magnitude-energy classes: 0 (empty) and 11 half-octaves relative to 2**p
 SIG0 = 0
-N_SIG = N_PLANE_CLS * N_BAND_CLS * N_DCLS
+N_NBR = 3  # significant 8-neighbours 0, 1, 2+ (with ctx_split; else always 0)
+N_SIG = N_NBR * N_PLANE_CLS * N_BAND_CLS * N_DCLS
 RUN0 = SIG0 + N_SIG
 N_RUN = N_PLANE_CLS * N_BAND_CLS
 REF0 = RUN0 + N_RUN
@@ -173,6 +174,22 @@ def _dclass(e, p):
 
 
 @njit(cache=True, inline="always")
+def _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls, split):
+    """Significance context: energy class x band class x plane class (x significant-neighbour count)."""
+    n = 0
+    if split and e != 0:
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                ii = i + di
+                jj = j + dj
+                if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1 and mag[c, ii, jj] != 0:
+                    n += 1
+        if n > 2:
+            n = 2
+    return SIG0 + ((n * N_PLANE_CLS + _plane_cls(mag, c, i, j)) * N_BAND_CLS + bcls) * N_DCLS + _dclass(e, p)
+
+
+@njit(cache=True, inline="always")
 def _plane_cls(mag, c, i, j):
     if c == 0:
         return 0
@@ -252,7 +269,7 @@ def _p_one(probs, ctx):
 
 @njit(cache=True)
 def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts,
-                     levels, p, c, p_min):
+                     levels, p, c, p_min, split):
     """EBCOT pass 1 on plane c at bit-plane p: insignificant coefficients with a non-empty context
     (and, with ``p_min`` > 0, a modelled probability of significance of at least ``p_min``/2**15:
     sub-passes in order of expected distortion decrease per bit, as Li & Lei's RDE)."""
@@ -269,7 +286,7 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                         e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
                         if e == 0:
                             continue
-                        ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS + _dclass(e, p)
+                        ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls, split)
                         if p_min > 0 and _p_one(probs, ctx) < p_min:
                             continue
                         seen[c, i, j] = stamp
@@ -323,7 +340,7 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
 
 @njit(cache=True)
 def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts, levels, p,
-                 c, use_runs):
+                 c, use_runs, split):
     """EBCOT pass 3: the remaining insignificant coefficients, by 4x4 blocks, with a run decision for blocks
     whose coefficients all have empty contexts."""
     stamp = p + 1
@@ -367,7 +384,7 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                         if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
                             continue
                         e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
-                        ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS + _dclass(e, p)
+                        ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls, split)
                         if empty and not found and n_left == 0:
                             # the run decision said one is significant: the last one is, without a decision
                             sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
@@ -444,7 +461,10 @@ class Config:
     sub_passes: tuple = (0.0,)  # significance sub-passes before refinement: P(1) thresholds, descending
     sub_after: tuple = ()  # significance sub-passes after refinement, before cleanup
     priors: bool = False  # context models start at probabilities trained on other Kodak images
-    steps: bool = False  # 4 quantiser steps 2**(-k/4) at budgets <= 0.3 bpp, best decoded MSE kept
+    steps: bool = False  # 4 quantiser steps 2**(-k/4) at budgets <= steps_max bpp, best decoded MSE kept
+    steps_max: float = B.SEARCH_MAX_BPP
+    split: bool = False  # significance contexts split by the count of significant 8-neighbours (0, 1, 2+)
+    colour: str = "ict"  # 'ict' (the codec's front end) or 'sklt3' (study_strong_coder's subband KLT, 54 bytes)
     weights: tuple = tuple(map(tuple, DEFAULT_WEIGHTS))
     note: str = ""
 
@@ -455,6 +475,18 @@ CONFIGS = {c.name: c for c in [
     Config("priors", priors=True, note="full + trained initial probabilities"),
     Config("rde", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,),
            note="significance sub-passes by modelled P(1) >= 0.3, 0.1, 0.02, refinement, the rest"),
+    Config("combo", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True,
+           note="rde + priors + steps"),
+    Config("combo-split", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           note="combo + significance contexts split by significant-neighbour count"),
+    Config("combo-sklt3", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           colour="sklt3", note="combo-split + subband KLT colour (study_strong_coder's sklt3, 54 bytes counted)"),
+    Config("best", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           steps_max=9.0, note="combo-split with the 4-step search at every rate"),
+    Config("best-sklt3", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           steps_max=9.0, colour="sklt3", note="best + subband KLT colour (54 bytes counted)"),
+    Config("combo-always", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, steps_max=9.0,
+           note="combo with the 4-step search at every rate"),
     Config("rde2", sub_passes=(0.4, 0.2, 0.1, 0.05), sub_after=(0.0,),
            note="sub-passes P(1) >= 0.4, 0.2, 0.1, 0.05, refinement, the rest"),
     Config("no-runs", runs=False, note="without the cleanup run decisions"),
@@ -514,7 +546,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
             for t in cfg.sub_passes:
                 for c in range(nc):
                     regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                  neg, seen, bands, wts, levels, p, c, int(t * 32768))
+                                                  neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split)
                     if done:
                         break
                 if done:
@@ -531,7 +563,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
         for t in cfg.sub_after:
             for c in range(nc):
                 regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                              neg, seen, bands, wts, levels, p, c, int(t * 32768))
+                                              neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split)
                 if done:
                     break
             if done:
@@ -540,7 +572,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
             break
         for c in range(nc):
             regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen,
-                                      bands, wts, levels, p, c, cfg.runs)
+                                      bands, wts, levels, p, c, cfg.runs, cfg.split)
             if done:
                 break
         if done:
@@ -589,10 +621,12 @@ def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list
     cands = [(np.ascontiguousarray(q).copy(), quant) for q, quant in
              B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels, bit_depth=8, steps=steps)]
     header = SimpleNamespace(height=h, width=w, channels=c, bit_depth=8, lossless=False, dtype=np.dtype(np.uint8))
+    if c == 3 and cfg.colour == "sklt3":
+        return sklt_curve(pix, budgets, rates, cfg)
     rows = []
     for budget, bpp in zip(budgets, rates):
         best = None
-        for q, quant in cands[: (len(cands) if bpp <= B.SEARCH_MAX_BPP else 1)]:
+        for q, quant in cands[: (len(cands) if bpp <= cfg.steps_max else 1)]:
             plan = SimpleNamespace(wavelet="cdf97", levels=levels, offsets=quant.offsets, colour=quant.colour,
                                    step=quant.step)
             hp, wp = q.shape[1:]
@@ -607,6 +641,46 @@ def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list
             out = B.inverse_coefficients(coeffs, plan, header)
             row = {"bytes": len(payload), "bpp": 8.0 * len(payload) / (h * w), "psnr": psnr(pix, out),
                    "step": quant.step}
+            if best is None or row["psnr"] > best["psnr"]:
+                best = row
+        rows.append(best)
+    return rows
+
+
+def sklt_curve(pix: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[dict]:
+    """Colour through the subband KLT of ``study_strong_coder`` (one 3x3 KLT per group of levels after the
+    wavelet transform, 3 groups, 18 bytes each taken out of the budget), coded by the study coder."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import study_strong_coder as ssc
+
+    h, w, c = pix.shape
+    levels = T.default_levels(h, w)
+    fe = ssc.front_end(pix, "sklt3", levels, "cdf97")
+    frac = B.frac_bits_for(8, levels)
+    hp, wp = fe.x.shape[1:]
+    rowlev, collev = B.level_maps(hp, wp, levels)
+    weights = B.CoefficientWeights(fe.table, rowlev, collev)
+    rows = []
+    for budget, bpp in zip(budgets, rates):
+        best = None
+        for step in (range(B.N_STEPS) if cfg.steps and bpp <= cfg.steps_max else (0,)):
+            scale = B.step_scale(step) * (1 << frac)
+            q = np.ascontiguousarray(np.trunc(fe.x * scale).astype(np.int32))
+            n_max = int(np.abs(q).max()).bit_length() - 1
+            payload, recon = encode(q, levels, n_max, budget - fe.side_bytes, cfg)
+            codes = decode(payload, q.shape, levels, n_max, cfg)
+            values, buf = B.coefficient_buffer(q.shape)
+            buf[...] = codes
+            coeffs = B.expand(values, buf, integer=False, frac_bits=frac, recon=recon, weights=weights,
+                              plane_weight=fe.plane_w * B.step_scale(step))
+            for g, inv in fe.group_inv.items():
+                mask = fe.group_map == g
+                coeffs[:, mask] = inv @ coeffs[:, mask]
+            planes = np.stack([T.inverse(coeffs[k], shape=(h, w), wavelet="cdf97", levels=levels) + fe.means[k]
+                               for k in range(c)])
+            out = np.clip(np.rint(planes.transpose(1, 2, 0)), 0, 255).astype(np.uint8)
+            n = len(payload) + fe.side_bytes
+            row = {"bytes": n, "bpp": 8.0 * n / (h * w), "psnr": psnr(pix, out), "step": step}
             if best is None or row["psnr"] > best["psnr"]:
                 best = row
         rows.append(best)
@@ -657,6 +731,32 @@ def bd_lines(results: dict, mode: str, names: list[str], images: list[str]) -> l
     return lines
 
 
+def breakdown(img: np.ndarray, bpp: float, cfg: Config) -> dict:
+    """Where the bits go at ``bpp``: the static empirical entropy of each decision kind (bits), from the
+    encoder's symbol counts per context (an estimate of the adaptive coder's cost)."""
+    pix = img if img.ndim == 3 else img[:, :, None]
+    levels = T.default_levels(*pix.shape[:2])
+    q, quant = next(B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels, bit_depth=8))
+    stats = np.zeros((N_CONTEXTS, 2), dtype=np.int64)
+    budget = int(bpp * pix.shape[0] * pix.shape[1] / 8)
+
+    def run(state, buf):
+        return run_coder(False, np.ascontiguousarray(q), levels, quant.n_max, state, buf, cfg, stats)
+
+    payload, _ = B.run_encoder(True, budget, budget + 64, run)
+    n = stats.sum(axis=1).astype(float)
+    p1 = np.where(n > 0, stats[:, 1] / np.maximum(n, 1), 0.5)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(np.where(p1 > 0, p1 * np.log2(p1), 0) + np.where(p1 < 1, (1 - p1) * np.log2(1 - p1), 0))
+    bits = n * h
+    parts = {"significance": (SIG0, RUN0), "run": (RUN0, REF0), "refinement": (REF0, SGN0),
+             "sign": (SGN0, N_CONTEXTS)}
+    out = {"payload_bits": 8 * len(payload)}
+    for k, (a, b) in parts.items():
+        out[k] = {"symbols": int(n[a:b].sum()), "bits": float(bits[a:b].sum())}
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("kodak", type=Path)
@@ -664,8 +764,22 @@ def main() -> None:
     ap.add_argument("--mode", choices=("rgb", "gray", "both"), default="both")
     ap.add_argument("--configs", default="full")
     ap.add_argument("--out", type=Path, default=Path("/tmp/study_context_coder.json"))
+    ap.add_argument("--breakdown", type=float, default=None,
+                    help="only print where the bits go at this rate (first config, first image, each mode)")
     args = ap.parse_args()
     files = sorted(args.kodak.glob("kodim*.png"))
+    if args.breakdown is not None:
+        cfg = CONFIGS[args.configs.split(",")[0]]
+        if cfg.priors:
+            train_priors(cfg, args.kodak)
+        for mode in ("rgb", "gray") if args.mode == "both" else (args.mode,):
+            for f in files[: args.images]:
+                b = breakdown(load(f, mode), args.breakdown, cfg)
+                total = sum(v["bits"] for k, v in b.items() if k != "payload_bits")
+                print(f"{mode} {f.stem} {args.breakdown} bpp, {cfg.name}: payload {b['payload_bits']} bits; "
+                      + "; ".join(f"{k} {v['symbols']} symbols, {v['bits']:.0f} bits ({100 * v['bits'] / total:.0f}%)"
+                                  for k, v in b.items() if k != "payload_bits"))
+        return
     if args.images < len(files):  # spread over the set (6: kodim01, 06, 10, 15, 19, 24)
         idx = np.linspace(0, len(files) - 1, args.images).round().astype(int)
         files = [files[i] for i in idx]
