@@ -1,0 +1,480 @@
+"""ECBP coding kernels: context-modelled, fractional bit-plane coding of wavelet coefficients, in Numba.
+
+The coder of :mod:`wavecodec.coders.ecbp`.  Coefficients are the signed int32
+integers of the bit-plane framework (:mod:`wavecodec.coders._bitplane`) in the
+dyadic tree layout of :mod:`wavecodec.transform`, bands in the Mallat layout:
+for level ``k`` the band with high-pass columns (``orient`` 1) is rows
+``[0, hp >> k)``, columns ``[wp >> k, wp >> (k - 1))``; high-pass rows (2) and
+both (3) beside and below it; the LL band (0) is the top-left
+``(hp >> levels) x (wp >> levels)`` corner.
+
+Per bit-plane ``p`` (from the top plane down), every plane ``c`` in turn within
+each pass (colour passes interleaved, so a cut anywhere spends the bits where
+the magnitudes are, across planes):
+
+1. significance sub-passes (:func:`propagation_pass`): the insignificant
+   coefficients with a non-empty context (some neighbour, the parent or a child
+   significant) whose modelled probability of becoming significant is at least
+   0.3, then 0.1, then 0.02: the order of expected distortion decrease per bit
+   (J. Li, S. Lei, "An embedded still image coder with rate-distortion
+   optimization", IEEE TIP 8(7):913-924, 1999; EBCOT's significance propagation,
+   D. Taubman, IEEE TIP 9(7):1158-1170, 2000, Sec. III-B, is the one-threshold case);
+2. refinement (:func:`refinement_pass`) of the coefficients significant at a higher plane;
+3. the rest of the non-empty-context coefficients (:func:`propagation_pass`, threshold 0);
+4. cleanup (:func:`cleanup_pass`): the remaining insignificant coefficients, by
+   4x4 blocks of the band, with one "some coefficient becomes significant"
+   decision for a block whose coefficients all have empty contexts (EBCOT's run
+   mode on blocks); when that decision says yes and the first 15 stayed
+   insignificant, the last is significant without a decision.
+
+Contexts (:data:`N_CONTEXTS` binary contexts of the adaptive arithmetic coder
+of :mod:`.arith`):
+
+* significance: the magnitude energy ``D = sum w_k |x_k|`` of the known
+  magnitudes of the 8 neighbours in the band, the parent and the 4 children
+  (X. Wu, "High-order context modeling and embedded conditional entropy coding
+  of wavelet coefficients for image compression", Asilomar 1997), weighted by
+  :data:`WEIGHTS` (more along the band's edges), in 12 half-octave classes
+  relative to ``2**p``; x the count of significant 8-neighbours (0, 1, 2+);
+  x 7 band classes (LL; HL/LH and HH at levels 1, 2, >= 3); x 3 plane classes
+  (luma or gray; chroma with the co-located luma coefficient insignificant, significant);
+* block runs: plane class x band class;
+* refinement: luma/chroma x first refinement or later x ``D`` against the
+  coefficient's own magnitude (5 classes);
+* sign: the signs of the horizontal and vertical neighours (EBCOT's h and v
+  contributions, 9 pairs) x the parent's sign x (chroma) the co-located luma
+  sign x orientation x luma/chroma.
+
+One kernel serves the encoder and the decoder (``decoding``): every decision
+goes through :func:`.arith.code_decision`.  State: ``mag`` (int32, the magnitude
+bits known), ``low`` (int8, the lowest plane known), ``neg`` (uint8, the sign)
+and ``seen`` (int8, ``p + 1`` once a coefficient was visited by a significance
+sub-pass of plane ``p``).  The passes allocate nothing (``_nrt=False``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .arith import STATE_DONE, code_decision
+from .jit import helper, kernel
+from .jit import python_array_kernel as _pass
+
+N_BAND_CLS = 7
+N_PLANE_CLS = 3
+N_DCLS = 12
+N_NBR = 3
+SIG0 = 0
+N_SIG = N_NBR * N_PLANE_CLS * N_BAND_CLS * N_DCLS
+RUN0 = SIG0 + N_SIG
+N_RUN = N_PLANE_CLS * N_BAND_CLS
+REF0 = RUN0 + N_RUN
+N_REF = 2 * 2 * 5
+SGN0 = REF0 + N_REF
+N_SGN = 2 * 4 * 9 * 9
+N_CONTEXTS = SGN0 + N_SGN
+
+#: Thresholds (P(significant) in 2**-15 units) of the significance sub-passes before the
+#: refinement pass (0.3, 0.1, 0.02); after it, one more with threshold 0.
+SUB_PASSES = (9830, 3277, 655)
+
+#: Weights of the magnitude energy, per orientation (LL, HL, LH, HH): vertical pair,
+#: horizontal pair, the 4 diagonals, the parent, the sum of the 4 children.
+WEIGHTS = np.array([[2, 2, 1, 0, 0], [4, 2, 1, 2, 1], [2, 4, 1, 2, 1], [2, 2, 2, 2, 1]], dtype=np.int64)
+
+R0, R1, C0, C1, LEVEL, ORIENT, BCLS = range(7)
+
+
+def band_table(hp: int, wp: int, levels: int) -> np.ndarray:
+    """One row per band, coarse to fine: ``r0, r1, c0, c1, level, orientation, band class``."""
+    rows = [(0, hp >> levels, 0, wp >> levels, levels, 0, 0)]
+    for k in range(levels, 0, -1):
+        cls = 1 if k == 1 else (3 if k == 2 else 5)
+        h0, h1, w0, w1 = hp >> k, hp >> (k - 1), wp >> k, wp >> (k - 1)
+        rows += [(0, h0, w0, w1, k, 1, cls), (h0, h1, 0, w0, k, 2, cls), (h0, h1, w0, w1, k, 3, cls + 1)]
+    return np.array(rows, dtype=np.int64)
+
+
+@njit(cache=True, inline="always")
+def _magnitude(coef, c, i, j):
+    x = np.int64(coef[c, i, j])
+    return -x if x < 0 else x
+
+
+@njit(cache=True, inline="always")
+def _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts):
+    """Weighted sum of the known magnitudes around ``(c, i, j)`` (Wu's Delta)."""
+    up = i > r0
+    dn = i + 1 < r1
+    lf = j > c0
+    rt = j + 1 < c1
+    v = np.int64(0)
+    h = np.int64(0)
+    d = np.int64(0)
+    if up:
+        v += mag[c, i - 1, j]
+        if lf:
+            d += mag[c, i - 1, j - 1]
+        if rt:
+            d += mag[c, i - 1, j + 1]
+    if dn:
+        v += mag[c, i + 1, j]
+        if lf:
+            d += mag[c, i + 1, j - 1]
+        if rt:
+            d += mag[c, i + 1, j + 1]
+    if lf:
+        h += mag[c, i, j - 1]
+    if rt:
+        h += mag[c, i, j + 1]
+    e = wts[orient, 0] * v + wts[orient, 1] * h + wts[orient, 2] * d
+    if orient != 0:
+        if level < levels:
+            e += wts[orient, 3] * mag[c, i >> 1, j >> 1]
+        else:
+            e += wts[orient, 3] * mag[c, i - r0, j - c0]  # the LL coefficient at the same place
+        if level > 1:
+            i2 = 2 * i
+            j2 = 2 * j
+            e += wts[orient, 4] * (np.int64(mag[c, i2, j2]) + mag[c, i2, j2 + 1] + mag[c, i2 + 1, j2]
+                                   + mag[c, i2 + 1, j2 + 1])
+    return e
+
+
+@njit(cache=True, inline="always")
+def _dclass(e, p):
+    """Half-octave class of ``e`` relative to ``2**p``: 0 if ``e == 0``, else 1..N_DCLS-1."""
+    if e == 0:
+        return 0
+    b = np.int64(0)
+    t = e
+    while t > 1:
+        t >>= 1
+        b += 1
+    half = (e >> (b - 1)) & 1 if b >= 1 else 0
+    rel = 2 * (b - p) + half
+    if rel < 0:
+        return 1
+    if rel + 1 > N_DCLS - 1:
+        return N_DCLS - 1
+    return rel + 1
+
+
+@njit(cache=True, inline="always")
+def _plane_cls(mag, c, i, j):
+    if c == 0:
+        return 0
+    return 2 if mag[0, i, j] != 0 else 1
+
+
+@njit(cache=True, inline="always")
+def _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls):
+    n = 0
+    if e != 0:
+        for di in range(-1, 2):
+            for dj in range(-1, 2):
+                ii = i + di
+                jj = j + dj
+                if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1 and mag[c, ii, jj] != 0:
+                    n += 1
+        if n > 2:
+            n = 2
+    return SIG0 + ((n * N_PLANE_CLS + _plane_cls(mag, c, i, j)) * N_BAND_CLS + bcls) * N_DCLS + _dclass(e, p)
+
+
+@njit(cache=True, inline="always")
+def _sgn(mag, neg, c, i, j):
+    if mag[c, i, j] == 0:
+        return 0
+    return -1 if neg[c, i, j] else 1
+
+
+@njit(cache=True, inline="always")
+def _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels):
+    h = 0
+    v = 0
+    if j > c0:
+        h += _sgn(mag, neg, c, i, j - 1)
+    if j + 1 < c1:
+        h += _sgn(mag, neg, c, i, j + 1)
+    if i > r0:
+        v += _sgn(mag, neg, c, i - 1, j)
+    if i + 1 < r1:
+        v += _sgn(mag, neg, c, i + 1, j)
+    h = max(-1, min(1, h))
+    v = max(-1, min(1, v))
+    ps = 0
+    if orient != 0:
+        if level < levels:
+            ps = _sgn(mag, neg, c, i >> 1, j >> 1)
+        else:
+            ps = _sgn(mag, neg, c, i - r0, j - c0)
+    ls = _sgn(mag, neg, 0, i, j) if c > 0 else 0
+    chroma = 1 if c > 0 else 0
+    return SGN0 + (((chroma * 4 + orient) * 9 + (h + 1) * 3 + (v + 1)) * 9 + (ps + 1) * 3 + (ls + 1))
+
+
+@njit(cache=True, inline="always")
+def _p_one(probs, ctx):
+    """The model's probability (2**-15 units) that the next bit in ``ctx`` is 1."""
+    return 32768 - ((np.int64(probs[ctx, 0]) + probs[ctx, 1]) >> 1)
+
+
+@njit(cache=True, inline="always")
+def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p,
+               r0, r1, c0, c1, level, orient, levels):
+    """Code the sign of a coefficient found significant at plane ``p`` and record it; ``(regs, done)``."""
+    sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+    s = 0
+    if not decoding:
+        s = 1 if coef[c, i, j] < 0 else 0
+    s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
+    if s < 0:
+        return regs, True
+    mag[c, i, j] = np.int32(1) << p
+    low[c, i, j] = p
+    neg[c, i, j] = s
+    return regs, (not decoding) and state[STATE_DONE] != 0
+
+
+@njit(cache=True, inline="always")
+def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p, ctx,
+                       r0, r1, c0, c1, level, orient, levels):
+    """Code the significance of ``(c, i, j)`` at plane ``p`` in ``ctx`` (and its sign); ``(regs, bit, done)``."""
+    bit = 0
+    if not decoding:
+        bit = 1 if (_magnitude(coef, c, i, j) >> p) != 0 else 0
+    bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
+    if bit < 0:
+        return regs, 0, True
+    if bit == 1:
+        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p,
+                                r0, r1, c0, c1, level, orient, levels)
+        return regs, 1, done
+    return regs, 0, (not decoding) and state[STATE_DONE] != 0
+
+
+@_pass
+def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts,
+                     levels, p, c, p_min):
+    """Significance of plane ``c``'s insignificant, not yet visited coefficients with a non-empty context
+    and a modelled probability of significance of at least ``p_min`` (2**-15 units); ``(regs, done)``."""
+    stamp = p + 1
+    for b in range(bands.shape[0]):
+        r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+        level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        for bi in range(r0, r1, 4):
+            for bj in range(c0, c1, 4):
+                for i in range(bi, min(bi + 4, r1)):
+                    for j in range(bj, min(bj + 4, c1)):
+                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
+                            continue
+                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                        if e == 0:
+                            continue
+                        ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
+                        if p_min > 0 and _p_one(probs, ctx) < p_min:
+                            continue
+                        seen[c, i, j] = stamp
+                        regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
+                                                             mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
+                                                             orient, levels)
+                        if done:
+                            return regs, True
+    return regs, False
+
+
+@_pass
+def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, bands, wts, levels, p, c):
+    """Bit ``p`` of every coefficient of plane ``c`` significant at a higher plane; ``(regs, done)``."""
+    chroma = 1 if c > 0 else 0
+    for b in range(bands.shape[0]):
+        r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+        level, orient = bands[b, LEVEL], bands[b, ORIENT]
+        for bi in range(r0, r1, 4):
+            for bj in range(c0, c1, 4):
+                for i in range(bi, min(bi + 4, r1)):
+                    for j in range(bj, min(bj + 4, c1)):
+                        m = np.int64(mag[c, i, j])
+                        if (m >> (p + 1)) == 0:
+                            continue
+                        first = 1 if (m >> (p + 2)) == 0 else 0
+                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                        if e == 0:
+                            ecls = 0
+                        elif e < m:
+                            ecls = 1
+                        elif e < 4 * m:
+                            ecls = 2
+                        elif e < 16 * m:
+                            ecls = 3
+                        else:
+                            ecls = 4
+                        ctx = REF0 + (chroma * 2 + first) * 5 + ecls
+                        bit = 0
+                        if not decoding:
+                            bit = (_magnitude(coef, c, i, j) >> p) & 1
+                        bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
+                        if bit < 0:
+                            return regs, True
+                        mag[c, i, j] = np.int32(m | (bit << p))
+                        low[c, i, j] = p
+                        if not decoding and state[STATE_DONE] != 0:
+                            return regs, True
+    return regs, False
+
+
+@_pass
+def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts, levels, p,
+                 c):
+    """The remaining insignificant coefficients of plane ``c``, by 4x4 blocks, with a run decision for
+    blocks whose coefficients all have empty contexts; ``(regs, done)``."""
+    stamp = p + 1
+    for b in range(bands.shape[0]):
+        r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+        level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        for bi in range(r0, r1, 4):
+            for bj in range(c0, c1, 4):
+                ie = min(bi + 4, r1)
+                je = min(bj + 4, c1)
+                empty = True
+                for i in range(bi, ie):
+                    for j in range(bj, je):
+                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp or \
+                                _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts) != 0:
+                            empty = False
+                            break
+                    if not empty:
+                        break
+                n_left = (ie - bi) * (je - bj)
+                if empty:
+                    any_sig = 0
+                    if not decoding:
+                        for i in range(bi, ie):
+                            for j in range(bj, je):
+                                if (_magnitude(coef, c, i, j) >> p) != 0:
+                                    any_sig = 1
+                    ctx = RUN0 + _plane_cls(mag, c, bi, bj) * N_BAND_CLS + bcls
+                    any_sig, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, any_sig)
+                    if any_sig < 0:
+                        return regs, True
+                    if any_sig == 0:
+                        if not decoding and state[STATE_DONE] != 0:
+                            return regs, True
+                        continue
+                found = False
+                for i in range(bi, ie):
+                    for j in range(bj, je):
+                        n_left -= 1
+                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
+                            continue
+                        if empty and not found and n_left == 0:  # the run decision said one is: this one
+                            regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag,
+                                                    low, neg, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
+                            if done:
+                                return regs, True
+                            continue
+                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                        ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
+                        regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
+                                                             mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
+                                                             orient, levels)
+                        if done:
+                            return regs, True
+                        if bit == 1:
+                            found = True
+    return regs, False
+
+
+@kernel
+def final_codes(mag, low, neg, out):
+    """The decoder's codes for :func:`.coefficients.expand_codes` (``out`` may be ``mag`` itself):
+    ``+-(2 * known + 2**low)`` for a significant coefficient, 0 otherwise."""
+    nc, hp, wp = mag.shape
+    for c in range(nc):
+        for i in range(hp):
+            for j in range(wp):
+                m = np.int64(mag[c, i, j])
+                if m == 0:
+                    out[c, i, j] = 0
+                    continue
+                a = 2 * m + (np.int64(1) << low[c, i, j])
+                out[c, i, j] = -a if neg[c, i, j] else a
+
+
+@kernel
+def optimal_offsets(coef, mag, low):
+    """Encoder side: mean position of the true magnitudes inside their final intervals, for the
+    coefficients whose significance only is known ("fresh") and the refined ones (as SPIHT's)."""
+    sums = np.zeros(2)
+    cnt = np.zeros(2)
+    nc, hp, wp = mag.shape
+    for c in range(nc):
+        for i in range(hp):
+            for j in range(wp):
+                m = np.int64(mag[c, i, j])
+                lo = np.int64(low[c, i, j])
+                if m == 0 or lo == 0:
+                    continue
+                width = np.int64(1) << lo
+                g = 0 if m == width else 1
+                sums[g] += ((_magnitude(coef, c, i, j) & (width - 1)) + 0.5) / width
+                cnt[g] += 1
+    out = np.full(2, 0.5)
+    for g in range(2):
+        if cnt[g] > 0:
+            out[g] = sums[g] / cnt[g]
+    return out
+
+
+@kernel
+def distortion_reduction(coef, mag, low, offset_fresh, offset_refined):
+    """Encoder side: ``sum (|q| + 0.5)**2 - (|q| + 0.5 - r)**2`` over the decoded (significant)
+    coefficients, ``r`` their reconstruction (see :func:`wavecodec.coders._bitplane.least_distortion`)."""
+    total = 0.0
+    nc, hp, wp = mag.shape
+    for c in range(nc):
+        for i in range(hp):
+            for j in range(wp):
+                m = np.int64(mag[c, i, j])
+                if m == 0:
+                    continue
+                width = np.int64(1) << low[c, i, j]
+                if width == 1:
+                    r = m + 0.5
+                else:
+                    r = m + width * (offset_fresh if m == width else offset_refined)
+                x = _magnitude(coef, c, i, j) + 0.5
+                total += x * x - (x - r) * (x - r)
+    return total
+
+
+def ecbp_code(decoding, coef, mag, low, neg, seen, levels, n_max, state, buf, probs, counts, stats, regs,
+              on_plane=None):
+    """Run the coder from bit-plane ``n_max`` down to 0, or until the coder is done; the final registers.
+
+    A Python function driving the compiled passes (per plane: the sub-passes, the
+    refinement, the last sub-pass and the cleanup, each over the planes in turn).
+    ``on_plane(fraction)``: called after each bit-plane with the fraction of planes done.
+    """
+    nc, hp, wp = mag.shape
+    bands = band_table(hp, wp, levels)
+    for p in range(n_max, -1, -1):
+        steps = [(0, t) for t in SUB_PASSES] + [(1, 0), (0, 0), (2, 0)]
+        for kind, t in steps:
+            for c in range(nc):
+                if kind == 0:
+                    regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
+                                                  neg, seen, bands, WEIGHTS, levels, p, c, t)
+                elif kind == 1:
+                    regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
+                                                 bands, WEIGHTS, levels, p, c)
+                else:
+                    regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
+                                              seen, bands, WEIGHTS, levels, p, c)
+                if done:
+                    return regs
+        if on_plane is not None:
+            on_plane((n_max - p + 1) / (n_max + 1))
+    return regs
