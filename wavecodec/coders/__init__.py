@@ -5,3 +5,4 @@ from . import ezw  # noqa: F401
 from . import imp1ezw  # noqa: F401
 from . import vq_dct  # noqa: F401
 from . import canny_spiht  # noqa: F401
+from . import ecbp  # noqa: F401
