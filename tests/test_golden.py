@@ -89,6 +89,7 @@ VARIANTS = {
     "canny-spiht-auto": ("canny-spiht", {"use_edges": "auto"}, False),
     "vq-dct": ("vq-dct", {}, False),
     "vq-dct-shared-codebook": ("vq-dct", {"codebook": "shared"}, False),
+    "ecbp": ("ecbp", {}, True),
 }
 
 RATES = (0.25, 1.0)  # bpp: 0.25 exercises the quantiser-step search (<= 0.3 bpp), 1.0 does not
