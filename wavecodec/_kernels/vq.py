@@ -396,6 +396,20 @@ def lloyd(vectors, codebook, assign, dist, max_iterations, tolerance):
     return total, it
 
 
+@kernel
+def gathered_sse(tiles, assign, pixels, valid):
+    """Squared error of the blocks ``tiles[assign[m]]`` against ``pixels[m]`` (both (M, B*B)
+    rows), over the samples where ``valid`` (same shape) is true: one pass, no gathered copy."""
+    total = 0.0
+    for m in range(assign.shape[0]):
+        a = assign[m]
+        for j in range(pixels.shape[1]):
+            if valid[m, j]:
+                e = tiles[a, j] - pixels[m, j]
+                total += e * e
+    return total
+
+
 def reconstruct_blocks(codebook, indices):
     """Gather codewords: (n_blocks, K) float64 from (N, K) and (n_blocks,) indices."""
     return np.asarray(codebook, dtype=np.float64)[indices]

@@ -279,18 +279,24 @@ def _drop_codewords(ts: TrainingSet, codebook: np.ndarray, n_drop: int) -> np.nd
 def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | None = None,
           insert: str = "auto", remove_insert_trials: int = 6, lloyd_iterations: int = 2,
           final_iterations: int = 30, schedule: Callable[[int], tuple[int, int]] | None = None,
-          fits_with_assignment: bool = False, lazy_from: int | None = None) -> np.ndarray:
+          fits_with_assignment: bool = False, lazy_from: int | None = None,
+          final_refusal: bool = False) -> np.ndarray:
     """Adaptive incremental LBG (Shen & Hasegawa 2006): grow from the mean to ``size``
     codewords (or fewer, as soon as ``fits(codebook)`` turns False), then remove-insert,
     then Lloyd to convergence (no vector changes cell, at most ``final_iterations``).
 
-    ``fits_with_assignment``: ``fits`` is called as ``fits(codebook, assignment)`` with
-    the codebook's nearest-codeword assignment after the round's Lloyd iterations.
+    ``fits_with_assignment``: ``fits`` is called as ``fits(codebook, assign, dist, basis)``
+    with the round's nearest-codeword assignment and squared errors after its Lloyd
+    iterations, exact for codebook ``basis`` (the codebook itself, or after a lazy round,
+    see below, the codebook before its last centroid update; :func:`wavecodec._kernels.vq.nearest_update`).
 
     ``insert="one"`` inserts one codeword per round (the paper); ``"auto"`` inserts
     ``max(1, N // 8)`` per round (same rule, fewer Lloyd rounds: our speed-up), halving
     the batch near the rate limit so the final size is exact; ``schedule(N)`` (optional)
     gives (codewords to insert, Lloyd iterations) for a codebook of N instead.
+
+    ``final_refusal``: the first time ``fits`` says no, the growth ends (no retry with a
+    smaller batch: :func:`rd_design`'s ``fits`` refuses only once it has stopped).
 
     ``lazy_from``: from a codebook of this size on, a round's Lloyd iterations end with
     the centroid update, without the nearest-codeword search that would follow it (one
@@ -323,10 +329,10 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
             else:
                 _k.lloyd(vectors, cb, a, d, iterations, 1e-3)
                 cb_basis = cb
-            if fits is None or (fits(cb, a) if fits_with_assignment else fits(cb)):
+            if fits is None or (fits(cb, a, d, cb_basis) if fits_with_assignment else fits(cb)):
                 codebook, assign, dist, basis = cb, a, d, cb_basis
                 break
-            if batch == 1:
+            if batch == 1 or final_refusal:
                 batch = 0
                 break
             batch = max(1, batch // 2)
@@ -390,7 +396,8 @@ class PlaneCoder:
     def __init__(self, ts: TrainingSet, rows: int, cols: int, step: float, pixels: np.ndarray | None = None,
                  block: int = 4):
         self.ts, self.rows, self.cols, self.step = ts, rows, cols, step
-        self._nearest_key, self._nearest = None, None
+        self._nearest_key, self._nearest, self._nearest_size = None, None, 0
+        self._size_slope = None  # bytes per doubling of lam at the last fit_lambda's crossing
         self.pixels = None
         if pixels is not None:  # a gray plane: score what the decoder outputs (rounded, clipped pixels)
             h, w = pixels.shape
@@ -399,8 +406,10 @@ class PlaneCoder:
             valid = np.zeros(padded.shape, dtype=bool)
             valid[:h, :w] = True
             self.block = block
-            self.pixels = padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
-            self.valid = valid.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+            self.pixels = np.ascontiguousarray(
+                padded.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1))
+            self.valid = np.ascontiguousarray(
+                valid.reshape(rows, block, cols, block).transpose(0, 2, 1, 3).reshape(rows * cols, -1))
             self.n_valid = h * w
 
     def psnr(self, q: np.ndarray, assign: np.ndarray, sse: float) -> float:
@@ -414,8 +423,7 @@ class PlaneCoder:
             return self.ts.psnr(sse)
         tiles = vectors_to_blocks(q * self.step, self.block).reshape(q.shape[0], -1)
         tiles = np.clip(np.rint(tiles), 0, self.ts.peak)  # each codeword as the decoder outputs it
-        err = np.where(self.valid, tiles[assign] - self.pixels, 0.0)
-        mse = float(np.einsum("ij,ij->", err, err)) / self.n_valid
+        mse = _k.gathered_sse(tiles, np.ascontiguousarray(assign, dtype=np.int32), self.pixels, self.valid) / self.n_valid
         return float(10 * np.log10(self.ts.peak ** 2 / mse)) if mse > 0 else 200.0
 
     def quantised(self, codebook: np.ndarray) -> np.ndarray:
@@ -428,8 +436,11 @@ class PlaneCoder:
         to be modified)."""
         key = hashlib.sha1(np.ascontiguousarray(q).tobytes()).digest() + bytes(str(q.shape), "ascii")
         if self._nearest_key != key:
-            self._nearest = _assign(self.ts.vectors, q * self.step)
-            self._nearest_key = key
+            # the search starts from the last codebook's indices when it had as many codewords (the
+            # optimiser's trials are perturbations of one codebook, sorted alike): exact either way
+            guess = self._nearest[0] if self._nearest is not None and self._nearest_size == q.shape[0] else None
+            self._nearest = _assign(self.ts.vectors, q * self.step, guess)
+            self._nearest_key, self._nearest_size = key, q.shape[0]
         return self._nearest
 
     def rate_model(self, q: np.ndarray, lam: float) -> "RateModel | None":
@@ -479,58 +490,114 @@ class PlaneCoder:
         return code_plane(q, q.shape[0], assign, self.rows, self.cols), psnr, q.shape[0]
 
     def fit_lambda(self, codebook: np.ndarray, budget: int, guess: float = 0.0, try_nearest: bool = True,
-                   steps: int | None = None, bracket: float | None = None
-                   ) -> tuple[float, bytes, float, int, "RateModel | None"] | None:
+                   steps: int | None = None, bracket: float | None = None, beat: float | None = None,
+                   reference: tuple[int, float] | None = None
+                   ) -> tuple[float, bytes | None, float, int, "RateModel | None"] | None:
         """Smallest rate weight (to a factor of 2**(1/steps), default :data:`LAMBDA_STEPS`) whose
         stream fits ``budget`` bytes: (lam, segment, PSNR, codewords, rate model), or None if
         none up to 2**40 does.
 
         Starts with lam = 0 (skipped when ``try_nearest`` is False: the caller knows the
         nearest-neighbour stream is over the budget), brackets from ``guess`` by factors
-        ``bracket`` (default :data:`LAMBDA_BRACKET`), squared after each miss (size probes
-        only, no PSNR), then bisects geometrically.  Above :data:`SMALL_CODEBOOK` codewords,
-        every probe with lam > 0 assigns with one :class:`RateModel`, that of the codebook
-        coded at the first weight tried (:meth:`rate_model`): the result was coded with it
-        (otherwise, and with lam = 0, the model is None)."""
+        ``bracket`` (default :data:`LAMBDA_BRACKET`), squared after each miss, then narrows the
+        bracket by interpolation (ours, for speed): the stream size is close to linear in
+        log2 lam over a bracket, so each probe goes half the precision to one side of the
+        interpolated crossing, alternating sides (bisection when three probes in a row land
+        on the same side); 2-3 probes where bisection took 4-6.  Above :data:`SMALL_CODEBOOK`
+        codewords, every probe with lam > 0 assigns with one :class:`RateModel`, that of the
+        codebook coded at the first weight tried (:meth:`rate_model`): the result was coded
+        with it (otherwise, and with lam = 0, the model is None).
+
+        ``beat`` (a PSNR, optional): give up as soon as a weight whose stream is over the budget
+        codes below it (a larger weight would code lower still): the result is then
+        (that weight, None, its PSNR, codewords, model).
+
+        ``reference`` (bytes, PSNR of a smaller codebook's coding that fits), without a
+        ``guess``: the first weight tried is half the slope of the chord from that coding to
+        this codebook's nearest-neighbour coding (squared error per bit; the operational
+        rate-distortion curve is convex, and on Kodak half the chord was within 0.6-1.3 times
+        the weight found), instead of 1."""
         steps = LAMBDA_STEPS if steps is None else steps
         bracket = LAMBDA_BRACKET if bracket is None else bracket
         if try_nearest:
             seg, psnr, n = self.code(codebook, 0.0)
             if len(seg) <= budget:
                 return 0.0, seg, psnr, n, None
-        lo, hi = None, max(guess, 1e-3) if guess > 0 else 1.0
+        first = max(guess, 1e-3) if guess > 0 else 1.0
+        if guess <= 0 and reference is not None:
+            seg, psnr, _ = self.code(codebook, 0.0)  # its nearest search is the rate model's too
+            error = self.ts.n_pixels * self.ts.peak ** 2 * (10.0 ** (-reference[1] / 10) - 10.0 ** (-psnr / 10))
+            if error > 0 and len(seg) > reference[0]:
+                first = max(1e-3, 0.5 * error / (8.0 * (len(seg) - reference[0])))
         q = self.quantised(codebook)  # above SMALL_CODEBOOK codewords (below, the searches are cheap)
-        model = self.rate_model(q, hi) if q.shape[0] > SMALL_CODEBOOK else None
+        model = self.rate_model(q, first) if q.shape[0] > SMALL_CODEBOOK else None
+        probes: dict[float, tuple[bytes, float, int]] = {}  # log2 lam -> coding
 
-        def code(lam: float, quality: bool = True) -> tuple[bytes, float, int]:
-            return self.code(codebook, lam, quality, model)
+        def size(x: float) -> int:
+            if x not in probes:
+                probes[x] = self.code(codebook, float(2.0 ** x), True, model)
+                seg, psnr, _ = probes[x]
+                if len(seg) > budget and beat is not None and psnr < beat:
+                    raise _GiveUp(x)
+            return len(probes[x][0])
 
-        factor = bracket
-        while len(code(hi, quality=False)[0]) > budget:  # galloping: factors 2, 4, 16, ...
-            lo, hi = hi, hi * factor
-            factor *= factor
-            if hi > 2.0 ** 40:
-                return None
-        if lo is None:  # the guess fits: search down
-            factor = bracket
-            lo = hi / factor
-            while len(code(lo, quality=False)[0]) <= budget:
-                hi, lo = lo, lo / factor
-                factor *= factor
-                if lo < 1e-6:
+        precision = 1.0 / steps  # in log2 lam
+        try:
+            # bracket: from the guess, steps of log2(bracket), doubled after each probe, or shorter
+            # where the size's slope (two probes, or the last fit's) says the crossing is near
+            lo = hi = None
+            x, previous = float(np.log2(first)), None
+            reach = float(np.log2(bracket))
+            while True:
+                s = size(x)
+                if s <= budget:
+                    hi = x
+                else:
+                    lo = x
+                if lo is not None and hi is not None:
                     break
-        best = None
-        while hi / lo > 2.0 ** (1.0 / steps) * (1 + 1e-9):  # geometric bisection
-            mid = float(np.sqrt(lo * hi))
-            seg, psnr, n = code(mid)
-            if len(seg) <= budget:
-                hi, best = mid, (mid, seg, psnr, n, model)
-            else:
-                lo = mid
-        if best is None:
-            seg, psnr, n = code(hi)
-            best = (hi, seg, psnr, n, model)
-        return best
+                if x > 40.0:
+                    return None
+                if x < -20.0:  # even a weight near 0 fits
+                    return (float(2.0 ** hi), *probes[hi], model)
+                slope = self._size_slope
+                if previous is not None and previous[1] != s:
+                    slope = (previous[1] - s) / (x - previous[0])
+                step = reach
+                if slope is not None and slope > 0:  # just past the crossing the slope predicts
+                    step = min(reach, max(precision, 1.25 * abs(s - budget) / slope + precision))
+                previous = (x, s)
+                x = x + step if hi is None else x - step
+                reach *= 2
+            self._size_slope = (len(probes[lo][0]) - len(probes[hi][0])) / (hi - lo)
+            # narrow: a probe just past the interpolated crossing, on the side with more room
+            # (regula falsi in log2 lam, with the Illinois rule: an end kept twice in a row
+            # counts half in the interpolation)
+            weight_lo = weight_hi = 1.0
+            last_fit = None
+            while hi - lo > precision * (1 + 1e-9):
+                over = (len(probes[lo][0]) - budget) * weight_lo
+                under = (budget - len(probes[hi][0])) * weight_hi
+                x = lo + (hi - lo) * over / (over + under)
+                x = x - 0.45 * precision if x - lo > hi - x else x + 0.45 * precision
+                guard = (hi - lo) / 16
+                x = min(max(x, lo + guard), hi - guard)
+                fit = size(x) <= budget
+                if fit:
+                    hi = x
+                    weight_hi, weight_lo = 1.0, (0.5 * weight_lo if last_fit is True else 1.0)
+                else:
+                    lo = x
+                    weight_lo, weight_hi = 1.0, (0.5 * weight_hi if last_fit is False else 1.0)
+                last_fit = fit
+        except _GiveUp as stop:
+            x = stop.args[0]
+            return float(2.0 ** x), None, probes[x][1], probes[x][2], model
+        return (float(2.0 ** hi), *probes[hi], model)
+
+
+class _GiveUp(Exception):
+    """:meth:`PlaneCoder.fit_lambda` stops: its weights cannot beat the PSNR it was given."""
 
 
 LAMBDA_BRACKET = 2.0  # fit_lambda brackets the rate weight by this factor
@@ -543,6 +610,10 @@ LAMBDA_STEPS = 64  # ... and bisects to a factor of 2**(1/LAMBDA_STEPS)
 RD_SIZE_LADDER = (1.0, 1.15, 1.3, 1.5, 1.75, 2.0, 2.5, 3.0)
 RD_GROWTH_LARGE = 128  # see rd_growth_schedule
 RD_MISSES = 2  # tries in a row without a gain that end the growth
+# ... when the best so far has more than RD_GROWTH_LARGE codewords (ours, for speed: on the 24 Kodak
+# images in gray at 0.25 and 0.5 bpp no rung after a miss beat the best, and above 128 codewords
+# each rung, and the growth to it, is dear)
+RD_MISSES_LARGE = 1
 
 
 def rd_growth_schedule(n_code: int) -> tuple[int, int]:
@@ -582,29 +653,47 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
     Returns (float codebook, its :meth:`PlaneCoder.fit_lambda` result or None).
     """
     state = {"rung": 0, "last": None, "best": None, "misses": 0, "stop": False, "lam": 0.0, "size": 0}
-    tried: list = []  # (codebook, fit_lambda result) of every rung that fitted
+    tried: list = []  # (codebook, fit_lambda result, its nearest assignment, distances) of every rung that fitted
 
-    def evaluate(cb: np.ndarray) -> None:
-        if cb.shape[0] == state["size"]:  # growth jumped past this rung: nothing new to try
+    def finalist_bar() -> float | None:
+        """The PSNR a rung must beat to become a finalist (a miss either way below it): the
+        best's when only the best is refined, else the RD_FINALISTS-th best's (None: any)."""
+        if state["best"] is None:
+            return None
+        if state["best"][0].shape[0] > RD_GROWTH_LARGE:
+            return state["best"][1][2]
+        ranked = sorted((t[1][2] for t in tried), reverse=True)
+        return ranked[RD_FINALISTS - 1] if len(ranked) >= RD_FINALISTS else None
+
+    def evaluate(last: tuple) -> None:
+        """Try a rung: ``last`` is (codebook, assign, dist, basis) as :func:`ailbg` gave ``fits``."""
+        if last[0].shape[0] == state["size"]:  # growth jumped past this rung: nothing new to try
             return
+        cb, a, d, basis = last
         state["size"] = cb.shape[0]
-        cb = cb.copy()
-        a, d, _ = _assign(ts.vectors, cb)
+        cb, a, d = cb.copy(), a.copy(), d.copy()
+        _k.nearest_update(ts.vectors, cb, basis, a, d)  # the growth's assignment, made exact for cb
         _k.lloyd(ts.vectors, cb, a, d, rung_lloyd(cb.shape[0]), 0.0)
-        fitted = coder.fit_lambda(cb, budget, state["lam"], try_nearest=state["rung"] == 0, steps=RD_RUNG_STEPS)
+        best = state["best"][1] if state["best"] is not None else None
+        fitted = coder.fit_lambda(cb, budget, state["lam"], try_nearest=state["rung"] == 0, steps=RD_RUNG_STEPS,
+                                  beat=finalist_bar(), reference=(len(best[1]), best[2]) if best is not None else None)
         if fitted is None:
             state["misses"] += 1
+        elif fitted[1] is None:  # gave up: it codes below the best even over the budget
+            state["misses"] += 1
+            state["lam"] = fitted[0]
         else:
-            tried.append((cb, fitted))
+            tried.append((cb, fitted, a, d))
             if state["best"] is None or fitted[2] > state["best"][1][2]:
                 state["best"], state["misses"] = (cb, fitted), 0
             else:
                 state["misses"] += 1
             state["lam"] = fitted[0]
-        if state["misses"] >= RD_MISSES:
+        large = state["best"] is not None and state["best"][0].shape[0] > RD_GROWTH_LARGE
+        if state["misses"] >= (RD_MISSES_LARGE if large else RD_MISSES):
             state["stop"] = True
 
-    def fits(cb: np.ndarray, assign: np.ndarray) -> bool:
+    def fits(cb: np.ndarray, assign: np.ndarray, dist: np.ndarray, basis: np.ndarray) -> bool:
         if state["stop"]:
             return False
         # the stream size with the growth's own (float-codebook) assignment: close to that of
@@ -620,25 +709,24 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
         if state["rung"] >= len(RD_SIZE_LADDER):
             state["stop"] = True
             return False
-        state["last"] = cb
+        state["last"] = (cb, assign, dist, basis)
         return True
 
     # no final Lloyd here: once a rung ends the growth, the grown codebook is not used
     final = ailbg(ts, cap, fits=fits, remove_insert_trials=0, schedule=rd_growth_schedule, fits_with_assignment=True,
-                  final_iterations=0, lazy_from=RD_GROWTH_LARGE)
+                  final_iterations=0, lazy_from=RD_GROWTH_LARGE, final_refusal=True)
     if not state["stop"]:  # growth ended (size cap or nothing left to split) below the last rung tried
         a, d, _ = _assign(ts.vectors, final)
         _k.lloyd(ts.vectors, final, a, d, 30, 0.0)
-        evaluate(final)
+        evaluate((final, a, d, final))
     if not tried:
         return final, None
     # the RD_FINALISTS best rungs: Lloyd to convergence, then the rate weight to 2**(1/LAMBDA_STEPS)
     # (ranking after a few Lloyd iterations and a coarse weight can swap near-equal rungs)
-    best_cb, best_fit = max(tried, key=lambda t: t[1][2])
+    best_cb, best_fit = max(tried, key=lambda t: t[1][2])[:2]
     large = best_cb.shape[0] > RD_GROWTH_LARGE
-    for cb, fitted in sorted(tried, key=lambda t: -t[1][2])[:1 if large else RD_FINALISTS]:
-        cb = cb.copy()
-        a, d, _ = _assign(ts.vectors, cb)
+    for cb, fitted, a, d in sorted(tried, key=lambda t: -t[1][2])[:1 if large else RD_FINALISTS]:
+        cb, a, d = cb.copy(), a.copy(), d.copy()  # (a, d: the rung's nearest assignment after its Lloyd)
         _k.lloyd(ts.vectors, cb, a, d, max(0, RD_FINAL_LLOYD - rung_lloyd(cb.shape[0])), 0.0)
         refit = coder.fit_lambda(cb, budget, fitted[0], try_nearest=fitted[0] == 0.0,
                                  bracket=2.0 ** (1.0 / RD_RUNG_STEPS))
@@ -667,6 +755,7 @@ class CodebookFitness:
         self.shape = (n_code, ts.vectors.shape[1])
         self.evaluations = 0
         self.model = model  # with the rate weight: the bit costs every evaluation's assignment uses
+        self.codings: dict[bytes, tuple[bytes, float, int]] = {}  # individual -> its coding (a fitness is exact)
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, float]:
         n = self.shape[0] * self.shape[1]
@@ -675,13 +764,21 @@ class CodebookFitness:
             return cb, 0.0
         return cb, float(2.0 ** min(x[n], 40.0))
 
+    def coding(self, x: np.ndarray) -> tuple[bytes, float, int]:
+        """(segment, PSNR, codewords) of individual ``x``, coded once (then remembered)."""
+        key = np.ascontiguousarray(x, dtype=np.float64).tobytes()
+        if key not in self.codings:
+            cb, lam = self.split(x)
+            self.codings[key] = self.coder.code(cb, lam, model=self.model)
+        return self.codings[key]
+
     def __call__(self, x: np.ndarray) -> float:
         self.evaluations += 1
-        cb, lam = self.split(x)
         if self.budget is None:
+            cb, lam = self.split(x)
             _, _, sse = self.coder.assign(self.coder.quantised(cb), lam, self.model)
             return self.ts.psnr(sse)
-        seg, psnr, _ = self.coder.code(cb, lam, model=self.model)
+        seg, psnr, _ = self.coding(x)
         if len(seg) > self.budget:
             return -1000.0 - (len(seg) - self.budget) / self.budget
         return psnr
@@ -705,7 +802,8 @@ class CodebookFitness:
 def refine_codebook(ts: TrainingSet, coder: PlaneCoder, codebook: np.ndarray, lam: float, budget: int | None, *,
                     method: str, iterations: int, population: int, seed: int, rate_weight: bool,
                     noise: float = 0.02, memetic: bool = True, callback=None, progress: bool = False,
-                    model: RateModel | None = None) -> tuple[np.ndarray, float, "_opt.OptimizeResult"]:
+                    model: RateModel | None = None, start_coding: tuple[bytes, float, int] | None = None,
+                    codings: dict | None = None) -> tuple[np.ndarray, float, "_opt.OptimizeResult"]:
     """Refine a codebook (and, with ``rate_weight``, the rate weight) with an optimiser of
     :mod:`wavecodec.optimize`; fitness: :class:`CodebookFitness`.
 
@@ -715,13 +813,21 @@ def refine_codebook(ts: TrainingSet, coder: PlaneCoder, codebook: np.ndarray, la
     start within the budget).  With ``memetic`` a two-iteration Lloyd step refines the
     iteration's best trial (see :func:`wavecodec.optimize.fpara`).  ``model`` (optional,
     with ``rate_weight``): the bit costs every evaluation's assignment uses
-    (:meth:`PlaneCoder.assign`).  Returns (codebook, lam, optimiser result).
+    (:meth:`PlaneCoder.assign`).  ``start_coding`` (optional): the starting point's coding
+    (segment, PSNR, codewords) with ``codebook``, ``lam`` and ``model``, which its fitness then
+    reuses (when its rate weight round-trips log2 exactly: the same coding).  ``codings``
+    (optional): a dict that receives every individual's coding (:attr:`CodebookFitness.codings`).
+    Returns (codebook, lam, optimiser result).
     """
     rng = np.random.default_rng(seed)
     fit = CodebookFitness(ts, coder, codebook.shape[0], budget, rate_weight, model)
+    if codings is not None:
+        fit.codings = codings
     spread = codebook.std(axis=0) + coder.step
     log_lam = np.log2(lam) if lam > 0 else _LOG2_LAM_FLOOR
     start = np.concatenate([codebook.ravel(), [log_lam]]) if rate_weight else codebook.ravel()
+    if start_coding is not None and budget is not None and fit.split(start)[1] == (lam if rate_weight else 0.0):
+        fit.codings[np.ascontiguousarray(start, dtype=np.float64).tobytes()] = start_coding
     pop = [start]
     for _ in range(population - 1):
         x = (codebook + rng.normal(0.0, 1.0, codebook.shape) * noise * spread).ravel()
@@ -950,20 +1056,38 @@ class DesignCache:
 SMALL_CODEBOOK = 128
 
 
-def optimiser_budget(n_code: int, iterations: int | str, population: int | str) -> tuple[int, int]:
-    """(iterations, population) of the optimiser, resolving ``"auto"``: 10 x 8 for a codebook
-    of up to :data:`SMALL_CODEBOOK` codewords, else 3 x 4.  Every fitness evaluation codes
-    the whole plane (search, two rate-weighted assignment rounds, the coder), and its cost
-    grows with N: at 0.25-0.5 bpp, 98 evaluations took longer than the rate design itself.
-    With few codewords they are cheap and the optimiser gains most (docs/vq-dct.md)."""
-    small = n_code <= SMALL_CODEBOOK
+OPTIMISER_SMALL = 64  # the optimiser's large budget up to this many codewords (luma and gray planes)
+
+
+def optimiser_budget(n_code: int, iterations: int | str, population: int | str,
+                     chroma: bool = False) -> tuple[int, int]:
+    """(iterations, population) of the optimiser, resolving ``"auto"``: 10 x 8 for a gray or
+    luma codebook of up to :data:`OPTIMISER_SMALL` codewords, else 3 x 4 (which stops early,
+    :func:`optimiser_stops_on_stall`).  Every fitness evaluation codes the whole plane
+    (search, two rate-weighted assignment rounds, the coder), and its cost grows with N: at
+    0.25-0.5 bpp, 98 evaluations took longer than the rate design itself, and at 65-128
+    codewords (kodim13 gray and kodim01's luma at 0.25 bpp) 98 evaluations took 2.3 s for
+    +0.002 to +0.004 dB.  With few codewords they are cheap and the optimiser gains most
+    (+0.03 to +0.09 dB at 0.1 bpp).  A chroma plane (``chroma``) always gets 3 x 4: its
+    squared error is a few per cent of the luma plane's at these rates, so what the
+    optimiser gains there hardly moves the PSNR over RGB (docs/vq-dct.md)."""
+    small = n_code <= OPTIMISER_SMALL and not chroma
     return (10 if small else 3) if iterations == "auto" else iterations, \
         (8 if small else 4) if population == "auto" else population
 
 
+def optimiser_stops_on_stall(n_code: int, iterations: int | str, chroma: bool = False) -> bool:
+    """Whether the optimiser stops after an iteration that did not raise the best fitness:
+    with ``iterations="auto"`` and the 3 x 4 budget of :func:`optimiser_budget` (ours, for
+    speed: on Kodak gray at 0.25-0.5 bpp, an iteration without gain was followed by gains
+    of at most 0.0006 dB; with few codewords the optimiser gains later, and keeps its 10
+    iterations)."""
+    return iterations == "auto" and (n_code > OPTIMISER_SMALL or chroma)
+
+
 def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, size: int | None, design: str,
                  optimizer: str, iterations: int | str, population: int | str, seed: int, step: float, peak: float,
-                 assignment: str = "rd", keep_slack: bool = False, gray: bool = False,
+                 assignment: str = "rd", keep_slack: bool = False, gray: bool = False, chroma: bool = False,
                  callback=None, cache: DesignCache | None = None,
                  start: tuple[np.ndarray, float] | None = None) -> PlaneResult:
     """Design a codebook for one plane within ``budget`` bytes, refine it, code the plane.
@@ -979,7 +1103,8 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
        size is tried too;
     3. the optimiser refines the codebook (and rate weight) from there, kept if better
        and within the budget (with ``keep_slack``, within the bytes step 1/2 used: the
-       colour codec codes chroma first and gives luma what chroma left over).
+       colour codec codes chroma first and gives luma what chroma left over; ``chroma``:
+       a chroma plane, whose optimiser budget is the small one, :func:`optimiser_budget`).
 
     ``cache`` (a :class:`DesignCache`, optional) memoises the designs of steps 1-2.
     ``start`` (float codebook, rate weight), with ``assignment="rd"`` and a budget,
@@ -1034,7 +1159,8 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
                 codebook, (lam, seg, quality, n_code, model) = rd_cb, fitted
     psnr_start = quality
     start_codebook = codebook
-    iterations, population = optimiser_budget(codebook.shape[0], iterations, population)
+    iterations_option = iterations
+    iterations, population = optimiser_budget(codebook.shape[0], iterations, population, chroma)
     result = None
     if optimizer != "none" and codebook.shape[0] >= 2 and iterations > 0:
         if keep_slack and budget is not None:
@@ -1048,14 +1174,24 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
             model = coder.rate_model(coder.quantised(codebook), lam)
         report_progress(0.75, "design")  # the rate design is done (most of the time); the optimiser the rest
 
+        # with the large-codebook budget, an iteration that does not raise the best ends the run
+        stop_on_stall = optimiser_stops_on_stall(codebook.shape[0], iterations_option, chroma)
+        best_before = [quality]
+
         def on_iteration(iteration, best_fitness):
             report_progress(0.75 + 0.25 * iteration / iterations, "optimizer")
-            return callback(iteration, best_fitness) if callback is not None else None
+            stalled = stop_on_stall and best_fitness <= best_before[0]
+            best_before[0] = best_fitness
+            user_stop = callback(iteration, best_fitness) if callback is not None else None
+            return True if stalled else user_stop
 
-        refined, lam2, result = refine_codebook(ts, coder, codebook, lam, budget, method=optimizer,
-                                                iterations=iterations, population=population, seed=seed,
-                                                rate_weight=rate_weight, callback=on_iteration, model=model)
-        seg2, quality2, n2 = coder.code(refined, lam2, model=model)
+        codings: dict = {}
+        refined, lam2, result = refine_codebook(
+            ts, coder, codebook, lam, budget, method=optimizer, iterations=iterations, population=population,
+            seed=seed, rate_weight=rate_weight, callback=on_iteration, model=model, start_coding=(seg, quality, n_code),
+            codings=codings)
+        best_key = np.ascontiguousarray(result.best, dtype=np.float64).tobytes()
+        seg2, quality2, n2 = codings[best_key] if best_key in codings else coder.code(refined, lam2, model=model)
         if (budget is None or len(seg2) <= budget) and quality2 > quality:
             seg, quality, n_code, lam = seg2, quality2, n2, lam2
     if budget is not None and len(seg) > budget:  # only when even one codeword does not fit
@@ -1150,10 +1286,12 @@ class VqDctCodec(Codec):
         Option("optimizer", "fpara", "codebook refinement: 'fpara', 'fpa', 'roa' or 'none'", OPTIMIZERS),
         Option("assignment", "rd", "'rd': entropy-constrained index choice with a rate weight the optimiser tunes (needs"
                " a rate); 'nearest': nearest codeword, the paper's VQ", ASSIGNMENTS),
-        Option("iterations", "auto", "optimiser iterations; 'auto': 10 for a plane coded with up to"
-               f" {SMALL_CODEBOOK} codewords, else 3", check=_check_int("iterations", 0, 10000, ("auto",))),
-        Option("population", "auto", "optimiser population (riders/flowers), >= 4; 'auto': 8 for a plane coded"
-               f" with up to {SMALL_CODEBOOK} codewords, else 4", check=_check_int("population", 4, 256, ("auto",))),
+        Option("iterations", "auto", "optimiser iterations; 'auto': 10 for a gray or luma plane coded with up to"
+               f" {OPTIMISER_SMALL} codewords, else 3 (ending after an iteration without gain)",
+               check=_check_int("iterations", 0, 10000, ("auto",))),
+        Option("population", "auto", "optimiser population (riders/flowers), >= 4; 'auto': 8 for a gray or luma"
+               f" plane coded with up to {OPTIMISER_SMALL} codewords, else 4",
+               check=_check_int("population", 4, 256, ("auto",))),
         Option("seed", 0, "seed of the optimiser and of k-means", check=_check_int("seed", 0, 2**31 - 1)),
         Option("chroma_share", "auto", "colour only: each chroma plane's share of the budget, 0.02..0.3 (luma gets the"
                " rest), or 'auto': the best of 0.05-0.15 for the image", check=_check_share),
@@ -1226,7 +1364,7 @@ class VqDctCodec(Codec):
                                 design=options["design"], optimizer=optimizer,
                                 assignment=options["assignment"], iterations=options["iterations"],
                                 population=options["population"], seed=options["seed"], step=step, peak=peak,
-                                keep_slack=p != 0, gray=len(planes) == 1, cache=cache, start=start)
+                                keep_slack=p != 0, gray=len(planes) == 1, chroma=p != 0, cache=cache, start=start)
 
         def smallest_segment(p: int) -> int:
             """Bytes of plane ``p`` coded with one codeword (the least a plane can take)."""
@@ -1286,10 +1424,10 @@ class VqDctCodec(Codec):
         with progress_span(0.0, 0.35, "chroma share"):
             share, luma_start = cache.get("chroma share", None, key,
                                           lambda: self._choose_chroma_share(image, code_planes))
-        # at another share than the first tried, luma keeps the codebook designed there (rate weight refitted)
+        # luma keeps the codebook designed at the first share tried (rate weight refitted): even at that
+        # share its budget moves, since the optimiser changes the chroma segments' lengths
         with progress_span(0.35, 1.0):
-            plan, payload = code_planes(share, options["optimizer"],
-                                        luma_start if share != CHROMA_SHARES[2] else None)
+            plan, payload = code_planes(share, options["optimizer"], luma_start)
         return plan.pack(), payload
 
     def _unreachable(self, segments: list[int], target: EncodeTarget, params_len: int,
@@ -1307,9 +1445,10 @@ class VqDctCodec(Codec):
         measures).  On 8 Kodak images the best share ran from 0.05 to 0.15, and picking it
         per image gained about 0.2 dB over a fixed 0.1 at 0.1 and 0.25 bpp (docs/vq-dct.md).
 
-        Only the first coding (0.1) designs the luma codebook; the other shares code luma
-        with that codebook and the rate weight refitted to what chroma leaves
-        (``encode_plane(start=...)``): the luma design is the costly part, and the share
+        Only the first coding (0.075: the hill-climb compares 0.075 with 0.1 first; the
+        largest luma budget of the two) designs the luma codebook; the other shares, and the
+        final coding, code luma with that codebook and the rate weight refitted to what chroma
+        leaves (``encode_plane(start=...)``): the luma design is the costly part, and the share
         only moves the luma budget by a few per cent.  Returns (share, that luma start)."""
         pixels = image.pixels.astype(np.float64)
         tried: dict[int, float] = {}
@@ -1327,7 +1466,7 @@ class VqDctCodec(Codec):
             return tried[i]
 
         best = 2
-        for direction in (-1, 1):
+        for direction in (-1, 1):  # the first coding, which designs the luma codebook, is at 0.075
             while 0 <= best + direction < len(CHROMA_SHARES) and error(best + direction) < error(best):
                 best += direction
         return CHROMA_SHARES[best], luma_start
