@@ -230,10 +230,6 @@ SUPERSEDED = {
         "0736f114e1e7691c272a1699c3264395b133d202df255086cfe8f2725bdc73ae",
     ),
     # written at 8e2278d; pins changed by issue 15's third vq-dct speed step (rate-weight fit by interpolation)
-    "vq-dct_camera96x128_1.0bpp_8e2278d.wvc": (
-        "7dbab4092a9ec59e17366771e8f5120d43b9cfc32289d04a87314a143f90aeb4",
-        "77b30c4b701db5cef9492f21760bd8ce3bda80375051bbfd67611cfc5945b1bd",
-    ),
     "vq-dct_astronaut64x96_0.25bpp_8e2278d.wvc": (
         "d20cd62e0fbfdfc0fe5a0fbe14743e6912454120ea10662c3220607dd2d21285",
         "3b634accbd3d86f5f289184a6c140cc962a5c6612ec3a0c0eeea5f48081c448f",
@@ -241,6 +237,12 @@ SUPERSEDED = {
     "vq-dct_astronaut64x96_1.0bpp_8e2278d.wvc": (
         "4801e745d016bea97bc949f481505abd4d4d536d3af35ef179ab87b4b5ef6e7b",
         "7425d67c370fa33e1843f4e6972ca4d98ac42de8b74d3bccb8961d4cc917a2cd",
+    ),
+    # written at b73bddb, whose pin went back to the 8e2278d stream at the next commit (optimiser budget by
+    # codewords x blocks: the small image's codebook gets the 10 x 8 budget again)
+    "vq-dct_camera96x128_1.0bpp_b73bddb.wvc": (
+        "ad1c618094155448a89fbde7d7ccf3aef7c7f88aa7b6fc7c50a84944dec496c0",
+        "a49a1020b81c715c07d6702feebd738ad90b16e781f5c46ad6469cd4316c80e2",
     ),
 }
 

@@ -1056,33 +1056,38 @@ class DesignCache:
 SMALL_CODEBOOK = 128
 
 
-OPTIMISER_SMALL = 64  # the optimiser's large budget up to this many codewords (luma and gray planes)
+# the optimiser's large budget while codewords x blocks is at most this (luma and gray planes):
+# 64 codewords on a 768 x 512 plane (24,576 blocks of 4 x 4)
+OPTIMISER_SMALL_WORK = 64 * 24576
 
 
-def optimiser_budget(n_code: int, iterations: int | str, population: int | str,
-                     chroma: bool = False) -> tuple[int, int]:
+def optimiser_budget(n_code: int, iterations: int | str, population: int | str, chroma: bool = False,
+                     n_blocks: int = 24576) -> tuple[int, int]:
     """(iterations, population) of the optimiser, resolving ``"auto"``: 10 x 8 for a gray or
-    luma codebook of up to :data:`OPTIMISER_SMALL` codewords, else 3 x 4 (which stops early,
-    :func:`optimiser_stops_on_stall`).  Every fitness evaluation codes the whole plane
-    (search, two rate-weighted assignment rounds, the coder), and its cost grows with N: at
-    0.25-0.5 bpp, 98 evaluations took longer than the rate design itself, and at 65-128
-    codewords (kodim13 gray and kodim01's luma at 0.25 bpp) 98 evaluations took 2.3 s for
-    +0.002 to +0.004 dB.  With few codewords they are cheap and the optimiser gains most
-    (+0.03 to +0.09 dB at 0.1 bpp).  A chroma plane (``chroma``) always gets 3 x 4: its
-    squared error is a few per cent of the luma plane's at these rates, so what the
-    optimiser gains there hardly moves the PSNR over RGB (docs/vq-dct.md)."""
-    small = n_code <= OPTIMISER_SMALL and not chroma
+    luma plane whose evaluations are cheap (``n_code * n_blocks`` at most
+    :data:`OPTIMISER_SMALL_WORK`: up to 64 codewords on a 768 x 512 plane), else 3 x 4 (which
+    stops early, :func:`optimiser_stops_on_stall`).  Every fitness evaluation codes the whole
+    plane (search, two rate-weighted assignment rounds, the coder), and its cost grows with
+    N and with the number of blocks: at 0.25-0.5 bpp, 98 evaluations took longer than the
+    rate design itself, and at 65-128 codewords (kodim13 gray and kodim01's luma at 0.25
+    bpp) 98 evaluations took 2.3 s for +0.002 to +0.004 dB.  With few codewords they are
+    cheap and the optimiser gains most (+0.03 to +0.09 dB at 0.1 bpp).  A chroma plane
+    (``chroma``) always gets 3 x 4: its squared error is a few per cent of the luma plane's
+    at these rates, so what the optimiser gains there hardly moves the PSNR over RGB
+    (docs/vq-dct.md)."""
+    small = n_code * n_blocks <= OPTIMISER_SMALL_WORK and not chroma
     return (10 if small else 3) if iterations == "auto" else iterations, \
         (8 if small else 4) if population == "auto" else population
 
 
-def optimiser_stops_on_stall(n_code: int, iterations: int | str, chroma: bool = False) -> bool:
+def optimiser_stops_on_stall(n_code: int, iterations: int | str, chroma: bool = False,
+                             n_blocks: int = 24576) -> bool:
     """Whether the optimiser stops after an iteration that did not raise the best fitness:
     with ``iterations="auto"`` and the 3 x 4 budget of :func:`optimiser_budget` (ours, for
     speed: on Kodak gray at 0.25-0.5 bpp, an iteration without gain was followed by gains
     of at most 0.0006 dB; with few codewords the optimiser gains later, and keeps its 10
     iterations)."""
-    return iterations == "auto" and (n_code > OPTIMISER_SMALL or chroma)
+    return iterations == "auto" and (n_code * n_blocks > OPTIMISER_SMALL_WORK or chroma)
 
 
 def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, size: int | None, design: str,
@@ -1160,7 +1165,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     psnr_start = quality
     start_codebook = codebook
     iterations_option = iterations
-    iterations, population = optimiser_budget(codebook.shape[0], iterations, population, chroma)
+    iterations, population = optimiser_budget(codebook.shape[0], iterations, population, chroma, rows * cols)
     result = None
     if optimizer != "none" and codebook.shape[0] >= 2 and iterations > 0:
         if keep_slack and budget is not None:
@@ -1175,7 +1180,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
         report_progress(0.75, "design")  # the rate design is done (most of the time); the optimiser the rest
 
         # with the large-codebook budget, an iteration that does not raise the best ends the run
-        stop_on_stall = optimiser_stops_on_stall(codebook.shape[0], iterations_option, chroma)
+        stop_on_stall = optimiser_stops_on_stall(codebook.shape[0], iterations_option, chroma, rows * cols)
         best_before = [quality]
 
         def on_iteration(iteration, best_fitness):
@@ -1287,10 +1292,10 @@ class VqDctCodec(Codec):
         Option("assignment", "rd", "'rd': entropy-constrained index choice with a rate weight the optimiser tunes (needs"
                " a rate); 'nearest': nearest codeword, the paper's VQ", ASSIGNMENTS),
         Option("iterations", "auto", "optimiser iterations; 'auto': 10 for a gray or luma plane coded with up to"
-               f" {OPTIMISER_SMALL} codewords, else 3 (ending after an iteration without gain)",
+               " 64 codewords per 24,576 blocks (768 x 512), else 3 (ending after an iteration without gain)",
                check=_check_int("iterations", 0, 10000, ("auto",))),
         Option("population", "auto", "optimiser population (riders/flowers), >= 4; 'auto': 8 for a gray or luma"
-               f" plane coded with up to {OPTIMISER_SMALL} codewords, else 4",
+               " plane coded with up to 64 codewords per 24,576 blocks, else 4",
                check=_check_int("population", 4, 256, ("auto",))),
         Option("seed", 0, "seed of the optimiser and of k-means", check=_check_int("seed", 0, 2**31 - 1)),
         Option("chroma_share", "auto", "colour only: each chroma plane's share of the budget, 0.02..0.3 (luma gets the"
