@@ -175,7 +175,7 @@ def test_forged_plan_fields_that_must_be_rejected(streams):
 def test_declared_payload_length_mismatch(streams):
     for s in streams[::3]:
         h, payload = C.parse(s)
-        packed = C.pack(h, payload + bytes(50))  # declares 50 bytes more than will be present
+        packed = C.pack(h, bytes(payload) + bytes(50))  # declares 50 bytes more than will be present
         longer = packed[: C.parse(packed)[0].header_length + len(payload)]
         assert check_decode(longer) == "ok"
         shorter_decl = restream(s, payload=payload[: len(payload) // 2]) + payload[len(payload) // 2:]

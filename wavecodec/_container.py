@@ -174,11 +174,13 @@ def is_wavecodec(data: bytes) -> bool:
     return bytes(data[:3]) == MAGIC
 
 
-def parse(data: bytes, *, max_samples: int = MAX_SAMPLES) -> tuple[Header, bytes]:
+def parse(data: bytes, *, max_samples: int = MAX_SAMPLES) -> tuple[Header, memoryview]:
     """Parse and check the header; return it and the payload bytes present (possibly fewer than declared).
 
     A header declaring more than ``max_samples`` samples (H * W * C) raises
-    :class:`ImageTooLargeError`; nothing is allocated from the header.
+    :class:`ImageTooLargeError`; nothing is allocated from the header.  The payload
+    is a read-only view of the stream's bytes (a copy of a big payload would stay
+    in memory for the whole decode).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise InvalidArgumentError(f"data must be bytes, not {type(data).__name__}")
@@ -245,7 +247,7 @@ def parse(data: bytes, *, max_samples: int = MAX_SAMPLES) -> tuple[Header, bytes
         payload_length=payload_len,
         header_length=cur.pos,
     )
-    payload = data[cur.pos : cur.pos + payload_len]
+    payload = memoryview(data)[cur.pos : cur.pos + payload_len]
     return header, payload
 
 

@@ -141,7 +141,11 @@ class Codec(abc.ABC):
 
     @abc.abstractmethod
     def decode_image(self, header: Header, payload: bytes) -> np.ndarray:
-        """Return the (H, W, C) image of ``header.dtype``; ``payload`` may be a prefix (embedded codecs)."""
+        """Return the (H, W, C) image of ``header.dtype``; ``payload`` may be a prefix (embedded codecs).
+
+        ``payload`` is bytes-like: :func:`wavecodec.decode` passes a read-only
+        ``memoryview`` of the stream (no copy); ``bytes(payload)`` makes one.
+        """
 
     def describe(self, header: Header) -> dict[str, Any]:
         """Codec parameters of a stream, for :func:`wavecodec.info`."""

@@ -470,6 +470,19 @@ def coefficient_buffer(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndar
     return values.reshape(shape), codes
 
 
+def payload_area(values: np.ndarray) -> np.ndarray:
+    """The bytes of a decoder's working memory (:func:`coefficient_buffer`) that decoding never
+    touches, as uint8: the second half of the float64 array (the int32 codes fill the first).
+
+    :func:`start_decoder` copies the payload there (the kernels read a writable array)
+    instead of into a new array: a new one would be freed before the inverse transform
+    but kept by the allocator, one more payload's worth of memory at the peak.  Nothing
+    reads it after decoding: expanding the codes overwrites it.
+    """
+    flat = values.reshape(-1)
+    return flat.view(np.uint8)[4 * flat.size:]
+
+
 def expand(values: np.ndarray, codes: np.ndarray, *, integer: bool, frac_bits: int, recon: tuple,
            weights: CoefficientWeights | None, plane_weight: np.ndarray | None,
            window: tuple[int, int] | None = None) -> np.ndarray:
@@ -718,9 +731,18 @@ def run_encoder(arith: bool, budget: int | None, estimate: int, run: Callable) -
             capacity = 2 * n_bytes
 
 
-def start_decoder(payload: bytes, arith: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The payload as a writable array (one kernel signature for both directions) and a started decoder state."""
-    data = np.frombuffer(payload, dtype=np.uint8).copy()
+def start_decoder(payload: bytes, arith: bool, into: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The payload as a writable array (one kernel signature for both directions) and a started decoder state.
+
+    ``into`` (uint8, optional): memory to copy the payload into when it fits there
+    (:func:`payload_area`); otherwise a new array holds the copy.
+    """
+    n = len(payload)
+    if into is not None and into.shape[0] >= n:
+        data = into[:n]
+        data[:] = np.frombuffer(payload, dtype=np.uint8)
+    else:
+        data = np.frombuffer(payload, dtype=np.uint8).copy()
     state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
     if arith:
         _ac.ac_decoder_init(state, data, data.shape[0])

@@ -121,7 +121,7 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
         return np.zeros(shape if window is None else (nc,) + tuple(window), dtype=np.float64)
     values, codes = B.coefficient_buffer(shape)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
-    data, state = B.start_decoder(payload, arith)
+    data, state = B.start_decoder(payload, arith, into=B.payload_area(values))
     n_stop, n_lsp, refined, lsp_old, lists, maps = _run_kernel(True, arith, codes, levels, n_max, state, data, codes)
     _k.final_codes(codes, maps.sig, lists.lsp, lists.lsp_plane, n_lsp, n_stop, refined, lsp_old,
                    *_k.list_shifts(*shape)[:2])
