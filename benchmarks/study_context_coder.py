@@ -687,11 +687,12 @@ def sklt_curve(pix: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[
     return rows
 
 
-def spiht_curve(img: np.ndarray, rates) -> list[dict]:
+def spiht_curve(img: np.ndarray, rates, codec: str = "spiht") -> list[dict]:
+    """A registered codec through the public API (default options) at each rate: payload bpp, PSNR."""
     h, w = img.shape[:2]
     rows = []
     for bpp in rates:
-        stream = wavecodec.encode(img, "spiht", bpp=bpp)
+        stream = wavecodec.encode(img, codec, bpp=bpp)
         n = wavecodec.info(stream).payload_size
         rows.append({"target": bpp, "bytes": n, "bpp": 8.0 * n / (h * w), "psnr": psnr(img, wavecodec.decode(stream))})
     return rows
@@ -726,7 +727,8 @@ def bd_lines(results: dict, mode: str, names: list[str], images: list[str]) -> l
             d, r = bd_psnr(bb, bp, cb, cp), bd_rate(bb, bp, cb, cp)
             per_img = np.mean([bd_psnr(*pts(base[i]), *pts(per[i])) for i in images])
         cells = " | ".join(f"{p:.2f}" for p in curve(per, False)[1])
-        note = CONFIGS[name].note if name in CONFIGS else "today's spiht (ac), public API, default options"
+        note = (CONFIGS[name].note if name in CONFIGS else f"`{name[6:]}` through the public API, default options"
+                if name.startswith("codec:") else "today's spiht (ac), public API, default options")
         lines.append(f"| `{name}` | {cells} | {d:+.3f} dB | {r:+.2f}% | {per_img:+.3f} dB | {note} |")
     return lines
 
@@ -766,8 +768,30 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("/tmp/study_context_coder.json"))
     ap.add_argument("--breakdown", type=float, default=None,
                     help="only print where the bits go at this rate (first config, first image, each mode)")
+    ap.add_argument("--timing", action="store_true",
+                    help="only time encode and decode of spiht and ecbp on kodim01 at 1 and 0.25 bpp (median of 5;"
+                         " run under flock /tmp/measuring.lock)")
     args = ap.parse_args()
     files = sorted(args.kodak.glob("kodim*.png"))
+    if args.timing:
+        for mode in ("rgb", "gray"):
+            img = load(args.kodak / "kodim01.png", mode)
+            for bpp in (1.0, 0.25):
+                line = []
+                for codec in ("spiht", "ecbp"):
+                    wavecodec.decode(wavecodec.encode(img, codec, bpp=bpp))  # compile
+                    enc, dec = [], []
+                    for _ in range(5):
+                        t0 = time.perf_counter()
+                        stream = wavecodec.encode(img, codec, bpp=bpp)
+                        t1 = time.perf_counter()
+                        wavecodec.decode(stream)
+                        t2 = time.perf_counter()
+                        enc.append(t1 - t0)
+                        dec.append(t2 - t1)
+                    line.append(f"{codec} encode {np.median(enc):.3f} s, decode {np.median(dec):.3f} s")
+                print(f"{mode} kodim01 {bpp} bpp: " + "; ".join(line))
+        return
     if args.breakdown is not None:
         cfg = CONFIGS[args.configs.split(",")[0]]
         if cfg.priors:
@@ -800,6 +824,13 @@ def main() -> None:
                 if f.stem in res.get(name, {}):
                     continue
                 t0 = time.perf_counter()
+                if name.startswith("codec:"):  # a registered codec through the API, e.g. codec:ecbp
+                    res.setdefault(name, {})[f.stem] = spiht_curve(img, rates, name[6:])
+                    gain = np.mean([a["psnr"] - b["psnr"] for a, b in zip(res[name][f.stem], res["spiht"][f.stem])])
+                    print(f"{mode} {f.stem} {name}: {time.perf_counter() - t0:.1f} s, mean dPSNR {gain:+.3f} dB",
+                          file=sys.stderr)
+                    args.out.write_text(json.dumps(results))
+                    continue
                 if CONFIGS[name].priors and name not in PRIORS:
                     train_priors(CONFIGS[name], args.kodak)
                 rows = study_curve(img, budgets, rates, CONFIGS[name])
