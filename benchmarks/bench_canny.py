@@ -7,6 +7,7 @@ Usage::
     python benchmarks/bench_canny.py KODAK --images 1-8 --tune "spacing=8;spacing=16,quant_step=16"
     python benchmarks/bench_canny.py KODAK --figure 3:RGB:0.05:200:300 --out canny-crop.png
     python benchmarks/bench_canny.py KODAK --cost [--sizes 768x512,4096] [--rates 0.05,0.5] [--repeats 5]
+    python benchmarks/bench_canny.py KODAK --stages [--sizes 768x512,4096] [--rates 0.02,0.05] [--repeats 5]
 
 ``--images`` takes Kodak numbers: ``1-6``, ``1,3,5`` or ``1-4,9``.  Reuses
 :mod:`bench_core` (image loading, byte budgets, OpenJPEG level bisection, PSNR,
@@ -35,6 +36,15 @@ and NumPy allocations during the encode; Numba's own allocations are not
 seen).  ``768x512`` is kodim01 (gray);
 ``N`` (a square size) is a gray mosaic of the 512x512 top-left corners of the 24
 images, tiled in order.
+
+``--stages``: where canny-spiht's encode time goes, in this process: each
+stage's time (wrappers around the functions the encoder calls) summed over
+``--repeats`` encodes and divided by them, beside the median time of
+``--repeats`` spiht encodes (both after a warm-up encode of the same image).
+Stages: plain SPIHT (``spiht`` itself: the quantiser-step search), Canny
+detection and tracing, side samples of all contours, contour-pixel flags,
+symbols and entropy coding of the candidate layers, base image and residual
+(inpainting), SPIHT of the residual; "other": the rest of the encode.
 """
 
 from __future__ import annotations
@@ -358,6 +368,99 @@ def figure(kodak: Path, spec: str, out: Path, options: dict | None = None) -> st
             f"128x128 at ({y}, {x}), shown 3x: original / spiht / canny-spiht.  " + "; ".join(parts) + ".")
 
 
+def cost_image(kodak: Path, size: str) -> np.ndarray:
+    """The --cost / --stages image: kodim01 gray for ``768x512``, else the N x N gray mosaic."""
+    if size == "768x512":
+        return bc.load_image(str(kodak / "kodim01.png"), "L")
+    n = int(size)
+    tiles = [bc.load_image(str(kodak / f"kodim{i:02d}.png"), "L")[:512, :512] for i in range(1, 25)]
+    img = np.zeros((n, n), dtype=np.uint8)
+    k = 0
+    for y in range(0, n, 512):
+        for x in range(0, n, 512):
+            img[y:y + 512, x:x + 512] = tiles[k % 24][: n - y, : n - x]
+            k += 1
+    return img
+
+
+STAGES = (("spiht (plain stream)", None), ("Canny + tracing", "detect_contours"),
+          ("side samples", "sample_contours"), ("contour flags", "contour_flags"),
+          ("layer symbols + coding", "_symbols,encode"), ("base image + residual", "_residual"),
+          ("SPIHT of the residual", None))
+
+
+def stages(report: bc.Report, kodak: Path, sizes: list[str], rates: tuple, repeats: int) -> None:
+    """Per-stage encode time of canny-spiht beside spiht's (see the module docstring)."""
+    import collections
+
+    import wavecodec
+    from wavecodec.coders import _edge_layer as E
+    from wavecodec.coders import canny_spiht as CS
+
+    spent: dict[str, float] = collections.defaultdict(float)
+
+    def timed(fn, label):
+        def wrapper(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[label] += time.perf_counter() - t0
+        return wrapper
+
+    saved = []
+    for label, names in STAGES:
+        for name in (names or "").split(","):
+            if name:
+                mod = CS if name == "_residual" else E
+                saved.append((mod, name, getattr(mod, name)))
+                setattr(mod, name, timed(getattr(mod, name), label))
+    spiht_codec = CS._SPIHT
+    plain_fn = spiht_codec.encode_plans
+
+    def encode_plans(pixels, *args, **kwargs):  # the residual is the float32 one
+        label = STAGES[-1][0] if pixels.dtype == np.float32 else STAGES[0][0]
+        return timed(plain_fn, label)(pixels, *args, **kwargs)
+
+    spiht_codec.encode_plans = encode_plans
+    cols, cells = [], []
+    try:
+        for size in sizes:
+            img = cost_image(kodak, size)
+            for rate in rates:
+                budget = bc.budget_bytes(img.shape, rate)
+                for codec in ("spiht", "canny-spiht"):
+                    wavecodec.encode(img, codec, max_bytes=budget)
+                t_spiht, total = [], 0.0
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    wavecodec.encode(img, "spiht", max_bytes=budget)
+                    t_spiht.append(time.perf_counter() - t0)
+                spent.clear()
+                for _ in range(repeats):
+                    t0 = time.perf_counter()
+                    data = wavecodec.encode(img, "canny-spiht", max_bytes=budget)
+                    total += time.perf_counter() - t0
+                per = {label: spent.get(label, 0.0) / repeats for label, _ in STAGES}
+                per["other"] = total / repeats - sum(per.values())
+                per["canny-spiht encode"] = total / repeats
+                per["spiht encode (median)"] = statistics.median(t_spiht)
+                cols.append(f"{size} {rate:g} bpp ({wavecodec.info(data).params.get('mode')})")
+                cells.append(per)
+                print(cols[-1], {k: round(1e3 * v, 1) for k, v in per.items()}, file=sys.stderr, flush=True)
+    finally:
+        spiht_codec.encode_plans = plain_fn
+        for mod, name, fn in saved:
+            setattr(mod, name, fn)
+    labels = [label for label, _ in STAGES] + ["other", "canny-spiht encode", "spiht encode (median)"]
+    rows = [[label] + [f"{1e3 * c[label]:.1f}" for c in cells] for label in labels]
+    rows.append(["ratio"] + [f"{c['canny-spiht encode'] / c['spiht encode (median)']:.2f}" for c in cells])
+    report(f"canny-spiht encode time by stage (ms per encode, mean of {repeats}; spiht: median of {repeats}), gray:")
+    report()
+    report(bc.md_table(["stage"] + cols, rows))
+    report()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("kodak", type=Path)
@@ -369,14 +472,19 @@ def main(argv=None) -> int:
     ap.add_argument("--options", default="", help="canny-spiht options for --figure and --cost, e.g. 'psnr_tolerance=0.1'")
     ap.add_argument("--tune", metavar="SETS", help="only compare option sets, e.g. 'spacing=8;spacing=16' (gray)")
     ap.add_argument("--cost", action="store_true", help="only measure encode time and memory beside spiht")
-    ap.add_argument("--sizes", default="768x512,4096", help="--cost images: 768x512 (kodim01) or N (mosaic)")
-    ap.add_argument("--repeats", type=int, default=5, help="--cost: timed encodes per cell")
+    ap.add_argument("--stages", action="store_true", help="only time canny-spiht's encode by stage, beside spiht")
+    ap.add_argument("--sizes", default="768x512,4096", help="--cost / --stages images: 768x512 (kodim01) or N (mosaic)")
+    ap.add_argument("--repeats", type=int, default=5, help="--cost / --stages: timed encodes per cell")
     ap.add_argument("--rates", help="bpp list for --tune / --cost, comma-separated (default "
                     f"{','.join(f'{r:g}' for r in TUNE_RATES)})")
     args = ap.parse_args(argv)
     if args.cost:
         rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else (0.05, 0.5)
         cost(bc.Report(), args.kodak, args.sizes.split(","), rates, args.repeats, parse_options(args.options))
+        return 0
+    if args.stages:
+        rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else (0.02, 0.05, 0.25)
+        stages(bc.Report(), args.kodak, args.sizes.split(","), rates, args.repeats)
         return 0
     if args.tune is not None:
         paths = [str(args.kodak / f"kodim{i:02d}.png") for i in parse_images(args.images)]
