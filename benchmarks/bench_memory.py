@@ -4,7 +4,7 @@
 Usage::
 
     python benchmarks/bench_memory.py [--kodak ../shared/data/kodak] [--sizes 512,1024,2048,4096,8192]
-                                      [--rates 1,0.1] [--codecs spiht,ezw,imp1ezw,canny-spiht,sperr,openjpeg]
+                                      [--rates 1,0.1,lossless] [--codecs spiht,ezw,imp1ezw,canny-spiht,sperr,openjpeg]
                                       [--colour-size 4096] [--json out.json]
 
 Every measurement runs in a fresh Python process, so that one codec's memory
@@ -22,6 +22,8 @@ SPERR (gray only here: ``mode="bpp"`` takes one plane) gets the float64 copy of
 the image it needs inside the measured call; OpenJPEG (``jpeg2k_encode``, J2K,
 irreversible, one thread) runs at a fixed-PSNR quality level found once per size
 to match the rate, and its rate is reported.  Both through imagecodecs.
+The rate ``lossless`` (0 in ``--child``) codes losslessly: the wavecodec codecs
+with ``lossless=True``, OpenJPEG reversible (5/3), SPERR not at all.
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ def child(codec: str, op: str, size: int, bpp: float, colour: bool, kodak: Path,
     samples = img.size
     small = np.ascontiguousarray(img[:64, :64])
     crop = np.ascontiguousarray(img[:256, :256])  # big enough for canny-spiht's edge layer at 0.1 bpp
+    lossless = bpp == 0
     if codec == "sperr":
         import imagecodecs as ic
 
@@ -113,15 +116,18 @@ def child(codec: str, op: str, size: int, bpp: float, colour: bool, kodak: Path,
         ic.jpeg2k_decode(ic.jpeg2k_encode(small, level=40.0, codecformat="J2K", reversible=False, numthreads=1))
 
         def encode():
+            if lossless:
+                return bytes(ic.jpeg2k_encode(img, codecformat="J2K", reversible=True, numthreads=1))
             return bytes(ic.jpeg2k_encode(img, level=float(knob), codecformat="J2K", reversible=False, numthreads=1))
 
         def decode(s):
             return ic.jpeg2k_decode(s, numthreads=1)
     else:
-        wavecodec.decode(wavecodec.encode(crop, codec, bpp=bpp))  # every kernel of this rate's path compiled
+        rate = {"lossless": True} if lossless else {"bpp": bpp}
+        wavecodec.decode(wavecodec.encode(crop, codec, **rate))  # every kernel of this rate's path compiled
 
         def encode():
-            return wavecodec.encode(img, codec, bpp=bpp)
+            return wavecodec.encode(img, codec, **rate)
 
         def decode(s):
             return wavecodec.decode(s, max_samples=samples)
@@ -177,7 +183,7 @@ def main() -> None:
                                None if knob == "-" else float(knob))))
         return
     codecs = a.codecs.split(",")
-    rates = [float(r) for r in a.rates.split(",")]
+    rates = [0.0 if r == "lossless" else float(r) for r in a.rates.split(",")]
     cases = [(s, False) for s in map(int, a.sizes.split(","))]
     if a.colour_size:
         cases.append((a.colour_size, True))
@@ -187,9 +193,9 @@ def main() -> None:
         for size, colour in cases:
             for bpp in rates:
                 for codec in codecs:
-                    if colour and codec == "sperr":
+                    if codec == "sperr" and (colour or bpp == 0):
                         continue
-                    knob = openjpeg_level(a.kodak, size, bpp, colour) if codec == "openjpeg" else None
+                    knob = openjpeg_level(a.kodak, size, bpp, colour) if codec == "openjpeg" and bpp else None
                     stream = str(Path(tmp) / f"{codec}.bin")
                     common = [str(size), str(bpp), "1" if colour else "0", str(a.kodak), stream,
                               "-" if knob is None else str(knob)]
