@@ -286,6 +286,26 @@ def _plane_coder(image, k=8):
     return ts, V.PlaneCoder(ts, rows, cols, 2.0)
 
 
+def test_growth_rounds_replay_as_computed(camera_crop):
+    """ailbg's recorded rounds (final_refusal) give every later growth, stopping earlier or
+    later, the codebook it computes without them, and stay unmodified."""
+    ts, _ = _plane_coder(camera_crop)
+
+    def grow(limit, rounds=None):
+        def fits(cb, a, d, basis):
+            return cb.shape[0] <= limit
+        return V.ailbg(ts, 4096, fits=fits, remove_insert_trials=0, schedule=V.rd_growth_schedule,
+                       fits_with_assignment=True, final_iterations=0, lazy_from=16, final_refusal=True,
+                       rounds=rounds)
+
+    rounds: list = []
+    for limit in (20, 60, 10, 60):
+        assert np.array_equal(grow(limit, rounds), grow(limit))
+    snapshot = [r[0].copy() for r in rounds]
+    grow(60, rounds)
+    assert all(np.array_equal(r[0], c) for r, c in zip(rounds, snapshot))
+
+
 def test_fpara_improves_a_poor_codebook(camera_crop):
     # from a codebook far from a Lloyd fixed point (sampled vectors) FPARA must gain
     ts, coder = _plane_coder(camera_crop)

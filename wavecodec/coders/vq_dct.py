@@ -280,7 +280,7 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
           insert: str = "auto", remove_insert_trials: int = 6, lloyd_iterations: int = 2,
           final_iterations: int = 30, schedule: Callable[[int], tuple[int, int]] | None = None,
           fits_with_assignment: bool = False, lazy_from: int | None = None,
-          final_refusal: bool = False) -> np.ndarray:
+          final_refusal: bool = False, rounds: list | None = None) -> np.ndarray:
     """Adaptive incremental LBG (Shen & Hasegawa 2006): grow from the mean to ``size``
     codewords (or fewer, as soon as ``fits(codebook)`` turns False), then remove-insert,
     then Lloyd to convergence (no vector changes cell, at most ``final_iterations``).
@@ -296,7 +296,12 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
     gives (codewords to insert, Lloyd iterations) for a codebook of N instead.
 
     ``final_refusal``: the first time ``fits`` says no, the growth ends (no retry with a
-    smaller batch: :func:`rd_design`'s ``fits`` refuses only once it has stopped).
+    smaller batch: :func:`rd_design`'s ``fits`` refuses only once it has stopped).  Every
+    round's codebook is then the same whatever ``fits`` says, and ``rounds`` (optional, with
+    ``final_refusal``) is a list of them, (codebook, assign, dist, basis), from earlier
+    growths of the same training set with the same arguments: replayed instead of
+    recomputed, and extended (ours, for speed: the colour share search designs each chroma
+    plane at 3-4 budgets, and only where the growth stops depends on the budget).
 
     ``lazy_from``: from a codebook of this size on, a round's Lloyd iterations end with
     the centroid update, without the nearest-codeword search that would follow it (one
@@ -307,6 +312,7 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
     codebook = vectors.mean(axis=0, keepdims=True)
     assign, dist, _ = _assign(vectors, codebook)
     basis = codebook  # the codebook that assign/dist are the exact nearest-codeword assignment to
+    grown = 0  # rounds made (accepted or not)
     limit = min(size, vectors.shape[0])
     while codebook.shape[0] < limit:
         n_code = codebook.shape[0]
@@ -314,21 +320,33 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
         batch = 1 if insert == "one" else batch
         batch = min(batch, limit - n_code)
         while True:
-            cb = _split_cells(vectors, codebook, assign, dist, batch)
-            if cb.shape[0] == n_code:
-                batch = 0
-                break
-            # only the split cells' codewords and the new ones (and, after a lazy round, those its
-            # centroid update moved) are searched for the vectors of the other cells
-            a, d = assign.copy(), dist.copy()
-            _k.nearest_update(vectors, cb, basis, a, d)
-            if lazy_from is not None and n_code >= lazy_from:  # the last centroid update keeps its partition
-                _k.lloyd(vectors, cb, a, d, iterations - 1, 1e-3)
-                cb_basis = cb.copy()
-                _centroid_update(vectors, cb, a, d)
+            replay = rounds is not None and final_refusal and grown < len(rounds)
+            if replay:
+                if rounds[grown] is None:  # nothing left to split
+                    batch = 0
+                    break
+                cb, a, d, cb_basis = rounds[grown]
             else:
-                _k.lloyd(vectors, cb, a, d, iterations, 1e-3)
-                cb_basis = cb
+                cb = _split_cells(vectors, codebook, assign, dist, batch)
+                if cb.shape[0] == n_code:
+                    if rounds is not None and final_refusal:
+                        rounds.append(None)
+                    batch = 0
+                    break
+                # only the split cells' codewords and the new ones (and, after a lazy round, those its
+                # centroid update moved) are searched for the vectors of the other cells
+                a, d = assign.copy(), dist.copy()
+                _k.nearest_update(vectors, cb, basis, a, d)
+                if lazy_from is not None and n_code >= lazy_from:  # the last centroid update keeps its partition
+                    _k.lloyd(vectors, cb, a, d, iterations - 1, 1e-3)
+                    cb_basis = cb.copy()
+                    _centroid_update(vectors, cb, a, d)
+                else:
+                    _k.lloyd(vectors, cb, a, d, iterations, 1e-3)
+                    cb_basis = cb
+                if rounds is not None and final_refusal:
+                    rounds.append((cb, a, d, cb_basis))
+            grown += 1
             if fits is None or (fits(cb, a, d, cb_basis) if fits_with_assignment else fits(cb)):
                 codebook, assign, dist, basis = cb, a, d, cb_basis
                 break
@@ -338,6 +356,10 @@ def ailbg(ts: TrainingSet, size: int, *, fits: Callable[[np.ndarray], bool] | No
             batch = max(1, batch // 2)
         if batch == 0:
             break
+    if rounds is not None:  # the recorded rounds' arrays stay as they are
+        exact = basis is codebook
+        codebook, assign, dist = codebook.copy(), assign.copy(), dist.copy()
+        basis = codebook if exact else basis
     if basis is not codebook:  # after a lazy round: the nearest assignment to the grown codebook
         _k.nearest_update(vectors, codebook, basis, assign, dist)
     if remove_insert_trials > 0:
@@ -366,6 +388,7 @@ def index_bit_costs(indices: np.ndarray, rows: int, cols: int, n_bits: int) -> n
     return -np.log2((counts + 0.5) / (counts.sum(axis=1, keepdims=True) + 1.0))
 
 
+ASSIGN_MEMO = 8  # entropy-constrained assignments a PlaneCoder remembers (a population's worth)
 RD_ROUNDS = 2  # assignment -> bit costs -> assignment rounds (a third changed PSNR by < 0.01 dB on kodim01/23)
 
 
@@ -397,6 +420,7 @@ class PlaneCoder:
                  block: int = 4):
         self.ts, self.rows, self.cols, self.step = ts, rows, cols, step
         self._nearest_key, self._nearest, self._nearest_size = None, None, 0
+        self._assigned: list = []  # the last ASSIGN_MEMO entropy-constrained assignments (see assign)
         self._size_slope = None  # bytes per doubling of lam at the last fit_lambda's crossing
         self.pixels = None
         if pixels is not None:  # a gray plane: score what the decoder outputs (rounded, clipped pixels)
@@ -462,17 +486,25 @@ class PlaneCoder:
         nearby codebook, same index length), the model's (no nearest-codeword search)."""
         cb = q * self.step
         n_bits = _n_bits(q.shape[0])
-        if lam > 0 and model is not None and model.n_bits == n_bits:
+        if lam <= 0:
+            return self.nearest(q)
+        use_model = model is not None and model.n_bits == n_bits
+        # the last few results are remembered: the optimiser's Lloyd step assigns the codebook of a
+        # rider whose evaluation has just coded it with the same weight (the arrays are not to be modified)
+        key = (hashlib.sha1(np.ascontiguousarray(q).tobytes()).digest(), q.shape, float(lam))
+        for known_key, known_model, result in self._assigned:
+            if known_key == key and known_model is (model if use_model else None):
+                return result
+        if use_model:
             assign, dist, sse = model.assign, None, 0.0
         else:
             assign, dist, sse = self.nearest(q)
-            if lam <= 0:
-                return assign, dist, sse
         for _ in range(RD_ROUNDS):  # each round starts its search from the previous round's choice
             costs = model.costs if dist is None else index_bit_costs(assign, self.rows, self.cols, n_bits)
             previous, assign, dist = assign, np.empty_like(assign), np.empty(assign.shape[0])
             sse = float(_k.rd_assign(self.ts.vectors, cb, float(lam), costs, self.rows, self.cols, n_bits,
                                      assign, dist, previous))
+        self._assigned = [(key, model if use_model else None, (assign, dist, sse))] + self._assigned[:ASSIGN_MEMO - 1]
         return assign, dist, sse
 
     def code(self, codebook: np.ndarray, lam: float, quality: bool = True,
@@ -638,7 +670,8 @@ def rung_lloyd(n_code: int) -> int:
     return RD_RUNG_LLOYD if n_code <= RD_GROWTH_LARGE else RD_RUNG_LLOYD_LARGE
 
 
-def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tuple[np.ndarray, tuple | None]:
+def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int,
+              rounds: list | None = None) -> tuple[np.ndarray, tuple | None]:
     """AILBG codebook and rate weight for the entropy-constrained assignment at ``budget``.
 
     Grows one AILBG codebook (:func:`rd_growth_schedule`; above :data:`RD_GROWTH_LARGE`
@@ -650,6 +683,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
     :data:`RD_FINALISTS` best (only the best, when it has more than :data:`RD_GROWTH_LARGE`
     codewords) get Lloyd to :data:`RD_FINAL_LLOYD` iterations in all and the weight to
     2**(1/LAMBDA_STEPS); the best PSNR wins.
+    ``rounds``: see :func:`ailbg` (the growth's rounds shared between designs of one plane).
     Returns (float codebook, its :meth:`PlaneCoder.fit_lambda` result or None).
     """
     state = {"rung": 0, "last": None, "best": None, "misses": 0, "stop": False, "lam": 0.0, "size": 0}
@@ -714,7 +748,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int) -> tupl
 
     # no final Lloyd here: once a rung ends the growth, the grown codebook is not used
     final = ailbg(ts, cap, fits=fits, remove_insert_trials=0, schedule=rd_growth_schedule, fits_with_assignment=True,
-                  final_iterations=0, lazy_from=RD_GROWTH_LARGE, final_refusal=True)
+                  final_iterations=0, lazy_from=RD_GROWTH_LARGE, final_refusal=True, rounds=rounds)
     if not state["stop"]:  # growth ended (size cap or nothing left to split) below the last rung tried
         a, d, _ = _assign(ts.vectors, final)
         _k.lloyd(ts.vectors, final, a, d, 30, 0.0)
@@ -1094,7 +1128,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
                  optimizer: str, iterations: int | str, population: int | str, seed: int, step: float, peak: float,
                  assignment: str = "rd", keep_slack: bool = False, gray: bool = False, chroma: bool = False,
                  callback=None, cache: DesignCache | None = None,
-                 start: tuple[np.ndarray, float] | None = None) -> PlaneResult:
+                 start: tuple[np.ndarray, float] | None = None, growth: list | None = None) -> PlaneResult:
     """Design a codebook for one plane within ``budget`` bytes, refine it, code the plane.
 
     1. with ``assignment="rd"``, a budget and ``design="ailbg"``: :func:`rd_design` (an
@@ -1114,7 +1148,10 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     ``cache`` (a :class:`DesignCache`, optional) memoises the designs of steps 1-2.
     ``start`` (float codebook, rate weight), with ``assignment="rd"`` and a budget,
     replaces steps 1-2: that codebook with the rate weight refitted to this budget
-    (the colour share search codes luma this way at its other shares).
+    (the colour share search codes luma this way at its other shares).  ``growth``
+    (optional): the rate design's growth rounds for this plane, shared by the calls that
+    design it at other budgets (:func:`ailbg`'s ``rounds``; the caller keeps it for one
+    image only).
     """
     vectors, dropped, rows, cols = block_vectors(plane, block, k)
     ts = TrainingSet(vectors, float(dropped.sum()), peak, rows * cols * block * block)
@@ -1138,7 +1175,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
         if fitted is not None:
             codebook, (lam, seg, quality, n_code, model) = start[0], fitted
     if rate_weight and design == "ailbg" and codebook is None:
-        rd_cb, fitted = memo("rd", key, lambda: rd_design(ts, coder, budget, cap))
+        rd_cb, fitted = memo("rd", key, lambda: rd_design(ts, coder, budget, cap, growth))
         if fitted is not None:
             codebook, (lam, seg, quality, n_code, model) = rd_cb, fitted
     if codebook is None:
@@ -1157,7 +1194,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
         seg, psnr_lbg, n_code = coder.code(codebook, 0.0)
         lam, quality = 0.0, psnr_lbg
         if rate_weight and len(seg) <= budget and design == "kmeans":
-            rd_cb, fitted = memo("rd", key, lambda: rd_design(ts, coder, budget, cap))
+            rd_cb, fitted = memo("rd", key, lambda: rd_design(ts, coder, budget, cap, growth))
             rd_cb = kmeans_codebook(ts, rd_cb.shape[0], seed)
             fitted = coder.fit_lambda(rd_cb, budget, fitted[0] if fitted else 0.0)
             if fitted is not None and fitted[2] > quality:
@@ -1363,13 +1400,15 @@ class VqDctCodec(Codec):
         # parameter block length does not depend on the values: measure it with placeholders
         params_len = len(_Plan(block, 0, step, [(1, 1, 0)] * len(planes)).pack())
         budget = target.payload_budget(b"\0" * params_len)
+        growth_rounds: dict = {p: [] for p in range(len(planes))}  # this encode's chroma growths (see ailbg)
 
         def code_plane_within(p: int, plane_budget: int | None, optimizer: str, start=None) -> PlaneResult:
             return encode_plane(planes[p], block=block, k=k, budget=plane_budget, size=size,
                                 design=options["design"], optimizer=optimizer,
                                 assignment=options["assignment"], iterations=options["iterations"],
                                 population=options["population"], seed=options["seed"], step=step, peak=peak,
-                                keep_slack=p != 0, gray=len(planes) == 1, chroma=p != 0, cache=cache, start=start)
+                                keep_slack=p != 0, gray=len(planes) == 1, chroma=p != 0, cache=cache, start=start,
+                                growth=growth_rounds[p] if p != 0 else None)
 
         def smallest_segment(p: int) -> int:
             """Bytes of plane ``p`` coded with one codeword (the least a plane can take)."""
