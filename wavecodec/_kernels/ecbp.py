@@ -48,8 +48,9 @@ of :mod:`.arith`):
 One kernel serves the encoder and the decoder (``decoding``): every decision
 goes through :func:`.arith.code_decision`.  State: ``mag`` (int32, the magnitude
 bits known), ``low`` (int8, the lowest plane known), ``neg`` (uint8, the sign)
-and ``seen`` (int8, ``p + 1`` once a coefficient was visited by a significance
-sub-pass of plane ``p``).  The passes allocate nothing (``_nrt=False``).
+``seen`` (int8, ``p + 1`` once a coefficient was visited by a significance
+sub-pass of plane ``p``) and ``nz`` (uint8, how many coefficients of its context
+are significant: the passes skip empty contexts without computing their energy).  The passes allocate nothing (``_nrt=False``).
 """
 
 from __future__ import annotations
@@ -222,7 +223,33 @@ def _p_one(probs, ctx):
 
 
 @njit(cache=True, inline="always")
-def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p,
+def _now_significant(nz, c, i, j, r0, r1, c0, c1, level, orient, levels):
+    """Count ``(c, i, j)`` in the context of every coefficient whose magnitude energy includes it
+    (its 8 neighbours in the band, its children, its parent; an LL coefficient is the parent of the
+    three coarsest detail coefficients at its place): ``nz > 0`` exactly when the energy is not 0."""
+    for di in range(-1, 2):
+        for dj in range(-1, 2):
+            ii = i + di
+            jj = j + dj
+            if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1:
+                nz[c, ii, jj] += 1
+    if orient == 0:
+        if levels > 0:
+            nz[c, i, j + c1] += 1
+            nz[c, i + r1, j] += 1
+            nz[c, i + r1, j + c1] += 1
+        return
+    if level > 1:
+        nz[c, 2 * i, 2 * j] += 1
+        nz[c, 2 * i, 2 * j + 1] += 1
+        nz[c, 2 * i + 1, 2 * j] += 1
+        nz[c, 2 * i + 1, 2 * j + 1] += 1
+    if level < levels:
+        nz[c, i >> 1, j >> 1] += 1
+
+
+@njit(cache=True, inline="always")
+def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, nz, c, i, j, p,
                r0, r1, c0, c1, level, orient, levels):
     """Code the sign of a coefficient found significant at plane ``p`` and record it; ``(regs, done)``."""
     sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
@@ -235,11 +262,12 @@ def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
     mag[c, i, j] = np.int32(1) << p
     low[c, i, j] = p
     neg[c, i, j] = s
+    _now_significant(nz, c, i, j, r0, r1, c0, c1, level, orient, levels)
     return regs, (not decoding) and state[STATE_DONE] != 0
 
 
 @njit(cache=True, inline="always")
-def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p, ctx,
+def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, nz, c, i, j, p, ctx,
                        r0, r1, c0, c1, level, orient, levels):
     """Code the significance of ``(c, i, j)`` at plane ``p`` in ``ctx`` (and its sign); ``(regs, bit, done)``."""
     bit = 0
@@ -249,14 +277,14 @@ def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, m
     if bit < 0:
         return regs, 0, True
     if bit == 1:
-        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p,
-                                r0, r1, c0, c1, level, orient, levels)
+        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, nz, c, i, j,
+                                p, r0, r1, c0, c1, level, orient, levels)
         return regs, 1, done
     return regs, 0, (not decoding) and state[STATE_DONE] != 0
 
 
 @_pass
-def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts,
+def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, bands, wts,
                      levels, p, c, p_min):
     """Significance of plane ``c``'s insignificant, not yet visited coefficients with a non-empty context
     and a modelled probability of significance of at least ``p_min`` (2**-15 units); ``(regs, done)``."""
@@ -268,18 +296,16 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
             for bj in range(c0, c1, 4):
                 for i in range(bi, min(bi + 4, r1)):
                     for j in range(bj, min(bj + 4, c1)):
-                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
+                        if nz[c, i, j] == 0 or mag[c, i, j] != 0 or seen[c, i, j] == stamp:
                             continue
                         e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
-                        if e == 0:
-                            continue
                         ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
                         if p_min > 0 and _p_one(probs, ctx) < p_min:
                             continue
                         seen[c, i, j] = stamp
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
-                                                             mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
-                                                             orient, levels)
+                                                             mag, low, neg, nz, c, i, j, p, ctx, r0, r1, c0, c1,
+                                                             level, orient, levels)
                         if done:
                             return regs, True
     return regs, False
@@ -326,8 +352,8 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
 
 
 @_pass
-def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts, levels, p,
-                 c):
+def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, bands, wts, levels,
+                 p, c):
     """The remaining insignificant coefficients of plane ``c``, by 4x4 blocks, with a run decision for
     blocks whose coefficients all have empty contexts; ``(regs, done)``."""
     stamp = p + 1
@@ -341,8 +367,7 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                 empty = True
                 for i in range(bi, ie):
                     for j in range(bj, je):
-                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp or \
-                                _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts) != 0:
+                        if nz[c, i, j] != 0 or mag[c, i, j] != 0 or seen[c, i, j] == stamp:
                             empty = False
                             break
                     if not empty:
@@ -371,15 +396,15 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                             continue
                         if empty and not found and n_left == 0:  # the run decision said one is: this one
                             regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag,
-                                                    low, neg, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
+                                                    low, neg, nz, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
                             if done:
                                 return regs, True
                             continue
                         e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
                         ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
-                                                             mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
-                                                             orient, levels)
+                                                             mag, low, neg, nz, c, i, j, p, ctx, r0, r1, c0, c1,
+                                                             level, orient, levels)
                         if done:
                             return regs, True
                         if bit == 1:
@@ -450,7 +475,7 @@ def distortion_reduction(coef, mag, low, offset_fresh, offset_refined):
     return total
 
 
-def ecbp_code(decoding, coef, mag, low, neg, seen, levels, n_max, state, buf, probs, counts, stats, regs,
+def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf, probs, counts, stats, regs,
               on_plane=None):
     """Run the coder from bit-plane ``n_max`` down to 0, or until the coder is done; the final registers.
 
@@ -466,13 +491,13 @@ def ecbp_code(decoding, coef, mag, low, neg, seen, levels, n_max, state, buf, pr
             for c in range(nc):
                 if kind == 0:
                     regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                  neg, seen, bands, WEIGHTS, levels, p, c, t)
+                                                  neg, seen, nz, bands, WEIGHTS, levels, p, c, t)
                 elif kind == 1:
                     regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
                                                  bands, WEIGHTS, levels, p, c)
                 else:
                     regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
-                                              seen, bands, WEIGHTS, levels, p, c)
+                                              seen, nz, bands, WEIGHTS, levels, p, c)
                 if done:
                     return regs
         if on_plane is not None:

@@ -56,12 +56,13 @@ def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: i
     low = np.zeros(shape, dtype=np.int8)
     neg = np.zeros(shape, dtype=np.uint8)
     seen = np.zeros(shape, dtype=np.int8)
+    nz = np.zeros(shape, dtype=np.uint8)
     probs, counts = initial_models(priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
     regs = _ac.coder_registers(decoding, state)
-    regs = _k.ecbp_code(decoding, coef, mag, low, neg, seen, levels, n_max, state, buf, probs, counts, stats, regs,
-                        on_plane=report_progress)
+    regs = _k.ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf, probs, counts, stats,
+                        regs, on_plane=report_progress)
     _ac.save_registers(decoding, state, regs)
     return mag, low, neg
 
