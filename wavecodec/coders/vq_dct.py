@@ -417,8 +417,12 @@ class PlaneCoder:
     """
 
     def __init__(self, ts: TrainingSet, rows: int, cols: int, step: float, pixels: np.ndarray | None = None,
-                 block: int = 4):
+                 block: int = 4, shared: dict | None = None):
         self.ts, self.rows, self.cols, self.step = ts, rows, cols, step
+        # rate models and the codings made with them, by codebook and weight: a dict that the coders
+        # of one plane may share (``shared``: the colour share search refits the luma codebook to 3-4
+        # budgets, each fit starting with the same model and the same first weight)
+        self._shared = {} if shared is None else shared
         self._nearest_key, self._nearest, self._nearest_size = None, None, 0
         self._assigned: list = []  # the last ASSIGN_MEMO entropy-constrained assignments (see assign)
         self._size_slope = None  # bytes per doubling of lam at the last fit_lambda's crossing
@@ -473,9 +477,12 @@ class PlaneCoder:
         None for ``lam == 0``."""
         if lam <= 0:
             return None
-        n_bits = _n_bits(q.shape[0])
-        assign = self.assign(q, lam)[0]
-        return RateModel(index_bit_costs(assign, self.rows, self.cols, n_bits), assign, n_bits)
+        key = ("model", hashlib.sha1(np.ascontiguousarray(q).tobytes()).digest(), q.shape, float(lam))
+        if key not in self._shared:
+            n_bits = _n_bits(q.shape[0])
+            assign = self.assign(q, lam)[0]
+            self._shared[key] = RateModel(index_bit_costs(assign, self.rows, self.cols, n_bits), assign, n_bits)
+        return self._shared[key]
 
     def assign(self, q: np.ndarray, lam: float, model: "RateModel | None" = None
                ) -> tuple[np.ndarray, np.ndarray, float]:
@@ -512,6 +519,11 @@ class PlaneCoder:
         """(segment, PSNR, codewords coded) for a float codebook and rate weight (PSNR NaN
         unless ``quality``: size checks need only the segment); ``model``: see :meth:`assign`."""
         q = self.quantised(codebook)
+        key = None
+        if model is not None and lam > 0 and quality:  # a coding with a (shared) model: remembered
+            key = ("coding", hashlib.sha1(q.tobytes()).digest(), q.shape, float(lam), id(model))
+            if key in self._shared:
+                return self._shared[key]
         assign, _, sse = self.assign(q, lam, model)
         psnr = self.psnr(q, assign, sse) if quality else float("nan")
         if lam > 0:
@@ -519,7 +531,10 @@ class PlaneCoder:
             if not used.all():
                 remap = np.cumsum(used) - 1
                 q, assign = np.ascontiguousarray(q[used]), remap[assign].astype(np.int32)
-        return code_plane(q, q.shape[0], assign, self.rows, self.cols), psnr, q.shape[0]
+        result = code_plane(q, q.shape[0], assign, self.rows, self.cols), psnr, q.shape[0]
+        if key is not None:
+            self._shared[key] = result
+        return result
 
     def fit_lambda(self, codebook: np.ndarray, budget: int, guess: float = 0.0, try_nearest: bool = True,
                    steps: int | None = None, bracket: float | None = None, beat: float | None = None,
@@ -1128,7 +1143,8 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
                  optimizer: str, iterations: int | str, population: int | str, seed: int, step: float, peak: float,
                  assignment: str = "rd", keep_slack: bool = False, gray: bool = False, chroma: bool = False,
                  callback=None, cache: DesignCache | None = None,
-                 start: tuple[np.ndarray, float] | None = None, growth: list | None = None) -> PlaneResult:
+                 start: tuple[np.ndarray, float] | None = None, growth: list | None = None,
+                 codings: dict | None = None) -> PlaneResult:
     """Design a codebook for one plane within ``budget`` bytes, refine it, code the plane.
 
     1. with ``assignment="rd"``, a budget and ``design="ailbg"``: :func:`rd_design` (an
@@ -1151,11 +1167,12 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     (the colour share search codes luma this way at its other shares).  ``growth``
     (optional): the rate design's growth rounds for this plane, shared by the calls that
     design it at other budgets (:func:`ailbg`'s ``rounds``; the caller keeps it for one
-    image only).
+    image only); ``codings`` (optional): the rate models and codings of this plane shared
+    with those calls (:class:`PlaneCoder`'s ``shared``; also for one image only).
     """
     vectors, dropped, rows, cols = block_vectors(plane, block, k)
     ts = TrainingSet(vectors, float(dropped.sum()), peak, rows * cols * block * block)
-    coder = PlaneCoder(ts, rows, cols, step, plane if gray else None, block)
+    coder = PlaneCoder(ts, rows, cols, step, plane if gray else None, block, codings)
 
     def memo(kind: str, key: tuple, make: Callable[[], Any]):
         return make() if cache is None else cache.get(kind, ts, key, make)
@@ -1401,6 +1418,7 @@ class VqDctCodec(Codec):
         params_len = len(_Plan(block, 0, step, [(1, 1, 0)] * len(planes)).pack())
         budget = target.payload_budget(b"\0" * params_len)
         growth_rounds: dict = {p: [] for p in range(len(planes))}  # this encode's chroma growths (see ailbg)
+        plane_codings: dict = {p: {} for p in range(len(planes))}  # ... and each plane's models and codings
 
         def code_plane_within(p: int, plane_budget: int | None, optimizer: str, start=None) -> PlaneResult:
             return encode_plane(planes[p], block=block, k=k, budget=plane_budget, size=size,
@@ -1408,7 +1426,7 @@ class VqDctCodec(Codec):
                                 assignment=options["assignment"], iterations=options["iterations"],
                                 population=options["population"], seed=options["seed"], step=step, peak=peak,
                                 keep_slack=p != 0, gray=len(planes) == 1, chroma=p != 0, cache=cache, start=start,
-                                growth=growth_rounds[p] if p != 0 else None)
+                                growth=growth_rounds[p] if p != 0 else None, codings=plane_codings[p])
 
         def smallest_segment(p: int) -> int:
             """Bytes of plane ``p`` coded with one codeword (the least a plane can take)."""
