@@ -183,7 +183,8 @@ def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int) -> 
         for r, r0, r1 in T.level_ranges(hp, levels):
             for cc, c0, c1 in T.level_ranges(wp, levels):
                 x[k, r0:r1, c0:c1] *= table[r, cc]
-        x[k] *= weights[k]
+        if weights[k] != 1.0:  # (gray and luma: no pass over the plane for nothing)
+            x[k] *= weights[k]
     return base, offsets, colour
 
 
