@@ -686,7 +686,7 @@ def rung_lloyd(n_code: int) -> int:
 
 
 def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int,
-              rounds: list | None = None) -> tuple[np.ndarray, tuple | None]:
+              growth: dict | None = None) -> tuple[np.ndarray, tuple | None]:
     """AILBG codebook and rate weight for the entropy-constrained assignment at ``budget``.
 
     Grows one AILBG codebook (:func:`rd_growth_schedule`; above :data:`RD_GROWTH_LARGE`
@@ -698,11 +698,30 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int,
     :data:`RD_FINALISTS` best (only the best, when it has more than :data:`RD_GROWTH_LARGE`
     codewords) get Lloyd to :data:`RD_FINAL_LLOYD` iterations in all and the weight to
     2**(1/LAMBDA_STEPS); the best PSNR wins.
-    ``rounds``: see :func:`ailbg` (the growth's rounds shared between designs of one plane).
+    ``growth`` (optional, shared between the designs of one plane at other budgets):
+    ``growth["rounds"]``, the growth's rounds (:func:`ailbg`'s ``rounds``), and
+    ``growth["lloyd"]``, the rungs' and finalists' Lloyd results by codebook (they do not
+    depend on the budget either; only the rate-weight fits do).
     Returns (float codebook, its :meth:`PlaneCoder.fit_lambda` result or None).
     """
     state = {"rung": 0, "last": None, "best": None, "misses": 0, "stop": False, "lam": 0.0, "size": 0}
     tried: list = []  # (codebook, fit_lambda result, its nearest assignment, distances) of every rung that fitted
+
+    lloyd_memo = growth["lloyd"] if growth is not None else None
+
+    def lloyd_from(stage: str, cb: np.ndarray, a: np.ndarray, d: np.ndarray, basis: np.ndarray,
+                   iterations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Copies of ``cb`` after ``iterations`` Lloyd iterations and its nearest assignment
+        (``a``/``d`` exact for ``basis``), remembered in ``growth["lloyd"]``."""
+        key = (stage, hashlib.sha1(cb.tobytes()).digest(), cb.shape, iterations)
+        if lloyd_memo is not None and key in lloyd_memo:
+            return tuple(x.copy() for x in lloyd_memo[key])
+        cb, a, d = cb.copy(), a.copy(), d.copy()
+        _k.nearest_update(ts.vectors, cb, basis, a, d)  # the given assignment, made exact for cb
+        _k.lloyd(ts.vectors, cb, a, d, iterations, 0.0)
+        if lloyd_memo is not None:
+            lloyd_memo[key] = (cb.copy(), a.copy(), d.copy())
+        return cb, a, d
 
     def finalist_bar() -> float | None:
         """The PSNR a rung must beat to become a finalist (a miss either way below it): the
@@ -720,9 +739,7 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int,
             return
         cb, a, d, basis = last
         state["size"] = cb.shape[0]
-        cb, a, d = cb.copy(), a.copy(), d.copy()
-        _k.nearest_update(ts.vectors, cb, basis, a, d)  # the growth's assignment, made exact for cb
-        _k.lloyd(ts.vectors, cb, a, d, rung_lloyd(cb.shape[0]), 0.0)
+        cb, a, d = lloyd_from("rung", cb, a, d, basis, rung_lloyd(cb.shape[0]))
         best = state["best"][1] if state["best"] is not None else None
         fitted = coder.fit_lambda(cb, budget, state["lam"], try_nearest=state["rung"] == 0, steps=RD_RUNG_STEPS,
                                   beat=finalist_bar(), reference=(len(best[1]), best[2]) if best is not None else None)
@@ -763,7 +780,8 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int,
 
     # no final Lloyd here: once a rung ends the growth, the grown codebook is not used
     final = ailbg(ts, cap, fits=fits, remove_insert_trials=0, schedule=rd_growth_schedule, fits_with_assignment=True,
-                  final_iterations=0, lazy_from=RD_GROWTH_LARGE, final_refusal=True, rounds=rounds)
+                  final_iterations=0, lazy_from=RD_GROWTH_LARGE, final_refusal=True,
+                  rounds=growth["rounds"] if growth is not None else None)
     if not state["stop"]:  # growth ended (size cap or nothing left to split) below the last rung tried
         a, d, _ = _assign(ts.vectors, final)
         _k.lloyd(ts.vectors, final, a, d, 30, 0.0)
@@ -775,8 +793,8 @@ def rd_design(ts: TrainingSet, coder: PlaneCoder, budget: int, cap: int,
     best_cb, best_fit = max(tried, key=lambda t: t[1][2])[:2]
     large = best_cb.shape[0] > RD_GROWTH_LARGE
     for cb, fitted, a, d in sorted(tried, key=lambda t: -t[1][2])[:1 if large else RD_FINALISTS]:
-        cb, a, d = cb.copy(), a.copy(), d.copy()  # (a, d: the rung's nearest assignment after its Lloyd)
-        _k.lloyd(ts.vectors, cb, a, d, max(0, RD_FINAL_LLOYD - rung_lloyd(cb.shape[0])), 0.0)
+        # (a, d: the rung's nearest assignment after its Lloyd)
+        cb, a, d = lloyd_from("final", cb, a, d, cb, max(0, RD_FINAL_LLOYD - rung_lloyd(cb.shape[0])))
         refit = coder.fit_lambda(cb, budget, fitted[0], try_nearest=fitted[0] == 0.0,
                                  bracket=2.0 ** (1.0 / RD_RUNG_STEPS))
         if refit is not None and refit[2] > best_fit[2]:
@@ -1143,7 +1161,7 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
                  optimizer: str, iterations: int | str, population: int | str, seed: int, step: float, peak: float,
                  assignment: str = "rd", keep_slack: bool = False, gray: bool = False, chroma: bool = False,
                  callback=None, cache: DesignCache | None = None,
-                 start: tuple[np.ndarray, float] | None = None, growth: list | None = None,
+                 start: tuple[np.ndarray, float] | None = None, growth: dict | None = None,
                  codings: dict | None = None) -> PlaneResult:
     """Design a codebook for one plane within ``budget`` bytes, refine it, code the plane.
 
@@ -1165,9 +1183,9 @@ def encode_plane(plane: np.ndarray, *, block: int, k: int, budget: int | None, s
     ``start`` (float codebook, rate weight), with ``assignment="rd"`` and a budget,
     replaces steps 1-2: that codebook with the rate weight refitted to this budget
     (the colour share search codes luma this way at its other shares).  ``growth``
-    (optional): the rate design's growth rounds for this plane, shared by the calls that
-    design it at other budgets (:func:`ailbg`'s ``rounds``; the caller keeps it for one
-    image only); ``codings`` (optional): the rate models and codings of this plane shared
+    (optional): the rate design's growth rounds and Lloyd results for this plane, shared by
+    the calls that design it at other budgets (:func:`rd_design`'s ``growth``; the caller
+    keeps it for one image only); ``codings`` (optional): the rate models and codings of this plane shared
     with those calls (:class:`PlaneCoder`'s ``shared``; also for one image only).
     """
     vectors, dropped, rows, cols = block_vectors(plane, block, k)
@@ -1417,7 +1435,7 @@ class VqDctCodec(Codec):
         # parameter block length does not depend on the values: measure it with placeholders
         params_len = len(_Plan(block, 0, step, [(1, 1, 0)] * len(planes)).pack())
         budget = target.payload_budget(b"\0" * params_len)
-        growth_rounds: dict = {p: [] for p in range(len(planes))}  # this encode's chroma growths (see ailbg)
+        growth_rounds: dict = {p: {"rounds": [], "lloyd": {}} for p in range(len(planes))}  # chroma (rd_design)
         plane_codings: dict = {p: {} for p in range(len(planes))}  # ... and each plane's models and codings
 
         def code_plane_within(p: int, plane_budget: int | None, optimizer: str, start=None) -> PlaneResult:
