@@ -4,7 +4,16 @@
 Usage::
 
     python benchmarks/study_context_coder.py /work/shared/data/kodak [--images 6] [--mode rgb|gray|both]
-        [--configs full,...] [--out /tmp/study_context_coder.json]
+        [--configs full,rde,...,codec:ecbp,codec:ecbp+step_search=always] [--out /tmp/study_context_coder.json]
+    python benchmarks/study_context_coder.py /work/shared/data/kodak --configs rde --breakdown 0.5
+    flock /tmp/measuring.lock python benchmarks/study_context_coder.py /work/shared/data/kodak --timing
+
+``codec:NAME`` (options after ``+``) runs a registered codec through the public API
+instead of the study coder; the registered ``ecbp`` codec is this study's
+``combo-split`` configuration (kernels in :mod:`wavecodec._kernels.ecbp`, priors
+trained on scikit-image images instead of Kodak, the step picked by the encoder's
+error estimate instead of the decoded MSE).  The results file is a JSON cache:
+configurations already in it for an image are not run again.
 
 The coder studied here codes the same int32 coefficients that
 :func:`wavecodec.coders._bitplane.forward_coefficients` gives the ``spiht`` codec
@@ -688,11 +697,14 @@ def sklt_curve(pix: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[
 
 
 def spiht_curve(img: np.ndarray, rates, codec: str = "spiht") -> list[dict]:
-    """A registered codec through the public API (default options) at each rate: payload bpp, PSNR."""
+    """A registered codec through the public API at each rate: payload bpp, PSNR.  ``codec`` may carry
+    options after '+': 'ecbp+step_search=always'."""
     h, w = img.shape[:2]
+    codec, *opts = codec.split("+")
+    options = dict(o.split("=", 1) for o in opts)
     rows = []
     for bpp in rates:
-        stream = wavecodec.encode(img, codec, bpp=bpp)
+        stream = wavecodec.encode(img, codec, bpp=bpp, **options)
         n = wavecodec.info(stream).payload_size
         rows.append({"target": bpp, "bytes": n, "bpp": 8.0 * n / (h * w), "psnr": psnr(img, wavecodec.decode(stream))})
     return rows
@@ -727,7 +739,7 @@ def bd_lines(results: dict, mode: str, names: list[str], images: list[str]) -> l
             d, r = bd_psnr(bb, bp, cb, cp), bd_rate(bb, bp, cb, cp)
             per_img = np.mean([bd_psnr(*pts(base[i]), *pts(per[i])) for i in images])
         cells = " | ".join(f"{p:.2f}" for p in curve(per, False)[1])
-        note = (CONFIGS[name].note if name in CONFIGS else f"`{name[6:]}` through the public API, default options"
+        note = (CONFIGS[name].note if name in CONFIGS else f"`{name[6:]}` through the public API" + ("" if "+" in name else ", default options")
                 if name.startswith("codec:") else "today's spiht (ac), public API, default options")
         lines.append(f"| `{name}` | {cells} | {d:+.3f} dB | {r:+.2f}% | {per_img:+.3f} dB | {note} |")
     return lines
