@@ -22,15 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 
-from train_spiht_priors import training_images  # noqa: E402
+from train_spiht_priors import capped, priors_lines, training_images  # noqa: E402
 from wavecodec import transform as T  # noqa: E402
-from wavecodec._kernels import arith as _ac  # noqa: E402
 from wavecodec._kernels import ecbp as _k  # noqa: E402
 from wavecodec.coders import _bitplane as B  # noqa: E402
 from wavecodec.coders import ecbp as E  # noqa: E402
 
 RATES = [0.05, 0.25, 1.0]
-CAP = 400
 
 
 def collect(images: list[np.ndarray]) -> np.ndarray:
@@ -47,8 +45,7 @@ def collect(images: list[np.ndarray]) -> np.ndarray:
             stats = np.zeros((_k.N_CONTEXTS, 2), dtype=np.int64)
             E.encode_coefficients(q, levels=levels, n_max=plan.n_max, budget=budget, stats=stats, priors=False,
                                   estimate_error=False)
-            total = stats.sum(axis=1, keepdims=True).astype(np.float64)
-            acc += stats * np.where(total > CAP, CAP / np.maximum(total, 1), 1.0)
+            acc += capped(stats)
     return acc
 
 
@@ -58,9 +55,6 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "wavecodec/coders/_ecbp_priors.py"))
     args = ap.parse_args()
     acc = collect(training_images())
-    p0 = (acc[:, 0] + 1.0) / (acc.sum(axis=1) + 2.0)
-    table = np.clip(np.rint(p0 * _ac.PROB_ONE), _ac.PROB_MIN, _ac.PROB_ONE - _ac.PROB_MIN).astype(int)
-    used = int((acc.sum(axis=1) > 0).sum())
     lines = [
         '"""Initial probabilities of the ecbp contexts (part of the stream format).',
         "",
@@ -70,16 +64,9 @@ def main() -> None:
         "flat priors (every context starts at 1/2).",
         '"""',
         "",
-        f"# {len(table)} contexts, {used} seen in training",
-        f"CONFIDENCE = {args.confidence}",
-        "PRIORS = (",
-    ]
-    for k in range(0, len(table), 12):
-        lines.append("    " + ", ".join(str(v) for v in table[k : k + 12]) + ",")
-    lines.append(")")
+    ] + priors_lines(acc, confidence=args.confidence)
     Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}: {len(table)} contexts ({used} seen), confidence {args.confidence}")
-
+    print(f"wrote {args.out}: {len(acc)} contexts ({int((acc.sum(axis=1) > 0).sum())} seen), confidence {args.confidence}")
 
 if __name__ == "__main__":
     main()

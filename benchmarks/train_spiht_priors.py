@@ -61,10 +61,30 @@ def collect(images: list[np.ndarray]) -> np.ndarray:
             stats = np.zeros((n_ctx, 2), dtype=np.int64)
             S.encode_coefficients(q, variant="ac", levels=levels, n_max=plan.n_max, budget=budget, stats=stats,
                                   priors=False)
-            total = stats.sum(axis=1, keepdims=True).astype(np.float64)
-            scale = np.where(total > CAP, CAP / np.maximum(total, 1), 1.0)
-            acc += stats * scale
+            acc += capped(stats)
     return acc
+
+
+def capped(stats: np.ndarray) -> np.ndarray:
+    """One run's decision counts per context, scaled so that no context counts more than ``CAP``."""
+    total = stats.sum(axis=1, keepdims=True).astype(np.float64)
+    return stats * np.where(total > CAP, CAP / np.maximum(total, 1), 1.0)
+
+
+def priors_lines(acc: np.ndarray, name: str = "PRIORS", confidence: int | None = None) -> list[str]:
+    """Source lines of a priors table from the counts ``acc`` (contexts x 2): P(bit = 0) by Laplace's
+    rule in units of 2**-15 (clipped to the coder's range), 12 to a line, after a comment with the
+    number of contexts seen and, with ``confidence``, the ``CONFIDENCE`` assignment."""
+    p0 = (acc[:, 0] + 1.0) / (acc.sum(axis=1) + 2.0)
+    table = np.clip(np.rint(p0 * _ac.PROB_ONE), _ac.PROB_MIN, _ac.PROB_ONE - _ac.PROB_MIN).astype(int)
+    used = int((acc.sum(axis=1) > 0).sum())
+    lines = [f"# {len(table)} contexts, {used} seen in training"]
+    if confidence is not None:
+        lines.append(f"CONFIDENCE = {confidence}")
+    lines.append(f"{name} = (")
+    for k in range(0, len(table), 12):
+        lines.append("    " + ", ".join(str(v) for v in table[k : k + 12]) + ",")
+    return lines + [")"]
 
 
 def main() -> None:
@@ -73,9 +93,6 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "wavecodec/coders/_spiht_priors.py"))
     args = ap.parse_args()
     acc = collect(training_images())
-    p0 = (acc[:, 0] + 1.0) / (acc.sum(axis=1) + 2.0)
-    table = np.clip(np.rint(p0 * _ac.PROB_ONE), _ac.PROB_MIN, _ac.PROB_ONE - _ac.PROB_MIN).astype(int)
-    used = int((acc.sum(axis=1) > 0).sum())
     lines = [
         '"""Initial probabilities of the arithmetic-coded SPIHT contexts (part of the stream format).',
         "",
@@ -85,16 +102,9 @@ def main() -> None:
         "flat priors (every context starts at 1/2).",
         '"""',
         "",
-        f"# {len(table)} contexts, {used} seen in training",
-        f"CONFIDENCE = {args.confidence}",
-        "PRIORS = (",
-    ]
-    for k in range(0, len(table), 12):
-        lines.append("    " + ", ".join(str(v) for v in table[k : k + 12]) + ",")
-    lines.append(")")
+    ] + priors_lines(acc, confidence=args.confidence)
     Path(args.out).write_text("\n".join(lines) + "\n")
-    print(f"wrote {args.out}: {len(table)} contexts ({used} seen), confidence {args.confidence}")
-
+    print(f"wrote {args.out}: {len(acc)} contexts ({int((acc.sum(axis=1) > 0).sum())} seen), confidence {args.confidence}")
 
 if __name__ == "__main__":
     main()

@@ -25,9 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 
-from train_spiht_priors import CAP, RATES, training_images  # noqa: E402
+from train_spiht_priors import RATES, capped, priors_lines, training_images  # noqa: E402
 from wavecodec import transform as T  # noqa: E402
-from wavecodec._kernels import arith as _ac  # noqa: E402
 from wavecodec.coders import _zerotree as Z  # noqa: E402
 from wavecodec.coders import ezw as E  # noqa: E402
 from wavecodec.coders import imp1ezw as I  # noqa: E402
@@ -48,19 +47,8 @@ def collect(kernel: Z.ZerotreeKernel, images: list[np.ndarray]) -> np.ndarray:
                 stats = np.zeros((kernel.context_count, 2), dtype=np.int64)
                 Z.encode_coefficients(kernel, q, variant="ac", scan=scan, order="significance-first", levels=levels,
                                       n_max=plan.n_max, budget=budget, stats=stats, priors=False)
-                total = stats.sum(axis=1, keepdims=True).astype(np.float64)
-                acc += stats * np.where(total > CAP, CAP / np.maximum(total, 1), 1.0)
+                acc += capped(stats)
     return acc
-
-
-def table_lines(name: str, acc: np.ndarray) -> list[str]:
-    p0 = (acc[:, 0] + 1.0) / (acc.sum(axis=1) + 2.0)
-    table = np.clip(np.rint(p0 * _ac.PROB_ONE), _ac.PROB_MIN, _ac.PROB_ONE - _ac.PROB_MIN).astype(int)
-    used = int((acc.sum(axis=1) > 0).sum())
-    lines = [f"# {len(table)} contexts, {used} seen in training", f"{name} = ("]
-    for k in range(0, len(table), 12):
-        lines.append("    " + ", ".join(str(v) for v in table[k: k + 12]) + ",")
-    return lines + [")", ""]
 
 
 def main() -> None:
@@ -81,7 +69,7 @@ def main() -> None:
         "",
     ]
     for name, kernel in (("EZW", E.KERNEL), ("IMP1EZW", I.KERNEL)):
-        lines += table_lines(name, collect(kernel, images))
+        lines += priors_lines(collect(kernel, images), name) + [""]
     Path(args.out).write_text("\n".join(lines))
     print(f"wrote {args.out}")
 
