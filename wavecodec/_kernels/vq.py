@@ -301,7 +301,7 @@ def _nearest_update(vectors, sorted_cb, sorted_dc, sorted_t, order, rank, ac_nor
         elif n_moved > 0:  # only an active codeword can beat its (unchanged) codeword
             up = _first_not_below(moved_dc, vectors[m, 0])
             best, best_r = _search_sorted(vectors, m, x_norm, moved_cb, moved_dc, moved_t, moved_norm, work,
-                                          walk_cost, up, up - 1, dist[m], -1)
+                                          walk_cost, up, up - 1, dist[m], np.int64(-1))  # not a literal: one signature
             if best_r >= 0:
                 assign[m] = moved[best_r]
                 dist[m] = best
