@@ -25,29 +25,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 
-from train_spiht_priors import RATES, capped, priors_lines, training_images  # noqa: E402
-from wavecodec import transform as T  # noqa: E402
+from train_spiht_priors import RATES, capped, priors_lines, training_images, training_runs  # noqa: E402
 from wavecodec.coders import _zerotree as Z  # noqa: E402
 from wavecodec.coders import ezw as E  # noqa: E402
 from wavecodec.coders import imp1ezw as I  # noqa: E402
-from wavecodec.coders import spiht as S  # noqa: E402
 
 
 def collect(kernel: Z.ZerotreeKernel, images: list[np.ndarray]) -> np.ndarray:
     acc = np.zeros((kernel.context_count, 2), dtype=np.float64)
-    for img in images:
-        pixels = img[:, :, None] if img.ndim == 2 else img
-        h, w = pixels.shape[:2]
-        levels = T.default_levels(h, w)
-        for lossless, bpp in [(False, r) for r in RATES] + [(True, None)]:
-            wavelet = "legall53" if lossless else "cdf97"
-            [(q, plan)] = S.forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels, bit_depth=8)
-            budget = None if bpp is None else int(bpp * h * w / 8)
-            for scan in kernel.scans:
-                stats = np.zeros((kernel.context_count, 2), dtype=np.int64)
-                Z.encode_coefficients(kernel, q, variant="ac", scan=scan, order="significance-first", levels=levels,
-                                      n_max=plan.n_max, budget=budget, stats=stats, priors=False)
-                acc += capped(stats)
+    for q, levels, n_max, budget in training_runs(images, RATES):
+        for scan in kernel.scans:
+            stats = np.zeros((kernel.context_count, 2), dtype=np.int64)
+            Z.encode_coefficients(kernel, q, variant="ac", scan=scan, order="significance-first", levels=levels,
+                                  n_max=n_max, budget=budget, stats=stats, priors=False)
+            acc += capped(stats)
     return acc
 
 
