@@ -51,13 +51,11 @@ SHARES = (0.04, 0.12)
 # Kodak images the edge layer gained 0.000 dB there on average (1 image of 24 used it at 0.5 bpp)
 EDGE_MAX_BPP = 0.3
 TOLERANCE_SHARES = (0.25, 0.4)  # tried as well when psnr_tolerance > 0 (more edge, less PSNR)
-# edge_share="auto" tries the second share only when the first layer's estimated squared error is
-# below the plain stream's by at least this fraction, and in gray only below GRAY_SECOND_SHARE_BPP
-# (bpp; without psnr_tolerance): on the 24 gray Kodak images the 12% layer never beat the 4% one
-# from 0.2 bpp on (0 of 31 image-rate points); these two rules changed no
-# Kodak stream at 0.02-0.25 bpp and saved the second candidate's inpainting and residual coding
-# where it could not win (docs/canny-spiht.md, "Encode cost")
-SECOND_SHARE_MIN_GAIN = 0.005
+# edge_share="auto" tries the second share in gray only below this rate (bpp; without
+# psnr_tolerance): on the 24 gray Kodak images the 12% layer never beat the 4% one from 0.2 bpp on
+# (0 of 31 image-rate points where both were coded); the rule changed no Kodak stream at 0.02-0.25
+# bpp and saves the second candidate's inpainting and residual coding where it could not win
+# (docs/canny-spiht.md, "Encode cost")
 GRAY_SECOND_SHARE_BPP = 0.2
 _MIN_CONTOUR_SHARE = 0.3  # when no share holds a contour: the first one alone, if within this share
 
@@ -343,8 +341,8 @@ class CannySpihtCodec(Codec):
             if k == len(shares) and candidates:
                 break  # the one-contour fallback is only for when no share held a contour
             if options["edge_share"] == "auto" and options["psnr_tolerance"] == 0.0 and candidates \
-                    and min(cand[2] for cand in candidates) >= plain_error * (1.0 - SECOND_SHARE_MIN_GAIN):
-                break  # a larger layer is tried only when the smaller one beat plain SPIHT clearly
+                    and min(cand[2] for cand in candidates) >= plain_error:
+                break  # a larger layer is tried only when the smaller one beat plain SPIHT
             while n_keep > 0:
                 keep = np.sort(order[:n_keep])  # coding order: the detection order (longest first)
                 layer = layer_all.subset(keep)
