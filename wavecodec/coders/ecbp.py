@@ -48,9 +48,13 @@ def initial_models(priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: int, n_max: int, state: np.ndarray,
-                buf: np.ndarray, stats: np.ndarray | None, priors: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run the coder (``coef`` None when decoding); returns the decoded state ``(mag, low, neg)``."""
-    mag = np.zeros(shape, dtype=np.int32)
+                buf: np.ndarray, stats: np.ndarray | None, priors: bool,
+                mag: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Run the coder (``coef`` None when decoding); returns the decoded state ``(mag, low, neg)``.
+
+    ``mag``: zero-filled int32 memory of ``shape`` for the decoded magnitudes (default: a new array)."""
+    if mag is None:
+        mag = np.zeros(shape, dtype=np.int32)
     if coef is None:
         coef = mag  # never read by the decoder (one compiled signature for both directions)
     low = np.zeros(shape, dtype=np.int8)
@@ -99,10 +103,12 @@ def decode_coefficients(payload: bytes, *, shape: tuple[int, int, int], levels: 
     ``weights`` and ``plane_weight`` (default: none)."""
     if n_max < 0:
         return np.zeros(shape, dtype=np.float64)
-    data, state = B.start_decoder(payload, True)
-    mag, low, neg = _run_kernel(True, None, shape, levels, n_max, state, data, None, priors)
-    del data, state
+    # one float64 buffer: the decoded magnitudes in its int32 first half (turned into codes in place),
+    # the payload's copy in its second half, then the expanded values over both
     values, codes = B.coefficient_buffer(shape)
+    data, state = B.start_decoder(payload, True, into=B.payload_area(values))
+    mag, low, neg = _run_kernel(True, None, shape, levels, n_max, state, data, None, priors, mag=codes)
+    del data, state
     _k.final_codes(mag, low, neg, codes)
     del mag, low, neg
     return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
