@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from wavecodec._kernels.coefficients import expand_codes
+from wavecodec._kernels.coefficients import expand_codes, expand_integer_codes
 from wavecodec.coders import _bitplane as B
 
 
@@ -63,6 +63,34 @@ def test_expand_codes_matches_the_rule_in_place_and_into_a_window(integer):
     expand_codes(codes, corner, *args)
     assert np.array_equal(corner, want[:, :8, :12])
     assert np.array_equal(codes, codes0)  # untouched when not in place
+
+
+@pytest.mark.parametrize("frac_bits", [0, 1, 3])
+def test_integer_expansion_is_the_float_path_truncated_to_int32(frac_bits):
+    # lossless streams decode into int32 memory: the integer codes must become exactly the
+    # values the float64 path gives once inverse_coefficients truncates them to int32
+    rng = np.random.default_rng(11)
+    shape = (2, 12, 20)
+    codes0 = _random_codes(rng, shape)
+    values, codes = B.coefficient_buffer(shape)
+    codes[...] = codes0
+    ones = B.CoefficientWeights(np.ones((4, 4)), *B.level_maps(12, 20, 2))
+    want = B.expand(values, codes, integer=True, frac_bits=frac_bits, recon=(128, 128), weights=ones,
+                    plane_weight=np.ones(2)).astype(np.int32)
+    values, codes = B.coefficient_buffer(shape, integer=True)
+    assert values is codes and values.dtype == np.int32 and B.payload_area(values) is None
+    codes[...] = codes0
+    got = B.expand(values, codes, integer=True, frac_bits=frac_bits, recon=(128, 128), weights=None,
+                   plane_weight=None)
+    assert got is values and np.array_equal(got, want)  # in place
+    codes[...] = codes0
+    corner = B.expand(values, codes, integer=True, frac_bits=frac_bits, recon=(128, 128), weights=None,
+                      plane_weight=None, window=(6, 10))
+    assert corner.dtype == np.int32 and np.array_equal(corner, want[:, :6, :10])
+    assert np.array_equal(codes, codes0)  # untouched when not in place
+    out = np.empty(shape, dtype=np.int32)
+    expand_integer_codes(codes0, out, frac_bits)
+    assert np.array_equal(out, want)
 
 
 def test_coefficient_buffer_codes_share_the_values_memory():

@@ -15,6 +15,11 @@ inside ``[8k, 8k + 8)``), because it visits the coefficients in reverse raster
 order, so that writing value ``k`` overwrites only codes ``2k`` and ``2k + 1``,
 already read.  A decoder thus needs one float64 array (8 bytes per coefficient)
 for its state and its result, instead of an int32 state plus a float64 result.
+
+Lossless streams (integer 5/3, no weights) need no float64 at all:
+:func:`expand_integer_codes` turns the codes into the integer coefficients in
+place in their own int32 array, which the inverse 5/3 then works in (4 bytes per
+coefficient for state and result).
 """
 
 from __future__ import annotations
@@ -61,4 +66,27 @@ def expand_codes(codes, out, weight_table, rowlev, collev, plane_weight, frac_bi
                 else:
                     v += 0.5
                 v *= scale / (weight_table[rl, collev[j]] * pw)
+                out[c, i, j] = -v if code < 0 else v
+
+
+@njit(cache=True, _nrt=False)
+def expand_integer_codes(codes, out, frac_bits):
+    """``out[c, i, j]`` (int32, C x H x W) from ``codes[c, i, j]`` for the top-left H x W corner:
+    the integer reconstruction of :func:`expand_codes` with ``integer`` set and unit
+    weights, ``+-((v + (2**low - 1) // 2) >> frac_bits)``, exactly the truncation to
+    int32 of the float64 value that :func:`expand_codes` computes (lossless streams
+    carry ``frac_bits = 0``).  ``out`` may be ``codes`` itself (each element is read
+    before it is written).
+    """
+    nc, ho, wo = out.shape
+    for c in range(nc):
+        for i in range(ho):
+            for j in range(wo):
+                code = np.int64(codes[c, i, j])
+                if code == 0:
+                    out[c, i, j] = 0
+                    continue
+                a = -code if code < 0 else code
+                lowbit = a & -a
+                v = (((a - lowbit) >> 1) + (lowbit - 1) // 2) >> frac_bits
                 out[c, i, j] = -v if code < 0 else v

@@ -379,12 +379,13 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
         hp, wp = T.padded_shape(h, w, plan.levels)
         coeffs = coeffs[:, : hp >> r, : wp >> r]  # the bands of level > r (a view)
     if header.lossless:
-        if (r == 0 and not extra and coeffs.dtype == np.float64 and coeffs.flags.c_contiguous
+        if (r == 0 and not extra and coeffs.dtype in (np.float64, np.int32) and coeffs.flags.c_contiguous
                 and coeffs.flags.writeable and coeffs.shape[1:] == (h, w)):
-            # in place: the integer coefficients into the first half of the float64 array's
-            # memory, the inverse 5/3 there, then the offsets, the inverse RCT, clipping and
-            # the cast by blocks of rows into the output (the same arithmetic per sample)
-            q = _int32_in_place(coeffs)
+            # in place: the integer coefficients (the decoders' int32 memory, or written into
+            # the first half of a float64 array's), the inverse 5/3 there, then the offsets,
+            # the inverse RCT, clipping and the cast by blocks of rows into the output (the
+            # same arithmetic per sample)
+            q = coeffs if coeffs.dtype == np.int32 else _int32_in_place(coeffs)
             planes = [T.inverse(q[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
                       for k in range(c)]
             out = np.empty((h, w, c), dtype=header.dtype)
@@ -457,29 +458,39 @@ class CoefficientWeights:
         return cls(table, rowlev, collev)
 
 
-def coefficient_buffer(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+def coefficient_buffer(shape: tuple[int, int, int], *, integer: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """A decoder's working memory: ``(values, codes)``, a zero-filled float64 array of ``shape`` and
     the int32 array of the same shape in the first half of its memory.
 
     The decoder builds its coefficient codes in ``codes`` and expands them in place
     into ``values`` (:func:`wavecodec._kernels.coefficients.expand_codes`): 8 bytes
     per coefficient in all, and pages that decoding never reaches stay unallocated.
+    ``integer`` (lossless streams): one zero-filled int32 array, both ``values`` and
+    ``codes``, 4 bytes per coefficient; the codes become the integer coefficients in
+    place (:func:`~wavecodec._kernels.coefficients.expand_integer_codes`) and the
+    inverse 5/3 runs there (:func:`inverse_coefficients`).
     """
     n = int(np.prod(shape))
+    if integer:
+        codes = np.zeros(shape, dtype=np.int32)
+        return codes, codes
     values = np.zeros(n)
     codes = values.view(np.int32)[:n].reshape(shape)
     return values.reshape(shape), codes
 
 
-def payload_area(values: np.ndarray) -> np.ndarray:
+def payload_area(values: np.ndarray) -> np.ndarray | None:
     """The bytes of a decoder's working memory (:func:`coefficient_buffer`) that decoding never
-    touches, as uint8: the second half of the float64 array (the int32 codes fill the first).
+    touches, as uint8: the second half of the float64 array (the int32 codes fill the first);
+    None for the int32 memory of lossless streams, which has none.
 
     :func:`start_decoder` copies the payload there (the kernels read a writable array)
     instead of into a new array: a new one would be freed before the inverse transform
     but kept by the allocator, one more payload's worth of memory at the peak.  Nothing
     reads it after decoding: expanding the codes overwrites it.
     """
+    if values.dtype != np.float64:
+        return None
     flat = values.reshape(-1)
     return flat.view(np.uint8)[4 * flat.size:]
 
@@ -488,8 +499,16 @@ def expand(values: np.ndarray, codes: np.ndarray, *, integer: bool, frac_bits: i
            weights: CoefficientWeights | None, plane_weight: np.ndarray | None,
            window: tuple[int, int] | None = None) -> np.ndarray:
     """Coefficient values from a decoder's codes (:func:`coefficient_buffer`): in place in ``values``,
-    or, with ``window=(rows, cols)``, a new array of that top-left corner."""
+    or, with ``window=(rows, cols)``, a new array of that top-left corner.  The int32 memory of
+    lossless streams (``coefficient_buffer(integer=True)``) gives int32 coefficients: their
+    weights are all 1 (lossless streams have neither synthesis weights, chroma weights nor a
+    quantiser step), so they are the float64 path's values, truncated as
+    :func:`inverse_coefficients` truncates those."""
     nc, hp, wp = codes.shape
+    if values.dtype == np.int32:
+        out = values if window is None else np.empty((nc,) + tuple(window), dtype=np.int32)
+        _coef.expand_integer_codes(codes, out, frac_bits)
+        return out
     if weights is None:
         weights = CoefficientWeights(np.ones((1, 1)), np.zeros(hp, dtype=np.int64), np.zeros(wp, dtype=np.int64))
     if plane_weight is None:

@@ -144,7 +144,7 @@ def decode_coefficients(kernel: ZerotreeKernel, payload: bytes, *, variant: str 
     if n_max < 0:
         return np.zeros(shape, dtype=np.float64)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
-    values, codes = B.coefficient_buffer(shape)  # ``codes`` (untouched while decoding) gives the kernel the shape
+    values, codes = B.coefficient_buffer(shape, integer=integer)  # ``codes`` (untouched while decoding) gives the kernel the shape
     data, state = B.start_decoder(payload, arith, into=B.payload_area(values))
     n_list, lst, lval, llow, sgn = _run_kernel(kernel, True, arith, scan, order, codes, levels, n_max, state, data)
     _ezw_kernel.list_codes(codes, lst, lval, llow, sgn, n_list, *list_shifts(*shape)[:2])

@@ -105,7 +105,7 @@ def decode_coefficients(payload: bytes, *, shape: tuple[int, int, int], levels: 
         return np.zeros(shape, dtype=np.float64)
     # one float64 buffer: the decoded magnitudes in its int32 first half (turned into codes in place),
     # the payload's copy in its second half, then the expanded values over both
-    values, codes = B.coefficient_buffer(shape)
+    values, codes = B.coefficient_buffer(shape, integer=integer)
     data, state = B.start_decoder(payload, True, into=B.payload_area(values))
     mag, low, neg = _run_kernel(True, None, shape, levels, n_max, state, data, None, priors, mag=codes)
     del data, state

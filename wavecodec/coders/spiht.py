@@ -119,7 +119,7 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
     nc, hp, wp = shape
     if n_max < 0:
         return np.zeros(shape if window is None else (nc,) + tuple(window), dtype=np.float64)
-    values, codes = B.coefficient_buffer(shape)
+    values, codes = B.coefficient_buffer(shape, integer=integer)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     data, state = B.start_decoder(payload, arith, into=B.payload_area(values))
     n_stop, n_lsp, refined, lsp_old, lists, maps = _run_kernel(True, arith, codes, levels, n_max, state, data, codes)
