@@ -78,8 +78,8 @@ from PIL import Image
 
 import wavecodec
 from wavecodec import transform as T
-from wavecodec._kernels.arith import (STATE_DONE, code_decision, coder_registers, models_from_priors, new_models,
-                                      save_registers)
+from wavecodec._kernels.arith import (ADAPT_LAST, MASK32, STATE_DONE, ac_encode_step, code_decision, coder_registers,
+                                      models_from_priors, new_models, save_registers)
 from wavecodec.bench.bjontegaard import bd_psnr, bd_rate
 from wavecodec.coders import _bitplane as B
 
@@ -101,6 +101,11 @@ N_REF = 2 * 2 * 5  # luma/chroma x first/later x energy class
 SGN0 = REF0 + N_REF
 N_SGN = 2 * 4 * 9 * 9  # luma/chroma x orientation x (h, v) x (parent sign, luma sign)
 N_CONTEXTS = SGN0 + N_SGN
+SIGB0 = N_CONTEXTS  # the second significance model of the mixing configurations (see _ctx_b)
+N_SIGB = N_BAND_CLS * 3 * 2 * 4 * 4
+TMP_CTX = SIGB0 + N_SIGB  # scratch model: a decision coded with a mixed probability
+N_ALL = TMP_CTX + 1
+N_MIX_SETS = N_NBR * N_PLANE_CLS * N_BAND_CLS
 
 # band table columns
 R0, R1, C0, C1, LEVEL, ORIENT, BCLS = range(7)
@@ -243,15 +248,118 @@ def _magnitude(coef, c, i, j):
     return -x if x < 0 else x
 
 
+@njit(cache=True, inline="always")
+def _bits(probs, ctx, bit):
+    """Cost in bits of coding ``bit`` in ``ctx`` with the model's present estimate (encoder's RD bookkeeping)."""
+    p1 = _p_one(probs, ctx) / 32768.0
+    return -np.log2(p1) if bit else -np.log2(1.0 - p1)
+
+
+@njit(cache=True, inline="always")
+def _stretch(p):
+    return np.log(p / (1.0 - p))
+
+
+@njit(cache=True, inline="always")
+def _mixed_p1(probs, mixw, ctx, ctxb, mset):
+    """Logistic mix of the probabilities of 1 of the two significance models (stretch domain, weights per set)."""
+    sa = _stretch(_p_one(probs, ctx) / 32768.0)
+    sb = _stretch(_p_one(probs, ctxb) / 32768.0)
+    t = mixw[mset, 0] * sa + mixw[mset, 1] * sb
+    p1 = 1.0 / (1.0 + np.exp(-t))
+    return min(max(p1, 1.0 / 1024), 1.0 - 1.0 / 1024), sa, sb
+
+
+@njit(cache=True, inline="always")
+def _update_model(probs, counts, ctx, bit):
+    """The arithmetic coder's own two-speed model update of ``ctx`` (as if ``bit`` had been coded in it)."""
+    _, _, pf, ps, cnt = ac_encode_step(np.int64(0), np.int64(MASK32), np.int64(probs[ctx, 0]), np.int64(probs[ctx, 1]),
+                                       np.int64(counts[ctx]), bit)
+    probs[ctx, 0] = pf
+    probs[ctx, 1] = ps
+    counts[ctx] = cnt
+
+
+@njit(cache=True, inline="always")
+def _ctx_b(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, p, bcls):
+    """Second significance model's context: band class x parent class (0, below 2**(p+2), above) x any child
+    significant x significant h/v neighbours (0..3+) x significant coefficients in the 5x5 ring (0, 1-2, 3-5, 6+)."""
+    pc = 0
+    cc = 0
+    if orient != 0:
+        if level < levels:
+            pm = mag[c, i >> 1, j >> 1]
+        else:
+            pm = mag[c, i - r0, j - c0]
+        if pm != 0:
+            pc = 1 if (np.int64(pm) >> (p + 2)) == 0 else 2
+        if level > 1:
+            i2 = 2 * i
+            j2 = 2 * j
+            if mag[c, i2, j2] != 0 or mag[c, i2, j2 + 1] != 0 or mag[c, i2 + 1, j2] != 0 or mag[c, i2 + 1, j2 + 1] != 0:
+                cc = 1
+    hv = 0
+    if i > r0 and mag[c, i - 1, j] != 0:
+        hv += 1
+    if i + 1 < r1 and mag[c, i + 1, j] != 0:
+        hv += 1
+    if j > c0 and mag[c, i, j - 1] != 0:
+        hv += 1
+    if j + 1 < c1 and mag[c, i, j + 1] != 0:
+        hv += 1
+    if hv > 3:
+        hv = 3
+    ring = 0
+    for di in range(-2, 3):
+        ii = i + di
+        if ii < r0 or ii >= r1:
+            continue
+        for dj in range(-2, 3):
+            if di > -2 and di < 2 and dj > -2 and dj < 2:
+                continue
+            jj = j + dj
+            if jj >= c0 and jj < c1 and mag[c, ii, jj] != 0:
+                ring += 1
+    rc = 0 if ring == 0 else (1 if ring <= 2 else (2 if ring <= 5 else 3))
+    return SIGB0 + (((bcls * 3 + pc) * 2 + cc) * 4 + hv) * 4 + rc
+
+
 @njit(cache=True)
 def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p, ctx,
-                       r0, r1, c0, c1, level, orient, levels):
+                       r0, r1, c0, c1, level, orient, levels, cost, record, mixw, ctxb, mset, lr):
     """Code the significance of (c, i, j) at plane p in ``ctx`` and, if significant, its sign.
-    Returns ``(regs, bit, done)``: bit 1 if it became significant."""
+    Returns ``(regs, bit, done)``: bit 1 if it became significant.
+
+    ``cost`` (encoder, when not empty and ``record``): the coded bits of the decision and the sign, less the
+    bits a 0 would have cost, for the coefficients that become significant (RD-optimised quantisation).
+    ``mixw`` not empty: the decision is coded with the logistic mix of the models ``ctx`` and ``ctxb``
+    (weight set ``mset``, learning rate ``lr``), both updated as the coder would."""
     bit = 0
     if not decoding:
         bit = 1 if (_magnitude(coef, c, i, j) >> p) != 0 else 0
-    bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
+    extra = 0.0
+    if mixw.shape[0] > 0:
+        p1, sa, sb = _mixed_p1(probs, mixw, ctx, ctxb, mset)
+        if not decoding and cost.shape[0] > 0 and record and bit == 1:
+            extra = -np.log2(p1) + np.log2(1.0 - p1)
+        p0 = np.int64(np.rint((1.0 - p1) * 32768.0))
+        probs[TMP_CTX, 0] = p0
+        probs[TMP_CTX, 1] = p0
+        counts[TMP_CTX] = ADAPT_LAST
+        bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, TMP_CTX, bit)
+        if bit >= 0:
+            if not decoding and stats.shape[0] > 0:
+                stats[ctx, bit] += 1
+                stats[ctxb, bit] += 1
+            _update_model(probs, counts, ctx, bit)
+            _update_model(probs, counts, ctxb, bit)
+            err = bit - p1
+            mixw[mset, 0] += lr * err * sa
+            mixw[mset, 1] += lr * err * sb
+    else:
+        if not decoding and cost.shape[0] > 0 and record and bit == 1:
+            extra = _bits(probs, ctx, 1) - _bits(probs, ctx, 0)
+        bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
     if bit < 0 or (not decoding and state[STATE_DONE] != 0 and bit == 0):
         return regs, 0, True
     if bit == 1:
@@ -259,6 +367,8 @@ def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, m
         s = 0
         if not decoding:
             s = 1 if coef[c, i, j] < 0 else 0
+            if cost.shape[0] > 0 and record:
+                cost[c, i, j] = extra + _bits(probs, sctx, s)
         s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
         if s < 0:
             return regs, 0, True
@@ -278,11 +388,12 @@ def _p_one(probs, ctx):
 
 @njit(cache=True)
 def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts,
-                     levels, p, c, p_min, split):
+                     levels, p, c, p_min, split, cost, mixw, lr):
     """EBCOT pass 1 on plane c at bit-plane p: insignificant coefficients with a non-empty context
     (and, with ``p_min`` > 0, a modelled probability of significance of at least ``p_min``/2**15:
     sub-passes in order of expected distortion decrease per bit, as Li & Lei's RDE)."""
     stamp = p + 1
+    mixing = mixw.shape[0] > 0
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
@@ -296,12 +407,21 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                         if e == 0:
                             continue
                         ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls, split)
-                        if p_min > 0 and _p_one(probs, ctx) < p_min:
+                        ctxb = 0
+                        mset = 0
+                        if mixing:
+                            ctxb = _ctx_b(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, p, bcls)
+                            mset = (ctx - SIG0) // N_DCLS
+                            if p_min > 0:
+                                p1, _, _ = _mixed_p1(probs, mixw, ctx, ctxb, mset)
+                                if p1 * 32768.0 < p_min:
+                                    continue
+                        elif p_min > 0 and _p_one(probs, ctx) < p_min:
                             continue
                         seen[c, i, j] = stamp
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
                                                              mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
-                                                             orient, levels)
+                                                             orient, levels, cost, True, mixw, ctxb, mset, lr)
                         if done:
                             return regs, True
     return regs, False
@@ -349,10 +469,12 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
 
 @njit(cache=True)
 def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts, levels, p,
-                 c, use_runs, split):
+                 c, use_runs, split, cost, mixw, lr):
     """EBCOT pass 3: the remaining insignificant coefficients, by 4x4 blocks, with a run decision for blocks
     whose coefficients all have empty contexts."""
     stamp = p + 1
+    recording = not decoding and cost.shape[0] > 0
+    mixing = mixw.shape[0] > 0
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
@@ -371,6 +493,10 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                         if not empty:
                             break
                 n_left = (ie - bi) * (je - bj)
+                blk_bits = 0.0
+                n_found = 0
+                fi = 0
+                fj = 0
                 if empty:
                     any_sig = 0
                     if not decoding:
@@ -379,6 +505,8 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                                 if (_magnitude(coef, c, i, j) >> p) != 0:
                                     any_sig = 1
                     ctx = RUN0 + _plane_cls(mag, c, bi, bj) * N_BAND_CLS + bcls
+                    if recording and any_sig == 1:
+                        blk_bits = _bits(probs, ctx, 1) - _bits(probs, ctx, 0)
                     any_sig, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, any_sig)
                     if any_sig < 0:
                         return regs, True
@@ -400,6 +528,11 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                             s = 0
                             if not decoding:
                                 s = 1 if coef[c, i, j] < 0 else 0
+                                if recording:
+                                    blk_bits += _bits(probs, sctx, s)
+                                    n_found += 1
+                                    fi = i
+                                    fj = j
                             s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
                             if s < 0:
                                 return regs, True
@@ -409,13 +542,34 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                             if not decoding and state[STATE_DONE] != 0:
                                 return regs, True
                             continue
+                        ctxb = 0
+                        mset = 0
+                        if mixing:
+                            ctxb = _ctx_b(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, p, bcls)
+                            mset = (ctx - SIG0) // N_DCLS
+                        if recording and empty:
+                            # in a run block: the decision's bits (either value), and the sign's, go to the block
+                            sb = 1 if (_magnitude(coef, c, i, j) >> p) != 0 else 0
+                            if mixing:
+                                p1, _, _ = _mixed_p1(probs, mixw, ctx, ctxb, mset)
+                                blk_bits += -np.log2(p1) if sb else -np.log2(1.0 - p1)
+                            else:
+                                blk_bits += _bits(probs, ctx, sb)
+                            if sb:
+                                sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+                                blk_bits += _bits(probs, sctx, 1 if coef[c, i, j] < 0 else 0)
+                                n_found += 1
+                                fi = i
+                                fj = j
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
                                                              mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
-                                                             orient, levels)
+                                                             orient, levels, cost, not empty, mixw, ctxb, mset, lr)
                         if done:
                             return regs, True
                         if bit == 1:
                             found = True
+                if recording and empty and n_found == 1:
+                    cost[c, fi, fj] = blk_bits
     return regs, False
 
 
@@ -476,6 +630,20 @@ class Config:
     colour: str = "ict"  # 'ict' (the codec's front end) or 'sklt3' (study_strong_coder's subband KLT, 54 bytes)
     weights: tuple = tuple(map(tuple, DEFAULT_WEIGHTS))
     note: str = ""
+    # the gray study's ingredients (results_gray_study.md); the defaults are the configurations above
+    wavelet: str = "cdf97"  # front end's wavelet (a stream field already)
+    levels_low: tuple = ()  # ((max_bpp, levels), ...): decomposition levels at budgets up to max_bpp
+    n_steps: int = B.N_STEPS  # quantiser steps 2**(-k/n_steps), k < n_steps, in the step search
+    rdoq: float = 0.0  # RD-optimised zeroing after a first encode, lambda = rdoq * 4**p_stop (encoder only)
+    deadzone: float = 0.0  # zero coefficients new at the last plane below (1 + deadzone) * 2**p (encoder only)
+    rd_iters: int = 1
+    recon: str = "global"  # 'global' (2 offsets) or 'energy' (8 offsets by neighbourhood class, 6 more bytes)
+    mix: bool = False  # significance coded with a logistic mix of two context models (_ctx_b)
+    mix_lr: float = 0.02
+
+    @property
+    def plain_front_end(self) -> bool:
+        return self.wavelet == "cdf97" and not self.levels_low and self.n_steps == B.N_STEPS
 
 
 CONFIGS = {c.name: c for c in [
@@ -500,7 +668,23 @@ CONFIGS = {c.name: c for c in [
            note="sub-passes P(1) >= 0.4, 0.2, 0.1, 0.05, refinement, the rest"),
     Config("no-runs", runs=False, note="without the cleanup run decisions"),
     Config("single", passes="single", note="one pass per plane (significance and refinement in raster order)"),
-    Config("flat-weights", weights=((1, 1, 1, 1, 1),) * 4, note="equal weights in the energy"),
+    Config("flat-weights", weights=((1, 1, 1, 1, 1),) * 4, note="equal weights in the energy"),    # the gray study (results_gray_study.md): ingredients on top of `best`
+    Config("best-l7lo", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, levels_low=((0.06, 7),),
+           note="best + 7 levels at <= 0.05 bpp"),
+    Config("best-l8lo", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, levels_low=((0.06, 8),),
+           note="best + 8 levels at <= 0.05 bpp"),
+    Config("best-l7", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, levels_low=((9.0, 7),), note="best + 7 levels at every rate"),
+    Config("best-s8", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, n_steps=8, note="best + 8-step search 2**(-k/8)"),
+    Config("best-dz25", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, deadzone=0.25, note="best + dead zone 2.5 steps at the cut (re-encode)"),
+    Config("best-dz50", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, deadzone=0.5, note="best + dead zone 3 steps at the cut (re-encode)"),
+    Config("best-rdoq10", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, rdoq=0.1, note="best + RDOQ zeroing, lambda = 0.1 * 4**p (re-encode)"),
+    Config("best-rdoq20", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, rdoq=0.2, note="best + RDOQ zeroing, lambda = 0.2 * 4**p (re-encode)"),
+    Config("best-rdoq40", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, rdoq=0.4, note="best + RDOQ zeroing, lambda = 0.4 * 4**p (re-encode)"),
+    Config("best-recon", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, recon="energy",
+           note="best + 8 reconstruction offsets by neighbourhood class (6 bytes more)"),
+    Config("best-mix", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, note="best + significance by logistic mix of two context models"),
+    Config("best-mix05", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, mix_lr=0.005, note="best-mix, mixer learning rate 0.005"),
+    Config("best-b68", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, wavelet="bior6.8", note="best with the bior6.8 wavelet"),
 ]}
 
 
@@ -509,35 +693,57 @@ TRAIN_IMAGES = ("kodim02", "kodim04", "kodim08", "kodim12", "kodim17", "kodim21"
 PRIOR_CONFIDENCE = 12
 
 
+MIXERS: dict = {}  # config name -> initial mixer weights, averaged over TRAIN_IMAGES
+
+
+def initial_mixer(cfg: Config) -> np.ndarray:
+    if not cfg.mix:
+        return np.zeros((0, 2))
+    if cfg.name in MIXERS:
+        return MIXERS[cfg.name].copy()
+    return np.tile(np.array([[1.0, 0.0]]), (N_MIX_SETS, 1))
+
+
 def initial_models(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     if cfg.priors and cfg.name in PRIORS:
         return models_from_priors(PRIORS[cfg.name], PRIOR_CONFIDENCE)
-    return new_models(N_CONTEXTS)
+    return new_models(N_ALL)
 
 
 def train_priors(cfg: Config, kodak: Path) -> None:
     """Symbol counts per context over TRAIN_IMAGES (gray and colour, full streams to 1 bpp) -> P(0) priors."""
-    total = np.zeros((N_CONTEXTS, 2), dtype=np.int64)
+    total = np.zeros((N_ALL, 2), dtype=np.int64)
+    mixers = []
     for name in TRAIN_IMAGES:
         for mode in ("gray", "rgb"):
             img = load(kodak / f"{name}.png", mode)
             pix = img if img.ndim == 3 else img[:, :, None]
             levels = T.default_levels(*pix.shape[:2])
             q, quant = next(B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels, bit_depth=8))
-            stats = np.zeros((N_CONTEXTS, 2), dtype=np.int64)
+            stats = np.zeros((N_ALL, 2), dtype=np.int64)
             budget = pix.shape[0] * pix.shape[1] // 8
+            mixw = initial_mixer(cfg)
 
             def run(state, buf):
-                return run_coder(False, np.ascontiguousarray(q), levels, quant.n_max, state, buf, cfg, stats)
+                return run_coder(False, np.ascontiguousarray(q), levels, quant.n_max, state, buf, cfg, stats,
+                                 mixw=mixw)
 
             B.run_encoder(True, budget, budget + 64, run)
             total += stats
+            mixers.append(mixw)
     p0 = (total[:, 0] + 0.4) / (total.sum(axis=1) + 0.8)
     PRIORS[cfg.name] = np.rint(p0 * 32768).astype(np.int32)
+    if cfg.mix:
+        MIXERS[cfg.name] = np.mean(mixers, axis=0)
 
 
 def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: np.ndarray, buf: np.ndarray,
-              cfg: Config, stats: np.ndarray | None = None) -> tuple:
+              cfg: Config, stats: np.ndarray | None = None, cost: np.ndarray | None = None,
+              mixw: np.ndarray | None = None) -> tuple:
+    """Run the coder; ``(mag, low, neg, p_stop)``, ``p_stop`` the bit-plane at which it stopped (-1: all coded).
+
+    ``cost`` (encoder): filled with each new significant coefficient's bits (see :func:`_code_significance`).
+    ``mixw``: the mixer's weights (updated in place) for the configurations with ``mix``."""
     nc, hp, wp = coef.shape
     bands = band_table(hp, wp, levels)
     wts = np.array(cfg.weights, dtype=np.int64)
@@ -548,14 +754,22 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
     probs, counts = initial_models(cfg)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
+    if cost is None:
+        cost = np.zeros((0, 0, 0))
+    if mixw is None:
+        mixw = initial_mixer(cfg)
+    lr = float(cfg.mix_lr)
     regs = coder_registers(decoding, state)
     done = False
+    p_stop = -1
     for p in range(n_max, -1, -1):
+        p_stop = p
         if cfg.passes == "ebcot":
             for t in cfg.sub_passes:
                 for c in range(nc):
                     regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                  neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split)
+                                                  neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split,
+                                                  cost, mixw, lr)
                     if done:
                         break
                 if done:
@@ -572,7 +786,8 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
         for t in cfg.sub_after:
             for c in range(nc):
                 regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                              neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split)
+                                              neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split,
+                                              cost, mixw, lr)
                 if done:
                     break
             if done:
@@ -581,32 +796,166 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
             break
         for c in range(nc):
             regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen,
-                                      bands, wts, levels, p, c, cfg.runs, cfg.split)
+                                      bands, wts, levels, p, c, cfg.runs, cfg.split, cost, mixw, lr)
             if done:
                 break
         if done:
             break
+    if not done:
+        p_stop = -1
     save_registers(decoding, state, regs)
-    return mag, low, neg
+    return mag, low, neg, p_stop
+
+
+@njit(cache=True)
+def rd_zero(q, orig, mag, low, cost, p_stop, off_fresh, off_refined, kappa, deadzone):
+    """Encoder-only quantisation choice after a first encode that stopped at plane ``p_stop``.
+
+    * ``kappa`` > 0 (RDOQ): zero every coefficient that became significant when the rate it cost (its
+      significance decision and sign less a 0's bits, from ``cost``, plus one bit per refinement) buys less
+      distortion decrease than ``lambda = kappa * 4**p_stop`` per bit (lambda: the slope of the operational
+      RD curve at the cut, ``2 ln2 Delta**2 / 12 = 0.1155 Delta**2`` for a uniform quantiser at high rate);
+    * ``deadzone`` > 0: zero the coefficients new at the last plane with magnitude below
+      ``(1 + deadzone) * 2**p_stop`` (a dead zone ``2 (1 + deadzone)`` steps wide at the cut instead of 2).
+
+    Returns the number of coefficients zeroed."""
+    nc, hp, wp = q.shape
+    lam = kappa * float(np.int64(1) << (2 * p_stop))
+    n = 0
+    for c in range(nc):
+        for i in range(hp):
+            for j in range(wp):
+                m = np.int64(mag[c, i, j])
+                if m == 0:
+                    continue
+                lo = np.int64(low[c, i, j])
+                width = np.int64(1) << lo
+                x = float(abs(np.int64(orig[c, i, j])))
+                fresh = m == width
+                if deadzone > 0 and fresh and lo == p_stop and x < (1.0 + deadzone) * width:
+                    q[c, i, j] = 0
+                    n += 1
+                    continue
+                if kappa > 0 and cost[c, i, j] > 0:
+                    top = 0
+                    t = m
+                    while t > 1:
+                        t >>= 1
+                        top += 1
+                    r = cost[c, i, j] + (top - lo)
+                    xhat = m + (off_fresh if fresh else off_refined) * width
+                    dd = x * x - (x - xhat) * (x - xhat)
+                    if dd < lam * r:
+                        q[c, i, j] = 0
+                        n += 1
+    return n
+
+
+@njit(cache=True)
+def recon_class_map(mag, low, bands, wts, levels):
+    """Reconstruction class of every coefficient known to an interval wider than 1 (else -1): fresh or
+    refined x the final neighbourhood energy against its own magnitude (0, < m, < 4m, more)."""
+    cls = np.full(mag.shape, -1, dtype=np.int8)
+    nc = mag.shape[0]
+    for c in range(nc):
+        for b in range(bands.shape[0]):
+            r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+            level, orient = bands[b, LEVEL], bands[b, ORIENT]
+            for i in range(r0, r1):
+                for j in range(c0, c1):
+                    m = np.int64(mag[c, i, j])
+                    lo = np.int64(low[c, i, j])
+                    if m == 0 or lo == 0:
+                        continue
+                    e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                    k = 0 if e == 0 else (1 if e < m else (2 if e < 4 * m else 3))
+                    g = 0 if m == (np.int64(1) << lo) else 1
+                    cls[c, i, j] = g * 4 + k
+    return cls
+
+
+@njit(cache=True)
+def class_offsets(coef, mag, low, cls, n_cls):
+    """Mean position of the true magnitudes in their final intervals per reconstruction class."""
+    sums = np.zeros(n_cls)
+    cnt = np.zeros(n_cls)
+    nc, hp, wp = mag.shape
+    for c in range(nc):
+        for i in range(hp):
+            for j in range(wp):
+                k = cls[c, i, j]
+                if k < 0:
+                    continue
+                width = np.int64(1) << np.int64(low[c, i, j])
+                x = _magnitude(coef, c, i, j)
+                sums[k] += ((x & (width - 1)) + 0.5) / width
+                cnt[k] += 1
+    out = np.full(n_cls, 0.5)
+    for k in range(n_cls):
+        if cnt[k] > 0:
+            out[k] = sums[k] / cnt[k]
+    return out
+
+
+N_RECON_CLS = 8
 
 
 def encode(coef: np.ndarray, levels: int, n_max: int, budget: int, cfg: Config) -> tuple[bytes, tuple]:
-    def run(state, buf):
-        return run_coder(False, coef, levels, n_max, state, buf, cfg)
+    """The payload at ``budget`` bytes and the reconstruction offsets (bytes of 1/256).
 
-    payload, (mag, low, neg) = B.run_encoder(True, budget, budget + 64, run)
-    offs = optimal_offsets(coef, mag, low)
+    With ``rdoq``/``deadzone``: encode, choose which coefficients to zero (:func:`rd_zero`), encode again
+    (``rd_iters`` times); the decoder is unchanged.  With ``recon='energy'``: one offset per class of
+    :func:`recon_class_map` (the caller takes the extra bytes out of the budget)."""
+    record = cfg.rdoq > 0
+
+    def run_with(q, cost):
+        def run(state, buf):
+            return run_coder(False, q, levels, n_max, state, buf, cfg, cost=cost)
+        return B.run_encoder(True, budget, budget + 64, run)
+
+    cost = np.zeros(coef.shape) if record else None
+    payload, (mag, low, neg, p_stop) = run_with(coef, cost)
+    if (cfg.rdoq > 0 or cfg.deadzone > 0) and p_stop >= 0:
+        q = coef.copy()
+        for _ in range(cfg.rd_iters):
+            off = optimal_offsets(coef, mag, low)
+            rd_zero(q, coef, mag, low, cost if record else np.zeros((1, 1, 1)), p_stop, off[0], off[1],
+                    float(cfg.rdoq), float(cfg.deadzone))
+            cost = np.zeros(coef.shape) if record else None
+            payload, (mag, low, neg, p_stop) = run_with(q, cost)
+            if p_stop < 0:
+                break
+    if cfg.recon == "energy":
+        bands = band_table(coef.shape[1], coef.shape[2], levels)
+        cls = recon_class_map(mag, low, bands, np.array(cfg.weights, dtype=np.int64), levels)
+        offs = class_offsets(coef, mag, low, cls, N_RECON_CLS)
+    else:
+        offs = optimal_offsets(coef, mag, low)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offs)
     return payload, recon
 
 
-def decode(payload: bytes, shape: tuple, levels: int, n_max: int, cfg: Config) -> np.ndarray:
+def decode(payload: bytes, shape: tuple, levels: int, n_max: int, cfg: Config) -> tuple:
+    """Decoder codes (see :func:`final_codes`), and the decoded ``(mag, low)``."""
     data, state = B.start_decoder(payload, True)
     dummy = np.zeros(shape, dtype=np.int32)
-    mag, low, neg = run_coder(True, dummy, levels, n_max, state, data, cfg)
+    mag, low, neg, _ = run_coder(True, dummy, levels, n_max, state, data, cfg)
     codes = np.zeros(shape, dtype=np.int32)
     final_codes(mag, low, neg, codes)
-    return codes
+    return codes, mag, low
+
+
+def apply_class_offsets(coeffs: np.ndarray, mag: np.ndarray, low: np.ndarray, neg: np.ndarray, recon: tuple,
+                        levels: int, cfg: Config, weights, plane_weight, frac_bits: int) -> None:
+    """Move the values :func:`B.expand` gave (offset 0.5) to their class offsets ``recon`` (in place)."""
+    bands = band_table(mag.shape[1], mag.shape[2], levels)
+    cls = recon_class_map(mag, low, bands, np.array(cfg.weights, dtype=np.int64), levels)
+    off = (np.array(recon, dtype=np.float64) / 256.0 - 0.5)
+    sel = cls >= 0
+    width = np.ldexp(1.0, low.astype(np.int64))
+    w = weights.table[weights.rowlev[:, None], weights.collev[None, :]][None] * plane_weight[:, None, None]
+    delta = np.where(sel, off[np.maximum(cls, 0)] * width, 0.0) / (1 << frac_bits) / w
+    coeffs += np.where(neg != 0, -delta, delta)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -621,35 +970,71 @@ def load(path: Path, mode: str) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
+def front_end_candidates(pix: np.ndarray, cfg: Config, levels: int) -> list:
+    """``(q, quant)`` per quantiser step of the configuration's search: the bit-plane front end
+    (``B.forward_coefficients``) for the codec's wavelet and steps, else the same weighted coefficients
+    (``B._weighted_coefficients``, ``B._quantise``) with ``cfg.wavelet`` and steps ``2**(-k/cfg.n_steps)``."""
+    n = cfg.n_steps if cfg.steps else 1
+    if cfg.plain_front_end and levels == T.default_levels(*pix.shape[:2]):
+        steps = tuple(range(B.N_STEPS)) if cfg.steps else (0,)
+        return [(np.ascontiguousarray(q).copy(), SimpleNamespace(**vars(quant), scale=B.step_scale(quant.step)))
+                for q, quant in B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels,
+                                                       bit_depth=8, steps=steps)]
+    h, w, c = pix.shape
+    base, offsets, colour = B._weighted_coefficients(pix, wavelet=cfg.wavelet, levels=levels)
+    frac = B.frac_bits_for(8, levels)
+    hp, wp = T.padded_shape(h, w, levels)
+    out = []
+    for k in range(n):
+        scale = 2.0 ** (-k / cfg.n_steps)
+        q = np.empty((c, hp, wp), dtype=np.int32)
+        top = B._quantise(base, scale * (1 << frac), q.reshape(-1))
+        out.append((q, SimpleNamespace(colour=colour, frac_bits=frac, n_max=top.bit_length() - 1, offsets=offsets,
+                                       step=round(4.0 * k / cfg.n_steps, 3), scale=scale)))
+    return out
+
+
 def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[dict]:
     """The study coder at each payload budget: bytes, decoded PSNR (the best quantiser step with ``cfg.steps``)."""
     pix = img if img.ndim == 3 else img[:, :, None]
     h, w, c = pix.shape
-    levels = T.default_levels(h, w)
-    steps = tuple(range(B.N_STEPS)) if cfg.steps else (0,)
-    cands = [(np.ascontiguousarray(q).copy(), quant) for q, quant in
-             B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels, bit_depth=8, steps=steps)]
     header = SimpleNamespace(height=h, width=w, channels=c, bit_depth=8, lossless=False, dtype=np.dtype(np.uint8))
     if c == 3 and cfg.colour == "sklt3":
         return sklt_curve(pix, budgets, rates, cfg)
+    cache = {}
+    side = N_RECON_CLS - 2 if cfg.recon == "energy" else 0  # offset bytes beyond the stream's two
     rows = []
     for budget, bpp in zip(budgets, rates):
+        levels = T.default_levels(h, w)
+        for max_bpp, lv in cfg.levels_low:
+            if bpp <= max_bpp:
+                levels = lv
+                break
+        if levels not in cache:
+            cache[levels] = front_end_candidates(pix, cfg, levels)
+        cands = cache[levels]
         best = None
         for q, quant in cands[: (len(cands) if bpp <= cfg.steps_max else 1)]:
-            plan = SimpleNamespace(wavelet="cdf97", levels=levels, offsets=quant.offsets, colour=quant.colour,
+            plan = SimpleNamespace(wavelet=cfg.wavelet, levels=levels, offsets=quant.offsets, colour=quant.colour,
                                    step=quant.step)
             hp, wp = q.shape[1:]
             weights = B.CoefficientWeights.for_stream(plan, header, hp, wp)
-            plane_weight = B.chroma_weights(quant.colour)[:c] * B.step_scale(quant.step)
-            payload, recon = encode(q, levels, quant.n_max, budget, cfg)
-            codes = decode(payload, q.shape, levels, quant.n_max, cfg)
+            plane_weight = B.chroma_weights(quant.colour)[:c] * quant.scale
+            payload, recon = encode(q, levels, quant.n_max, budget - side, cfg)
+            codes, mag, low = decode(payload, q.shape, levels, quant.n_max, cfg)
+            neg = (codes < 0).astype(np.uint8)
             values, buf = B.coefficient_buffer(q.shape)
             buf[...] = codes
-            coeffs = B.expand(values, buf, integer=False, frac_bits=quant.frac_bits, recon=recon, weights=weights,
+            coeffs = B.expand(values, buf, integer=False, frac_bits=quant.frac_bits,
+                              recon=recon if cfg.recon == "global" else (128, 128), weights=weights,
                               plane_weight=plane_weight)
+            if cfg.recon != "global":
+                apply_class_offsets(coeffs, mag, low, neg, recon, levels, cfg, weights, plane_weight,
+                                    quant.frac_bits)
             out = B.inverse_coefficients(coeffs, plan, header)
-            row = {"bytes": len(payload), "bpp": 8.0 * len(payload) / (h * w), "psnr": psnr(pix, out),
-                   "step": quant.step}
+            n_bytes = len(payload) + side
+            row = {"bytes": n_bytes, "bpp": 8.0 * n_bytes / (h * w), "psnr": psnr(pix, out),
+                   "step": quant.step, "levels": levels}
             if best is None or row["psnr"] > best["psnr"]:
                 best = row
         rows.append(best)
@@ -677,7 +1062,7 @@ def sklt_curve(pix: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[
             q = np.ascontiguousarray(np.trunc(fe.x * scale).astype(np.int32))
             n_max = int(np.abs(q).max()).bit_length() - 1
             payload, recon = encode(q, levels, n_max, budget - fe.side_bytes, cfg)
-            codes = decode(payload, q.shape, levels, n_max, cfg)
+            codes, _, _ = decode(payload, q.shape, levels, n_max, cfg)
             values, buf = B.coefficient_buffer(q.shape)
             buf[...] = codes
             coeffs = B.expand(values, buf, integer=False, frac_bits=frac, recon=recon, weights=weights,
@@ -710,13 +1095,18 @@ def spiht_curve(img: np.ndarray, rates, codec: str = "spiht") -> list[dict]:
     return rows
 
 
-def bd_lines(results: dict, mode: str, names: list[str], images: list[str]) -> list[str]:
+def bd_lines(results: dict, mode: str, names: list[str], images: list[str], reference: str = "") -> list[str]:
+    """Markdown table of the mean curves and the BD figures against spiht (and, with ``reference`` present in
+    the results for every image, e.g. ``codec:jpeg2000``, the BD-rate and BD-PSNR against it)."""
     rates = RATES_RGB if mode == "rgb" else RATES_GRAY
     base = results[mode]["spiht"]
+    ref = results[mode].get(reference, {}) if reference else {}
+    with_ref = bool(ref) and all(i in ref for i in images)
     lines = [f"### {mode} ({len(images)} images: {', '.join(images)})", "",
              "| coder | " + " | ".join(f"{r:g}" for r in rates)
-             + " | BD-PSNR vs spiht (mean curve, 0.1-1 bpp) | BD-rate vs spiht | mean per-image BD-PSNR | note |",
-             "|---|" + "---:|" * (len(rates) + 3) + "---|"]
+             + " | BD-PSNR vs spiht (mean curve, 0.1-1 bpp) | BD-rate vs spiht | mean per-image BD-PSNR"
+             + (f" | BD-rate vs {reference} | BD-PSNR vs {reference}" if with_ref else "") + " | note |",
+             "|---|" + "---:|" * (len(rates) + 3 + (2 if with_ref else 0)) + "---|"]
 
     def curve(per, only_bd):
         keep = [k for k, r in enumerate(rates) if r >= 0.1 or not only_bd]
@@ -738,10 +1128,17 @@ def bd_lines(results: dict, mode: str, names: list[str], images: list[str]) -> l
             warnings.simplefilter("ignore")
             d, r = bd_psnr(bb, bp, cb, cp), bd_rate(bb, bp, cb, cp)
             per_img = np.mean([bd_psnr(*pts(base[i]), *pts(per[i])) for i in images])
+        if with_ref:
+            rb, rp = curve(ref, True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ref_cells = f" | {bd_rate(rb, rp, cb, cp):+.2f}% | {bd_psnr(rb, rp, cb, cp):+.3f} dB"
+        else:
+            ref_cells = ""
         cells = " | ".join(f"{p:.2f}" for p in curve(per, False)[1])
         note = (CONFIGS[name].note if name in CONFIGS else f"`{name[6:]}` through the public API" + ("" if "+" in name else ", default options")
                 if name.startswith("codec:") else "today's spiht (ac), public API, default options")
-        lines.append(f"| `{name}` | {cells} | {d:+.3f} dB | {r:+.2f}% | {per_img:+.3f} dB | {note} |")
+        lines.append(f"| `{name}` | {cells} | {d:+.3f} dB | {r:+.2f}% | {per_img:+.3f} dB{ref_cells} | {note} |")
     return lines
 
 
@@ -751,7 +1148,7 @@ def breakdown(img: np.ndarray, bpp: float, cfg: Config) -> dict:
     pix = img if img.ndim == 3 else img[:, :, None]
     levels = T.default_levels(*pix.shape[:2])
     q, quant = next(B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels, bit_depth=8))
-    stats = np.zeros((N_CONTEXTS, 2), dtype=np.int64)
+    stats = np.zeros((N_ALL, 2), dtype=np.int64)
     budget = int(bpp * pix.shape[0] * pix.shape[1] / 8)
 
     def run(state, buf):
@@ -778,6 +1175,8 @@ def main() -> None:
     ap.add_argument("--mode", choices=("rgb", "gray", "both"), default="both")
     ap.add_argument("--configs", default="full")
     ap.add_argument("--out", type=Path, default=Path("/tmp/study_context_coder.json"))
+    ap.add_argument("--reference", default="codec:jpeg2000",
+                    help="a codec:NAME already in the results file: BD-rate and BD-PSNR against it too")
     ap.add_argument("--breakdown", type=float, default=None,
                     help="only print where the bits go at this rate (first config, first image, each mode)")
     ap.add_argument("--timing", action="store_true",
@@ -856,7 +1255,7 @@ def main() -> None:
             args.out.write_text(json.dumps(results))
     for mode in modes:
         images = sorted(set.intersection(*[set(v) for v in results[mode].values()]) & {f.stem for f in files})
-        print("\n".join(bd_lines(results, mode, names, images)))
+        print("\n".join(bd_lines(results, mode, names, images, args.reference)))
         print()
 
 
