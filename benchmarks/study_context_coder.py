@@ -640,6 +640,10 @@ class Config:
     recon: str = "global"  # 'global' (2 offsets) or 'energy' (8 offsets by neighbourhood class, 6 more bytes)
     mix: bool = False  # significance coded with a logistic mix of two context models (_ctx_b)
     mix_lr: float = 0.02
+    spin: int = 0  # decoder post-filter: cycle spinning over spin x spin shifts (gray; see cycle_spin)
+    spin_alpha: float = 1.0
+    spin_project: bool = False
+    prior_confidence: int = 12  # symbols the trained priors are worth (PRIOR_CONFIDENCE)
 
     @property
     def plain_front_end(self) -> bool:
@@ -684,6 +688,12 @@ CONFIGS = {c.name: c for c in [
            note="best + 8 reconstruction offsets by neighbourhood class (6 bytes more)"),
     Config("best-mix", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, note="best + significance by logistic mix of two context models"),
     Config("best-mix05", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, mix_lr=0.005, note="best-mix, mixer learning rate 0.005"),
+    Config("best-spin4", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, spin=4, spin_alpha=0.3, spin_project=True,
+           note="best + decoder post-filter: cycle spinning over 16 shifts, threshold 0.3 * 2**p, projection"),
+    Config("best-spin2", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, spin=2, spin_alpha=0.3, spin_project=True,
+           note="best-spin4 over 4 shifts"),
+    Config("best-pc32", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=32, note="best, priors worth 32 symbols (12)"),
+    Config("best-pc4", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=4, note="best, priors worth 4 symbols (12)"),
     Config("best-b68", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, wavelet="bior6.8", note="best with the bior6.8 wavelet"),
 ]}
 
@@ -706,7 +716,7 @@ def initial_mixer(cfg: Config) -> np.ndarray:
 
 def initial_models(cfg: Config) -> tuple[np.ndarray, np.ndarray]:
     if cfg.priors and cfg.name in PRIORS:
-        return models_from_priors(PRIORS[cfg.name], PRIOR_CONFIDENCE)
+        return models_from_priors(PRIORS[cfg.name], cfg.prior_confidence)
     return new_models(N_ALL)
 
 
@@ -936,13 +946,13 @@ def encode(coef: np.ndarray, levels: int, n_max: int, budget: int, cfg: Config) 
 
 
 def decode(payload: bytes, shape: tuple, levels: int, n_max: int, cfg: Config) -> tuple:
-    """Decoder codes (see :func:`final_codes`), and the decoded ``(mag, low)``."""
+    """Decoder codes (see :func:`final_codes`), the decoded ``(mag, low)`` and the plane where decoding stopped."""
     data, state = B.start_decoder(payload, True)
     dummy = np.zeros(shape, dtype=np.int32)
-    mag, low, neg, _ = run_coder(True, dummy, levels, n_max, state, data, cfg)
+    mag, low, neg, p_stop = run_coder(True, dummy, levels, n_max, state, data, cfg)
     codes = np.zeros(shape, dtype=np.int32)
     final_codes(mag, low, neg, codes)
-    return codes, mag, low
+    return codes, mag, low, p_stop
 
 
 def apply_class_offsets(coeffs: np.ndarray, mag: np.ndarray, low: np.ndarray, neg: np.ndarray, recon: tuple,
@@ -994,6 +1004,55 @@ def front_end_candidates(pix: np.ndarray, cfg: Config, levels: int) -> list:
     return out
 
 
+def cycle_spin(img: np.ndarray, mean: float, mag: np.ndarray, low: np.ndarray, p_stop: int, levels: int, wavelet: str,
+               scale: float, frac_bits: int, shifts: int, alpha: float, project: bool) -> np.ndarray:
+    """Decoder-only post-filter for gray images (no stream change): translation-invariant hard thresholding
+    of the decoded image (R. R. Coifman, D. L. Donoho, "Translation-invariant de-noising", 1995; as a
+    post-processor of compressed images, A. Nosratinia, "Enhancement of JPEG-compressed images by
+    re-application of JPEG", J. VLSI Signal Process. 27:69-79, 2001), then, with ``project``, a projection
+    onto the quantisation cells the stream decoded (consistent reconstruction: every coefficient of the
+    result back inside the interval the decoder knows it lies in).
+
+    ``img``: float64 (H, W) decoded image; ``mean``: the plane mean the front end removed.  For each of ``shifts**2`` shifts (dy, dx) the image is shifted
+    (symmetric extension at the top-left), transformed with the stream's wavelet and levels, every detail
+    coefficient whose magnitude in the coder's integer units is below ``alpha * 2**p_stop`` set to zero,
+    transformed back and shifted back; the estimates are averaged per pixel."""
+    h, w = img.shape
+    hp, wp = T.padded_shape(h, w, levels)
+    rowlev, collev = B.level_maps(hp, wp, levels)
+    table = T.synthesis_weight_table(wavelet, levels)
+    unit = table[rowlev[:, None], collev[None, :]] * scale * (1 << frac_bits)  # X * unit = coder's integer units
+    thr = alpha * float(1 << max(p_stop, 0))
+    ll = np.zeros((hp, wp), dtype=bool)
+    ll[: hp >> levels, : wp >> levels] = True
+    acc = np.zeros((h, w))
+    cnt = np.zeros((h, w))
+    for dy in range(shifts):
+        for dx in range(shifts):
+            x = np.pad(img, ((dy, 0), (dx, 0)), mode="symmetric")[:h, :w] - mean
+            X = T.forward(x, wavelet=wavelet, levels=levels)
+            X[(np.abs(X) * unit < thr) & ~ll] = 0.0
+            y = T.inverse(X, shape=(h, w), wavelet=wavelet, levels=levels) + mean
+            acc[: h - dy, : w - dx] += y[dy:, dx:]
+            cnt[: h - dy, : w - dx] += 1
+    out = acc / cnt
+    if project:
+        X = T.forward(out - mean, wavelet=wavelet, levels=levels)
+        v = X * unit
+        m = mag[0].astype(np.float64)
+        width = np.ldexp(1.0, low[0].astype(np.int64))
+        sig = m > 0
+        bound = float(1 << (max(p_stop, 0) + 1))
+        a = np.abs(v)
+        s = np.sign(v)
+        # significant: |v| in [m, m + 2**low], sign as decoded (the decoded value's sign: that of img's coefficient)
+        vd = T.forward(img - mean, wavelet=wavelet, levels=levels) * unit
+        sd = np.where(vd < 0, -1.0, 1.0)
+        v = np.where(sig, sd * np.clip(np.where(s == sd, a, 0.0), m, m + width), np.clip(v, -bound, bound))
+        out = T.inverse(v / unit, shape=(h, w), wavelet=wavelet, levels=levels) + mean
+    return out
+
+
 def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[dict]:
     """The study coder at each payload budget: bytes, decoded PSNR (the best quantiser step with ``cfg.steps``)."""
     pix = img if img.ndim == 3 else img[:, :, None]
@@ -1021,7 +1080,7 @@ def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list
             weights = B.CoefficientWeights.for_stream(plan, header, hp, wp)
             plane_weight = B.chroma_weights(quant.colour)[:c] * quant.scale
             payload, recon = encode(q, levels, quant.n_max, budget - side, cfg)
-            codes, mag, low = decode(payload, q.shape, levels, quant.n_max, cfg)
+            codes, mag, low, p_stop = decode(payload, q.shape, levels, quant.n_max, cfg)
             neg = (codes < 0).astype(np.uint8)
             values, buf = B.coefficient_buffer(q.shape)
             buf[...] = codes
@@ -1031,7 +1090,13 @@ def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list
             if cfg.recon != "global":
                 apply_class_offsets(coeffs, mag, low, neg, recon, levels, cfg, weights, plane_weight,
                                     quant.frac_bits)
-            out = B.inverse_coefficients(coeffs, plan, header)
+            if cfg.spin and c == 1:
+                img_f = B.inverse_coefficients(coeffs, plan, header, rounded=False)[:, :, 0]
+                post = cycle_spin(img_f, quant.offsets[0], mag, low, p_stop, levels, cfg.wavelet, quant.scale,
+                                  quant.frac_bits, cfg.spin, cfg.spin_alpha, cfg.spin_project)
+                out = np.clip(np.rint(post), 0, 255).astype(np.uint8)[:, :, None]
+            else:
+                out = B.inverse_coefficients(coeffs, plan, header)
             n_bytes = len(payload) + side
             row = {"bytes": n_bytes, "bpp": 8.0 * n_bytes / (h * w), "psnr": psnr(pix, out),
                    "step": quant.step, "levels": levels}
@@ -1062,7 +1127,7 @@ def sklt_curve(pix: np.ndarray, budgets: list[int], rates, cfg: Config) -> list[
             q = np.ascontiguousarray(np.trunc(fe.x * scale).astype(np.int32))
             n_max = int(np.abs(q).max()).bit_length() - 1
             payload, recon = encode(q, levels, n_max, budget - fe.side_bytes, cfg)
-            codes, _, _ = decode(payload, q.shape, levels, n_max, cfg)
+            codes, _, _, _ = decode(payload, q.shape, levels, n_max, cfg)
             values, buf = B.coefficient_buffer(q.shape)
             buf[...] = codes
             coeffs = B.expand(values, buf, integer=False, frac_bits=frac, recon=recon, weights=weights,
