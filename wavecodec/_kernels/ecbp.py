@@ -59,7 +59,7 @@ import numpy as np
 from numba import njit
 
 from .arith import STATE_DONE, code_decision
-from .jit import helper, kernel
+from .jit import array_helper, kernel
 from .jit import python_array_kernel as _pass
 
 N_BAND_CLS = 7
@@ -84,17 +84,37 @@ SUB_PASSES = (9830, 3277, 655)
 #: horizontal pair, the 4 diagonals, the parent, the sum of the 4 children.
 WEIGHTS = np.array([[2, 2, 1, 0, 0], [4, 2, 1, 2, 1], [2, 4, 1, 2, 1], [2, 2, 2, 2, 1]], dtype=np.int64)
 
-R0, R1, C0, C1, LEVEL, ORIENT, BCLS = range(7)
+R0, R1, C0, C1, LEVEL, ORIENT, BCLS, BLK0, NBW = range(9)
+
+#: Columns of the per-block counts (``blocks[c, k, :]``, uint8, 4 bytes per 4x4 block): the
+#: insignificant coefficients with a non-empty context ("open"), the significant ones, the open
+#: ones not yet visited by a significance sub-pass of the current plane ("to do"), and (encoder
+#: only) the bit length of the block's largest magnitude.
+OPEN, SIG, TODO, TOP = range(4)
 
 
 def band_table(hp: int, wp: int, levels: int) -> np.ndarray:
-    """One row per band, coarse to fine: ``r0, r1, c0, c1, level, orientation, band class``."""
+    """One row per band, coarse to fine: ``r0, r1, c0, c1, level, orientation, band class``,
+    then the index of the band's first 4x4 block and its number of blocks per row (the blocks
+    of all bands numbered in coding order: band by band, each in raster order)."""
     rows = [(0, hp >> levels, 0, wp >> levels, levels, 0, 0)]
     for k in range(levels, 0, -1):
         cls = 1 if k == 1 else (3 if k == 2 else 5)
         h0, h1, w0, w1 = hp >> k, hp >> (k - 1), wp >> k, wp >> (k - 1)
         rows += [(0, h0, w0, w1, k, 1, cls), (h0, h1, 0, w0, k, 2, cls), (h0, h1, w0, w1, k, 3, cls + 1)]
-    return np.array(rows, dtype=np.int64)
+    table = []
+    first = 0
+    for r0, r1, c0, c1, level, orient, cls in rows:
+        per_row = (c1 - c0 + 3) // 4
+        table.append((r0, r1, c0, c1, level, orient, cls, first, per_row))
+        first += per_row * ((r1 - r0 + 3) // 4)
+    return np.array(table, dtype=np.int64)
+
+
+def n_blocks(bands: np.ndarray) -> int:
+    """How many 4x4 blocks the bands of :func:`band_table` hold."""
+    last = bands[-1]
+    return int(last[BLK0] + last[NBW] * ((last[R1] - last[R0] + 3) // 4))
 
 
 @njit(cache=True, inline="always")
@@ -223,35 +243,75 @@ def _p_one(probs, ctx):
 
 
 @njit(cache=True, inline="always")
-def _now_significant(nz, c, i, j, r0, r1, c0, c1, level, orient, levels):
-    """Count ``(c, i, j)`` in the context of every coefficient whose magnitude energy includes it
-    (its 8 neighbours in the band, its children, its parent; an LL coefficient is the parent of the
-    three coarsest detail coefficients at its place): ``nz > 0`` exactly when the energy is not 0."""
+def _block_of(bands, b, i, j):
+    """Index of the 4x4 block of band ``b`` that holds ``(i, j)``."""
+    return bands[b, BLK0] + ((i - bands[b, R0]) >> 2) * bands[b, NBW] + ((j - bands[b, C0]) >> 2)
+
+
+@njit(cache=True, inline="always")
+def _count_member(nz, mag, blocks, bands, c, b, i, j):
+    """One more significant member in the context of ``(c, i, j)`` (of band ``b``); a coefficient
+    whose context stops being empty while it is insignificant joins its block's open and to-do counts."""
+    n = nz[c, i, j]
+    nz[c, i, j] = n + 1
+    if n == 0 and mag[c, i, j] == 0:
+        k = _block_of(bands, b, i, j)
+        blocks[c, k, OPEN] += 1
+        blocks[c, k, TODO] += 1
+
+
+@njit(cache=True, inline="always")
+def _now_significant(nz, mag, blocks, bands, b, c, i, j, r0, r1, c0, c1, level, orient, levels):
+    """Count ``(c, i, j)`` (of band ``b``) in the context of every coefficient whose magnitude energy
+    includes it (its 8 neighbours in the band, its children, its parent; an LL coefficient is the
+    parent of the three coarsest detail coefficients at its place): ``nz > 0`` exactly when the
+    energy is not 0.  Bands are numbered as in :func:`band_table`: the children's band is ``b + 3``,
+    the parent's ``b - 3`` (LL's children: bands 1-3)."""
     for di in range(-1, 2):
         for dj in range(-1, 2):
             ii = i + di
             jj = j + dj
             if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1:
-                nz[c, ii, jj] += 1
+                _count_member(nz, mag, blocks, bands, c, b, ii, jj)
     if orient == 0:
         if levels > 0:
-            nz[c, i, j + c1] += 1
-            nz[c, i + r1, j] += 1
-            nz[c, i + r1, j + c1] += 1
+            for o in range(1, 4):  # bands 1-3: (i, j + c1), (i + r1, j), (i + r1, j + c1)
+                _count_member(nz, mag, blocks, bands, c, o, i + (r1 if o >= 2 else 0), j + (c1 if o != 2 else 0))
         return
     if level > 1:
-        nz[c, 2 * i, 2 * j] += 1
-        nz[c, 2 * i, 2 * j + 1] += 1
-        nz[c, 2 * i + 1, 2 * j] += 1
-        nz[c, 2 * i + 1, 2 * j + 1] += 1
+        for di in range(2):
+            for dj in range(2):
+                _count_member(nz, mag, blocks, bands, c, b + 3, 2 * i + di, 2 * j + dj)
     if level < levels:
-        nz[c, i >> 1, j >> 1] += 1
+        _count_member(nz, mag, blocks, bands, c, b - 3, i >> 1, j >> 1)
+
+
+@array_helper
+def record_significant(mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c, i, j, p, s):
+    """``(c, i, j)`` of block ``k`` of band ``b`` became significant at plane ``p`` with sign ``s``:
+    its state, its block's counts and the contexts it belongs to (:func:`_now_significant`).
+
+    A call (compiled once, without reference counting), not inlined in Numba's IR at each of
+    the three places that code a sign: inlined, the passes took twice as long to compile
+    (it runs once per significant coefficient, where the call costs nothing measurable)."""
+    mag[c, i, j] = np.int32(1) << p
+    low[c, i, j] = p
+    neg[c, i, j] = s
+    blocks[c, k, SIG] += 1
+    if nz[c, i, j] != 0:
+        blocks[c, k, OPEN] -= 1
+        if seen[c, i, j] != stamp:
+            blocks[c, k, TODO] -= 1
+    r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+    _now_significant(nz, mag, blocks, bands, b, c, i, j, r0, r1, c0, c1, bands[b, LEVEL], bands[b, ORIENT],
+                     bands.shape[0] // 3)
 
 
 @njit(cache=True, inline="always")
-def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, nz, c, i, j, p,
-               r0, r1, c0, c1, level, orient, levels):
-    """Code the sign of a coefficient found significant at plane ``p`` and record it; ``(regs, done)``."""
+def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands, b, k,
+               stamp, c, i, j, p, r0, r1, c0, c1, level, orient, levels):
+    """Code the sign of a coefficient (of block ``k`` of band ``b``) found significant at plane ``p``
+    and record it; ``(regs, done)``."""
     sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
     s = 0
     if not decoding:
@@ -259,16 +319,13 @@ def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
     s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
     if s < 0:
         return regs, True
-    mag[c, i, j] = np.int32(1) << p
-    low[c, i, j] = p
-    neg[c, i, j] = s
-    _now_significant(nz, c, i, j, r0, r1, c0, c1, level, orient, levels)
+    record_significant(mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c, i, j, p, s)
     return regs, (not decoding) and state[STATE_DONE] != 0
 
 
 @njit(cache=True, inline="always")
-def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, nz, c, i, j, p, ctx,
-                       r0, r1, c0, c1, level, orient, levels):
+def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands,
+                       b, k, stamp, c, i, j, p, ctx, r0, r1, c0, c1, level, orient, levels):
     """Code the significance of ``(c, i, j)`` at plane ``p`` in ``ctx`` (and its sign); ``(regs, bit, done)``."""
     bit = 0
     if not decoding:
@@ -277,49 +334,61 @@ def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, m
     if bit < 0:
         return regs, 0, True
     if bit == 1:
-        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, nz, c, i, j,
-                                p, r0, r1, c0, c1, level, orient, levels)
+        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz,
+                                blocks, bands, b, k, stamp, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
         return regs, 1, done
     return regs, 0, (not decoding) and state[STATE_DONE] != 0
 
 
 @_pass
-def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, bands, wts,
-                     levels, p, c, p_min):
+def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands,
+                     wts, levels, p, c, p_min):
     """Significance of plane ``c``'s insignificant, not yet visited coefficients with a non-empty context
-    and a modelled probability of significance of at least ``p_min`` (2**-15 units); ``(regs, done)``."""
+    and a modelled probability of significance of at least ``p_min`` (2**-15 units); ``(regs, done)``.
+    Blocks with no such coefficient (to-do count 0) are skipped."""
     stamp = p + 1
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        k = bands[b, BLK0]
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
-                for i in range(bi, min(bi + 4, r1)):
-                    for j in range(bj, min(bj + 4, c1)):
-                        if nz[c, i, j] == 0 or mag[c, i, j] != 0 or seen[c, i, j] == stamp:
-                            continue
-                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
-                        ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
-                        if p_min > 0 and _p_one(probs, ctx) < p_min:
-                            continue
-                        seen[c, i, j] = stamp
-                        regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
-                                                             mag, low, neg, nz, c, i, j, p, ctx, r0, r1, c0, c1,
-                                                             level, orient, levels)
-                        if done:
-                            return regs, True
+                if blocks[c, k, TODO] != 0:
+                    for i in range(bi, min(bi + 4, r1)):
+                        for j in range(bj, min(bj + 4, c1)):
+                            if nz[c, i, j] == 0 or mag[c, i, j] != 0 or seen[c, i, j] == stamp:
+                                continue
+                            e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                            ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
+                            if p_min > 0 and _p_one(probs, ctx) < p_min:
+                                continue
+                            seen[c, i, j] = stamp
+                            blocks[c, k, TODO] -= 1
+                            regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats,
+                                                                 coef, mag, low, neg, seen, nz, blocks, bands, b, k,
+                                                                 stamp, c, i, j, p, ctx, r0, r1, c0, c1, level,
+                                                                 orient, levels)
+                            if done:
+                                return regs, True
+                k += 1
     return regs, False
 
 
 @_pass
-def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, bands, wts, levels, p, c):
-    """Bit ``p`` of every coefficient of plane ``c`` significant at a higher plane; ``(regs, done)``."""
+def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, blocks, bands, wts, levels, p,
+                    c):
+    """Bit ``p`` of every coefficient of plane ``c`` significant at a higher plane; ``(regs, done)``.
+    Blocks without a significant coefficient are skipped."""
     chroma = 1 if c > 0 else 0
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient = bands[b, LEVEL], bands[b, ORIENT]
+        k = bands[b, BLK0] - 1
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
+                k += 1
+                if blocks[c, k, SIG] == 0:
+                    continue
                 for i in range(bi, min(bi + 4, r1)):
                     for j in range(bj, min(bj + 4, c1)):
                         m = np.int64(mag[c, i, j])
@@ -352,34 +421,34 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
 
 
 @_pass
-def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, bands, wts, levels,
-                 p, c):
+def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands, wts,
+                 levels, p, c):
     """The remaining insignificant coefficients of plane ``c``, by 4x4 blocks, with a run decision for
-    blocks whose coefficients all have empty contexts; ``(regs, done)``."""
+    blocks whose coefficients all have empty contexts; ``(regs, done)``.
+
+    From the block counts: a block is empty (all contexts empty, nothing significant) when it holds
+    no open and no significant coefficient; it has nothing left to code when its significant
+    coefficients and its open ones visited by the sub-passes fill it."""
     stamp = p + 1
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        k = bands[b, BLK0] - 1
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
+                k += 1
                 ie = min(bi + 4, r1)
                 je = min(bj + 4, c1)
-                empty = True
-                for i in range(bi, ie):
-                    for j in range(bj, je):
-                        if nz[c, i, j] != 0 or mag[c, i, j] != 0 or seen[c, i, j] == stamp:
-                            empty = False
-                            break
-                    if not empty:
-                        break
                 n_left = (ie - bi) * (je - bj)
+                n_open = np.int64(blocks[c, k, OPEN])
+                n_sig = np.int64(blocks[c, k, SIG])
+                empty = n_open == 0 and n_sig == 0
+                if not empty and n_left - n_sig - n_open + blocks[c, k, TODO] == 0:
+                    continue
                 if empty:
                     any_sig = 0
-                    if not decoding:
-                        for i in range(bi, ie):
-                            for j in range(bj, je):
-                                if (_magnitude(coef, c, i, j) >> p) != 0:
-                                    any_sig = 1
+                    if not decoding and blocks[c, k, TOP] > p:
+                        any_sig = 1
                     ctx = RUN0 + _plane_cls(mag, c, bi, bj) * N_BAND_CLS + bcls
                     any_sig, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, any_sig)
                     if any_sig < 0:
@@ -396,20 +465,43 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                             continue
                         if empty and not found and n_left == 0:  # the run decision said one is: this one
                             regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag,
-                                                    low, neg, nz, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
+                                                    low, neg, seen, nz, blocks, bands, b, k, stamp, c, i, j, p, r0,
+                                                    r1, c0, c1, level, orient, levels)
                             if done:
                                 return regs, True
                             continue
                         e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
                         ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
-                                                             mag, low, neg, nz, c, i, j, p, ctx, r0, r1, c0, c1,
-                                                             level, orient, levels)
+                                                             mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c,
+                                                             i, j, p, ctx, r0, r1, c0, c1, level, orient, levels)
                         if done:
                             return regs, True
                         if bit == 1:
                             found = True
     return regs, False
+
+
+@kernel
+def block_magnitude_bits(coef, bands, blocks):
+    """Encoder side: the bit length of each 4x4 block's largest magnitude, into ``blocks[:, :, TOP]``
+    (a block becomes significant at plane ``p`` when it is above ``p``)."""
+    for c in range(coef.shape[0]):
+        for b in range(bands.shape[0]):
+            r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+            k = bands[b, BLK0]
+            for bi in range(r0, r1, 4):
+                for bj in range(c0, c1, 4):
+                    top = np.int64(0)
+                    for i in range(bi, min(bi + 4, r1)):
+                        for j in range(bj, min(bj + 4, c1)):
+                            top |= _magnitude(coef, c, i, j)
+                    n = 0
+                    while top != 0:
+                        top >>= 1
+                        n += 1
+                    blocks[c, k, TOP] = n
+                    k += 1
 
 
 @kernel
@@ -485,19 +577,23 @@ def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf
     """
     nc, hp, wp = mag.shape
     bands = band_table(hp, wp, levels)
+    blocks = np.zeros((nc, n_blocks(bands), 4), dtype=np.uint8)
+    if not decoding:
+        block_magnitude_bits(coef, bands, blocks)
     for p in range(n_max, -1, -1):
+        blocks[:, :, TODO] = blocks[:, :, OPEN]  # a new plane: every open coefficient is to do
         steps = [(0, t) for t in SUB_PASSES] + [(1, 0), (0, 0), (2, 0)]
         for kind, t in steps:
             for c in range(nc):
                 if kind == 0:
                     regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                  neg, seen, nz, bands, WEIGHTS, levels, p, c, t)
+                                                  neg, seen, nz, blocks, bands, WEIGHTS, levels, p, c, t)
                 elif kind == 1:
                     regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                 bands, WEIGHTS, levels, p, c)
+                                                 blocks, bands, WEIGHTS, levels, p, c)
                 else:
                     regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
-                                              seen, nz, bands, WEIGHTS, levels, p, c)
+                                              seen, nz, blocks, bands, WEIGHTS, levels, p, c)
                 if done:
                     return regs
         if on_plane is not None:
