@@ -68,7 +68,7 @@ import json
 import sys
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -104,7 +104,9 @@ N_CONTEXTS = SGN0 + N_SGN
 SIGB0 = N_CONTEXTS  # the second significance model of the mixing configurations (see _ctx_b)
 N_SIGB = N_BAND_CLS * 3 * 2 * 4 * 4
 TMP_CTX = SIGB0 + N_SIGB  # scratch model: a decision coded with a mixed probability
-N_ALL = TMP_CTX + 1
+SGN2_0 = TMP_CTX + 1  # sign contexts of sign_model=1 (see _sign_context2)
+N_SGN2 = 4 * 5 * 5 * 3 * 3
+N_ALL = SGN2_0 + N_SGN2
 N_MIX_SETS = N_NBR * N_PLANE_CLS * N_BAND_CLS
 
 # band table columns
@@ -243,6 +245,67 @@ def _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels):
 
 
 @njit(cache=True, inline="always")
+def _signed_class(v, t):
+    """-2..2: the sign of ``v`` and whether ``|v|`` is below ``3 t`` (weak) or not; 0 below ``t / 2``."""
+    a = -v if v < 0 else v
+    if 2 * a < t:
+        return 0
+    k = 1 if a < 3 * t else 2
+    return -k if v < 0 else k
+
+
+@njit(cache=True, inline="always")
+def _signed_mag(mag, neg, c, i, j):
+    m = np.int64(mag[c, i, j])
+    return -m if neg[c, i, j] else m
+
+
+@njit(cache=True, inline="always")
+def _sign_context2(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels, p):
+    """Sign context with magnitude-weighted neighbour signs: the signed sums of the known magnitudes of the
+    horizontal pair and of the vertical pair (5 classes each relative to 2**p: strong/weak negative, none,
+    weak/strong positive), the diagonal quadruple's (3 classes) and the parent's sign, x orientation."""
+    t = np.int64(1) << p
+    h = np.int64(0)
+    v = np.int64(0)
+    d = np.int64(0)
+    if j > c0:
+        h += _signed_mag(mag, neg, c, i, j - 1)
+    if j + 1 < c1:
+        h += _signed_mag(mag, neg, c, i, j + 1)
+    if i > r0:
+        v += _signed_mag(mag, neg, c, i - 1, j)
+        if j > c0:
+            d += _signed_mag(mag, neg, c, i - 1, j - 1)
+        if j + 1 < c1:
+            d += _signed_mag(mag, neg, c, i - 1, j + 1)
+    if i + 1 < r1:
+        v += _signed_mag(mag, neg, c, i + 1, j)
+        if j > c0:
+            d += _signed_mag(mag, neg, c, i + 1, j - 1)
+        if j + 1 < c1:
+            d += _signed_mag(mag, neg, c, i + 1, j + 1)
+    hc = _signed_class(h, t) + 2
+    vc = _signed_class(v, t) + 2
+    dc = _signed_class(d, t)
+    dc = 0 if dc == 0 else (1 if dc > 0 else 2)
+    ps = 0
+    if orient != 0:
+        if level < levels:
+            ps = _sgn(mag, neg, c, i >> 1, j >> 1)
+        else:
+            ps = _sgn(mag, neg, c, i - r0, j - c0)
+    return SGN2_0 + (((orient * 5 + hc) * 5 + vc) * 3 + dc) * 3 + (ps + 1)
+
+
+@njit(cache=True, inline="always")
+def _sctx(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels, p, sgm):
+    if sgm == 1 and c == 0:
+        return _sign_context2(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels, p)
+    return _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+
+
+@njit(cache=True, inline="always")
 def _magnitude(coef, c, i, j):
     x = np.int64(coef[c, i, j])
     return -x if x < 0 else x
@@ -326,7 +389,7 @@ def _ctx_b(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, p, bcls):
 
 @njit(cache=True)
 def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, c, i, j, p, ctx,
-                       r0, r1, c0, c1, level, orient, levels, cost, record, mixw, ctxb, mset, lr):
+                       r0, r1, c0, c1, level, orient, levels, cost, record, mixw, ctxb, mset, lr, sgm):
     """Code the significance of (c, i, j) at plane p in ``ctx`` and, if significant, its sign.
     Returns ``(regs, bit, done)``: bit 1 if it became significant.
 
@@ -363,7 +426,7 @@ def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, m
     if bit < 0 or (not decoding and state[STATE_DONE] != 0 and bit == 0):
         return regs, 0, True
     if bit == 1:
-        sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+        sctx = _sctx(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels, p, sgm)
         s = 0
         if not decoding:
             s = 1 if coef[c, i, j] < 0 else 0
@@ -388,7 +451,7 @@ def _p_one(probs, ctx):
 
 @njit(cache=True)
 def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts,
-                     levels, p, c, p_min, split, cost, mixw, lr):
+                     levels, p, c, p_min, split, cost, mixw, lr, sgm):
     """EBCOT pass 1 on plane c at bit-plane p: insignificant coefficients with a non-empty context
     (and, with ``p_min`` > 0, a modelled probability of significance of at least ``p_min``/2**15:
     sub-passes in order of expected distortion decrease per bit, as Li & Lei's RDE)."""
@@ -421,7 +484,7 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                         seen[c, i, j] = stamp
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
                                                              mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
-                                                             orient, levels, cost, True, mixw, ctxb, mset, lr)
+                                                             orient, levels, cost, True, mixw, ctxb, mset, lr, sgm)
                         if done:
                             return regs, True
     return regs, False
@@ -469,7 +532,7 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
 
 @njit(cache=True)
 def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts, levels, p,
-                 c, use_runs, split, cost, mixw, lr):
+                 c, use_runs, split, cost, mixw, lr, sgm):
     """EBCOT pass 3: the remaining insignificant coefficients, by 4x4 blocks, with a run decision for blocks
     whose coefficients all have empty contexts."""
     stamp = p + 1
@@ -524,7 +587,7 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                         ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls, split)
                         if empty and not found and n_left == 0:
                             # the run decision said one is significant: the last one is, without a decision
-                            sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+                            sctx = _sctx(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels, p, sgm)
                             s = 0
                             if not decoding:
                                 s = 1 if coef[c, i, j] < 0 else 0
@@ -556,14 +619,14 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                             else:
                                 blk_bits += _bits(probs, ctx, sb)
                             if sb:
-                                sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+                                sctx = _sctx(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels, p, sgm)
                                 blk_bits += _bits(probs, sctx, 1 if coef[c, i, j] < 0 else 0)
                                 n_found += 1
                                 fi = i
                                 fj = j
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
                                                              mag, low, neg, c, i, j, p, ctx, r0, r1, c0, c1, level,
-                                                             orient, levels, cost, not empty, mixw, ctxb, mset, lr)
+                                                             orient, levels, cost, not empty, mixw, ctxb, mset, lr, sgm)
                         if done:
                             return regs, True
                         if bit == 1:
@@ -640,9 +703,11 @@ class Config:
     recon: str = "global"  # 'global' (2 offsets) or 'energy' (8 offsets by neighbourhood class, 6 more bytes)
     mix: bool = False  # significance coded with a logistic mix of two context models (_ctx_b)
     mix_lr: float = 0.02
+    sign_model: int = 0  # 1: magnitude-weighted neighbour-sign contexts for gray/luma (_sign_context2)
     spin: int = 0  # decoder post-filter: cycle spinning over spin x spin shifts (gray; see cycle_spin)
     spin_alpha: float = 1.0
     spin_project: bool = False
+    spin_shrink: str = "hard"  # 'hard' thresholding or 'garrote'
     prior_confidence: int = 12  # symbols the trained priors are worth (PRIOR_CONFIDENCE)
 
     @property
@@ -692,6 +757,10 @@ CONFIGS = {c.name: c for c in [
            note="best + decoder post-filter: cycle spinning over 16 shifts, threshold 0.3 * 2**p, projection"),
     Config("best-spin2", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, spin=2, spin_alpha=0.3, spin_project=True,
            note="best-spin4 over 4 shifts"),
+    Config("best-sign", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, sign_model=1, note="best + magnitude-weighted sign contexts (900)"),
+    Config("best-all", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, rdoq=0.2, spin=4, spin_alpha=0.3, spin_project=True,
+           note="best + mix + rdoq20 + spin4"),
+    Config("best-enc", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, rdoq=0.2, note="best + mix + rdoq20 (no post-filter)"),
     Config("best-pc32", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=32, note="best, priors worth 32 symbols (12)"),
     Config("best-pc4", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=4, note="best, priors worth 4 symbols (12)"),
     Config("best-b68", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, wavelet="bior6.8", note="best with the bior6.8 wavelet"),
@@ -769,6 +838,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
     if mixw is None:
         mixw = initial_mixer(cfg)
     lr = float(cfg.mix_lr)
+    sgm = int(cfg.sign_model)
     regs = coder_registers(decoding, state)
     done = False
     p_stop = -1
@@ -779,7 +849,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
                 for c in range(nc):
                     regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
                                                   neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split,
-                                                  cost, mixw, lr)
+                                                  cost, mixw, lr, sgm)
                     if done:
                         break
                 if done:
@@ -797,7 +867,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
             for c in range(nc):
                 regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
                                               neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split,
-                                              cost, mixw, lr)
+                                              cost, mixw, lr, sgm)
                 if done:
                     break
             if done:
@@ -806,7 +876,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
             break
         for c in range(nc):
             regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen,
-                                      bands, wts, levels, p, c, cfg.runs, cfg.split, cost, mixw, lr)
+                                      bands, wts, levels, p, c, cfg.runs, cfg.split, cost, mixw, lr, sgm)
             if done:
                 break
         if done:
@@ -1005,7 +1075,8 @@ def front_end_candidates(pix: np.ndarray, cfg: Config, levels: int) -> list:
 
 
 def cycle_spin(img: np.ndarray, mean: float, mag: np.ndarray, low: np.ndarray, p_stop: int, levels: int, wavelet: str,
-               scale: float, frac_bits: int, shifts: int, alpha: float, project: bool) -> np.ndarray:
+               scale: float, frac_bits: int, shifts: int, alpha: float, project: bool,
+               shrink: str = "hard") -> np.ndarray:
     """Decoder-only post-filter for gray images (no stream change): translation-invariant hard thresholding
     of the decoded image (R. R. Coifman, D. L. Donoho, "Translation-invariant de-noising", 1995; as a
     post-processor of compressed images, A. Nosratinia, "Enhancement of JPEG-compressed images by
@@ -1031,7 +1102,12 @@ def cycle_spin(img: np.ndarray, mean: float, mag: np.ndarray, low: np.ndarray, p
         for dx in range(shifts):
             x = np.pad(img, ((dy, 0), (dx, 0)), mode="symmetric")[:h, :w] - mean
             X = T.forward(x, wavelet=wavelet, levels=levels)
-            X[(np.abs(X) * unit < thr) & ~ll] = 0.0
+            a = np.abs(X) * unit
+            if shrink == "hard":
+                X[(a < thr) & ~ll] = 0.0
+            else:  # non-negative garrote: x (1 - thr**2 / x**2) above the threshold (H.-Y. Gao, 1998)
+                g = np.where(a > thr, 1.0 - thr * thr / np.maximum(a * a, 1e-300), 0.0)
+                X = np.where(ll, X, X * g)
             y = T.inverse(X, shape=(h, w), wavelet=wavelet, levels=levels) + mean
             acc[: h - dy, : w - dx] += y[dy:, dx:]
             cnt[: h - dy, : w - dx] += 1
@@ -1093,7 +1169,7 @@ def study_curve(img: np.ndarray, budgets: list[int], rates, cfg: Config) -> list
             if cfg.spin and c == 1:
                 img_f = B.inverse_coefficients(coeffs, plan, header, rounded=False)[:, :, 0]
                 post = cycle_spin(img_f, quant.offsets[0], mag, low, p_stop, levels, cfg.wavelet, quant.scale,
-                                  quant.frac_bits, cfg.spin, cfg.spin_alpha, cfg.spin_project)
+                                  quant.frac_bits, cfg.spin, cfg.spin_alpha, cfg.spin_project, cfg.spin_shrink)
                 out = np.clip(np.rint(post), 0, 255).astype(np.uint8)[:, :, None]
             else:
                 out = B.inverse_coefficients(coeffs, plan, header)
@@ -1226,11 +1302,52 @@ def breakdown(img: np.ndarray, bpp: float, cfg: Config) -> dict:
         h = -(np.where(p1 > 0, p1 * np.log2(p1), 0) + np.where(p1 < 1, (1 - p1) * np.log2(1 - p1), 0))
     bits = n * h
     parts = {"significance": (SIG0, RUN0), "run": (RUN0, REF0), "refinement": (REF0, SGN0),
-             "sign": (SGN0, N_CONTEXTS)}
+             "sign": (SGN0, N_CONTEXTS), "sign (sign_model=1)": (SGN2_0, N_ALL),
+             "significance (mix=True, as coded)": (TMP_CTX, TMP_CTX + 1)}
     out = {"payload_bits": 8 * len(payload)}
     for k, (a, b) in parts.items():
         out[k] = {"symbols": int(n[a:b].sum()), "bits": float(bits[a:b].sum())}
     return out
+
+
+def cost_table(kodak: Path, names: list[str]) -> None:
+    """Encode and decode seconds of the study coder per configuration (kodim01 gray, step 0, median of 3;
+    the post-filter counted in the decode; the step search's candidates multiply the encode)."""
+    img = load(kodak / "kodim01.png", "gray")
+    pix = img[:, :, None]
+    h, w = img.shape
+    header = SimpleNamespace(height=h, width=w, channels=1, bit_depth=8, lossless=False, dtype=np.dtype(np.uint8))
+    for name in names:
+        cfg = CONFIGS[name]
+        levels = T.default_levels(h, w)
+        q, quant = front_end_candidates(pix, replace(cfg, steps=False), levels)[0]
+        plan = SimpleNamespace(wavelet=cfg.wavelet, levels=levels, offsets=quant.offsets, colour=quant.colour,
+                               step=quant.step)
+        weights = B.CoefficientWeights.for_stream(plan, header, *q.shape[1:])
+        line = []
+        for bpp in (0.25, 1.0):
+            budget = int(bpp * h * w / 8)
+            enc, dec = [], []
+            for rep in range(4):
+                t0 = time.perf_counter()
+                payload, recon = encode(q, levels, quant.n_max, budget, cfg)
+                t1 = time.perf_counter()
+                codes, mag, low, p_stop = decode(payload, q.shape, levels, quant.n_max, cfg)
+                values, buf = B.coefficient_buffer(q.shape)
+                buf[...] = codes
+                coeffs = B.expand(values, buf, integer=False, frac_bits=quant.frac_bits,
+                                  recon=recon if cfg.recon == "global" else (128, 128), weights=weights,
+                                  plane_weight=np.array([quant.scale]))
+                img_f = B.inverse_coefficients(coeffs, plan, header, rounded=False)[:, :, 0]
+                if cfg.spin:
+                    cycle_spin(img_f, quant.offsets[0], mag, low, p_stop, levels, cfg.wavelet, quant.scale,
+                               quant.frac_bits, cfg.spin, cfg.spin_alpha, cfg.spin_project, cfg.spin_shrink)
+                t2 = time.perf_counter()
+                if rep:  # the first run compiles
+                    enc.append(t1 - t0)
+                    dec.append(t2 - t1)
+            line.append(f"{bpp} bpp: encode {np.median(enc):.3f} s, decode {np.median(dec):.3f} s")
+        print(f"{name}: " + "; ".join(line), flush=True)
 
 
 def main() -> None:
@@ -1247,8 +1364,16 @@ def main() -> None:
     ap.add_argument("--timing", action="store_true",
                     help="only time encode and decode of spiht and ecbp on kodim01 at 1 and 0.25 bpp (median of 5;"
                          " run under flock /tmp/measuring.lock)")
+    ap.add_argument("--only", default="", help="comma-separated image stems: only these of the selected images")
+    ap.add_argument("--cost", action="store_true",
+                    help="only time the study coder's encode and decode (with any post-filter) of each config on"
+                         " kodim01 gray at 0.25 and 1 bpp, one quantiser step, median of 3 (run under flock"
+                         " /tmp/measuring.lock)")
     args = ap.parse_args()
     files = sorted(args.kodak.glob("kodim*.png"))
+    if args.cost:
+        cost_table(args.kodak, [n for n in args.configs.split(",") if n])
+        return
     if args.timing:
         for mode in ("rgb", "gray"):
             img = load(args.kodak / "kodim01.png", mode)
@@ -1283,6 +1408,8 @@ def main() -> None:
     if args.images < len(files):  # spread over the set (6: kodim01, 06, 10, 15, 19, 24)
         idx = np.linspace(0, len(files) - 1, args.images).round().astype(int)
         files = [files[i] for i in idx]
+    if args.only:  # a subset of the selected images (to split a run over processes; merge the results files)
+        files = [f for f in files if f.stem in args.only.split(",")]
     names = [n for n in args.configs.split(",") if n]
     results = json.loads(args.out.read_text()) if args.out.exists() else {}
     modes = ("rgb", "gray") if args.mode == "both" else (args.mode,)
