@@ -124,8 +124,16 @@ def _magnitude(coef, c, i, j):
 
 
 @njit(cache=True, inline="always")
-def _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts):
-    """Weighted sum of the known magnitudes around ``(c, i, j)`` (Wu's Delta)."""
+def _band_weights(wts, orient):
+    """The :data:`WEIGHTS` row of orientation ``orient`` as a tuple (locals of a band's loop: read
+    from the array at every coefficient, they were reloaded after every store)."""
+    return (wts[orient, 0], wts[orient, 1], wts[orient, 2], wts[orient, 3], wts[orient, 4])
+
+
+@njit(cache=True, inline="always")
+def _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w):
+    """Weighted sum of the known magnitudes around ``(c, i, j)`` (Wu's Delta; ``w`` from
+    :func:`_band_weights`) and the count of significant 8-neighbours: ``(energy, count)``."""
     up = i > r0
     dn = i + 1 < r1
     lf = j > c0
@@ -133,53 +141,72 @@ def _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts):
     v = np.int64(0)
     h = np.int64(0)
     d = np.int64(0)
+    n = 0
     if up:
-        v += mag[c, i - 1, j]
+        x = np.int64(mag[c, i - 1, j])
+        v += x
+        n += x != 0
         if lf:
-            d += mag[c, i - 1, j - 1]
+            x = np.int64(mag[c, i - 1, j - 1])
+            d += x
+            n += x != 0
         if rt:
-            d += mag[c, i - 1, j + 1]
+            x = np.int64(mag[c, i - 1, j + 1])
+            d += x
+            n += x != 0
     if dn:
-        v += mag[c, i + 1, j]
+        x = np.int64(mag[c, i + 1, j])
+        v += x
+        n += x != 0
         if lf:
-            d += mag[c, i + 1, j - 1]
+            x = np.int64(mag[c, i + 1, j - 1])
+            d += x
+            n += x != 0
         if rt:
-            d += mag[c, i + 1, j + 1]
+            x = np.int64(mag[c, i + 1, j + 1])
+            d += x
+            n += x != 0
     if lf:
-        h += mag[c, i, j - 1]
+        x = np.int64(mag[c, i, j - 1])
+        h += x
+        n += x != 0
     if rt:
-        h += mag[c, i, j + 1]
-    e = wts[orient, 0] * v + wts[orient, 1] * h + wts[orient, 2] * d
+        x = np.int64(mag[c, i, j + 1])
+        h += x
+        n += x != 0
+    e = w[0] * v + w[1] * h + w[2] * d
     if orient != 0:
         if level < levels:
-            e += wts[orient, 3] * mag[c, i >> 1, j >> 1]
+            e += w[3] * mag[c, i >> 1, j >> 1]
         else:
-            e += wts[orient, 3] * mag[c, i - r0, j - c0]  # the LL coefficient at the same place
+            e += w[3] * mag[c, i - r0, j - c0]  # the LL coefficient at the same place
         if level > 1:
             i2 = 2 * i
             j2 = 2 * j
-            e += wts[orient, 4] * (np.int64(mag[c, i2, j2]) + mag[c, i2, j2 + 1] + mag[c, i2 + 1, j2]
-                                   + mag[c, i2 + 1, j2 + 1])
-    return e
+            e += w[4] * (np.int64(mag[c, i2, j2]) + mag[c, i2, j2 + 1] + mag[c, i2 + 1, j2] + mag[c, i2 + 1, j2 + 1])
+    return e, n
 
 
 @njit(cache=True, inline="always")
 def _dclass(e, p):
-    """Half-octave class of ``e`` relative to ``2**p``: 0 if ``e == 0``, else 1..N_DCLS-1."""
+    """Half-octave class of ``e`` relative to ``2**p``: 0 if ``e == 0``, else 1..N_DCLS-1
+    (1 below ``2**p``; then ``2 * (b - p) + h + 1`` for ``b = floor(log2 e)`` and ``h`` the bit
+    below the leading one, at most ``N_DCLS - 1``: only ``e >> p`` below 64 needs its bit length)."""
     if e == 0:
         return 0
-    b = np.int64(0)
-    t = e
+    t = e >> p
+    if t == 0:
+        return 1
+    if t >= 64:
+        return N_DCLS - 1
+    bt = np.int64(0)  # floor(log2 t), at most 5
     while t > 1:
         t >>= 1
-        b += 1
+        bt += 1
+    b = bt + p
     half = (e >> (b - 1)) & 1 if b >= 1 else 0
-    rel = 2 * (b - p) + half
-    if rel < 0:
-        return 1
-    if rel + 1 > N_DCLS - 1:
-        return N_DCLS - 1
-    return rel + 1
+    rel = 2 * bt + half + 1
+    return rel if rel < N_DCLS - 1 else N_DCLS - 1
 
 
 @njit(cache=True, inline="always")
@@ -190,18 +217,22 @@ def _plane_cls(mag, c, i, j):
 
 
 @njit(cache=True, inline="always")
-def _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls):
-    n = 0
-    if e != 0:
-        for di in range(-1, 2):
-            for dj in range(-1, 2):
-                ii = i + di
-                jj = j + dj
-                if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1 and mag[c, ii, jj] != 0:
-                    n += 1
-        if n > 2:
-            n = 2
-    return SIG0 + ((n * N_PLANE_CLS + _plane_cls(mag, c, i, j)) * N_BAND_CLS + bcls) * N_DCLS + _dclass(e, p)
+def _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w, p):
+    """The neighbourhood part of the significance context of insignificant ``(c, i, j)`` at plane
+    ``p``: ``n * N_DCLS + d`` (below 36), ``n`` the count of significant 8-neighbours (0, 1, 2+),
+    ``d`` the class of the magnitude energy (:func:`_energy`)."""
+    e, n = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w)
+    if n > 2:
+        n = 2
+    return n * N_DCLS + _dclass(e, p)
+
+
+@njit(cache=True, inline="always")
+def _sig_ctx(mag, c, i, j, cls, bcls):
+    """The significance context of ``(c, i, j)`` from its :func:`_sig_class` ``cls``, its plane class
+    and its band class."""
+    n = cls // N_DCLS
+    return SIG0 + ((n * N_PLANE_CLS + _plane_cls(mag, c, i, j)) * N_BAND_CLS + bcls) * N_DCLS + cls - n * N_DCLS
 
 
 @njit(cache=True, inline="always")
@@ -249,47 +280,57 @@ def _block_of(bands, b, i, j):
 
 
 @njit(cache=True, inline="always")
-def _count_member(nz, mag, blocks, bands, c, b, i, j):
-    """One more significant member in the context of ``(c, i, j)`` (of band ``b``); a coefficient
-    whose context stops being empty while it is insignificant joins its block's open and to-do counts."""
-    n = nz[c, i, j]
-    nz[c, i, j] = n + 1
-    if n == 0 and mag[c, i, j] == 0:
-        k = _block_of(bands, b, i, j)
-        blocks[c, k, OPEN] += 1
-        blocks[c, k, TODO] += 1
+def _member_changed(nz, mag, seen, blocks, bands, c, b, i, j, newly_significant):
+    """A member of the context of ``(c, i, j)`` (of band ``b``) changed its magnitude: the cached
+    context of an insignificant ``(c, i, j)`` is stale.  When the member has just become significant,
+    one more in ``nz``; a coefficient whose context stops being empty while it is insignificant
+    joins its block's open and to-do counts."""
+    if seen[c, i, j] < 0:
+        seen[c, i, j] = 0
+    if newly_significant:
+        n = nz[c, i, j]
+        nz[c, i, j] = n + 1
+        if n == 0 and mag[c, i, j] == 0:
+            k = _block_of(bands, b, i, j)
+            blocks[c, k, OPEN] += 1
+            blocks[c, k, TODO] += 1
 
 
-@njit(cache=True, inline="always")
-def _now_significant(nz, mag, blocks, bands, b, c, i, j, r0, r1, c0, c1, level, orient, levels):
-    """Count ``(c, i, j)`` (of band ``b``) in the context of every coefficient whose magnitude energy
-    includes it (its 8 neighbours in the band, its children, its parent; an LL coefficient is the
-    parent of the three coarsest detail coefficients at its place): ``nz > 0`` exactly when the
-    energy is not 0.  Bands are numbered as in :func:`band_table`: the children's band is ``b + 3``,
-    the parent's ``b - 3`` (LL's children: bands 1-3)."""
+@array_helper
+def context_member_changed(nz, mag, seen, blocks, bands, b, c, i, j, newly_significant):
+    """The magnitude of ``(c, i, j)`` (of band ``b``) changed: :func:`_member_changed` for every
+    coefficient whose magnitude energy includes it (its 8 neighbours in the band, its children, its
+    parent; an LL coefficient is the parent of the three coarsest detail coefficients at its place).
+    With ``newly_significant``, ``nz > 0`` stays exactly "the energy is not 0".  Bands are numbered
+    as in :func:`band_table`: the children's band is ``b + 3``, the parent's ``b - 3`` (LL's
+    children: bands 1-3)."""
+    r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
+    level, orient, levels = bands[b, LEVEL], bands[b, ORIENT], bands.shape[0] // 3
     for di in range(-1, 2):
         for dj in range(-1, 2):
             ii = i + di
             jj = j + dj
             if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1:
-                _count_member(nz, mag, blocks, bands, c, b, ii, jj)
+                _member_changed(nz, mag, seen, blocks, bands, c, b, ii, jj, newly_significant)
     if orient == 0:
         if levels > 0:
             for o in range(1, 4):  # bands 1-3: (i, j + c1), (i + r1, j), (i + r1, j + c1)
-                _count_member(nz, mag, blocks, bands, c, o, i + (r1 if o >= 2 else 0), j + (c1 if o != 2 else 0))
+                _member_changed(nz, mag, seen, blocks, bands, c, o, i + (r1 if o >= 2 else 0),
+                                j + (c1 if o != 2 else 0), newly_significant)
         return
     if level > 1:
         for di in range(2):
             for dj in range(2):
-                _count_member(nz, mag, blocks, bands, c, b + 3, 2 * i + di, 2 * j + dj)
+                _member_changed(nz, mag, seen, blocks, bands, c, b + 3, 2 * i + di, 2 * j + dj,
+                                newly_significant)
     if level < levels:
-        _count_member(nz, mag, blocks, bands, c, b - 3, i >> 1, j >> 1)
+        _member_changed(nz, mag, seen, blocks, bands, c, b - 3, i >> 1, j >> 1, newly_significant)
 
 
 @array_helper
 def record_significant(mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c, i, j, p, s):
     """``(c, i, j)`` of block ``k`` of band ``b`` became significant at plane ``p`` with sign ``s``:
-    its state, its block's counts and the contexts it belongs to (:func:`_now_significant`).
+    its state, its block's counts and the contexts it belongs to (:func:`context_member_changed`).
 
     A call (compiled once, without reference counting), not inlined in Numba's IR at each of
     the three places that code a sign: inlined, the passes took twice as long to compile
@@ -302,9 +343,7 @@ def record_significant(mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c, i
         blocks[c, k, OPEN] -= 1
         if seen[c, i, j] != stamp:
             blocks[c, k, TODO] -= 1
-    r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
-    _now_significant(nz, mag, blocks, bands, b, c, i, j, r0, r1, c0, c1, bands[b, LEVEL], bands[b, ORIENT],
-                     bands.shape[0] // 3)
+    context_member_changed(nz, mag, seen, blocks, bands, b, c, i, j, True)
 
 
 @njit(cache=True, inline="always")
@@ -350,6 +389,7 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        w = _band_weights(wts, orient)
         k = bands[b, BLK0]
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
@@ -358,8 +398,13 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                         for j in range(bj, min(bj + 4, c1)):
                             if nz[c, i, j] == 0 or mag[c, i, j] != 0 or seen[c, i, j] == stamp:
                                 continue
-                            e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
-                            ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
+                            if seen[c, i, j] == -stamp:  # computed by an earlier sub-pass, still valid
+                                cls = np.int64(neg[c, i, j])
+                            else:
+                                cls = _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w, p)
+                                seen[c, i, j] = -stamp
+                                neg[c, i, j] = cls
+                            ctx = _sig_ctx(mag, c, i, j, cls, bcls)
                             if p_min > 0 and _p_one(probs, ctx) < p_min:
                                 continue
                             seen[c, i, j] = stamp
@@ -375,14 +420,15 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
 
 
 @_pass
-def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, blocks, bands, wts, levels, p,
-                    c):
+def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, seen, nz, blocks, bands, wts,
+                    levels, p, c):
     """Bit ``p`` of every coefficient of plane ``c`` significant at a higher plane; ``(regs, done)``.
     Blocks without a significant coefficient are skipped."""
     chroma = 1 if c > 0 else 0
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient = bands[b, LEVEL], bands[b, ORIENT]
+        w = _band_weights(wts, orient)
         k = bands[b, BLK0] - 1
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
@@ -395,7 +441,7 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                         if (m >> (p + 1)) == 0:
                             continue
                         first = 1 if (m >> (p + 2)) == 0 else 0
-                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
+                        e, _ = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w)
                         if e == 0:
                             ecls = 0
                         elif e < m:
@@ -415,6 +461,8 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                             return regs, True
                         mag[c, i, j] = np.int32(m | (bit << p))
                         low[c, i, j] = p
+                        if bit == 1:
+                            context_member_changed(nz, mag, seen, blocks, bands, b, c, i, j, False)
                         if not decoding and state[STATE_DONE] != 0:
                             return regs, True
     return regs, False
@@ -433,6 +481,7 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
+        w = _band_weights(wts, orient)
         k = bands[b, BLK0] - 1
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
@@ -470,8 +519,11 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                             if done:
                                 return regs, True
                             continue
-                        e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
-                        ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls)
+                        if nz[c, i, j] == 0:  # empty context: energy 0, no significant neighbour
+                            ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS
+                        else:
+                            ctx = _sig_ctx(mag, c, i, j, _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient,
+                                                                    levels, w, p), bcls)
                         regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
                                                              mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c,
                                                              i, j, p, ctx, r0, r1, c0, c1, level, orient, levels)
@@ -590,7 +642,7 @@ def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf
                                                   neg, seen, nz, blocks, bands, WEIGHTS, levels, p, c, t)
                 elif kind == 1:
                     regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                 blocks, bands, WEIGHTS, levels, p, c)
+                                                 seen, nz, blocks, bands, WEIGHTS, levels, p, c)
                 else:
                     regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
                                               seen, nz, blocks, bands, WEIGHTS, levels, p, c)
