@@ -90,6 +90,7 @@ VARIANTS = {
     "vq-dct": ("vq-dct", {}, False),
     "vq-dct-shared-codebook": ("vq-dct", {"codebook": "shared"}, False),
     "ecbp": ("ecbp", {}, True),
+    "ecbp-subband-klt": ("ecbp", {"colour": "subband-klt"}, False),
 }
 
 RATES = (0.25, 1.0)  # bpp: 0.25 exercises the quantiser-step search (<= 0.3 bpp), 1.0 does not

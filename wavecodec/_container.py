@@ -265,6 +265,10 @@ class ParamWriter:
         self._buf += struct.pack("<b", int(v))
         return self
 
+    def i16(self, v: int) -> "ParamWriter":
+        self._buf += struct.pack("<h", int(v))
+        return self
+
     def i32(self, v: int) -> "ParamWriter":
         self._buf += struct.pack("<i", int(v))
         return self
@@ -308,6 +312,9 @@ class ParamReader:
 
     def i8(self, what: str) -> int:
         return struct.unpack("<b", self._take(1, what))[0]
+
+    def i16(self, what: str) -> int:
+        return struct.unpack("<h", self._take(2, what))[0]
 
     def i32(self, what: str) -> int:
         return struct.unpack("<i", self._take(4, what))[0]

@@ -29,9 +29,13 @@ from .._kernels import coefficients as _coef
 from .._progress import current_mapping, mapped_span, report_progress
 from .._registry import Codec, EncodeTarget, ImageSpec, Option
 from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError
+from . import _subband_klt as _sklt
 from ._options import check_levels_option, check_wavelet_option
 
-COLOUR_NONE, COLOUR_ICT, COLOUR_RCT = 0, 1, 2
+COLOUR_NONE, COLOUR_ICT, COLOUR_RCT, COLOUR_SKLT = 0, 1, 2, 3
+#: the ``colour`` option's values (lossy colour images) and their colour-transform codes
+COLOUR_TRANSFORMS = {"ict": COLOUR_ICT, "subband-klt": COLOUR_SKLT}
+COLOUR_NAMES = {COLOUR_NONE: None, COLOUR_ICT: "ICT", COLOUR_RCT: "RCT", COLOUR_SKLT: "subband KLT"}
 MAX_PLANE = 30  # int32 magnitudes
 N_STEPS = 4  # quantiser steps 2**(-k/4), k = 0..3, searched by the encoder
 SEARCH_MAX_BPP = 0.3  # step_search="auto" searches up to this rate (cheap there, and it pays most)
@@ -42,19 +46,22 @@ MAX_PAD = 16  # padded tree layout: at most this many times the image area (+1 M
 class Quantised:
     """What :func:`forward_coefficients` did to one candidate: the codecs' parameter blocks store it."""
 
-    colour: int  # COLOUR_NONE, COLOUR_ICT or COLOUR_RCT
+    colour: int  # COLOUR_NONE, COLOUR_ICT, COLOUR_RCT or COLOUR_SKLT
     frac_bits: int
     n_max: int  # top bit-plane, -1 if all coefficients are 0
     offsets: list  # per-plane mean removed before the transform (float lossy, int lossless)
     step: int = 0  # quantiser step 2**(-step/4) (0 = the plain bit-planes)
+    rotations: tuple = ()  # COLOUR_SKLT: the stored quaternion of each group (:mod:`._subband_klt`)
 
 
-def read_transform_fields(r: ParamReader, header: Header, name: str) -> tuple[str, int, int]:
+def read_transform_fields(r: ParamReader, header: Header, name: str,
+                          colours: tuple[int, ...] = (COLOUR_ICT,)) -> tuple[str, int, int]:
     """Read and check the wavelet, level count and colour transform of a bit-plane codec's block.
 
     Shared by SPIHT, EZW and IMP1EZW: the wavelet must be known, the padded tree
     layout bounded, the colour transform must match the channel count, and the
     lossless flag must go with the reversible transforms (and only with them).
+    ``colours``: the lossy colour transforms the codec implements.
     """
     wavelet = r.text("wavelet")
     try:
@@ -66,10 +73,12 @@ def read_transform_fields(r: ParamReader, header: Header, name: str) -> tuple[st
         check_padding(levels, header.height, header.width)
     except InvalidArgumentError as exc:
         raise CorruptStreamError(f"{name} stream: {exc}") from None
-    colour = r.u8("colour transform", 0, 2)
+    colour = r.u8("colour transform", 0, COLOUR_SKLT)
+    if colour == COLOUR_SKLT and colour not in colours:
+        raise CorruptStreamError(f"{name} stream: colour transform {colour} is not one of this codec's")
     if (colour != COLOUR_NONE) != (header.channels == 3):
         raise CorruptStreamError(f"{name} stream: colour transform does not match the channel count")
-    if header.lossless and (wavelet != "legall53" or colour == COLOUR_ICT):
+    if header.lossless and (wavelet != "legall53" or colour in (COLOUR_ICT, COLOUR_SKLT)):
         raise CorruptStreamError(f"{name} stream: lossless flag with an irreversible transform")
     if not header.lossless and (colour == COLOUR_RCT or wavelet == "legall53"):
         raise CorruptStreamError(f"{name} stream: reversible transform in a lossy stream")
@@ -113,7 +122,13 @@ def level_maps(hp: int, wp: int, levels: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def chroma_weights(colour: int) -> np.ndarray:
-    """Scale of each plane before quantisation: sqrt of the plane's synthesis gain to RGB, Y = 1."""
+    """Scale of each plane before quantisation: sqrt of the plane's synthesis gain to RGB, Y = 1.
+
+    The subband KLT's planes are orthonormal rotations of RGB: an error ``e`` in one
+    adds ``e**2 / 3`` to the mean squared error over the three channels, where the
+    ICT's Y adds ``e**2`` (:func:`wavecodec.transform.ict_synthesis_gains`)."""
+    if colour == COLOUR_SKLT:
+        return np.full(3, np.sqrt(1.0 / 3.0))
     if colour != COLOUR_ICT:
         return np.ones(3)
     g = T.ict_synthesis_gains()
@@ -143,8 +158,9 @@ def _blocks(n: int):
     return ((a, min(a + _CHUNK, n)) for a in range(0, n, _CHUNK))
 
 
-def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int) -> tuple[np.ndarray, list, int]:
-    """Lossy front end: ``(base, offsets, colour)``.
+def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int,
+                           colour_transform: str = "ict") -> tuple[np.ndarray, list, int, tuple]:
+    """Lossy front end: ``(base, offsets, colour, rotations)``.
 
     ``base`` is a 1-D float64 array owning ``C * hp * wp`` samples: the coefficients
     in tree layout (C, hp, wp), each scaled by its synthesis weight and its plane's
@@ -154,18 +170,26 @@ def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int) -> 
     needs ``base`` (8 bytes per sample) and block-sized temporaries; the colour
     transform and the weighting run by blocks of rows and by bands.  (Same
     arithmetic, element for element, as transforming whole planes.)
+
+    ``colour_transform="subband-klt"`` (colour): the RGB planes are transformed and
+    weighted, then each group of levels is rotated into its principal axes
+    (:mod:`._subband_klt`; ``rotations`` are the stored quaternions), and every
+    plane gets the chroma weight of an orthonormal plane.
     """
     h, w, c = pixels.shape
     hp, wp = T.padded_shape(h, w, levels)
-    colour = COLOUR_ICT if c == 3 else COLOUR_NONE
+    colour = COLOUR_NONE if c == 1 else COLOUR_TRANSFORMS[colour_transform]
     base = np.empty(c * hp * wp)
     x = base.reshape(c, hp, wp)
     in_place = wavelet in T.LIFTING_WAVELETS and (hp, wp) == (h, w)
     planes = x if in_place else np.empty((c, h, w))
-    if c == 3:
+    if colour == COLOUR_ICT:
         rows = _block_rows(w)
         for r0 in range(0, h, rows):
             planes[:, r0 : r0 + rows] = T.ict_forward(pixels[r0 : r0 + rows])
+    elif colour == COLOUR_SKLT:
+        for k in range(3):
+            planes[k] = pixels[:, :, k]
     else:
         planes[0] = pixels[:, :, 0]
     offsets = []
@@ -183,9 +207,15 @@ def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int) -> 
         for r, r0, r1 in T.level_ranges(hp, levels):
             for cc, c0, c1 in T.level_ranges(wp, levels):
                 x[k, r0:r1, c0:c1] *= table[r, cc]
-        if weights[k] != 1.0:  # (gray and luma: no pass over the plane for nothing)
+        if weights[k] != 1.0 and colour != COLOUR_SKLT:  # (gray and luma: no pass over the plane for nothing)
             x[k] *= weights[k]
-    return base, offsets, colour
+    rotations = ()
+    if colour == COLOUR_SKLT:
+        rowlev, collev = level_maps(hp, wp, levels)
+        rotations = _sklt.fit(x, rowlev, collev)
+        _sklt.rotate(x, rowlev, collev, rotations, inverse=False)
+        x *= weights[0]
+    return base, offsets, colour, rotations
 
 
 def _quantise(x: np.ndarray, factor: float, out: np.ndarray) -> int:
@@ -237,7 +267,8 @@ def _lossless_coefficients(pixels: np.ndarray, *, levels: int, bit_depth: int) -
 
 
 def forward_coefficients(
-    pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int, steps: tuple = (0,)
+    pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int, steps: tuple = (0,),
+    colour_transform: str = "ict",
 ) -> Iterator[tuple[np.ndarray, Quantised]]:
     """Pixels (H, W, C) -> signed int32 coefficients (C, hp, wp) in tree layout, and how.
 
@@ -257,7 +288,8 @@ def forward_coefficients(
             raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
         yield q, Quantised(colour, 0, top.bit_length() - 1, offsets, step=0)
         return
-    base, offsets, colour = _weighted_coefficients(pixels, wavelet=wavelet, levels=levels)
+    base, offsets, colour, rotations = _weighted_coefficients(pixels, wavelet=wavelet, levels=levels,
+                                                              colour_transform=colour_transform)
     frac = frac_bits_for(bit_depth, levels)
     n = base.size
     if len(steps) == 1:
@@ -269,12 +301,12 @@ def forward_coefficients(
                 pass
         q = base.view(np.int32)[:n].reshape(c, hp, wp)
         del base
-        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=steps[0])
+        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=steps[0], rotations=rotations)
         return
     q = np.empty((c, hp, wp), dtype=np.int32)
     for s in steps:
         top = _quantise(base, step_scale(s) * (1 << frac), q.reshape(-1))
-        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s)
+        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s, rotations=rotations)
 
 
 def _int32_in_place(values: np.ndarray) -> np.ndarray:
@@ -375,6 +407,10 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
     maxval = (1 << header.bit_depth) - 1
     r = min(int(reduce), plan.levels)
     extra = int(reduce) - r
+    rgb_planes = plan.colour == COLOUR_SKLT
+    if rgb_planes:  # back from each group's principal axes to RGB, before the inverse wavelet transform
+        rowlev, collev = level_maps(*T.padded_shape(h, w, plan.levels), plan.levels)
+        _sklt.rotate(coeffs, rowlev, collev, plan.rotations, inverse=True)
     if r:
         hp, wp = T.padded_shape(h, w, plan.levels)
         coeffs = coeffs[:, : hp >> r, : wp >> r]  # the bands of level > r (a view)
@@ -417,7 +453,9 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
         out = np.empty((hr, wr, c), dtype=header.dtype)
         rows = _block_rows(wr)
         for r0 in range(0, hr, rows):
-            if c == 3:
+            if rgb_planes:
+                block = np.stack([p[r0 : r0 + rows] for p in planes], axis=-1)
+            elif c == 3:
                 block = T.ict_inverse(np.stack([p[r0 : r0 + rows] for p in planes]))
             else:
                 block = planes[0][r0 : r0 + rows, :, None]
@@ -426,7 +464,10 @@ def inverse_coefficients(coeffs: np.ndarray, plan: Any, header: Header, reduce: 
             np.clip(block, 0, maxval, out=block)
             out[r0 : r0 + rows] = block
         return out
-    img = T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
+    if rgb_planes:
+        img = np.stack(planes, axis=-1)
+    else:
+        img = T.ict_inverse(np.stack(planes)) if c == 3 else planes[0][:, :, None]
     if extra:
         img = T.block_mean(img, extra)
     if add_to is not None:
@@ -609,7 +650,8 @@ class BitplanePlan:
     Layout: variant (u8), the codec's mode bytes, wavelet (text), levels, colour
     transform, fractional bits (u8 each), top bit-plane (i8), the two
     reconstruction points (u8, 1/256 of the interval), quantiser step (u8), then one
-    plane offset per channel (i32 lossless, f32 lossy).
+    plane offset per channel (i32 lossless, f32 lossy); with the subband KLT (colour
+    transform 3) the three groups' quaternions follow (4 x i16 each, :mod:`._subband_klt`).
     """
 
     variant: str
@@ -624,6 +666,7 @@ class BitplanePlan:
     recon: tuple = (128, 128)
     step: int = 0  # quantiser step 2**(-step/4) applied to every plane (0 = the plain bit-planes)
     modes: dict = field(default_factory=dict)  # the codec's mode fields, by option name
+    rotations: tuple = ()  # subband KLT: the stored quaternion of each group of levels
 
     def __getattr__(self, name: str) -> Any:  # plan.scan, plan.pass_order
         modes = self.__dict__.get("modes", {})
@@ -643,11 +686,17 @@ class BitplanePlan:
                 w.i32(int(m))
             else:
                 w.f32(float(m))
+        if self.colour == COLOUR_SKLT:
+            for q in self.rotations:
+                for e in q:
+                    w.i16(e)
         return w.bytes()
 
     @classmethod
-    def unpack(cls, header: Header, name: str, mode_fields: tuple[ModeField, ...] = ()) -> "BitplanePlan":
-        """Read and check the parameter block of a ``name`` stream (:class:`CorruptStreamError` if invalid)."""
+    def unpack(cls, header: Header, name: str, mode_fields: tuple[ModeField, ...] = (),
+               colours: tuple[int, ...] = (COLOUR_ICT,)) -> "BitplanePlan":
+        """Read and check the parameter block of a ``name`` stream (:class:`CorruptStreamError` if invalid);
+        ``colours``: the lossy colour transforms the codec implements."""
         r = ParamReader(header.params, name)
         variant = {v: k for k, v in _VARIANT_CODE.items()}[r.u8("variant", 0, 1)]
         modes = {}
@@ -656,7 +705,7 @@ class BitplanePlan:
             if value not in f.allowed:
                 raise CorruptStreamError(f"{name} stream: {f.label} {value!r} is not one of this codec's")
             modes[f.option] = value
-        wavelet, levels, colour = read_transform_fields(r, header, name)
+        wavelet, levels, colour = read_transform_fields(r, header, name, colours)
         frac_bits = r.u8("fractional bits", 0, 8)
         n_max = r.i8("top bit-plane")
         # magnitudes stay below 2**MAX_PLANE (the encoder refuses larger ones), so that the
@@ -670,8 +719,13 @@ class BitplanePlan:
         offsets = [r.i32("plane offset") if header.lossless else r.f32("plane mean") for _ in range(header.channels)]
         if not header.lossless and any(not abs(m) <= 2.0**20 for m in offsets):
             raise CorruptStreamError(f"{name} stream: plane mean out of range")
+        rotations = ()
+        if colour == COLOUR_SKLT:
+            rotations = tuple(tuple(r.i16("subband KLT quaternion") for _ in range(4)) for _ in range(_sklt.N_GROUPS))
+            if any(not any(q) for q in rotations):
+                raise CorruptStreamError(f"{name} stream: a zero subband KLT quaternion")
         r.end()
-        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon, step, modes)
+        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon, step, modes, rotations)
 
 
 @dataclass
@@ -802,9 +856,12 @@ class BitplaneCodec(Codec):
         ``weights`` and ``plane_weight`` (see :func:`decode_reduced`)."""
         raise NotImplementedError
 
+    #: the lossy colour transforms this codec's streams may use (:data:`COLOUR_TRANSFORMS` codes)
+    colour_transforms: tuple[int, ...] = (COLOUR_ICT,)
+
     # -- the policy
     def read_plan(self, header: Header) -> BitplanePlan:
-        return BitplanePlan.unpack(header, self.name, self.mode_fields)
+        return BitplanePlan.unpack(header, self.name, self.mode_fields, self.colour_transforms)
 
     def pack_plan(self, plan: BitplanePlan, lossless: bool) -> bytes:
         return plan.pack(lossless, self.mode_fields)
@@ -812,7 +869,8 @@ class BitplaneCodec(Codec):
     def new_plan(self, options: Mapping[str, Any], wavelet: str, levels: int, quantised: Quantised) -> BitplanePlan:
         modes = {f.option: options.get(f.option, f.default) for f in self.mode_fields}
         return BitplanePlan(options.get("variant", "ac"), wavelet, levels, quantised.colour, quantised.frac_bits,
-                            quantised.n_max, quantised.offsets, step=quantised.step, modes=modes)
+                            quantised.n_max, quantised.offsets, step=quantised.step, modes=modes,
+                            rotations=quantised.rotations)
 
     def encode_plans(self, pixels: np.ndarray, budget_for: Callable[[bytes], int | None], *, lossless: bool,
                      bit_depth: int, wavelet: str, levels: int, steps: tuple,
@@ -827,13 +885,21 @@ class BitplaneCodec(Codec):
         """
         estimate_error = estimate_error or len(steps) > 1
         report_progress(0.0, "transform")  # the front end runs when the first candidate is asked for
-        candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
-                                          bit_depth=bit_depth, steps=steps)
-        # the front end's share of the time, then each candidate's coding run an equal part
         try:
             budget = budget_for(b"")  # (about: the parameter block is left out)
         except RateUnreachableError:
             budget = 0  # (raised again by the first candidate, with the parameter block)
+        colour = options.get("colour", "ict")
+        if colour == "auto":  # the subband KLT where its side information costs at most 1% of the payload
+            # (without a budget, the pixel count stands for the payload: full-quality streams take several
+            # bytes a pixel; bounding a budget by it too keeps a budget above the full stream's size
+            # choosing as no budget does)
+            area = pixels.shape[0] * pixels.shape[1]
+            expected = area if budget is None else min(budget, area)
+            colour = "subband-klt" if expected >= _sklt.MIN_BUDGET else "ict"
+        candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
+                                          bit_depth=bit_depth, steps=steps, colour_transform=colour)
+        # the front end's share of the time, then each candidate's coding run an equal part
         front_ns = FRONT_END_NS * pixels.size
         front = front_ns / (front_ns + len(steps) * _coding_ns(pixels.size, budget))
 
@@ -885,7 +951,7 @@ class BitplaneCodec(Codec):
         out.update({
             "transform": plan.wavelet,
             "levels": plan.levels,
-            "colour_transform": {0: None, 1: "ICT", 2: "RCT"}[plan.colour],
+            "colour_transform": COLOUR_NAMES[plan.colour],
             "top_bitplane": plan.n_max,
             "fractional_bits": plan.frac_bits,
             "reconstruction_points": (plan.recon[0] / 256, plan.recon[1] / 256),

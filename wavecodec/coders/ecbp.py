@@ -33,7 +33,7 @@ import numpy as np
 from .._kernels import arith as _ac
 from .._kernels import ecbp as _k
 from .._progress import report_progress
-from .._registry import Capabilities, register
+from .._registry import Capabilities, Option, register
 from ..errors import CorruptStreamError
 from . import _bitplane as B
 from . import _ecbp_priors as _priors
@@ -121,7 +121,16 @@ class EcbpCodec(B.BitplaneCodec):
     reference = ("D. Taubman, IEEE TIP 9(7), 2000; X. Wu, Asilomar 1997; J. Li, S. Lei, IEEE TIP 8(7), 1999"
                  " (combined here, see docs/ecbp.md)")
     capabilities = Capabilities(embedded=True, lossless=True, colour=True)
-    options = B.common_options()
+    options = B.common_options() + (
+        Option("colour", "auto",
+               "lossy colour images: 'subband-klt' (after the wavelet transform, one rotation per group of"
+               " levels fitted to the image, 24 header bytes; docs/ecbp.md), 'ict' (the fixed YCbCr transform"
+               " before it), or 'auto': the subband KLT for images of at least 2400 pixels and payload budgets"
+               " of at least 2400 bytes (or none), where the 24 bytes are at most 1%, else the ICT;"
+               " lossless colour always uses the RCT",
+               ("auto",) + tuple(B.COLOUR_TRANSFORMS)),
+    )
+    colour_transforms = (B.COLOUR_ICT, B.COLOUR_SKLT)
 
     def read_plan(self, header) -> B.BitplanePlan:
         plan = super().read_plan(header)
