@@ -46,17 +46,31 @@ of :mod:`.arith`):
   sign x orientation x luma/chroma.
 
 One kernel serves the encoder and the decoder (``decoding``): every decision
-goes through :func:`.arith.code_decision`.  State: ``mag`` (int32, the magnitude
-bits known), ``low`` (int8, the lowest plane known), ``neg`` (uint8, the sign)
-``seen`` (int8, ``p + 1`` once a coefficient was visited by a significance
-sub-pass of plane ``p``) and ``nz`` (uint8, how many coefficients of its context
-are significant: the passes skip empty contexts without computing their energy).  The passes allocate nothing (``_nrt=False``).
+goes through :func:`.arith.code_decision`.  State, per coefficient (8 bytes, as
+before the passes kept block masks): ``mag`` (int32, the magnitude bits known),
+``low`` (int8, the lowest plane known), ``neg`` (uint8, the sign of a significant
+coefficient; for an insignificant one, its cached significance context class),
+``seen`` (int8, called ``cached`` in the passes: ``p + 1`` while ``neg`` holds
+the context class computed at plane ``p`` and still valid) and ``nz`` (uint8, how
+many coefficients of its context are significant).  Per 4x4 block of a band
+(``blocks``, 4 x uint16, 0.5 byte per coefficient): the masks of the open
+coefficients (insignificant, non-empty context), of the significant ones, of the
+open ones still to code at this plane, and (encoder) the bit length of the
+block's largest magnitude.  They keep the passes away from what has nothing to
+code: the sub-passes visit only the to-do coefficients, refinement only the
+significant ones, the cleanup finds empty blocks (run decision) and what is left
+from the masks; an insignificant coefficient's context is computed once per
+plane unless a member of it changes (``low`` and ``neg`` mean something only where
+``mag != 0``, as :func:`final_codes`, :func:`optimal_offsets` and
+:func:`distortion_reduction` read them).  The passes allocate nothing
+(``_nrt=False``).  Measured speed: benchmarks/results_ecbp_speed.md.
 """
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .arith import STATE_DONE, code_decision
 from .jit import array_helper, kernel
@@ -86,10 +100,11 @@ WEIGHTS = np.array([[2, 2, 1, 0, 0], [4, 2, 1, 2, 1], [2, 4, 1, 2, 1], [2, 2, 2,
 
 R0, R1, C0, C1, LEVEL, ORIENT, BCLS, BLK0, NBW = range(9)
 
-#: Columns of the per-block counts (``blocks[c, k, :]``, uint8, 4 bytes per 4x4 block): the
-#: insignificant coefficients with a non-empty context ("open"), the significant ones, the open
-#: ones not yet visited by a significance sub-pass of the current plane ("to do"), and (encoder
-#: only) the bit length of the block's largest magnitude.
+#: Columns of the per-block state (``blocks[c, k, :]``, uint16, 8 bytes per 4x4 block): bit masks
+#: (bit ``4 * row + column`` within the block) of the insignificant coefficients with a non-empty
+#: context ("open"), of the significant ones, of the open ones not yet coded by a significance
+#: sub-pass of the current plane ("to do"); and (encoder only) the bit length of the block's
+#: largest magnitude.
 OPEN, SIG, TODO, TOP = range(4)
 
 
@@ -280,24 +295,30 @@ def _block_of(bands, b, i, j):
 
 
 @njit(cache=True, inline="always")
-def _member_changed(nz, mag, seen, blocks, bands, c, b, i, j, newly_significant):
+def _bit_of(bands, b, i, j):
+    """The bit of ``(i, j)`` of band ``b`` in its block's masks."""
+    return np.int64(1) << ((((i - bands[b, R0]) & 3) << 2) + ((j - bands[b, C0]) & 3))
+
+
+@njit(cache=True, inline="always")
+def _member_changed(nz, mag, cached, blocks, bands, c, b, i, j, newly_significant):
     """A member of the context of ``(c, i, j)`` (of band ``b``) changed its magnitude: the cached
     context of an insignificant ``(c, i, j)`` is stale.  When the member has just become significant,
     one more in ``nz``; a coefficient whose context stops being empty while it is insignificant
-    joins its block's open and to-do counts."""
-    if seen[c, i, j] < 0:
-        seen[c, i, j] = 0
+    joins its block's open and to-do masks."""
+    cached[c, i, j] = 0
     if newly_significant:
         n = nz[c, i, j]
         nz[c, i, j] = n + 1
         if n == 0 and mag[c, i, j] == 0:
             k = _block_of(bands, b, i, j)
-            blocks[c, k, OPEN] += 1
-            blocks[c, k, TODO] += 1
+            bit = _bit_of(bands, b, i, j)
+            blocks[c, k, OPEN] |= bit
+            blocks[c, k, TODO] |= bit
 
 
 @array_helper
-def context_member_changed(nz, mag, seen, blocks, bands, b, c, i, j, newly_significant):
+def context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, newly_significant):
     """The magnitude of ``(c, i, j)`` (of band ``b``) changed: :func:`_member_changed` for every
     coefficient whose magnitude energy includes it (its 8 neighbours in the band, its children, its
     parent; an LL coefficient is the parent of the three coarsest detail coefficients at its place).
@@ -311,26 +332,26 @@ def context_member_changed(nz, mag, seen, blocks, bands, b, c, i, j, newly_signi
             ii = i + di
             jj = j + dj
             if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1:
-                _member_changed(nz, mag, seen, blocks, bands, c, b, ii, jj, newly_significant)
+                _member_changed(nz, mag, cached, blocks, bands, c, b, ii, jj, newly_significant)
     if orient == 0:
         if levels > 0:
             for o in range(1, 4):  # bands 1-3: (i, j + c1), (i + r1, j), (i + r1, j + c1)
-                _member_changed(nz, mag, seen, blocks, bands, c, o, i + (r1 if o >= 2 else 0),
+                _member_changed(nz, mag, cached, blocks, bands, c, o, i + (r1 if o >= 2 else 0),
                                 j + (c1 if o != 2 else 0), newly_significant)
         return
     if level > 1:
         for di in range(2):
             for dj in range(2):
-                _member_changed(nz, mag, seen, blocks, bands, c, b + 3, 2 * i + di, 2 * j + dj,
+                _member_changed(nz, mag, cached, blocks, bands, c, b + 3, 2 * i + di, 2 * j + dj,
                                 newly_significant)
     if level < levels:
-        _member_changed(nz, mag, seen, blocks, bands, c, b - 3, i >> 1, j >> 1, newly_significant)
+        _member_changed(nz, mag, cached, blocks, bands, c, b - 3, i >> 1, j >> 1, newly_significant)
 
 
 @array_helper
-def record_significant(mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c, i, j, p, s):
+def record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, s):
     """``(c, i, j)`` of block ``k`` of band ``b`` became significant at plane ``p`` with sign ``s``:
-    its state, its block's counts and the contexts it belongs to (:func:`context_member_changed`).
+    its state, its block's masks and the contexts it belongs to (:func:`context_member_changed`).
 
     A call (compiled once, without reference counting), not inlined in Numba's IR at each of
     the three places that code a sign: inlined, the passes took twice as long to compile
@@ -338,17 +359,16 @@ def record_significant(mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c, i
     mag[c, i, j] = np.int32(1) << p
     low[c, i, j] = p
     neg[c, i, j] = s
-    blocks[c, k, SIG] += 1
-    if nz[c, i, j] != 0:
-        blocks[c, k, OPEN] -= 1
-        if seen[c, i, j] != stamp:
-            blocks[c, k, TODO] -= 1
-    context_member_changed(nz, mag, seen, blocks, bands, b, c, i, j, True)
+    bit = _bit_of(bands, b, i, j)
+    blocks[c, k, SIG] |= bit
+    blocks[c, k, OPEN] &= ~bit
+    blocks[c, k, TODO] &= ~bit
+    context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, True)
 
 
 @njit(cache=True, inline="always")
-def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands, b, k,
-               stamp, c, i, j, p, r0, r1, c0, c1, level, orient, levels):
+def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks, bands, b, k,
+               c, i, j, p, r0, r1, c0, c1, level, orient, levels):
     """Code the sign of a coefficient (of block ``k`` of band ``b``) found significant at plane ``p``
     and record it; ``(regs, done)``."""
     sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
@@ -358,13 +378,13 @@ def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
     s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
     if s < 0:
         return regs, True
-    record_significant(mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c, i, j, p, s)
+    record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, s)
     return regs, (not decoding) and state[STATE_DONE] != 0
 
 
 @njit(cache=True, inline="always")
-def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands,
-                       b, k, stamp, c, i, j, p, ctx, r0, r1, c0, c1, level, orient, levels):
+def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks,
+                       bands, b, k, c, i, j, p, ctx, r0, r1, c0, c1, level, orient, levels):
     """Code the significance of ``(c, i, j)`` at plane ``p`` in ``ctx`` (and its sign); ``(regs, bit, done)``."""
     bit = 0
     if not decoding:
@@ -373,57 +393,65 @@ def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, m
     if bit < 0:
         return regs, 0, True
     if bit == 1:
-        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz,
-                                blocks, bands, b, k, stamp, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
+        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz,
+                                blocks, bands, b, k, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
         return regs, 1, done
     return regs, 0, (not decoding) and state[STATE_DONE] != 0
 
 
 @_pass
-def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands,
+def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks, bands,
                      wts, levels, p, c, p_min):
-    """Significance of plane ``c``'s insignificant, not yet visited coefficients with a non-empty context
-    and a modelled probability of significance of at least ``p_min`` (2**-15 units); ``(regs, done)``.
-    Blocks with no such coefficient (to-do count 0) are skipped."""
+    """Significance of plane ``c``'s insignificant coefficients with a non-empty context not yet coded
+    at this plane (the blocks' to-do masks) whose modelled probability of significance is at least
+    ``p_min`` (2**-15 units); ``(regs, done)``.
+
+    Within a block, the to-do mask is read again after each coefficient: a coefficient further on
+    whose context a decision has just opened is coded in the same pass, as in a scan of the block.
+    ``cached[c, i, j] == p + 1``: ``neg[c, i, j]`` holds the :func:`_sig_class` computed by an
+    earlier sub-pass of this plane, still valid (see :func:`_member_changed`)."""
     stamp = p + 1
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
         w = _band_weights(wts, orient)
-        k = bands[b, BLK0]
+        k = bands[b, BLK0] - 1
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
-                if blocks[c, k, TODO] != 0:
-                    for i in range(bi, min(bi + 4, r1)):
-                        for j in range(bj, min(bj + 4, c1)):
-                            if nz[c, i, j] == 0 or mag[c, i, j] != 0 or seen[c, i, j] == stamp:
-                                continue
-                            if seen[c, i, j] == -stamp:  # computed by an earlier sub-pass, still valid
-                                cls = np.int64(neg[c, i, j])
-                            else:
-                                cls = _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w, p)
-                                seen[c, i, j] = -stamp
-                                neg[c, i, j] = cls
-                            ctx = _sig_ctx(mag, c, i, j, cls, bcls)
-                            if p_min > 0 and _p_one(probs, ctx) < p_min:
-                                continue
-                            seen[c, i, j] = stamp
-                            blocks[c, k, TODO] -= 1
-                            regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats,
-                                                                 coef, mag, low, neg, seen, nz, blocks, bands, b, k,
-                                                                 stamp, c, i, j, p, ctx, r0, r1, c0, c1, level,
-                                                                 orient, levels)
-                            if done:
-                                return regs, True
                 k += 1
+                pos = 0
+                while True:
+                    after = np.int64(blocks[c, k, TODO]) >> pos
+                    if after == 0:
+                        break
+                    pos += trailing_zeros(after)
+                    i = bi + (pos >> 2)
+                    j = bj + (pos & 3)
+                    bit = np.int64(1) << pos
+                    pos += 1
+                    if cached[c, i, j] == stamp:
+                        cls = np.int64(neg[c, i, j])
+                    else:
+                        cls = _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w, p)
+                        cached[c, i, j] = stamp
+                        neg[c, i, j] = cls
+                    ctx = _sig_ctx(mag, c, i, j, cls, bcls)
+                    if p_min > 0 and _p_one(probs, ctx) < p_min:
+                        continue
+                    blocks[c, k, TODO] &= ~bit
+                    regs, _, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag,
+                                                       low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, ctx,
+                                                       r0, r1, c0, c1, level, orient, levels)
+                    if done:
+                        return regs, True
     return regs, False
 
 
 @_pass
-def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, seen, nz, blocks, bands, wts,
+def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, cached, nz, blocks, bands, wts,
                     levels, p, c):
-    """Bit ``p`` of every coefficient of plane ``c`` significant at a higher plane; ``(regs, done)``.
-    Blocks without a significant coefficient are skipped."""
+    """Bit ``p`` of every coefficient of plane ``c`` significant at a higher plane (the blocks'
+    significance masks); ``(regs, done)``."""
     chroma = 1 if c > 0 else 0
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
@@ -433,67 +461,69 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
         for bi in range(r0, r1, 4):
             for bj in range(c0, c1, 4):
                 k += 1
-                if blocks[c, k, SIG] == 0:
-                    continue
-                for i in range(bi, min(bi + 4, r1)):
-                    for j in range(bj, min(bj + 4, c1)):
-                        m = np.int64(mag[c, i, j])
-                        if (m >> (p + 1)) == 0:
-                            continue
-                        first = 1 if (m >> (p + 2)) == 0 else 0
-                        e, _ = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w)
-                        if e == 0:
-                            ecls = 0
-                        elif e < m:
-                            ecls = 1
-                        elif e < 4 * m:
-                            ecls = 2
-                        elif e < 16 * m:
-                            ecls = 3
-                        else:
-                            ecls = 4
-                        ctx = REF0 + (chroma * 2 + first) * 5 + ecls
-                        bit = 0
-                        if not decoding:
-                            bit = (_magnitude(coef, c, i, j) >> p) & 1
-                        bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
-                        if bit < 0:
-                            return regs, True
-                        mag[c, i, j] = np.int32(m | (bit << p))
-                        low[c, i, j] = p
-                        if bit == 1:
-                            context_member_changed(nz, mag, seen, blocks, bands, b, c, i, j, False)
-                        if not decoding and state[STATE_DONE] != 0:
-                            return regs, True
+                sig = np.int64(blocks[c, k, SIG])
+                while sig != 0:
+                    pos = trailing_zeros(sig)
+                    sig &= sig - 1
+                    i = bi + (pos >> 2)
+                    j = bj + (pos & 3)
+                    m = np.int64(mag[c, i, j])
+                    if (m >> (p + 1)) == 0:
+                        continue
+                    first = 1 if (m >> (p + 2)) == 0 else 0
+                    e, _ = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w)
+                    if e == 0:
+                        ecls = 0
+                    elif e < m:
+                        ecls = 1
+                    elif e < 4 * m:
+                        ecls = 2
+                    elif e < 16 * m:
+                        ecls = 3
+                    else:
+                        ecls = 4
+                    ctx = REF0 + (chroma * 2 + first) * 5 + ecls
+                    bit = 0
+                    if not decoding:
+                        bit = (_magnitude(coef, c, i, j) >> p) & 1
+                    bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
+                    if bit < 0:
+                        return regs, True
+                    mag[c, i, j] = np.int32(m | (bit << p))
+                    low[c, i, j] = p
+                    if bit == 1:
+                        context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, False)
+                    if not decoding and state[STATE_DONE] != 0:
+                        return regs, True
     return regs, False
 
 
 @_pass
-def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, nz, blocks, bands, wts,
+def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks, bands, wts,
                  levels, p, c):
     """The remaining insignificant coefficients of plane ``c``, by 4x4 blocks, with a run decision for
     blocks whose coefficients all have empty contexts; ``(regs, done)``.
 
-    From the block counts: a block is empty (all contexts empty, nothing significant) when it holds
-    no open and no significant coefficient; it has nothing left to code when its significant
-    coefficients and its open ones visited by the sub-passes fill it."""
-    stamp = p + 1
+    From the block masks: a block is empty (all contexts empty, nothing significant) when it holds
+    no open and no significant coefficient; what is left to code is what is neither significant nor
+    open and already coded at this plane (open, not to do)."""
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
         w = _band_weights(wts, orient)
         k = bands[b, BLK0] - 1
         for bi in range(r0, r1, 4):
+            rows = min(4, r1 - bi)
             for bj in range(c0, c1, 4):
                 k += 1
-                ie = min(bi + 4, r1)
-                je = min(bj + 4, c1)
-                n_left = (ie - bi) * (je - bj)
-                n_open = np.int64(blocks[c, k, OPEN])
-                n_sig = np.int64(blocks[c, k, SIG])
-                empty = n_open == 0 and n_sig == 0
-                if not empty and n_left - n_sig - n_open + blocks[c, k, TODO] == 0:
+                cols = min(4, c1 - bj)
+                in_block = ((np.int64(1) << (4 * rows)) - 1) & (((np.int64(1) << cols) - 1) * 0x1111)
+                opened = np.int64(blocks[c, k, OPEN])
+                sig = np.int64(blocks[c, k, SIG])
+                left = in_block & ~sig & ~(opened & ~np.int64(blocks[c, k, TODO]))
+                if left == 0:
                     continue
+                empty = opened == 0 and sig == 0
                 if empty:
                     any_sig = 0
                     if not decoding and blocks[c, k, TOP] > p:
@@ -506,31 +536,32 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                         if not decoding and state[STATE_DONE] != 0:
                             return regs, True
                         continue
+                last = 4 * (rows - 1) + cols - 1
                 found = False
-                for i in range(bi, ie):
-                    for j in range(bj, je):
-                        n_left -= 1
-                        if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
-                            continue
-                        if empty and not found and n_left == 0:  # the run decision said one is: this one
-                            regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag,
-                                                    low, neg, seen, nz, blocks, bands, b, k, stamp, c, i, j, p, r0,
-                                                    r1, c0, c1, level, orient, levels)
-                            if done:
-                                return regs, True
-                            continue
-                        if nz[c, i, j] == 0:  # empty context: energy 0, no significant neighbour
-                            ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS
-                        else:
-                            ctx = _sig_ctx(mag, c, i, j, _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient,
-                                                                    levels, w, p), bcls)
-                        regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
-                                                             mag, low, neg, seen, nz, blocks, bands, b, k, stamp, c,
-                                                             i, j, p, ctx, r0, r1, c0, c1, level, orient, levels)
+                while left != 0:
+                    pos = trailing_zeros(left)
+                    left &= left - 1
+                    i = bi + (pos >> 2)
+                    j = bj + (pos & 3)
+                    if empty and not found and pos == last:  # the run decision said one is: this one
+                        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
+                                                neg, cached, nz, blocks, bands, b, k, c, i, j, p, r0, r1, c0, c1,
+                                                level, orient, levels)
                         if done:
                             return regs, True
-                        if bit == 1:
-                            found = True
+                        continue
+                    if nz[c, i, j] == 0:  # empty context: energy 0, no significant neighbour
+                        ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS
+                    else:
+                        ctx = _sig_ctx(mag, c, i, j, _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels,
+                                                                w, p), bcls)
+                    regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
+                                                         mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, p,
+                                                         ctx, r0, r1, c0, c1, level, orient, levels)
+                    if done:
+                        return regs, True
+                    if bit == 1:
+                        found = True
     return regs, False
 
 
@@ -629,7 +660,7 @@ def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf
     """
     nc, hp, wp = mag.shape
     bands = band_table(hp, wp, levels)
-    blocks = np.zeros((nc, n_blocks(bands), 4), dtype=np.uint8)
+    blocks = np.zeros((nc, n_blocks(bands), 4), dtype=np.uint16)
     if not decoding:
         block_magnitude_bits(coef, bands, blocks)
     for p in range(n_max, -1, -1):
