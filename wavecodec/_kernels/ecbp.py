@@ -100,7 +100,7 @@ WEIGHTS = np.array([[2, 2, 1, 0, 0], [4, 2, 1, 2, 1], [2, 4, 1, 2, 1], [2, 2, 2,
 
 R0, R1, C0, C1, LEVEL, ORIENT, BCLS, BLK0, NBW = range(9)
 
-#: Columns of the per-block state (``blocks[c, k, :]``, uint16, 8 bytes per 4x4 block): bit masks
+#: Rows of the per-block state (``blocks[c, :, k]``, uint16, 8 bytes per 4x4 block): bit masks
 #: (bit ``4 * row + column`` within the block) of the insignificant coefficients with a non-empty
 #: context ("open"), of the significant ones, of the open ones not yet coded by a significance
 #: sub-pass of the current plane ("to do"); and (encoder only) the bit length of the block's
@@ -313,8 +313,8 @@ def _member_changed(nz, mag, cached, blocks, bands, c, b, i, j, newly_significan
         if n == 0 and mag[c, i, j] == 0:
             k = _block_of(bands, b, i, j)
             bit = _bit_of(bands, b, i, j)
-            blocks[c, k, OPEN] |= bit
-            blocks[c, k, TODO] |= bit
+            blocks[c, OPEN, k] |= bit
+            blocks[c, TODO, k] |= bit
 
 
 @array_helper
@@ -360,9 +360,9 @@ def record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, 
     low[c, i, j] = p
     neg[c, i, j] = s
     bit = _bit_of(bands, b, i, j)
-    blocks[c, k, SIG] |= bit
-    blocks[c, k, OPEN] &= ~bit
-    blocks[c, k, TODO] &= ~bit
+    blocks[c, SIG, k] |= bit
+    blocks[c, OPEN, k] &= ~bit
+    blocks[c, TODO, k] &= ~bit
     context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, True)
 
 
@@ -415,13 +415,17 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
         w = _band_weights(wts, orient)
-        k = bands[b, BLK0] - 1
+        k_end = bands[b, BLK0]
         for bi in range(r0, r1, 4):
-            for bj in range(c0, c1, 4):
-                k += 1
+            k_row = k_end
+            k_end = k_row + bands[b, NBW]
+            for k in range(k_row, k_end):
+                if blocks[c, TODO, k] == 0:
+                    continue
+                bj = c0 + 4 * (k - k_row)
                 pos = 0
                 while True:
-                    after = np.int64(blocks[c, k, TODO]) >> pos
+                    after = np.int64(blocks[c, TODO, k]) >> pos
                     if after == 0:
                         break
                     pos += trailing_zeros(after)
@@ -438,7 +442,7 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                     ctx = _sig_ctx(mag, c, i, j, cls, bcls)
                     if p_min > 0 and _p_one(probs, ctx) < p_min:
                         continue
-                    blocks[c, k, TODO] &= ~bit
+                    blocks[c, TODO, k] &= ~bit
                     regs, _, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                                                        low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, ctx,
                                                        r0, r1, c0, c1, level, orient, levels)
@@ -457,11 +461,15 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient = bands[b, LEVEL], bands[b, ORIENT]
         w = _band_weights(wts, orient)
-        k = bands[b, BLK0] - 1
+        k_end = bands[b, BLK0]
         for bi in range(r0, r1, 4):
-            for bj in range(c0, c1, 4):
-                k += 1
-                sig = np.int64(blocks[c, k, SIG])
+            k_row = k_end
+            k_end = k_row + bands[b, NBW]
+            for k in range(k_row, k_end):
+                sig = np.int64(blocks[c, SIG, k])
+                if sig == 0:
+                    continue
+                bj = c0 + 4 * (k - k_row)
                 while sig != 0:
                     pos = trailing_zeros(sig)
                     sig &= sig - 1
@@ -518,15 +526,15 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                 k += 1
                 cols = min(4, c1 - bj)
                 in_block = ((np.int64(1) << (4 * rows)) - 1) & (((np.int64(1) << cols) - 1) * 0x1111)
-                opened = np.int64(blocks[c, k, OPEN])
-                sig = np.int64(blocks[c, k, SIG])
-                left = in_block & ~sig & ~(opened & ~np.int64(blocks[c, k, TODO]))
+                opened = np.int64(blocks[c, OPEN, k])
+                sig = np.int64(blocks[c, SIG, k])
+                left = in_block & ~sig & ~(opened & ~np.int64(blocks[c, TODO, k]))
                 if left == 0:
                     continue
                 empty = opened == 0 and sig == 0
                 if empty:
                     any_sig = 0
-                    if not decoding and blocks[c, k, TOP] > p:
+                    if not decoding and blocks[c, TOP, k] > p:
                         any_sig = 1
                     ctx = RUN0 + _plane_cls(mag, c, bi, bj) * N_BAND_CLS + bcls
                     any_sig, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, any_sig)
@@ -567,7 +575,7 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
 
 @kernel
 def block_magnitude_bits(coef, bands, blocks):
-    """Encoder side: the bit length of each 4x4 block's largest magnitude, into ``blocks[:, :, TOP]``
+    """Encoder side: the bit length of each 4x4 block's largest magnitude, into ``blocks[:, TOP]``
     (a block becomes significant at plane ``p`` when it is above ``p``)."""
     for c in range(coef.shape[0]):
         for b in range(bands.shape[0]):
@@ -583,7 +591,7 @@ def block_magnitude_bits(coef, bands, blocks):
                     while top != 0:
                         top >>= 1
                         n += 1
-                    blocks[c, k, TOP] = n
+                    blocks[c, TOP, k] = n
                     k += 1
 
 
@@ -660,11 +668,11 @@ def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf
     """
     nc, hp, wp = mag.shape
     bands = band_table(hp, wp, levels)
-    blocks = np.zeros((nc, n_blocks(bands), 4), dtype=np.uint16)
+    blocks = np.zeros((nc, 4, n_blocks(bands)), dtype=np.uint16)
     if not decoding:
         block_magnitude_bits(coef, bands, blocks)
     for p in range(n_max, -1, -1):
-        blocks[:, :, TODO] = blocks[:, :, OPEN]  # a new plane: every open coefficient is to do
+        blocks[:, TODO] = blocks[:, OPEN]  # a new plane: every open coefficient is to do
         steps = [(0, t) for t in SUB_PASSES] + [(1, 0), (0, 0), (2, 0)]
         for kind, t in steps:
             for c in range(nc):
