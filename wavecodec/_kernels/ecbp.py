@@ -63,7 +63,11 @@ from the masks; an insignificant coefficient's context is computed once per
 plane unless a member of it changes (``low`` and ``neg`` mean something only where
 ``mag != 0``, as :func:`final_codes`, :func:`optimal_offsets` and
 :func:`distortion_reduction` read them).  The passes allocate nothing
-(``_nrt=False``).  Measured speed: benchmarks/results_ecbp_speed.md.
+(``_nrt=False``).  In the hot paths, row, column and block indices are cast to
+``np.uint64`` where the arrays are read and written: with a signed index, Numba
+adds the dimension to a negative one at every access (a shift, a mask, an add
+and often a reload of the dimension); these indices are never negative (about
+10% of the coding time, measured).  Measured speed: benchmarks/results_ecbp_speed.md.
 """
 
 from __future__ import annotations
@@ -134,7 +138,7 @@ def n_blocks(bands: np.ndarray) -> int:
 
 @njit(cache=True, inline="always")
 def _magnitude(coef, c, i, j):
-    x = np.int64(coef[c, i, j])
+    x = np.int64(coef[c, np.uint64(i), np.uint64(j)])
     return -x if x < 0 else x
 
 
@@ -158,47 +162,48 @@ def _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w):
     d = np.int64(0)
     n = 0
     if up:
-        x = np.int64(mag[c, i - 1, j])
+        x = np.int64(mag[c, np.uint64(i - 1), np.uint64(j)])
         v += x
         n += x != 0
         if lf:
-            x = np.int64(mag[c, i - 1, j - 1])
+            x = np.int64(mag[c, np.uint64(i - 1), np.uint64(j - 1)])
             d += x
             n += x != 0
         if rt:
-            x = np.int64(mag[c, i - 1, j + 1])
+            x = np.int64(mag[c, np.uint64(i - 1), np.uint64(j + 1)])
             d += x
             n += x != 0
     if dn:
-        x = np.int64(mag[c, i + 1, j])
+        x = np.int64(mag[c, np.uint64(i + 1), np.uint64(j)])
         v += x
         n += x != 0
         if lf:
-            x = np.int64(mag[c, i + 1, j - 1])
+            x = np.int64(mag[c, np.uint64(i + 1), np.uint64(j - 1)])
             d += x
             n += x != 0
         if rt:
-            x = np.int64(mag[c, i + 1, j + 1])
+            x = np.int64(mag[c, np.uint64(i + 1), np.uint64(j + 1)])
             d += x
             n += x != 0
     if lf:
-        x = np.int64(mag[c, i, j - 1])
+        x = np.int64(mag[c, np.uint64(i), np.uint64(j - 1)])
         h += x
         n += x != 0
     if rt:
-        x = np.int64(mag[c, i, j + 1])
+        x = np.int64(mag[c, np.uint64(i), np.uint64(j + 1)])
         h += x
         n += x != 0
     e = w[0] * v + w[1] * h + w[2] * d
     if orient != 0:
         if level < levels:
-            e += w[3] * mag[c, i >> 1, j >> 1]
+            e += w[3] * mag[c, np.uint64(i >> 1), np.uint64(j >> 1)]
         else:
-            e += w[3] * mag[c, i - r0, j - c0]  # the LL coefficient at the same place
+            e += w[3] * mag[c, np.uint64(i - r0), np.uint64(j - c0)]  # the LL coefficient at the same place
         if level > 1:
             i2 = 2 * i
             j2 = 2 * j
-            e += w[4] * (np.int64(mag[c, i2, j2]) + mag[c, i2, j2 + 1] + mag[c, i2 + 1, j2] + mag[c, i2 + 1, j2 + 1])
+            e += w[4] * (np.int64(mag[c, np.uint64(i2), np.uint64(j2)]) + mag[c, np.uint64(i2), np.uint64(j2 + 1)]
+                         + mag[c, np.uint64(i2 + 1), np.uint64(j2)] + mag[c, np.uint64(i2 + 1), np.uint64(j2 + 1)])
     return e, n
 
 
@@ -228,7 +233,7 @@ def _dclass(e, p):
 def _plane_cls(mag, c, i, j):
     if c == 0:
         return 0
-    return 2 if mag[0, i, j] != 0 else 1
+    return 2 if mag[0, np.uint64(i), np.uint64(j)] != 0 else 1
 
 
 @njit(cache=True, inline="always")
@@ -252,9 +257,9 @@ def _sig_ctx(mag, c, i, j, cls, bcls):
 
 @njit(cache=True, inline="always")
 def _sgn(mag, neg, c, i, j):
-    if mag[c, i, j] == 0:
+    if mag[c, np.uint64(i), np.uint64(j)] == 0:
         return 0
-    return -1 if neg[c, i, j] else 1
+    return -1 if neg[c, np.uint64(i), np.uint64(j)] else 1
 
 
 @njit(cache=True, inline="always")
@@ -306,15 +311,15 @@ def _member_changed(nz, mag, cached, blocks, bands, c, b, i, j, newly_significan
     context of an insignificant ``(c, i, j)`` is stale.  When the member has just become significant,
     one more in ``nz``; a coefficient whose context stops being empty while it is insignificant
     joins its block's open and to-do masks."""
-    cached[c, i, j] = 0
+    cached[c, np.uint64(i), np.uint64(j)] = 0
     if newly_significant:
-        n = nz[c, i, j]
-        nz[c, i, j] = n + 1
-        if n == 0 and mag[c, i, j] == 0:
+        n = nz[c, np.uint64(i), np.uint64(j)]
+        nz[c, np.uint64(i), np.uint64(j)] = n + 1
+        if n == 0 and mag[c, np.uint64(i), np.uint64(j)] == 0:
             k = _block_of(bands, b, i, j)
             bit = _bit_of(bands, b, i, j)
-            blocks[c, OPEN, k] |= bit
-            blocks[c, TODO, k] |= bit
+            blocks[c, OPEN, np.uint64(k)] |= bit
+            blocks[c, TODO, np.uint64(k)] |= bit
 
 
 @array_helper
@@ -356,13 +361,13 @@ def record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, 
     A call (compiled once, without reference counting), not inlined in Numba's IR at each of
     the three places that code a sign: inlined, the passes took twice as long to compile
     (it runs once per significant coefficient, where the call costs nothing measurable)."""
-    mag[c, i, j] = np.int32(1) << p
-    low[c, i, j] = p
-    neg[c, i, j] = s
+    mag[c, np.uint64(i), np.uint64(j)] = np.int32(1) << p
+    low[c, np.uint64(i), np.uint64(j)] = p
+    neg[c, np.uint64(i), np.uint64(j)] = s
     bit = _bit_of(bands, b, i, j)
-    blocks[c, SIG, k] |= bit
-    blocks[c, OPEN, k] &= ~bit
-    blocks[c, TODO, k] &= ~bit
+    blocks[c, SIG, np.uint64(k)] |= bit
+    blocks[c, OPEN, np.uint64(k)] &= ~bit
+    blocks[c, TODO, np.uint64(k)] &= ~bit
     context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, True)
 
 
@@ -420,12 +425,12 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
             k_row = k_end
             k_end = k_row + bands[b, NBW]
             for k in range(k_row, k_end):
-                if blocks[c, TODO, k] == 0:
+                if blocks[c, TODO, np.uint64(k)] == 0:
                     continue
                 bj = c0 + 4 * (k - k_row)
                 pos = 0
                 while True:
-                    after = np.int64(blocks[c, TODO, k]) >> pos
+                    after = np.int64(blocks[c, TODO, np.uint64(k)]) >> pos
                     if after == 0:
                         break
                     pos += trailing_zeros(after)
@@ -433,16 +438,16 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                     j = bj + (pos & 3)
                     bit = np.int64(1) << pos
                     pos += 1
-                    if cached[c, i, j] == stamp:
-                        cls = np.int64(neg[c, i, j])
+                    if cached[c, np.uint64(i), np.uint64(j)] == stamp:
+                        cls = np.int64(neg[c, np.uint64(i), np.uint64(j)])
                     else:
                         cls = _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w, p)
-                        cached[c, i, j] = stamp
-                        neg[c, i, j] = cls
+                        cached[c, np.uint64(i), np.uint64(j)] = stamp
+                        neg[c, np.uint64(i), np.uint64(j)] = cls
                     ctx = _sig_ctx(mag, c, i, j, cls, bcls)
                     if p_min > 0 and _p_one(probs, ctx) < p_min:
                         continue
-                    blocks[c, TODO, k] &= ~bit
+                    blocks[c, TODO, np.uint64(k)] &= ~bit
                     regs, _, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                                                        low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, ctx,
                                                        r0, r1, c0, c1, level, orient, levels)
@@ -466,7 +471,7 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
             k_row = k_end
             k_end = k_row + bands[b, NBW]
             for k in range(k_row, k_end):
-                sig = np.int64(blocks[c, SIG, k])
+                sig = np.int64(blocks[c, SIG, np.uint64(k)])
                 if sig == 0:
                     continue
                 bj = c0 + 4 * (k - k_row)
@@ -475,7 +480,7 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                     sig &= sig - 1
                     i = bi + (pos >> 2)
                     j = bj + (pos & 3)
-                    m = np.int64(mag[c, i, j])
+                    m = np.int64(mag[c, np.uint64(i), np.uint64(j)])
                     if (m >> (p + 1)) == 0:
                         continue
                     first = 1 if (m >> (p + 2)) == 0 else 0
@@ -497,8 +502,8 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                     bit, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, bit)
                     if bit < 0:
                         return regs, True
-                    mag[c, i, j] = np.int32(m | (bit << p))
-                    low[c, i, j] = p
+                    mag[c, np.uint64(i), np.uint64(j)] = np.int32(m | (bit << p))
+                    low[c, np.uint64(i), np.uint64(j)] = p
                     if bit == 1:
                         context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, False)
                     if not decoding and state[STATE_DONE] != 0:
@@ -526,15 +531,15 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                 k += 1
                 cols = min(4, c1 - bj)
                 in_block = ((np.int64(1) << (4 * rows)) - 1) & (((np.int64(1) << cols) - 1) * 0x1111)
-                opened = np.int64(blocks[c, OPEN, k])
-                sig = np.int64(blocks[c, SIG, k])
-                left = in_block & ~sig & ~(opened & ~np.int64(blocks[c, TODO, k]))
+                opened = np.int64(blocks[c, OPEN, np.uint64(k)])
+                sig = np.int64(blocks[c, SIG, np.uint64(k)])
+                left = in_block & ~sig & ~(opened & ~np.int64(blocks[c, TODO, np.uint64(k)]))
                 if left == 0:
                     continue
                 empty = opened == 0 and sig == 0
                 if empty:
                     any_sig = 0
-                    if not decoding and blocks[c, TOP, k] > p:
+                    if not decoding and blocks[c, TOP, np.uint64(k)] > p:
                         any_sig = 1
                     ctx = RUN0 + _plane_cls(mag, c, bi, bj) * N_BAND_CLS + bcls
                     any_sig, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, ctx, any_sig)
@@ -558,7 +563,7 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                         if done:
                             return regs, True
                         continue
-                    if nz[c, i, j] == 0:  # empty context: energy 0, no significant neighbour
+                    if nz[c, np.uint64(i), np.uint64(j)] == 0:  # empty context: energy 0, no significant nbr
                         ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS
                     else:
                         ctx = _sig_ctx(mag, c, i, j, _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels,
