@@ -1446,7 +1446,8 @@ def main() -> None:
                 args.out.write_text(json.dumps(results))
             args.out.write_text(json.dumps(results))
     for mode in modes:
-        images = sorted(set.intersection(*[set(v) for v in results[mode].values()]) & {f.stem for f in files})
+        shown = [n for n in ["spiht"] + names + [args.reference] if n in results[mode]]  # (not every config in the file)
+        images = sorted(set.intersection(*[set(results[mode][n]) for n in shown]) & {f.stem for f in files})
         print("\n".join(bd_lines(results, mode, names, images, args.reference)))
         print()
 
