@@ -1310,6 +1310,27 @@ def breakdown(img: np.ndarray, bpp: float, cfg: Config) -> dict:
     return out
 
 
+def low_rate_table(files: list[Path], results: dict) -> None:
+    """Levels and wavelet at 0.02 and 0.05 bpp (the gray study): ``best`` with 5, 6 (default), 7 and 8
+    levels, and with bior6.8 and 7 levels, at spiht's payload bytes (from the results file); mean PSNR,
+    and the mean of each image's best choice."""
+    base = CONFIGS["best"]
+    train_priors(base, files[0].parent)
+    variants = {f"{lv} levels": replace(base, levels_low=((9.0, lv),)) for lv in (5, 6, 7, 8)}
+    variants["bior6.8, 7 levels"] = replace(base, wavelet="bior6.8", levels_low=((9.0, 7),))
+    out: dict = {}
+    for f in files:
+        img = load(f, "gray")
+        budgets = [r["bytes"] for r in results["gray"]["spiht"][f.stem][:2]]
+        for name, cfg in variants.items():
+            out.setdefault(name, {})[f.stem] = [r["psnr"] for r in study_curve(img, budgets, RATES_GRAY[:2], cfg)]
+    for name, per in out.items():
+        print(f"{name}: " + " / ".join(f"{v:.3f}" for v in np.mean(list(per.values()), axis=0)) + " dB")
+    for keys in (["5 levels", "6 levels", "7 levels", "8 levels"], list(out)):
+        best = np.mean([[max(out[k][f.stem][r] for k in keys) for r in range(2)] for f in files], axis=0)
+        print(f"per-image best of {', '.join(keys)}: " + " / ".join(f"{v:.3f}" for v in best) + " dB")
+
+
 def cost_table(kodak: Path, names: list[str]) -> None:
     """Encode and decode seconds of the study coder per configuration (kodim01 gray, step 0, median of 3;
     the post-filter counted in the decode; the step search's candidates multiply the encode)."""
@@ -1364,6 +1385,8 @@ def main() -> None:
     ap.add_argument("--timing", action="store_true",
                     help="only time encode and decode of spiht and ecbp on kodim01 at 1 and 0.25 bpp (median of 5;"
                          " run under flock /tmp/measuring.lock)")
+    ap.add_argument("--low-rate", action="store_true",
+                    help="only compare levels and wavelets at 0.02 and 0.05 bpp (gray; spiht's bytes from --out)")
     ap.add_argument("--only", default="", help="comma-separated image stems: only these of the selected images")
     ap.add_argument("--cost", action="store_true",
                     help="only time the study coder's encode and decode (with any post-filter) of each config on"
@@ -1408,6 +1431,9 @@ def main() -> None:
     if args.images < len(files):  # spread over the set (6: kodim01, 06, 10, 15, 19, 24)
         idx = np.linspace(0, len(files) - 1, args.images).round().astype(int)
         files = [files[i] for i in idx]
+    if args.low_rate:
+        low_rate_table(files, json.loads(args.out.read_text()))
+        return
     if args.only:  # a subset of the selected images (to split a run over processes; merge the results files)
         files = [f for f in files if f.stem in args.only.split(",")]
     names = [n for n in args.configs.split(",") if n]
