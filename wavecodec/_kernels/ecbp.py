@@ -329,7 +329,8 @@ def context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, newly_sig
     parent; an LL coefficient is the parent of the three coarsest detail coefficients at its place).
     With ``newly_significant``, ``nz > 0`` stays exactly "the energy is not 0".  Bands are numbered
     as in :func:`band_table`: the children's band is ``b + 3``, the parent's ``b - 3`` (LL's
-    children: bands 1-3)."""
+    children: bands 1-3).  Callers pass ``np.bool_(True)`` or ``np.bool_(False)``: a literal
+    ``True`` / ``False`` would compile it twice (Numba specialises on literal arguments)."""
     r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
     level, orient, levels = bands[b, LEVEL], bands[b, ORIENT], bands.shape[0] // 3
     for di in range(-1, 2):
@@ -368,7 +369,7 @@ def record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, 
     blocks[c, SIG, np.uint64(k)] |= bit
     blocks[c, OPEN, np.uint64(k)] &= ~bit
     blocks[c, TODO, np.uint64(k)] &= ~bit
-    context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, True)
+    context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, np.bool_(True))
 
 
 @njit(cache=True, inline="always")
@@ -505,7 +506,7 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                     mag[c, np.uint64(i), np.uint64(j)] = np.int32(m | (bit << p))
                     low[c, np.uint64(i), np.uint64(j)] = p
                     if bit == 1:
-                        context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, False)
+                        context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, np.bool_(False))
                     if not decoding and state[STATE_DONE] != 0:
                         return regs, True
     return regs, False
