@@ -760,6 +760,8 @@ CONFIGS = {c.name: c for c in [
     Config("best-sign", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, sign_model=1, note="best + magnitude-weighted sign contexts (900)"),
     Config("best-all", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, rdoq=0.2, spin=4, spin_alpha=0.3, spin_project=True,
            note="best + mix + rdoq20 + spin4"),
+    Config("best-max", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, rdoq=0.2, n_steps=8, spin=8, spin_alpha=0.3, spin_project=True,
+           note="best-all + 8-step search + 64-shift post-filter"),
     Config("best-enc", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, rdoq=0.2, note="best + mix + rdoq20 (no post-filter)"),
     Config("best-pc32", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=32, note="best, priors worth 32 symbols (12)"),
     Config("best-pc4", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=4, note="best, priors worth 4 symbols (12)"),
@@ -1331,6 +1333,41 @@ def low_rate_table(files: list[Path], results: dict) -> None:
         print(f"per-image best of {', '.join(keys)}: " + " / ".join(f"{v:.3f}" for v in best) + " dB")
 
 
+def spin_tuning(kodak: Path) -> None:
+    """The post-filter's settings on two *training* images (kodim02, kodim12; never the test images):
+    ``best`` without priors, one quantiser step, spiht's bytes at 0.02, 0.05, 0.25 and 1 bpp; the PSNR
+    change of each (shifts, threshold factor, projection)."""
+    cfg = CONFIGS["best"]
+    settings = [(4, 0.2, True), (4, 0.3, True), (4, 0.3, False), (4, 0.4, True), (4, 0.5, True), (3, 0.3, True),
+                (2, 0.3, True), (8, 0.3, True)]
+    for stem in ("kodim02", "kodim12"):
+        img = load(kodak / f"{stem}.png", "gray")
+        h, w = img.shape
+        levels = T.default_levels(h, w)
+        header = SimpleNamespace(height=h, width=w, channels=1, bit_depth=8, lossless=False,
+                                 dtype=np.dtype(np.uint8))
+        q, quant = front_end_candidates(img[:, :, None], replace(cfg, steps=False), levels)[0]
+        plan = SimpleNamespace(wavelet="cdf97", levels=levels, offsets=quant.offsets, colour=quant.colour, step=0)
+        weights = B.CoefficientWeights.for_stream(plan, header, *q.shape[1:])
+        for bpp in (0.02, 0.05, 0.25, 1.0):
+            budget = wavecodec.info(wavecodec.encode(img, "spiht", bpp=bpp)).payload_size
+            payload, recon = encode(q, levels, quant.n_max, budget, cfg)
+            codes, mag, low, p_stop = decode(payload, q.shape, levels, quant.n_max, cfg)
+            values, buf = B.coefficient_buffer(q.shape)
+            buf[...] = codes
+            coeffs = B.expand(values, buf, integer=False, frac_bits=quant.frac_bits, recon=recon, weights=weights,
+                              plane_weight=np.array([1.0]))
+            decoded = B.inverse_coefficients(coeffs, plan, header, rounded=False)[:, :, 0]
+            base = psnr(img, np.clip(np.rint(decoded), 0, 255))
+            line = [f"{stem} {bpp} bpp: {base:.3f} dB"]
+            for shifts, alpha, project in settings:
+                out = cycle_spin(decoded, quant.offsets[0], mag, low, p_stop, levels, "cdf97", 1.0, quant.frac_bits,
+                                 shifts, alpha, project)
+                gain = psnr(img, np.clip(np.rint(out), 0, 255)) - base
+                line.append(f"{shifts}x{shifts} {alpha}{' proj' if project else ''} {gain:+.3f}")
+            print("; ".join(line), flush=True)
+
+
 def cost_table(kodak: Path, names: list[str]) -> None:
     """Encode and decode seconds of the study coder per configuration (kodim01 gray, step 0, median of 3;
     the post-filter counted in the decode; the step search's candidates multiply the encode)."""
@@ -1385,6 +1422,8 @@ def main() -> None:
     ap.add_argument("--timing", action="store_true",
                     help="only time encode and decode of spiht and ecbp on kodim01 at 1 and 0.25 bpp (median of 5;"
                          " run under flock /tmp/measuring.lock)")
+    ap.add_argument("--spin-tuning", action="store_true",
+                    help="only compare post-filter settings on two training images (gray)")
     ap.add_argument("--low-rate", action="store_true",
                     help="only compare levels and wavelets at 0.02 and 0.05 bpp (gray; spiht's bytes from --out)")
     ap.add_argument("--only", default="", help="comma-separated image stems: only these of the selected images")
@@ -1394,6 +1433,9 @@ def main() -> None:
                          " /tmp/measuring.lock)")
     args = ap.parse_args()
     files = sorted(args.kodak.glob("kodim*.png"))
+    if args.spin_tuning:
+        spin_tuning(args.kodak)
+        return
     if args.cost:
         cost_table(args.kodak, [n for n in args.configs.split(",") if n])
         return
