@@ -58,7 +58,15 @@ PSNR of the decoded image, so every figure is a real stream's.  ``spiht`` is run
 through the public API (``wavecodec.encode(img, 'spiht', bpp=...)``, default
 options: ac variant, step search up to 0.3 bpp, optimized reconstruction), and
 the study coder gets exactly the payload bytes spiht produced at each rate.
-BD figures: :mod:`wavecodec.bench.bjontegaard` on the mean curves over 0.1-1 bpp.
+BD figures: :mod:`wavecodec.bench.bjontegaard` on the mean curves over 0.1-1 bpp (and against
+``--reference``, ``codec:jpeg2000`` by default, when it is in the results file).
+
+The gray study (``benchmarks/results_gray_study.md``) added switches on top of ``best``: RD-optimised
+zeroing and a wider dead zone after a first encode (``rdoq``, ``deadzone``: encoder only), a finer step
+search (``n_steps``), levels and wavelet per rate, reconstruction offsets by neighbourhood class
+(``recon``), a logistic mix of two significance models (``mix``), magnitude-weighted sign contexts
+(``sign_model``) and a decoder post-filter (``spin``: cycle spinning); ``--low-rate``,
+``--spin-tuning`` and ``--cost`` print its side measurements.
 """
 
 from __future__ import annotations
