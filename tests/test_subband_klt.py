@@ -86,7 +86,10 @@ def test_ecbp_subband_klt_round_trip_prefixes_and_reduce():
     img = _colour_image()
     stream = wavecodec.encode(img, "ecbp", bpp=0.5, colour="subband-klt")
     assert stream == wavecodec.encode(img, "ecbp", bpp=0.5, colour="subband-klt")  # deterministic
-    assert wavecodec.info(stream).params["colour_transform"] == "subband KLT"
+    params = wavecodec.info(stream).params
+    assert params["colour_transform"] == "subband KLT"
+    quaternions = params["subband_klt_quaternions"]
+    assert len(quaternions) == S.N_GROUPS and all(len(q) == 4 and any(q) for q in quaternions)
     out = wavecodec.decode(stream)
     ict = wavecodec.decode(wavecodec.encode(img, "ecbp", bpp=0.5))
     assert _psnr(out, img) > _psnr(ict, img) - 0.5 and _psnr(out, img) > 25

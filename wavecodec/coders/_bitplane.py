@@ -957,4 +957,6 @@ class BitplaneCodec(Codec):
             "reconstruction_points": (plan.recon[0] / 256, plan.recon[1] / 256),
             "quantiser_step": 1.0 / step_scale(plan.step),  # 2**(k/4) in units of the plain bit-planes
         })
+        if plan.colour == COLOUR_SKLT:  # each group's stored quaternion (level 1, level 2, levels 3+ and LL)
+            out["subband_klt_quaternions"] = plan.rotations
         return out
