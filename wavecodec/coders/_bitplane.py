@@ -860,6 +860,11 @@ class BitplaneCodec(Codec):
     colour_transforms: tuple[int, ...] = (COLOUR_ICT,)
 
     # -- the policy
+    def lossy_colour_transform(self, options: Mapping[str, Any], budget: int | None, pixels: np.ndarray) -> str:
+        """The colour transform of a lossy colour stream (a :data:`COLOUR_TRANSFORMS` key) for this
+        payload ``budget`` (None: no budget); the ICT unless the codec offers others."""
+        return "ict"
+
     def read_plan(self, header: Header) -> BitplanePlan:
         return BitplanePlan.unpack(header, self.name, self.mode_fields, self.colour_transforms)
 
@@ -889,14 +894,7 @@ class BitplaneCodec(Codec):
             budget = budget_for(b"")  # (about: the parameter block is left out)
         except RateUnreachableError:
             budget = 0  # (raised again by the first candidate, with the parameter block)
-        colour = options.get("colour", "ict")
-        if colour == "auto":  # the subband KLT where its side information costs at most 1% of the payload
-            # (without a budget, the pixel count stands for the payload: full-quality streams take several
-            # bytes a pixel; bounding a budget by it too keeps a budget above the full stream's size
-            # choosing as no budget does)
-            area = pixels.shape[0] * pixels.shape[1]
-            expected = area if budget is None else min(budget, area)
-            colour = "subband-klt" if expected >= _sklt.MIN_BUDGET else "ict"
+        colour = self.lossy_colour_transform(options, budget, pixels)
         candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=bit_depth, steps=steps, colour_transform=colour)
         # the front end's share of the time, then each candidate's coding run an equal part

@@ -37,6 +37,7 @@ from .._registry import Capabilities, Option, register
 from ..errors import CorruptStreamError
 from . import _bitplane as B
 from . import _ecbp_priors as _priors
+from . import _subband_klt as _sklt
 from ._bitplane import EncodeResult  # noqa: F401  (re-exported)
 
 
@@ -131,6 +132,19 @@ class EcbpCodec(B.BitplaneCodec):
                ("auto",) + tuple(B.COLOUR_TRANSFORMS)),
     )
     colour_transforms = (B.COLOUR_ICT, B.COLOUR_SKLT)
+
+    def lossy_colour_transform(self, options, budget, pixels) -> str:
+        """``colour="auto"``: the subband KLT where its 24 bytes cost at most 1% of the payload.
+
+        Without a budget the pixel count stands for the payload (full-quality streams take
+        several bytes a pixel); bounding a budget by it too keeps a budget above the full
+        stream's size choosing as no budget does."""
+        colour = options.get("colour", "auto")
+        if colour != "auto":
+            return colour
+        area = pixels.shape[0] * pixels.shape[1]
+        expected = area if budget is None else min(budget, area)
+        return "subband-klt" if expected >= _sklt.MIN_BUDGET else "ict"
 
     def read_plan(self, header) -> B.BitplanePlan:
         plan = super().read_plan(header)
