@@ -204,7 +204,54 @@ def _parent_sig(sig, c, i, j, hl, wl):
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
 Maps = namedtuple("Maps", ["coef", "sig", "d_top", "l_top", "out_val"])
-Lists = namedtuple("Lists", ["lip", "lsp", "lsp_plane", "lis", "lis_b"])
+# lsp: the LSP as a byte stream (:func:`_append_lsp`); lsp_tail: the stream's length in bytes and its
+# last entry; lsp_ahead: the refinement pass's ring of the entries it has read ahead (prefetch)
+Lists = namedtuple("Lists", ["lip", "lsp", "lsp_tail", "lsp_ahead", "lis", "lis_b"])
+AHEAD_RING = 16  # a power of two above LOOKAHEAD
+
+
+@njit(cache=True, inline="always")
+def _append_lsp(lsp, pos, last, p):
+    """Append entry ``p`` to the LSP, which is a byte stream of differences between consecutive
+    entries (the first: from 0).
+
+    Each difference ``d`` is zigzag-mapped to ``z >= 0`` and written little-endian as ``z << 2 | L``
+    in 1, 2, 3 or 5 bytes (``L`` = 0, 1, 2, 3: 6, 14, 22 or 38 bits for ``z``; packed entries stay
+    below 2**37).  The LSP is only ever appended to and read from its start (refinement pass, final
+    codes), and consecutive entries are mostly near each other (offspring of one node, nodes of
+    one band), so this takes about 1.75 bytes an entry instead of 4 (lossless 2048^2 Kodak mosaic,
+    where 86% of the coefficients end in the LSP).  Five bytes are always written (the stream has
+    room for them) and the length sits in the first byte, so neither side branches on it.
+    ``pos``: the stream's length in bytes, ``last``: its last entry (0 when empty); returns them
+    updated.  (The passes keep them in local variables, :data:`Lists`'s ``lsp_tail`` between passes:
+    a store to memory on every append made the sorting passes 10-20% slower.)
+    """
+    d = np.int64(p) - last
+    z = (d << 1) ^ (d >> 63)
+    code = np.int64(z >= 64) + np.int64(z >= 16384) + np.int64(z >= 4194304)
+    word = (z << 2) | code
+    for b in range(5):
+        lsp[pos + b] = np.uint8((word >> (8 * b)) & 255)
+    return pos + code + 1 + np.int64(code == 3), np.int64(p)
+
+
+@njit(cache=True, inline="always")
+def _save_tail(lsp_tail, lsp_pos, lsp_last):
+    """Keep the LSP stream's length and last entry between passes (in ``lsp_tail``)."""
+    lsp_tail[0] = lsp_pos
+    lsp_tail[1] = lsp_last
+
+
+@njit(cache=True, inline="always")
+def _next_lsp(lsp, pos, p):
+    """The LSP entry after ``p``, whose bytes start at ``pos`` (:func:`_append_lsp`; for the first
+    entry ``pos = p = 0``).  Returns ``(pos, entry)``, ``pos`` past the entry's bytes."""
+    word = (np.int64(lsp[pos]) | (np.int64(lsp[pos + 1]) << 8) | (np.int64(lsp[pos + 2]) << 16)
+            | (np.int64(lsp[pos + 3]) << 24) | (np.int64(lsp[pos + 4]) << 32))
+    code = word & 3
+    size = code + 1 + np.int64(code == 3)
+    z = (word >> 2) & ((np.int64(1) << (8 * size - 2)) - 1)
+    return pos + size, p + ((z >> 1) ^ -(z & 1))
 
 
 @njit(cache=True, inline="always")
@@ -243,6 +290,13 @@ def _set_context(sig, band, typ, c, i, j, r0, c0):
 
 
 @njit(cache=True, inline="always")
+def _first_refinement(known, n):
+    """1 if the refinement at plane ``n`` of a coefficient whose magnitude bits above ``n`` are
+    ``known`` is its first: it became significant at plane ``n + 1``, so that bit is its only one."""
+    return 1 if (known >> (n + 1)) == 1 else 0
+
+
+@njit(cache=True, inline="always")
 def _refinement_context(sig, band, c, i, j, first):
     """Context of a refinement bit: band, first refinement or not, any significant neighbour."""
     hv, dg = _neigh(sig, c, i, j)
@@ -276,7 +330,8 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, sig, _, _, out_val = maps
-    lip, lsp, lsp_plane, _, _ = lists
+    lip, lsp, lsp_tail, _, _, _ = lists
+    lsp_pos, lsp_last = lsp_tail[0], lsp_tail[1]
     bitn = np.int64(1) << n
     values = out_val if decoding else coef
     w = 0
@@ -298,6 +353,7 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
             bit = 1 if (_magnitude(coef, c, i, j) & bitn) != 0 else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
+            _save_tail(lsp_tail, lsp_pos, lsp_last)
             return regs, n_lip, n_lsp, True
         if bit == 1:
             ctx = 0
@@ -306,25 +362,29 @@ def sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n):
             s = 0 if decoding or coef[c, i, j] >= 0 else 1
             s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
             if s < 0:
+                _save_tail(lsp_tail, lsp_pos, lsp_last)
                 return regs, n_lip, n_lsp, True
-            _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s, shc, shi)
+            lsp_pos, lsp_last = _now_significant(decoding, sig, out_val, lsp, lsp_pos, lsp_last, n, c, i, j, s,
+                                                 shc, shi)
             n_lsp += 1
         else:
             lip[w] = p
             w += 1
         if not decoding and state[STATE_DONE] != 0:  # the encoder's budget is spent
+            _save_tail(lsp_tail, lsp_pos, lsp_last)
             return regs, n_lip, n_lsp, True
+    _save_tail(lsp_tail, lsp_pos, lsp_last)
     return regs, w, n_lsp, False
 
 
 @njit(cache=True, inline="always")
-def _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, i, j, s, shc, shi):
-    """Record (i, j), significant at plane ``n`` with sign ``s`` (1: negative), and append it to the LSP."""
+def _now_significant(decoding, sig, out_val, lsp, lsp_pos, lsp_last, n, c, i, j, s, shc, shi):
+    """Record (i, j), significant at plane ``n`` with sign ``s`` (1: negative), and append it to the
+    LSP (:func:`_append_lsp`: returns the stream's new ``(lsp_pos, lsp_last)``)."""
     sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if s != 0 else 0)
     if decoding:
         out_val[c, i, j] = np.int32(1) << n
-    lsp[n_lsp] = _pack(c, i, j, shc, shi)
-    lsp_plane[n_lsp] = n
+    return _append_lsp(lsp, lsp_pos, lsp_last, _pack(c, i, j, shc, shi))
 
 
 @_pass
@@ -342,7 +402,8 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, sig, d_top, l_top, out_val = maps
-    lip, lsp, lsp_plane, lis, lis_b = lists
+    lip, lsp, lsp_tail, _, lis, lis_b = lists
+    lsp_pos, lsp_last = lsp_tail[0], lsp_tail[1]
     bitn = np.int64(1) << n
     w = 0
     k = 0
@@ -373,6 +434,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
             bit = 1 if top >= n else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
+            _save_tail(lsp_tail, lsp_pos, lsp_last)
             return regs, n_lis, n_lip, n_lsp, True
         if bit == 0:
             lis[w] = p  # stays, with its type
@@ -392,6 +454,7 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                     bit = 1 if (_magnitude(coef, c, ci, cj) & bitn) != 0 else 0
                 bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
                 if bit < 0:
+                    _save_tail(lsp_tail, lsp_pos, lsp_last)
                     return regs, n_lis, n_lip, n_lsp, True
                 if bit == 1:
                     any_sibling = 1
@@ -401,13 +464,16 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                     s = 0 if decoding or coef[c, ci, cj] >= 0 else 1
                     s, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, s)
                     if s < 0:
+                        _save_tail(lsp_tail, lsp_pos, lsp_last)
                         return regs, n_lis, n_lip, n_lsp, True
-                    _now_significant(decoding, sig, out_val, lsp, lsp_plane, n_lsp, n, c, ci, cj, s, shc, shi)
+                    lsp_pos, lsp_last = _now_significant(decoding, sig, out_val, lsp, lsp_pos, lsp_last, n, c,
+                                                         ci, cj, s, shc, shi)
                     n_lsp += 1
                 else:
                     lip[n_lip] = _pack(c, ci, cj, shc, shi)
                     n_lip += 1
                 if not decoding and state[STATE_DONE] != 0:
+                    _save_tail(lsp_tail, lsp_pos, lsp_last)
                     return regs, n_lis, n_lip, n_lsp, True
             if r0 < hp2 and c0 < wp2:  # L(i, j) not empty: to the end of the LIS as type B
                 lis[n_lis] = p
@@ -420,7 +486,9 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
                 n_lis += 1
         k += 1
         if not decoding and state[STATE_DONE] != 0:
+            _save_tail(lsp_tail, lsp_pos, lsp_last)
             return regs, n_lis, n_lip, n_lsp, True
+    _save_tail(lsp_tail, lsp_pos, lsp_last)
     return regs, w, n_lip, n_lsp, False
 
 
@@ -428,24 +496,34 @@ def sort_lis(decoding, arith, regs, coder, tree, maps, lists, n_lis, n_lip, n_ls
 def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n):
     """Refinement pass, step 3: the n-th magnitude bit of each entry significant before plane ``n``.
 
-    Returns ``(regs, refined, done)``: how many of the ``lsp_old`` entries were refined.
+    The context's "first refinement" is read off the magnitude bits known above plane ``n``
+    (:func:`_first_refinement`).  Returns ``(regs, refined, done)``: how many of the
+    ``lsp_old`` entries were refined.
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, sig, _, _, out_val = maps
-    lip, lsp, lsp_plane, _, _ = lists
+    lip, lsp, lsp_tail, ring, _, _ = lists
     bitn = np.int64(1) << n
     values = out_val if decoding else coef
+    # the LSP stream is read LOOKAHEAD entries ahead of the entry coded (to prefetch what it
+    # reads), each entry once, into a ring
+    pos = ahead = np.int64(0)
+    for t in range(min(LOOKAHEAD, lsp_old)):
+        pos, ahead = _next_lsp(lsp, pos, ahead)
+        ring[t] = ahead
     for k in range(lsp_old):
         if k + LOOKAHEAD < lsp_old:
-            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            pos, ahead = _next_lsp(lsp, pos, ahead)
+            ring[(k + LOOKAHEAD) & (AHEAD_RING - 1)] = ahead
+            pc, pi, pj = _unpack(ahead, shc, shi)
             _prefetch_pixel(values, sig, pc, pi, pj)
-        p = lsp[k]
-        c, i, j = _unpack(p, shc, shi)
+        c, i, j = _unpack(ring[k & (AHEAD_RING - 1)], shc, shi)
         ctx = 0
         if arith is not None:
             band = _band_class(min(rowlev[i], collev[j]), levels)
-            ctx = _refinement_context(sig, band, c, i, j, 1 if lsp_plane[k] == n + 1 else 0)
+            known = np.int64(out_val[c, i, j]) if decoding else _magnitude(coef, c, i, j)
+            ctx = _refinement_context(sig, band, c, i, j, _first_refinement(known, n))
         bit = 0
         if not decoding:
             bit = 1 if (_magnitude(coef, c, i, j) & bitn) != 0 else 0
@@ -479,6 +557,8 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     hp2, wp2 = hp // 2, wp // 2
     hl, wl = hp >> levels, wp >> levels  # the LL slot
     shc, shi, entry = list_shifts(nc, hp, wp)
+    if nc << shc > 1 << 37:  # the LSP stream's 5-byte differences hold 37-bit entries (2**37 int32 coefficients: 512 GB)
+        raise ValueError(f"SPIHT lists cannot address a {nc}x{hp}x{wp} tree layout")
     tree = Tree(hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi)
     if decoding:
         d_top = l_top = np.zeros((1, 1, 1), dtype=np.int8)
@@ -494,8 +574,9 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     n_lis_cap = 3 * nc * hp2 * wp2 + 16
     lists = Lists(
         np.empty(total, dtype=entry),  # LIP
-        np.empty(total, dtype=entry),  # LSP
-        np.empty(total, dtype=np.int8),  # plane at which each LSP entry became significant
+        np.empty(5 * total + 8, dtype=np.uint8),  # the LSP's stream (:func:`_append_lsp`): <= 5 bytes an entry
+        np.zeros(2, dtype=np.int64),  # the LSP stream's length in bytes and its last entry
+        np.empty(AHEAD_RING, dtype=np.int64),  # the refinement pass's entries read ahead
         np.empty(n_lis_cap, dtype=entry),  # LIS
         np.empty(n_lis_cap, dtype=np.uint8),  # LIS entry type: 0 = A (set D), 1 = B (set L)
     )
@@ -513,8 +594,8 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min, on_pass=
     :func:`workspace`.
 
     Returns ``(n, lsp_count, refined, lsp_old)``: the bit-plane being coded when
-    coding stopped, the LSP size (``lists.lsp``, with ``lists.lsp_plane`` the plane
-    at which each entry became significant), and how many of the ``lsp_old``
+    coding stopped, the number of LSP entries (``lists.lsp``, a byte stream that
+    :func:`_next_lsp` reads), and how many of the ``lsp_old``
     entries that were significant before that plane had been refined.  Together
     with ``out_val`` this tells the decoder the uncertainty interval of every
     coefficient.
@@ -571,7 +652,7 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min, on_pass=
 
 
 @helper
-def _known_plane(k, lsp_plane, n_stop, refined, lsp_old):
+def _known_plane(k, n_stop, refined, lsp_old):
     """Lowest bit-plane known for LSP entry ``k`` when coding stopped at plane ``n_stop``."""
     if k < lsp_old:
         low = n_stop if k < refined else n_stop + 1
@@ -581,7 +662,7 @@ def _known_plane(k, lsp_plane, n_stop, refined, lsp_old):
 
 
 @njit(cache=True)
-def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, shc=SHIFT_C, shi=SHIFT_I):
+def optimal_offsets(coef, lsp, n_lsp, n_stop, refined, lsp_old, shc=SHIFT_C, shi=SHIFT_I):
     """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
 
     Returned separately for "fresh" entries (only the significance bit known:
@@ -592,26 +673,31 @@ def optimal_offsets(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, shc=S
     """
     sums = np.zeros(2)
     cnt = np.zeros(2)
+    pos = ahead_pos = np.int64(0)
+    p = ahead = np.int64(0)
+    for _ in range(min(LOOKAHEAD, n_lsp)):
+        ahead_pos, ahead = _next_lsp(lsp, ahead_pos, ahead)
     for k in range(n_lsp):
         if k + LOOKAHEAD < n_lsp:
-            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            ahead_pos, ahead = _next_lsp(lsp, ahead_pos, ahead)
+            pc, pi, pj = _unpack(ahead, shc, shi)
             prefetch(coef, pc, pi, pj)
-        p = lsp[k]
+        pos, p = _next_lsp(lsp, pos, p)
         c, i, j = _unpack(p, shc, shi)
-        low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
+        low = _known_plane(k, n_stop, refined, lsp_old)
         if low == 0:
             continue
         width = np.int64(1) << low
         m = _magnitude(coef, c, i, j)
         frac = ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
-        g = 0 if lsp_plane[k] == low else 1
+        g = 0 if (m >> low) == 1 else 1  # fresh: significant at plane ``low``, no bit below known
         sums[g] += frac
         cnt[g] += 1
     return interval_means(sums, cnt)
 
 
 @njit(cache=True)
-def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, offset_fresh, offset_refined,
+def distortion_reduction(coef, lsp, n_lsp, n_stop, refined, lsp_old, offset_fresh, offset_refined,
                          shc=SHIFT_C, shi=SHIFT_I):
     """Encoder side: how much the decoded significant coefficients reduce the squared error.
 
@@ -622,13 +708,18 @@ def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, 
     quantiser steps without decoding.
     """
     acc = 0.0
+    pos = ahead_pos = np.int64(0)
+    p = ahead = np.int64(0)
+    for _ in range(min(LOOKAHEAD, n_lsp)):
+        ahead_pos, ahead = _next_lsp(lsp, ahead_pos, ahead)
     for k in range(n_lsp):
         if k + LOOKAHEAD < n_lsp:
-            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            ahead_pos, ahead = _next_lsp(lsp, ahead_pos, ahead)
+            pc, pi, pj = _unpack(ahead, shc, shi)
             prefetch(coef, pc, pi, pj)
-        p = lsp[k]
+        pos, p = _next_lsp(lsp, pos, p)
         c, i, j = _unpack(p, shc, shi)
-        low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
+        low = _known_plane(k, n_stop, refined, lsp_old)
         mi = _magnitude(coef, c, i, j)
         m = np.float64(mi) + 0.5
         width = np.int64(1) << low
@@ -636,14 +727,14 @@ def distortion_reduction(coef, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, 
         if low == 0:
             r = known + 0.5
         else:
-            off = offset_fresh if lsp_plane[k] == low else offset_refined
+            off = offset_fresh if (mi >> low) == 1 else offset_refined
             r = known + width * off
         acc += m * m - (m - r) * (m - r)
     return acc
 
 
 @njit(cache=True, _nrt=False)
-def final_codes(out_val, sig, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, shc=SHIFT_C, shi=SHIFT_I):
+def final_codes(out_val, sig, lsp, n_lsp, n_stop, refined, lsp_old, shc=SHIFT_C, shi=SHIFT_I):
     """Decoder: turn ``out_val`` in place into the coefficient codes of
     :func:`.coefficients.expand_codes`, from the LSP and the sign map.
 
@@ -652,13 +743,18 @@ def final_codes(out_val, sig, lsp, lsp_plane, n_lsp, n_stop, refined, lsp_old, s
     its code is ``+-((v << 1) | (1 << low))``, with the sign of the coefficient.
     After this the LSP and the maps are no longer needed.
     """
+    pos = ahead_pos = np.int64(0)
+    p = ahead = np.int64(0)
+    for _ in range(min(LOOKAHEAD, n_lsp)):
+        ahead_pos, ahead = _next_lsp(lsp, ahead_pos, ahead)
     for k in range(n_lsp):
         if k + LOOKAHEAD < n_lsp:
-            pc, pi, pj = _unpack(lsp[k + LOOKAHEAD], shc, shi)
+            ahead_pos, ahead = _next_lsp(lsp, ahead_pos, ahead)
+            pc, pi, pj = _unpack(ahead, shc, shi)
             prefetch(out_val, pc, pi, pj)
             prefetch(sig, pc, pi + 1, pj + 1)
-        p = lsp[k]
+        pos, p = _next_lsp(lsp, pos, p)
         c, i, j = _unpack(p, shc, shi)
-        low = _known_plane(k, lsp_plane, n_stop, refined, lsp_old)
+        low = _known_plane(k, n_stop, refined, lsp_old)
         code = (np.int64(out_val[c, i, j]) << 1) | (np.int64(1) << low)
         out_val[c, i, j] = -code if sig[c, i + 1, j + 1] & NEGATIVE else code
