@@ -89,13 +89,13 @@ def encode_coefficients(q: np.ndarray, *, variant: str, levels: int, n_max: int,
 
     payload, (n_stop, n_lsp, refined, lsp_old, lists, _) = B.run_encoder(
         arith, budget, max(1024, coef.size * (n_max + 2) // 4), run)
-    lsp = lists.lsp
+    lsp, sizes = lists.lsp, lists.lsp_sizes
     shifts = _k.list_shifts(*coef.shape)[:2]
-    offsets = _k.optimal_offsets(coef, lsp, n_lsp, n_stop, refined, lsp_old, *shifts)
+    offsets = _k.optimal_offsets(coef, lsp, sizes, n_lsp, n_stop, refined, lsp_old, *shifts)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
     reduction = 0.0
     if estimate_error:
-        reduction = _k.distortion_reduction(coef, lsp, n_lsp, n_stop, refined, lsp_old,
+        reduction = _k.distortion_reduction(coef, lsp, sizes, n_lsp, n_stop, refined, lsp_old,
                                             recon[0] / 256.0, recon[1] / 256.0, *shifts)
     return EncodeResult(payload, recon, reduction)
 
@@ -123,7 +123,7 @@ def decode_coefficients(payload: bytes, *, variant: str, shape: tuple[int, int, 
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     data, state = B.start_decoder(payload, arith, into=B.payload_area(values))
     n_stop, n_lsp, refined, lsp_old, lists, maps = _run_kernel(True, arith, codes, levels, n_max, state, data, codes)
-    _k.final_codes(codes, maps.sig, lists.lsp, n_lsp, n_stop, refined, lsp_old,
+    _k.final_codes(codes, maps.sig, lists.lsp, lists.lsp_sizes, n_lsp, n_stop, refined, lsp_old,
                    *_k.list_shifts(*shape)[:2])
     del lists, maps, data
     return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
