@@ -58,6 +58,7 @@ from numba import njit
 
 from .jit import helper
 from .jit import python_array_kernel as _pass
+from .pages import list_buffer, release_beyond
 from .prefetch import LOOKAHEAD, prefetch
 from .unaligned import load_le64, store_le64
 
@@ -577,13 +578,13 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     # compaction never lets the write index pass the read index
     n_lis_cap = 3 * nc * hp2 * wp2 + 16
     lists = Lists(
-        np.empty(total, dtype=entry),  # LIP
+        list_buffer(total, entry),  # LIP
         np.empty(5 * total + 8, dtype=np.uint8),  # the LSP's bytes (:func:`_append_lsp`): <= 5 an entry, 8 to spare
         np.zeros(total // 4 + 1, dtype=np.uint8),  # the size codes of the LSP's entries, 2 bits each
         np.zeros(2, dtype=np.int64),  # the LSP stream's length in bytes and its last entry
         np.empty(AHEAD_RING, dtype=np.int64),  # the refinement pass's entries read ahead
-        np.empty(n_lis_cap, dtype=entry),  # LIS
-        np.empty(n_lis_cap, dtype=np.uint8),  # LIS entry type: 0 = A (set D), 1 = B (set L)
+        list_buffer(n_lis_cap, entry),  # LIS
+        list_buffer(n_lis_cap, np.uint8),  # LIS entry type: 0 = A (set D), 1 = B (set L)
     )
     return tree, maps, lists
 
@@ -638,11 +639,14 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min, on_pass=
         regs, n_lip, n_lsp, done = sort_lip(decoding, arith, regs, coder, tree, maps, lists, n_lip, n_lsp, n)
         if done:
             break
+        release_beyond(lists.lip, n_lip)  # the pixels now significant left the LIP
         _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 1 / 3) / (n_max - n_min + 1))
         regs, n_lis, n_lip, n_lsp, done = sort_lis(decoding, arith, regs, coder, tree, maps, lists,
                                                    n_lis, n_lip, n_lsp, n)
         if done:
             break
+        release_beyond(lists.lis, n_lis)  # the sets split in this pass left the LIS
+        release_beyond(lists.lis_b, n_lis)
         _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 2 / 3) / (n_max - n_min + 1))
         regs, refined, done = refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
         if done:
