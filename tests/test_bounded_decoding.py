@@ -216,3 +216,53 @@ def test_forged_stream_resident_memory_is_the_output_plus_8_bytes_per_sample(cod
     n = size * size * (channels or 1)
     assert output == n
     assert peak <= output + 8 * n + 4 * FIXED_BYTES, f"{(peak - output) / n:.2f} bytes per declared sample beyond the output"
+
+
+_LOSSLESS_RSS_SCRIPT = r"""
+import sys
+import numpy as np
+import wavecodec
+from skimage import color, data
+
+codec, side = sys.argv[1], int(sys.argv[2])
+gray = (color.rgb2gray(data.astronaut()) * 255).round().astype(np.uint8)
+reps = -(-side // 512)
+img = np.tile(gray, (reps, reps))[:side, :side]
+# with sensor-like noise most coefficients end significant (SPIHT: 0.88 LSP entries per sample)
+img = np.clip(img + np.random.default_rng(5).integers(-3, 4, img.shape), 0, 255).astype(np.uint8)
+stream = wavecodec.encode(img, codec, lossless=True)
+wavecodec.decode(wavecodec.encode(img[:64, :64], codec, lossless=True))  # compile outside the measurement
+del img
+
+
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+
+
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")  # reset the peak-RSS counter (VmHWM)
+base = rss()
+out = wavecodec.decode(stream)
+with open("/proc/self/status") as f:
+    peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+print(peak - base, out.nbytes)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's /proc/self/clear_refs to reset the peak RSS")
+@pytest.mark.parametrize("codec", ["spiht"])
+def test_lossless_decoding_keeps_the_output_plus_8_bytes_per_sample(codec):
+    # Lossless streams decode into int32 memory (4 bytes per coefficient) beside the
+    # payload's copy, the significance map and the coders' lists, which are at their
+    # largest there (most coefficients end significant): SPIHT's LSP as a byte stream of
+    # differences, its LIP and LIS giving back the pages past their used part (docs/memory.md).
+    # 2048^2: large enough that FIXED_BYTES is half a byte per sample.  Measured: SPIHT
+    # 7.25 bytes per sample beyond the output (9.05 before the LSP stream and page release).
+    side = 2048
+    run = subprocess.run([sys.executable, "-c", _LOSSLESS_RSS_SCRIPT, codec, str(side)],
+                         capture_output=True, text=True, check=True)
+    peak, output = map(int, run.stdout.split()[-2:])
+    n = side * side
+    assert output == n
+    assert peak <= output + 8 * n + FIXED_BYTES, f"{(peak - output) / n:.2f} bytes per declared sample beyond the output"
