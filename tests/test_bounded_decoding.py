@@ -184,21 +184,22 @@ import test_bounded_decoding as t
 codec, channels, size = sys.argv[2], int(sys.argv[3]) or None, int(sys.argv[4])
 data = t._forged(codec, size, size, channels)
 wavecodec.decode(t._forged(codec, 64, 64, channels))  # compile outside the measurement
-
-
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
-
-
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # reset the peak-RSS counter (VmHWM)
-base = rss()
-out = wavecodec.decode(data, max_samples=size * size * (channels or 1))
-with open("/proc/self/status") as f:
-    peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
-print(peak - base, out.nbytes)
+peak, out = t.peak_resident(lambda: wavecodec.decode(data, max_samples=size * size * (channels or 1)))
+print(peak, out.nbytes)
 """
+
+
+def peak_resident(call):
+    """``(peak resident bytes above those before the call, result)`` of ``call()``, in this process
+    (Linux: resets the peak-RSS counter, VmHWM, first).  Run by the scripts below in fresh processes."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    with open("/proc/self/statm") as f:
+        base = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    result = call()
+    with open("/proc/self/status") as f:
+        peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+    return peak - base, result
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's /proc/self/clear_refs to reset the peak RSS")
@@ -223,8 +224,10 @@ import sys
 import numpy as np
 import wavecodec
 from skimage import color, data
+sys.path.insert(0, sys.argv[1])
+import test_bounded_decoding as t
 
-codec, side = sys.argv[1], int(sys.argv[2])
+codec, side = sys.argv[2], int(sys.argv[3])
 gray = (color.rgb2gray(data.astronaut()) * 255).round().astype(np.uint8)
 reps = -(-side // 512)
 img = np.tile(gray, (reps, reps))[:side, :side]
@@ -233,20 +236,8 @@ img = np.clip(img + np.random.default_rng(5).integers(-3, 4, img.shape), 0, 255)
 stream = wavecodec.encode(img, codec, lossless=True)
 wavecodec.decode(wavecodec.encode(img[:64, :64], codec, lossless=True))  # compile outside the measurement
 del img
-
-
-def rss():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096
-
-
-with open("/proc/self/clear_refs", "w") as f:
-    f.write("5")  # reset the peak-RSS counter (VmHWM)
-base = rss()
-out = wavecodec.decode(stream)
-with open("/proc/self/status") as f:
-    peak = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
-print(peak - base, out.nbytes)
+peak, out = t.peak_resident(lambda: wavecodec.decode(stream))
+print(peak, out.nbytes)
 """
 
 
@@ -260,7 +251,7 @@ def test_lossless_decoding_keeps_the_output_plus_8_bytes_per_sample(codec):
     # 2048^2: large enough that FIXED_BYTES is half a byte per sample.  Measured: SPIHT
     # 7.25 bytes per sample beyond the output (9.05 before the LSP stream and page release).
     side = 2048
-    run = subprocess.run([sys.executable, "-c", _LOSSLESS_RSS_SCRIPT, codec, str(side)],
+    run = subprocess.run([sys.executable, "-c", _LOSSLESS_RSS_SCRIPT, os.path.dirname(__file__), codec, str(side)],
                          capture_output=True, text=True, check=True)
     peak, output = map(int, run.stdout.split()[-2:])
     n = side * side
