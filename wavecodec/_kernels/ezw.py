@@ -161,7 +161,7 @@ def known_plane(k, low, refined, n_refine):
 
 
 @njit(cache=True)
-def shapiro_reorder(lst, n_list, half, coef, shc=SHIFT_C, shi=SHIFT_I):
+def shapiro_reorder(lst, n_list, half, coef, aside, shc=SHIFT_C, shi=SHIFT_I):
     """Shapiro's re-ordering of the subordinate list after a complete subordinate pass: by the
     magnitude the decoder knows, descending; equal magnitudes keep their order.
 
@@ -181,11 +181,14 @@ def shapiro_reorder(lst, n_list, half, coef, shc=SHIFT_C, shi=SHIFT_I):
     encoder's coefficients, or the decoder's known magnitudes): the magnitude before
     the pass is ``|coef|`` without the bits below ``2 * half`` (all known ones, the
     fresh entries' ``half`` included, are above it), the bit is ``|coef| & half``.
+
+    ``aside`` (1-d, the dtype of ``lst``, any contents): memory for the entries kept aside,
+    :func:`ezw_code` lends the dominant pass's scan lists; a run that needs more gets a new
+    array.
     """
     if n_list < 2:
         return
     run_mask = ~(2 * np.int64(half) - 1)  # the known bits above the one just coded
-    aside = np.empty(n_list, dtype=lst.dtype)  # only the part a run needs is ever touched
     w = 0  # the next position written; never past the one read
     k = 0
     c, i, j = _unpack(lst[0], shc, shi)
@@ -202,6 +205,10 @@ def shapiro_reorder(lst, n_list, half, coef, shc=SHIFT_C, shi=SHIFT_I):
                 lst[w] = p
                 w += 1
             else:
+                if n_aside == aside.shape[0]:  # a run longer than the memory lent: room for the whole list
+                    more = np.empty(n_list, dtype=lst.dtype)  # (only the part used is ever touched)
+                    more[:n_aside] = aside[:n_aside]
+                    aside = more
                 aside[n_aside] = p
                 n_aside += 1
             k += 1
@@ -224,17 +231,21 @@ Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev
 # (1-sample border); flags: IMP1EZW's context flags, what happened to each coefficient in
 # the current pass (1-sample border, cleared before every dominant pass; see its module)
 Maps = namedtuple("Maps", ["coef", "dplanes", "sig", "flags"])
-# the open nodes of a dominant pass (:func:`dominant_pass`): ``lists[slot, orientation]``,
-# packed coordinates, and their number ``counts[slot, orientation]``
-ScanLists = namedtuple("ScanLists", ["lists", "counts"])
+# the open nodes of a dominant pass (:func:`dominant_pass`): ``slot0[orientation]`` and
+# ``slot1[orientation]``, packed coordinates, and their number ``counts[slot, orientation]``;
+# between dominant passes, the memory of shapiro_reorder's entries kept aside
+ScanLists = namedtuple("ScanLists", ["slot0", "slot1", "counts"])
 
 
-def _open_capacity(hp: int, wp: int, levels: int) -> int:
-    """Entries per list of :data:`ScanLists`: the largest band whose nodes have children
-    (level 2, or the LL band with one level; none without levels)."""
-    if levels >= 2:
-        return max((hp >> 2) * (wp >> 2), (hp >> levels) * (wp >> levels))
-    return (hp >> 1) * (wp >> 1) if levels == 1 else 1
+def _open_capacities(hp: int, wp: int, levels: int) -> tuple[int, int]:
+    """Entries per list of slot 0 and slot 1 of :data:`ScanLists`: the largest band among
+    those whose nodes have children (the LL band and levels 2 and up) that write to the slot,
+    level ``k`` to slot ``(levels + 1 - k) % 2``, the LL band to slot 0."""
+    caps = [(hp >> levels) * (wp >> levels) if levels >= 1 else 1, 1]
+    for k in range(2, levels + 1):
+        slot = (levels + 1 - k) % 2
+        caps[slot] = max(caps[slot], (hp >> k) * (wp >> k))
+    return caps[0], caps[1]
 
 
 @helper
@@ -273,7 +284,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, dplanes, sig, flags = maps
-    lists, open_counts = scan
+    slot0, slot1, open_counts = scan
     nc, hp, wp = coef.shape
     bitn = np.int32(1) << n
     sign_base = CTX_SIGN if subtree_symbols is None else imp1.CTX_SIGN
@@ -286,24 +297,25 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
             o = 0 if band == 0 else (band - 1) % 3  # orientation: 0 HL, 1 LH, 2 HH
             k = levels + 1 if band == 0 else levels - (band - 1) // 3  # level (LL: levels + 1)
             out_slot = (levels + 1 - k) % 2
+            out_lists = slot0 if out_slot == 0 else slot1
+            in_lists = slot1 if out_slot == 0 else slot0
             fan = 2  # children per parent along each axis
             roff = 0
             coff = 0
-            parents = lists[0, 0]
+            parents = in_lists[0]
             n_parents = hl * wl
             if band > 0:
                 if k == levels:  # the children of LL node (i, j): (i, j + wl), (i + hl, j), (i + hl, j + wl)
                     fan = 1
                     roff = hl if o >= 1 else 0
                     coff = wl if o != 1 else 0
-                    parents = lists[1 - out_slot, 0]
                     n_parents = open_counts[1 - out_slot, 0]
                 else:
-                    parents = lists[1 - out_slot, o]
+                    parents = in_lists[o]
                     n_parents = open_counts[1 - out_slot, o]
             else:
                 fan = 1
-            out = lists[out_slot, o]
+            out = out_lists[o]
             n_open = 0
             t = 0
             while t < n_parents:
@@ -507,7 +519,9 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     # IMP1EZW's pass flags (EZW has none); the open nodes of the last two levels, per orientation
     flags = np.zeros((nc, hp + 2, wp + 2) if subtree_symbols is not None else (1, 1, 1), dtype=np.uint8)
-    scan = ScanLists(np.empty((2, 3, _open_capacity(hp, wp, levels)), dtype=entry), np.zeros((2, 3), dtype=np.int64))
+    cap0, cap1 = _open_capacities(hp, wp, levels)
+    scan = ScanLists(np.empty((3, cap0), dtype=entry), np.empty((3, cap1), dtype=entry), np.zeros((2, 3), dtype=np.int64))
+    aside = (scan.slot0 if cap0 >= cap1 else scan.slot1).reshape(-1)  # shapiro_reorder's, between dominant passes
     dplanes = np.zeros((1, 1, 1), dtype=np.uint32)  # the decoder has none
     if not decoding:
         dplanes = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint32)
@@ -535,7 +549,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
                                                n_refine, n, significance_first)
         if done:
             break
-        shapiro_reorder(lst, n_list, np.int32(1) << low, coef, shc, shi)
+        shapiro_reorder(lst, n_list, np.int32(1) << low, coef, aside, shc, shi)
         n -= 1
         passes_done(on_pass, decoding, arith, state, regs, (n_max - n) / (n_max + 1))
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
