@@ -47,6 +47,20 @@ knows, descending, stable (Shapiro).  The pass at ``T = 1`` has nothing left to
 refine and is skipped.  (With ``significance_first``: bit ``n`` of the entries
 found in earlier passes, SPIHT's order.)
 
+The subordinate list holds only each entry's packed coordinates (an int32 where
+the image allows, :func:`.trees.list_shifts`: at lossless rates the list holds
+most coefficients).  The rest is derived.  The magnitude bits known are ``|coef|``
+without its bits below the entry's lowest known plane: the encoder's coefficient
+masked, or the decoder's ``coef`` array, which holds the bits decoded
+(:func:`list_codes` turns them into codes in place).  That plane follows from the
+entry's position and where coding stopped (:func:`known_plane`): the plane coded
+by the subordinate pass of the last threshold, for the entries it refined and,
+with significance first, for those found in that threshold's dominant pass; one
+higher for the others.  An entry is on its first refinement iff its known
+magnitude is its top bit alone; the list is in the order of the known
+magnitudes, descending, before every subordinate pass (:func:`shapiro_reorder`);
+with significance first, the entries a subordinate pass skips are the last ones.
+
 Bits.  Every dominant symbol is two binary decisions: ``b1`` = newly significant;
 then, if significant, ``b2`` = sign (1 = NEG); otherwise ``b2`` = 1 for IZ, 0 for
 ZTR (IMP1EZW adds ``b3``, see its module).  ``arith`` None (variant "plain"):
@@ -207,7 +221,8 @@ def shapiro_reorder(lst, n_list, half, coef, aside, shc=SHIFT_C, shi=SHIFT_I):
             else:
                 if n_aside == aside.shape[0]:  # a run longer than the memory lent: room for the whole list
                     more = np.empty(n_list, dtype=lst.dtype)  # (only the part used is ever touched)
-                    more[:n_aside] = aside[:n_aside]
+                    for a in range(n_aside):  # (a slice copy would compile its error messages)
+                        more[a] = aside[a]
                     aside = more
                 aside[n_aside] = p
                 n_aside += 1
@@ -226,7 +241,7 @@ def shapiro_reorder(lst, n_list, half, coef, aside, shc=SHIFT_C, shi=SHIFT_I):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
-# coef: the encoder's signed coefficients; dplanes: the top planes present among each
+# coef: the encoder's signed coefficients, or the decoder's decoded magnitudes; dplanes: the top planes present among each
 # node's descendants (encoder, :func:`descendant_planes`); sig / sgn: significance and signs
 # (1-sample border); flags: IMP1EZW's context flags, what happened to each coefficient in
 # the current pass (1-sample border, cleared before every dominant pass; see its module)
