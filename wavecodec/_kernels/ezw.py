@@ -241,10 +241,11 @@ def shapiro_reorder(lst, n_list, half, coef, aside, shc=SHIFT_C, shi=SHIFT_I):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
-# coef: the encoder's signed coefficients, or the decoder's decoded magnitudes; dplanes: the top planes present among each
-# node's descendants (encoder, :func:`descendant_planes`); sig / sgn: significance and signs
-# (1-sample border); flags: IMP1EZW's context flags, what happened to each coefficient in
-# the current pass (1-sample border, cleared before every dominant pass; see its module)
+# coef: the encoder's signed coefficients, or the decoder's decoded magnitudes; dplanes: the
+# top planes present among each node's descendants (encoder, :func:`descendant_planes`);
+# sig / sgn: significance and signs (1-sample border); flags: IMP1EZW's context flags, what
+# happened to each coefficient in the current pass, in the bits of ``sig`` above SIGNIFICANT
+# and NEGATIVE (the same array, cleared before every dominant pass; see its module)
 Maps = namedtuple("Maps", ["coef", "dplanes", "sig", "flags"])
 # the open nodes of a dominant pass (:func:`dominant_pass`): ``slot0[orientation]`` and
 # ``slot1[orientation]``, packed coordinates, and their number ``counts[slot, orientation]``;
@@ -350,7 +351,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                                 pi = prow
                                 pj = pcol
                             leaf = levels == 0 or i >= hp2 or j >= wp2
-                            was_sig = sig[c, i + 1, j + 1] != 0
+                            was_sig = (sig[c, i + 1, j + 1] & SIGNIFICANT) != 0
                             if was_sig and rescan is None:
                                 if not leaf:  # skipped, but its descendants are scanned
                                     out[n_open] = _pack(c, i, j, shc, shi)
@@ -532,8 +533,8 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     coder = BitCoder(state, buf, probs, counts, stats)
     lst = np.empty(total, dtype=entry)  # the subordinate list
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    # IMP1EZW's pass flags (EZW has none); the open nodes of the last two levels, per orientation
-    flags = np.zeros((nc, hp + 2, wp + 2) if subtree_symbols is not None else (1, 1, 1), dtype=np.uint8)
+    # IMP1EZW's pass flags, in the upper bits of ``sig`` (EZW has none)
+    flags = sig if subtree_symbols is not None else np.zeros((1, 1, 1), dtype=np.uint8)
     cap0, cap1 = _open_capacities(hp, wp, levels)
     scan = ScanLists(np.empty((3, cap0), dtype=entry), np.empty((3, cap1), dtype=entry), np.zeros((2, 3), dtype=np.int64))
     aside = (scan.slot0 if cap0 >= cap1 else scan.slot1).reshape(-1)  # shapiro_reorder's, between dominant passes
@@ -549,7 +550,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     low, refined, n_refine = 0, 0, 0  # where coding stopped (known_plane), set at every threshold
     while n >= 0:
         if subtree_symbols is not None:
-            flags.fill(0)  # the flags speak of the current pass only
+            np.bitwise_and(sig, SIGNIFICANT | NEGATIVE, out=sig)  # the flags speak of the current pass only
         low = n if significance_first != 0 else n - 1  # the plane the subordinate pass codes
         refined = 0
         n_refine = n_list  # significance first: the entries found in earlier passes
