@@ -303,10 +303,11 @@ def test_reconstruction_points_and_step_search(codec, camera):
 def test_shapiro_reorder_is_the_stable_sort(significance_first):
     """The one-pass re-ordering equals a stable sort by known magnitude, descending, on lists in the
     state a subordinate pass leaves them: sorted runs of equal magnitudes (multiples of 2 * half),
-    some entries refined with the bit ``half``; with significance first, a tail of fresh entries
-    (known ``half``) that the pass did not refine.  The known magnitudes come from the entries'
-    coefficients, signed, with bits below ``half`` that the re-ordering must ignore (the encoder's);
-    the memory lent for the entries kept aside is shorter than most runs."""
+    some entries refined with the bit ``half`` (marked ``~p``); with significance first, a tail of
+    fresh entries (known ``half``) that the pass did not refine.  Both with the runs the pass
+    recorded and with the runs found from the entries' coefficients (signed, with bits below
+    ``half`` that the re-ordering must ignore: the encoder's); the memory lent for the entries
+    kept aside is shorter than most runs."""
     from wavecodec._kernels.ezw import shapiro_reorder
     from wavecodec._kernels.trees import list_shifts, pack_at
 
@@ -316,6 +317,7 @@ def test_shapiro_reorder_is_the_stable_sort(significance_first):
         magnitudes = np.sort(rng.choice(np.arange(1, 60), size=n_runs, replace=False))[::-1] * 2 * half
         known = np.repeat(magnitudes, rng.integers(1, 30, size=n_runs)).astype(np.int32)
         known |= (rng.random(known.size) < 0.4).astype(np.int32) * half
+        n_sorted = known.size  # the entries the pass refined
         if significance_first:
             known = np.concatenate([known, np.full(11, half, dtype=np.int32)])
         n = known.size
@@ -326,6 +328,12 @@ def test_shapiro_reorder_is_the_stable_sort(significance_first):
         shc, shi, dtype = list_shifts(1, 1, n)
         lst = np.array([pack_at(0, 0, j, shc, shi) for j in cols], dtype=dtype)
         expected = lst[np.argsort(-known.astype(np.int64), kind="stable")]
-        aside = np.empty(3, dtype=dtype)  # too short for most runs: the kernel takes more
-        shapiro_reorder(lst, n, np.int32(half), coef, aside, shc, shi)
-        np.testing.assert_array_equal(lst, expected)
+        marked = np.where(np.arange(n) < n_sorted, np.where(known & half, ~lst, lst), lst).astype(dtype)
+        before = known[:n_sorted] >> 4  # the known magnitude before the pass, over 2 * half
+        runs = np.flatnonzero(np.r_[True, before[1:] != before[:-1]]).astype(np.int64)
+        for recorded in (runs, None):
+            got = marked.copy()
+            aside = np.empty(3, dtype=dtype)  # too short for most runs: the kernel takes more
+            shapiro_reorder(got, n_sorted, np.int32(half), coef, aside, np.zeros(1, dtype=np.int64) if recorded is None
+                            else recorded, -1 if recorded is None else recorded.size, shc, shi)
+            np.testing.assert_array_equal(got, expected)

@@ -84,7 +84,7 @@ from numba import njit
 
 from . import imp1ezw as imp1
 from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, passes_done, save_registers
-from .jit import helper
+from .jit import array_helper, helper
 from .prefetch import LOOKAHEAD, prefetch
 from .trees import N_BAND
 from .trees import SHIFT_C, SHIFT_I, list_shifts
@@ -101,6 +101,9 @@ CTX_ZTR = CTX_SIG + 96  # IZ vs ZTR: chroma x band x parent sig(2) x neighbours(
 CTX_SIGN = CTX_ZTR + 96  # sign: chroma x orientation(4) x horizontal(3) x vertical(3) = 72
 CTX_SUB = CTX_SIGN + 72  # subordinate bit: chroma x band x first refinement(2) = 16
 N_CONTEXTS = CTX_SUB + 16
+# runs of equal known magnitudes that a subordinate pass records for shapiro_reorder (at most
+# about 2**(n_max - n) at threshold 2**n; with more, the re-ordering reads the magnitudes)
+RUNS_RECORDED = 4096
 
 
 def ezw_context_count() -> int:
@@ -174,8 +177,34 @@ def known_plane(k, low, refined, n_refine):
     return plane if plane > 0 else 0
 
 
+@helper
+def _partition_run(lst, start, end, aside, n_list):
+    """The stable partition of ``lst[start:end]``: the marked entries (``~p``, negative), unmarked,
+    first, then the others; ``aside`` holds the others meanwhile (returned: a new array when a
+    run needs more than it has)."""
+    w = start  # the next position written; never past the one read
+    n_aside = 0
+    for k in range(start, end):
+        p = lst[k]
+        if p < 0:
+            lst[w] = ~p
+            w += 1
+        else:
+            if n_aside == aside.shape[0]:  # a run longer than the memory lent: room for the whole list
+                more = np.empty(n_list, dtype=lst.dtype)  # (only the part used is ever touched)
+                for a in range(n_aside):  # (a slice copy would compile its error messages)
+                    more[a] = aside[a]
+                aside = more
+            aside[n_aside] = p
+            n_aside += 1
+    for a in range(n_aside):
+        lst[w] = aside[a]
+        w += 1
+    return aside
+
+
 @njit(cache=True)
-def shapiro_reorder(lst, n_list, half, coef, aside, shc=SHIFT_C, shi=SHIFT_I):
+def shapiro_reorder(lst, n_sorted, half, coef, aside, runs, n_runs, shc=SHIFT_C, shi=SHIFT_I):
     """Shapiro's re-ordering of the subordinate list after a complete subordinate pass: by the
     magnitude the decoder knows, descending; equal magnitudes keep their order.
 
@@ -183,56 +212,46 @@ def shapiro_reorder(lst, n_list, half, coef, aside, shc=SHIFT_C, shi=SHIFT_I):
     the pass (by induction: a dominant pass appends entries of magnitude ``2**n``
     below all earlier ones), its known magnitudes then multiples of ``2 * half`` (the
     lower bits unknown), except the entries the pass did not refine (significance
-    first: the ones just found, known magnitude ``half``, at the end, all alike).
-    Adding the bit ``half`` cannot move an entry past one of another magnitude, so the
-    stable sort is, inside each run of equal magnitudes before the pass, the entries
-    with the bit set first: one pass over the list, moving the entries with the bit
-    set forward in place and keeping the others of the current run aside.  (A merge
-    sort did the same in ``n log n`` random accesses: IMP1EZW at 8192^2 and 1 bpp spent
-    2.2 s of its 5.5 s there.)
+    first: the ones just found, known magnitude ``half``, at the end, all alike: they
+    stay).  Adding the bit ``half`` cannot move an entry past one of another magnitude,
+    so the stable sort is, inside each run of equal magnitudes before the pass, the
+    entries with the bit set first: one pass over the first ``n_sorted`` entries (those
+    the pass refined), moving the entries with the bit set forward in place and keeping
+    the others of the current run aside.  (A merge sort did the same in ``n log n``
+    random accesses: IMP1EZW at 8192^2 and 1 bpp spent 2.2 s of its 5.5 s there.)
 
-    Both keys come from ``|coef|`` of the entry's coefficient (:func:`ezw_code`: the
-    encoder's coefficients, or the decoder's known magnitudes): the magnitude before
-    the pass is ``|coef|`` without the bits below ``2 * half`` (all known ones, the
-    fresh entries' ``half`` included, are above it), the bit is ``|coef| & half``.
+    :func:`subordinate_pass` marks the entries with the bit set (``~p``: negative; this
+    clears the marks) and records where the runs start (``runs[:n_runs]``).  With
+    ``n_runs = -1`` (more runs than ``runs`` holds) the runs come from the magnitudes known
+    before the pass, ``|coef|`` of the entry's coefficient (:func:`ezw_code`: the encoder's
+    coefficients, or the decoder's known magnitudes) without the bits below ``2 * half``.
 
     ``aside`` (1-d, the dtype of ``lst``, any contents): memory for the entries kept aside,
     :func:`ezw_code` lends the dominant pass's scan lists; a run that needs more gets a new
     array.
     """
-    if n_list < 2:
+    if n_runs >= 0:
+        for r in range(n_runs):
+            aside = _partition_run(lst, runs[r], runs[r + 1] if r + 1 < n_runs else n_sorted, aside, n_sorted)
         return
     run_mask = ~(2 * np.int64(half) - 1)  # the known bits above the one just coded
-    w = 0  # the next position written; never past the one read
     k = 0
-    c, i, j = _unpack(lst[0], shc, shi)
-    m = _magnitude(coef, c, i, j)
-    while k < n_list:
-        run = m & run_mask
-        n_aside = 0
-        while k < n_list and (m & run_mask) == run:
-            if k + LOOKAHEAD < n_list:
-                pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
+    while k < n_sorted:
+        start = k
+        run = -1
+        while k < n_sorted:
+            if k + LOOKAHEAD < n_sorted:
+                q = lst[k + LOOKAHEAD]
+                pc, pi, pj = _unpack(q if q >= 0 else ~q, shc, shi)
                 prefetch(coef, pc, pi, pj)
             p = lst[k]
-            if m & half:
-                lst[w] = p
-                w += 1
-            else:
-                if n_aside == aside.shape[0]:  # a run longer than the memory lent: room for the whole list
-                    more = np.empty(n_list, dtype=lst.dtype)  # (only the part used is ever touched)
-                    for a in range(n_aside):  # (a slice copy would compile its error messages)
-                        more[a] = aside[a]
-                    aside = more
-                aside[n_aside] = p
-                n_aside += 1
+            c, i, j = _unpack(p if p >= 0 else ~p, shc, shi)
+            key = _magnitude(coef, c, i, j) & run_mask
+            if run >= 0 and key != run:
+                break
+            run = key
             k += 1
-            if k < n_list:  # lst[k] is not written yet (w <= k)
-                c, i, j = _unpack(lst[k], shc, shi)
-                m = _magnitude(coef, c, i, j)
-        for a in range(n_aside):
-            lst[w] = aside[a]
-            w += 1
+        aside = _partition_run(lst, start, k, aside, n_sorted)
 
 
 # --------------------------------------------------------------------------- the coder
@@ -451,7 +470,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
 
 @njit(cache=True, _nrt=False)
 def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, lst, n_refine, n,
-                     significance_first):
+                     significance_first, runs):
     """Shapiro's subordinate pass after the dominant pass at ``T = 2**n``.
 
     Shapiro's order: bit ``n - 1`` of every entry of the subordinate list (the
@@ -462,13 +481,20 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
     An entry's magnitude known before its bit is ``|coef|`` without the bits below
     the bit (:func:`ezw_code`; the decoder adds the bit to its ``coef``); it is on
     its first refinement iff that is its top bit alone.
-    Returns ``(regs, done, refined)``: ``refined`` entries got their bit.
+
+    For :func:`shapiro_reorder`, a complete pass marks the entries whose bit is 1
+    (``~p``, negative) and writes where the runs of equal known magnitudes start into
+    ``runs``.  Returns ``(regs, done, refined, n_runs)``: ``refined`` entries got their
+    bit (when the pass stops early, the list is left unmarked); ``n_runs`` the runs,
+    -1 if there were more than ``runs`` holds.
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     bitn = np.int32(1) << n
     half = bitn if significance_first != 0 else bitn >> 1
     above = n + 1 if significance_first != 0 else n  # the lowest plane known before the bit
+    n_runs = 0
+    run = np.int64(-1)  # the known magnitude (>> above) of the current run
     for k in range(n_refine):
         if k + LOOKAHEAD < n_refine:  # the entry's magnitude and, for IMP1EZW's context, neighbours
             pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
@@ -492,12 +518,31 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
             bit = 1 if (m & half) != 0 else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
-            return regs, True, k
+            _unmark(lst, k)
+            return regs, True, k, n_runs
         if decoding and bit == 1:
             coef[c, i, j] = m | half
+        if bit == 1:
+            lst[k] = ~lst[k]
+        if (m >> above) != run and n_runs >= 0:
+            run = m >> above
+            if n_runs < runs.shape[0]:
+                runs[n_runs] = k
+                n_runs += 1
+            else:
+                n_runs = -1  # too many: shapiro_reorder finds them itself
         if not decoding and state[STATE_DONE] != 0:
-            return regs, True, k + 1
-    return regs, False, n_refine
+            _unmark(lst, k + 1)
+            return regs, True, k + 1, n_runs
+    return regs, False, n_refine, n_runs
+
+
+@array_helper
+def _unmark(lst, stop):
+    """Clear :func:`subordinate_pass`'s marks from ``lst[:stop]``."""
+    for k in range(stop):
+        if lst[k] < 0:
+            lst[k] = ~lst[k]
 
 
 def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max, state,
@@ -538,6 +583,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     cap0, cap1 = _open_capacities(hp, wp, levels)
     scan = ScanLists(np.empty((3, cap0), dtype=entry), np.empty((3, cap1), dtype=entry), np.zeros((2, 3), dtype=np.int64))
     aside = (scan.slot0 if cap0 >= cap1 else scan.slot1).reshape(-1)  # shapiro_reorder's, between dominant passes
+    runs = np.empty(RUNS_RECORDED, dtype=np.int64)  # where the runs of equal known magnitudes start
     dplanes = np.zeros((1, 1, 1), dtype=np.uint32)  # the decoder has none
     if not decoding:
         dplanes = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint32)
@@ -561,11 +607,11 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
         if done or (n == 0 and significance_first == 0):
             break
         passes_done(on_pass, decoding, arith, state, regs, (n_max - n + 0.5) / (n_max + 1))
-        regs, done, refined = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, lst,
-                                               n_refine, n, significance_first)
+        regs, done, refined, n_runs = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef,
+                                                       sig, lst, n_refine, n, significance_first, runs)
         if done:
             break
-        shapiro_reorder(lst, n_list, np.int32(1) << low, coef, aside, shc, shi)
+        shapiro_reorder(lst, n_refine, np.int32(1) << low, coef, aside, runs, n_runs, shc, shi)
         n -= 1
         passes_done(on_pass, decoding, arith, state, regs, (n_max - n) / (n_max + 1))
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
