@@ -84,7 +84,7 @@ from numba import njit
 
 from . import imp1ezw as imp1
 from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, passes_done, save_registers
-from .jit import array_helper, helper
+from .jit import helper
 from .prefetch import LOOKAHEAD, prefetch
 from .trees import N_BAND
 from .trees import SHIFT_C, SHIFT_I, list_shifts
@@ -177,32 +177,6 @@ def known_plane(k, low, refined, n_refine):
     return plane if plane > 0 else 0
 
 
-@helper
-def _partition_run(lst, start, end, aside, n_list):
-    """The stable partition of ``lst[start:end]``: the marked entries (``~p``, negative), unmarked,
-    first, then the others; ``aside`` holds the others meanwhile (returned: a new array when a
-    run needs more than it has)."""
-    w = start  # the next position written; never past the one read
-    n_aside = 0
-    for k in range(start, end):
-        p = lst[k]
-        if p < 0:
-            lst[w] = ~p
-            w += 1
-        else:
-            if n_aside == aside.shape[0]:  # a run longer than the memory lent: room for the whole list
-                more = np.empty(n_list, dtype=lst.dtype)  # (only the part used is ever touched)
-                for a in range(n_aside):  # (a slice copy would compile its error messages)
-                    more[a] = aside[a]
-                aside = more
-            aside[n_aside] = p
-            n_aside += 1
-    for a in range(n_aside):
-        lst[w] = aside[a]
-        w += 1
-    return aside
-
-
 @njit(cache=True)
 def shapiro_reorder(lst, n_sorted, half, coef, aside, runs, n_runs, shc=SHIFT_C, shi=SHIFT_I):
     """Shapiro's re-ordering of the subordinate list after a complete subordinate pass: by the
@@ -230,28 +204,47 @@ def shapiro_reorder(lst, n_sorted, half, coef, aside, runs, n_runs, shc=SHIFT_C,
     :func:`ezw_code` lends the dominant pass's scan lists; a run that needs more gets a new
     array.
     """
-    if n_runs >= 0:
-        for r in range(n_runs):
-            aside = _partition_run(lst, runs[r], runs[r + 1] if r + 1 < n_runs else n_sorted, aside, n_sorted)
-        return
     run_mask = ~(2 * np.int64(half) - 1)  # the known bits above the one just coded
+    r = 0  # the run
     k = 0
     while k < n_sorted:
-        start = k
-        run = -1
-        while k < n_sorted:
-            if k + LOOKAHEAD < n_sorted:
-                q = lst[k + LOOKAHEAD]
-                pc, pi, pj = _unpack(q if q >= 0 else ~q, shc, shi)
-                prefetch(coef, pc, pi, pj)
-            p = lst[k]
-            c, i, j = _unpack(p if p >= 0 else ~p, shc, shi)
-            key = _magnitude(coef, c, i, j) & run_mask
-            if run >= 0 and key != run:
-                break
-            run = key
-            k += 1
-        aside = _partition_run(lst, start, k, aside, n_sorted)
+        start = k  # the run: entries start .. k - 1
+        if n_runs >= 0:
+            r += 1
+            k = runs[r] if r < n_runs else n_sorted
+        else:
+            run = -1
+            while k < n_sorted:
+                if k + LOOKAHEAD < n_sorted:
+                    q = lst[k + LOOKAHEAD]
+                    pc, pi, pj = _unpack(q if q >= 0 else ~q, shc, shi)
+                    prefetch(coef, pc, pi, pj)
+                p = lst[k]
+                c, i, j = _unpack(p if p >= 0 else ~p, shc, shi)
+                key = _magnitude(coef, c, i, j) & run_mask
+                if run >= 0 and key != run:
+                    break
+                run = key
+                k += 1
+        # the stable partition of the run: the marked entries, unmarked, first
+        w = start  # the next position written; never past the one read
+        n_aside = 0
+        for t in range(start, k):
+            p = lst[t]
+            if p < 0:
+                lst[w] = ~p
+                w += 1
+            else:
+                if n_aside == aside.shape[0]:  # a run longer than the memory lent: room for the whole list
+                    more = np.empty(n_sorted, dtype=lst.dtype)  # (only the part used is ever touched)
+                    for a in range(n_aside):  # (a slice copy would compile its error messages)
+                        more[a] = aside[a]
+                    aside = more
+                aside[n_aside] = p
+                n_aside += 1
+        for a in range(n_aside):
+            lst[w] = aside[a]
+            w += 1
 
 
 # --------------------------------------------------------------------------- the coder
@@ -495,6 +488,8 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
     above = n + 1 if significance_first != 0 else n  # the lowest plane known before the bit
     n_runs = 0
     run = np.int64(-1)  # the known magnitude (>> above) of the current run
+    refined = n_refine
+    done = False
     for k in range(n_refine):
         if k + LOOKAHEAD < n_refine:  # the entry's magnitude and, for IMP1EZW's context, neighbours
             pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
@@ -518,8 +513,9 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
             bit = 1 if (m & half) != 0 else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
-            _unmark(lst, k)
-            return regs, True, k, n_runs
+            refined = k
+            done = True
+            break
         if decoding and bit == 1:
             coef[c, i, j] = m | half
         if bit == 1:
@@ -532,17 +528,14 @@ def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, 
             else:
                 n_runs = -1  # too many: shapiro_reorder finds them itself
         if not decoding and state[STATE_DONE] != 0:
-            _unmark(lst, k + 1)
-            return regs, True, k + 1, n_runs
-    return regs, False, n_refine, n_runs
-
-
-@array_helper
-def _unmark(lst, stop):
-    """Clear :func:`subordinate_pass`'s marks from ``lst[:stop]``."""
-    for k in range(stop):
-        if lst[k] < 0:
-            lst[k] = ~lst[k]
+            refined = k + 1
+            done = True
+            break
+    if done:  # no re-ordering follows: no marks
+        for k in range(refined):
+            if lst[k] < 0:
+                lst[k] = ~lst[k]
+    return regs, done, refined, n_runs
 
 
 def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max, state,
