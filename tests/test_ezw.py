@@ -300,14 +300,15 @@ def test_reconstruction_points_and_step_search(codec, camera):
 
 
 @pytest.mark.parametrize("significance_first", [False, True])
-def test_shapiro_reorder_is_the_stable_sort(significance_first):
+@pytest.mark.parametrize("wide", [False, True])
+def test_shapiro_reorder_is_the_stable_sort(significance_first, wide):
     """The one-pass re-ordering equals a stable sort by known magnitude, descending, on lists in the
     state a subordinate pass leaves them: sorted runs of equal magnitudes (multiples of 2 * half),
     some entries refined with the bit ``half`` (marked ``~p``); with significance first, a tail of
     fresh entries (known ``half``) that the pass did not refine.  Both with the runs the pass
     recorded and with the runs found from the entries' coefficients (signed, with bits below
     ``half`` that the re-ordering must ignore: the encoder's); the memory lent for the entries
-    kept aside is shorter than most runs."""
+    kept aside is shorter than most runs.  ``wide``: int64 entries (images above 2**31 samples)."""
     from wavecodec._kernels.ezw import shapiro_reorder
     from wavecodec._kernels.trees import list_shifts, pack_at
 
@@ -326,6 +327,7 @@ def test_shapiro_reorder_is_the_stable_sort(significance_first):
         coef = np.zeros((1, 1, n), dtype=np.int32)
         coef[0, 0, cols] = (known | rng.integers(0, half, size=n)) * rng.choice([-1, 1], size=n)
         shc, shi, dtype = list_shifts(1, 1, n)
+        dtype = np.int64 if wide else dtype
         lst = np.array([pack_at(0, 0, j, shc, shi) for j in cols], dtype=dtype)
         expected = lst[np.argsort(-known.astype(np.int64), kind="stable")]
         marked = np.where(np.arange(n) < n_sorted, np.where(known & half, ~lst, lst), lst).astype(dtype)
