@@ -300,27 +300,42 @@ def test_reconstruction_points_and_step_search(codec, camera):
 
 
 @pytest.mark.parametrize("significance_first", [False, True])
-def test_shapiro_reorder_is_the_stable_sort(significance_first):
+@pytest.mark.parametrize("wide", [False, True])
+def test_shapiro_reorder_is_the_stable_sort(significance_first, wide):
     """The one-pass re-ordering equals a stable sort by known magnitude, descending, on lists in the
     state a subordinate pass leaves them: sorted runs of equal magnitudes (multiples of 2 * half),
-    some entries refined with the bit ``half``; with significance first, a tail of fresh entries
-    (``lval == half``) that the pass did not refine."""
+    some entries refined with the bit ``half`` (marked ``~p``); with significance first, a tail of
+    fresh entries (known ``half``) that the pass did not refine.  Both with the runs the pass
+    recorded and with the runs found from the entries' coefficients (signed, with bits below
+    ``half`` that the re-ordering must ignore: the encoder's); the memory lent for the entries
+    kept aside is shorter than most runs.  ``wide``: int64 entries (images above 2**31 samples)."""
     from wavecodec._kernels.ezw import shapiro_reorder
+    from wavecodec._kernels.trees import list_shifts, pack_at
 
     rng = np.random.default_rng(7)
     half = 8
     for n_runs in (1, 3, 40):
         magnitudes = np.sort(rng.choice(np.arange(1, 60), size=n_runs, replace=False))[::-1] * 2 * half
-        lval = np.repeat(magnitudes, rng.integers(1, 30, size=n_runs)).astype(np.int32)
-        lval |= (rng.random(lval.size) < 0.4).astype(np.int32) * half
+        known = np.repeat(magnitudes, rng.integers(1, 30, size=n_runs)).astype(np.int32)
+        known |= (rng.random(known.size) < 0.4).astype(np.int32) * half
+        n_sorted = known.size  # the entries the pass refined
         if significance_first:
-            lval = np.concatenate([lval, np.full(11, half, dtype=np.int32)])
-        n = lval.size
-        lst = rng.permutation(n).astype(np.int32)
-        llow = rng.integers(0, 5, size=n).astype(np.int8)
-        lfirst = rng.integers(0, 2, size=n).astype(np.uint8)
-        order = np.argsort(-lval.astype(np.int64), kind="stable")
-        expected = [a[order] for a in (lst, lval, llow, lfirst)]
-        shapiro_reorder(lst, lval, llow, lfirst, n, np.int32(half))
-        for got, want in zip((lst, lval, llow, lfirst), expected):
-            np.testing.assert_array_equal(got, want)
+            known = np.concatenate([known, np.full(11, half, dtype=np.int32)])
+        n = known.size
+        # entry k of the list is coefficient (0, 0, cols[k]) of a one-row image
+        cols = rng.permutation(n)
+        coef = np.zeros((1, 1, n), dtype=np.int32)
+        coef[0, 0, cols] = (known | rng.integers(0, half, size=n)) * rng.choice([-1, 1], size=n)
+        shc, shi, dtype = list_shifts(1, 1, n)
+        dtype = np.int64 if wide else dtype
+        lst = np.array([pack_at(0, 0, j, shc, shi) for j in cols], dtype=dtype)
+        expected = lst[np.argsort(-known.astype(np.int64), kind="stable")]
+        marked = np.where(np.arange(n) < n_sorted, np.where(known & half, ~lst, lst), lst).astype(dtype)
+        before = known[:n_sorted] >> 4  # the known magnitude before the pass, over 2 * half
+        runs = np.flatnonzero(np.r_[True, before[1:] != before[:-1]]).astype(np.int64)
+        for recorded in (runs, None):
+            got = marked.copy()
+            aside = np.empty(3, dtype=dtype)  # too short for most runs: the kernel takes more
+            shapiro_reorder(got, n_sorted, np.int32(half), coef, aside, np.zeros(1, dtype=np.int64) if recorded is None
+                            else recorded, -1 if recorded is None else recorded.size, shc, shi)
+            np.testing.assert_array_equal(got, expected)

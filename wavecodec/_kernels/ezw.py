@@ -47,6 +47,20 @@ knows, descending, stable (Shapiro).  The pass at ``T = 1`` has nothing left to
 refine and is skipped.  (With ``significance_first``: bit ``n`` of the entries
 found in earlier passes, SPIHT's order.)
 
+The subordinate list holds only each entry's packed coordinates (an int32 where
+the image allows, :func:`.trees.list_shifts`: at lossless rates the list holds
+most coefficients).  The rest is derived.  The magnitude bits known are ``|coef|``
+without its bits below the entry's lowest known plane: the encoder's coefficient
+masked, or the decoder's ``coef`` array, which holds the bits decoded
+(:func:`list_codes` turns them into codes in place).  That plane follows from the
+entry's position and where coding stopped (:func:`known_plane`): the plane coded
+by the subordinate pass of the last threshold, for the entries it refined and,
+with significance first, for those found in that threshold's dominant pass; one
+higher for the others.  An entry is on its first refinement iff its known
+magnitude is its top bit alone; the list is in the order of the known
+magnitudes, descending, before every subordinate pass (:func:`shapiro_reorder`);
+with significance first, the entries a subordinate pass skips are the last ones.
+
 Bits.  Every dominant symbol is two binary decisions: ``b1`` = newly significant;
 then, if significant, ``b2`` = sign (1 = NEG); otherwise ``b2`` = 1 for IZ, 0 for
 ZTR (IMP1EZW adds ``b3``, see its module).  ``arith`` None (variant "plain"):
@@ -87,6 +101,9 @@ CTX_ZTR = CTX_SIG + 96  # IZ vs ZTR: chroma x band x parent sig(2) x neighbours(
 CTX_SIGN = CTX_ZTR + 96  # sign: chroma x orientation(4) x horizontal(3) x vertical(3) = 72
 CTX_SUB = CTX_SIGN + 72  # subordinate bit: chroma x band x first refinement(2) = 16
 N_CONTEXTS = CTX_SUB + 16
+# runs of equal known magnitudes that a subordinate pass records for shapiro_reorder (at most
+# about 2**(n_max - n) at threshold 2**n; with more, the re-ordering reads the magnitudes)
+RUNS_RECORDED = 4096
 
 
 def ezw_context_count() -> int:
@@ -149,54 +166,84 @@ def descendant_planes(coef, hl, wl, levels, planes):
                 planes[c, i, j] = found
 
 
+@helper
+def known_plane(k, low, refined, n_refine):
+    """Lowest bit-plane known of subordinate-list entry ``k`` where coding stopped (the
+    ``planes`` of :func:`ezw_code`): ``low`` for the entries ``k < refined`` (refined by the
+    last subordinate pass) and ``k >= n_refine`` (found in the last dominant pass and not
+    refined by the subordinate pass after it: significance first), ``low + 1`` for the others
+    (their last refinement was one pass earlier).  Never below 0."""
+    plane = low if k < refined or k >= n_refine else low + 1
+    return plane if plane > 0 else 0
+
+
 @njit(cache=True)
-def shapiro_reorder(lst, lval, llow, lfirst, n_list, half):
-    """Shapiro's re-ordering of the subordinate list after a subordinate pass: by the
-    magnitude the decoder knows (``lval``), descending; equal magnitudes keep their order.
+def shapiro_reorder(lst, n_sorted, half, coef, aside, runs, n_runs, shc=SHIFT_C, shi=SHIFT_I):
+    """Shapiro's re-ordering of the subordinate list after a complete subordinate pass: by the
+    magnitude the decoder knows, descending; equal magnitudes keep their order.
 
     ``half``: the magnitude bit the pass just coded.  The list was in that order before
     the pass (by induction: a dominant pass appends entries of magnitude ``2**n``
-    below all earlier ones), and its magnitudes are multiples of ``2 * half`` then (the
+    below all earlier ones), its known magnitudes then multiples of ``2 * half`` (the
     lower bits unknown), except the entries the pass did not refine (significance
-    first: the ones just found, ``lval == half``, at the end, all alike).  Adding the
-    bit ``half`` cannot move an entry past one of another magnitude, so the stable sort
-    is, inside each run of equal magnitudes before the pass (``lval`` without the bit
-    ``half``), the entries with the bit set first: one pass over the list, moving the
-    entries with the bit set forward in place and keeping the others of the current
-    run aside.  (A merge sort did the same in ``n log n`` random accesses: IMP1EZW at
-    8192^2 and 1 bpp spent 2.2 s of its 5.5 s there.)
+    first: the ones just found, known magnitude ``half``, at the end, all alike: they
+    stay).  Adding the bit ``half`` cannot move an entry past one of another magnitude,
+    so the stable sort is, inside each run of equal magnitudes before the pass, the
+    entries with the bit set first: one pass over the first ``n_sorted`` entries (those
+    the pass refined), moving the entries with the bit set forward in place and keeping
+    the others of the current run aside.  (A merge sort did the same in ``n log n``
+    random accesses: IMP1EZW at 8192^2 and 1 bpp spent 2.2 s of its 5.5 s there.)
+
+    :func:`subordinate_pass` marks the entries with the bit set (``~p``: negative; this
+    clears the marks) and records where the runs start (``runs[:n_runs]``).  With
+    ``n_runs = -1`` (more runs than ``runs`` holds) the runs come from the magnitudes known
+    before the pass, ``|coef|`` of the entry's coefficient (:func:`ezw_code`: the encoder's
+    coefficients, or the decoder's known magnitudes) without the bits below ``2 * half``.
+
+    ``aside`` (1-d, the dtype of ``lst``, any contents): memory for the entries kept aside,
+    :func:`ezw_code` lends the dominant pass's scan lists; a run that needs more gets a new
+    array.
     """
-    if n_list < 2:
-        return
-    upper = ~np.int32(half)
-    aside_lst = np.empty(n_list, dtype=lst.dtype)  # only the part a run needs is ever touched
-    aside_lval = np.empty(n_list, dtype=lval.dtype)
-    aside_llow = np.empty(n_list, dtype=llow.dtype)
-    aside_lfirst = np.empty(n_list, dtype=lfirst.dtype)
-    w = 0  # the next position written; never past the one read
+    run_mask = ~(2 * np.int64(half) - 1)  # the known bits above the one just coded
+    r = 0  # the run
     k = 0
-    while k < n_list:
-        run = lval[k] & upper
+    while k < n_sorted:
+        start = k  # the run: entries start .. k - 1
+        if n_runs >= 0:
+            r += 1
+            k = runs[r] if r < n_runs else n_sorted
+        else:
+            run = -1
+            while k < n_sorted:
+                if k + LOOKAHEAD < n_sorted:
+                    q = lst[k + LOOKAHEAD]
+                    pc, pi, pj = _unpack(q if q >= 0 else ~q, shc, shi)
+                    prefetch(coef, pc, pi, pj)
+                p = lst[k]
+                c, i, j = _unpack(p if p >= 0 else ~p, shc, shi)
+                key = _magnitude(coef, c, i, j) & run_mask
+                if run >= 0 and key != run:
+                    break
+                run = key
+                k += 1
+        # the stable partition of the run: the marked entries, unmarked, first
+        w = start  # the next position written; never past the one read
         n_aside = 0
-        while k < n_list and (lval[k] & upper) == run:
-            if lval[k] & half:
-                lst[w] = lst[k]
-                lval[w] = lval[k]
-                llow[w] = llow[k]
-                lfirst[w] = lfirst[k]
+        for t in range(start, k):
+            p = lst[t]
+            if p < 0:
+                lst[w] = ~p
                 w += 1
             else:
-                aside_lst[n_aside] = lst[k]
-                aside_lval[n_aside] = lval[k]
-                aside_llow[n_aside] = llow[k]
-                aside_lfirst[n_aside] = lfirst[k]
+                if n_aside == aside.shape[0]:  # a run longer than the memory lent: room for the whole list
+                    more = np.empty(n_sorted, dtype=lst.dtype)  # (only the part used is ever touched)
+                    for a in range(n_aside):  # (a slice copy would compile its error messages)
+                        more[a] = aside[a]
+                    aside = more
+                aside[n_aside] = p
                 n_aside += 1
-            k += 1
         for a in range(n_aside):
-            lst[w] = aside_lst[a]
-            lval[w] = aside_lval[a]
-            llow[w] = aside_llow[a]
-            lfirst[w] = aside_lfirst[a]
+            lst[w] = aside[a]
             w += 1
 
 
@@ -206,25 +253,27 @@ def shapiro_reorder(lst, lval, llow, lfirst, n_list, half):
 # The passes unpack them into locals first: reading an array out of a tuple in a
 # hot loop would update its reference count on every access.
 Tree = namedtuple("Tree", ["hl", "wl", "hp2", "wp2", "levels", "rowlev", "collev", "shift_c", "shift_i"])
-# coef: the encoder's signed coefficients; dplanes: the top planes present among each
-# node's descendants (encoder, :func:`descendant_planes`); sig / sgn: significance and signs
-# (1-sample border); flags: IMP1EZW's context flags, what happened to each coefficient in
-# the current pass (1-sample border, cleared before every dominant pass; see its module)
+# coef: the encoder's signed coefficients, or the decoder's decoded magnitudes; dplanes: the
+# top planes present among each node's descendants (encoder, :func:`descendant_planes`);
+# sig / sgn: significance and signs (1-sample border); flags: IMP1EZW's context flags, what
+# happened to each coefficient in the current pass, in the bits of ``sig`` above SIGNIFICANT
+# and NEGATIVE (the same array, cleared before every dominant pass; see its module)
 Maps = namedtuple("Maps", ["coef", "dplanes", "sig", "flags"])
-# the open nodes of a dominant pass (:func:`dominant_pass`): ``lists[slot, orientation]``,
-# packed coordinates, and their number ``counts[slot, orientation]``
-ScanLists = namedtuple("ScanLists", ["lists", "counts"])
+# the open nodes of a dominant pass (:func:`dominant_pass`): ``slot0[orientation]`` and
+# ``slot1[orientation]``, packed coordinates, and their number ``counts[slot, orientation]``;
+# between dominant passes, the memory of shapiro_reorder's entries kept aside
+ScanLists = namedtuple("ScanLists", ["slot0", "slot1", "counts"])
 
 
-def _open_capacity(hp: int, wp: int, levels: int) -> int:
-    """Entries per list of :data:`ScanLists`: the largest band whose nodes have children
-    (level 2, or the LL band with one level; none without levels)."""
-    if levels >= 2:
-        return max((hp >> 2) * (wp >> 2), (hp >> levels) * (wp >> levels))
-    return (hp >> 1) * (wp >> 1) if levels == 1 else 1
-# the subordinate list: packed coordinates, magnitude bits known, lowest plane
-# known, 1 until the first refinement
-SubordinateList = namedtuple("SubordinateList", ["lst", "lval", "llow", "lfirst"])
+def _open_capacities(hp: int, wp: int, levels: int) -> tuple[int, int]:
+    """Entries per list of slot 0 and slot 1 of :data:`ScanLists`: the largest band among
+    those whose nodes have children (the LL band and levels 2 and up) that write to the slot,
+    level ``k`` to slot ``(levels + 1 - k) % 2``, the LL band to slot 0."""
+    caps = [(hp >> levels) * (wp >> levels) if levels >= 1 else 1, 1]
+    for k in range(2, levels + 1):
+        slot = (levels + 1 - k) % 2
+        caps[slot] = max(caps[slot], (hp >> k) * (wp >> k))
+    return caps[0], caps[1]
 
 
 @helper
@@ -238,7 +287,7 @@ def _scan_entry(band, parents, t, wl, shc, shi):
 
 
 @njit(cache=True, _nrt=False)
-def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub, scan, n_list, n):
+def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, lst, scan, n_list, n):
     """Shapiro's dominant pass at threshold ``T = 2**n``: the significance map.
 
     In scan order, every coefficient that no zerotree of this pass covers gets a
@@ -247,7 +296,8 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     this pass), Z at the finest level.  With ``subtree_symbols`` (IMP1EZW) a newly
     significant coefficient whose descendants are all insignificant is PT / NT
     and roots a zerotree as well.  The newly significant coefficients join the
-    subordinate list.  Returns ``(regs, n_list, done)``; a symbol whose decisions
+    subordinate list ``lst``, and the decoder sets their known magnitude, ``2**n``, in
+    ``maps.coef``.  Returns ``(regs, n_list, done)``; a symbol whose decisions
     are not all coded when coding stops is not applied.
 
     The pass visits only the nodes outside this pass's zerotrees, never the whole
@@ -262,8 +312,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
     coef, dplanes, sig, flags = maps
-    lst, lval, llow, lfirst = sub
-    lists, open_counts = scan
+    slot0, slot1, open_counts = scan
     nc, hp, wp = coef.shape
     bitn = np.int32(1) << n
     sign_base = CTX_SIGN if subtree_symbols is None else imp1.CTX_SIGN
@@ -276,24 +325,25 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
             o = 0 if band == 0 else (band - 1) % 3  # orientation: 0 HL, 1 LH, 2 HH
             k = levels + 1 if band == 0 else levels - (band - 1) // 3  # level (LL: levels + 1)
             out_slot = (levels + 1 - k) % 2
+            out_lists = slot0 if out_slot == 0 else slot1
+            in_lists = slot1 if out_slot == 0 else slot0
             fan = 2  # children per parent along each axis
             roff = 0
             coff = 0
-            parents = lists[0, 0]
+            parents = in_lists[0]
             n_parents = hl * wl
             if band > 0:
                 if k == levels:  # the children of LL node (i, j): (i, j + wl), (i + hl, j), (i + hl, j + wl)
                     fan = 1
                     roff = hl if o >= 1 else 0
                     coff = wl if o != 1 else 0
-                    parents = lists[1 - out_slot, 0]
                     n_parents = open_counts[1 - out_slot, 0]
                 else:
-                    parents = lists[1 - out_slot, o]
+                    parents = in_lists[o]
                     n_parents = open_counts[1 - out_slot, o]
             else:
                 fan = 1
-            out = lists[out_slot, o]
+            out = out_lists[o]
             n_open = 0
             t = 0
             while t < n_parents:
@@ -313,7 +363,7 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                                 pi = prow
                                 pj = pcol
                             leaf = levels == 0 or i >= hp2 or j >= wp2
-                            was_sig = sig[c, i + 1, j + 1] != 0
+                            was_sig = (sig[c, i + 1, j + 1] & SIGNIFICANT) != 0
                             if was_sig and rescan is None:
                                 if not leaf:  # skipped, but its descendants are scanned
                                     out[n_open] = _pack(c, i, j, shc, shi)
@@ -384,10 +434,9 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
                             if b1 == 1:  # POS / NEG (PT / NT): to the subordinate list
                                 sig[c, i + 1, j + 1] = SIGNIFICANT | (NEGATIVE if b2 != 0 else 0)
                                 lst[n_list] = _pack(c, i, j, shc, shi)
-                                lval[n_list] = bitn
-                                llow[n_list] = n
-                                lfirst[n_list] = 1
                                 n_list += 1
+                                if decoding:
+                                    coef[c, i, j] = bitn  # the magnitude known: [2**n, 2**(n+1))
                                 if subtree_symbols is not None:
                                     flags[c, i + 1, j + 1] |= imp1.NEW_SIG
                                     if b3 == 1:
@@ -413,70 +462,101 @@ def dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, m
 
 
 @njit(cache=True, _nrt=False)
-def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, sub, n_list, n,
-                     significance_first):
+def subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, lst, n_refine, n,
+                     significance_first, runs):
     """Shapiro's subordinate pass after the dominant pass at ``T = 2**n``.
 
     Shapiro's order: bit ``n - 1`` of every entry of the subordinate list (the
     upper or the lower half of its uncertainty interval), the ones just found
     included; ``significance_first``: bit ``n`` of the entries found in earlier
-    passes (those just found are refined after the next dominant pass).
-    Returns ``(regs, done)``.
+    passes (those just found, at the end of the list, are refined after the next
+    dominant pass).  ``n_refine``: the entries refined, the first ones of the list.
+    An entry's magnitude known before its bit is ``|coef|`` without the bits below
+    the bit (:func:`ezw_code`; the decoder adds the bit to its ``coef``); it is on
+    its first refinement iff that is its top bit alone.
+
+    For :func:`shapiro_reorder`, a complete pass marks the entries whose bit is 1
+    (``~p``, negative) and writes where the runs of equal known magnitudes start into
+    ``runs``.  Returns ``(regs, done, refined, n_runs)``: ``refined`` entries got their
+    bit (when the pass stops early, the list is left unmarked); ``n_runs`` the runs,
+    -1 if there were more than ``runs`` holds.
     """
     state, buf, probs, counts, stats = coder
     hl, wl, hp2, wp2, levels, rowlev, collev, shc, shi = tree
-    lst, lval, llow, lfirst = sub
     bitn = np.int32(1) << n
     half = bitn if significance_first != 0 else bitn >> 1
-    low_after = n if significance_first != 0 else n - 1
-    for k in range(n_list):
-        if k + LOOKAHEAD < n_list:  # the entry's magnitude (encoder) and, for IMP1EZW's context, neighbours
+    above = n + 1 if significance_first != 0 else n  # the lowest plane known before the bit
+    n_runs = 0
+    run = np.int64(-1)  # the known magnitude (>> above) of the current run
+    refined = n_refine
+    done = False
+    for k in range(n_refine):
+        if k + LOOKAHEAD < n_refine:  # the entry's magnitude and, for IMP1EZW's context, neighbours
             pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
-            if not decoding:
-                prefetch(coef, pc, pi, pj)
+            prefetch(coef, pc, pi, pj)
             if subtree_symbols is not None:
                 prefetch(sig, pc, pi, pj + 1)
                 prefetch(sig, pc, pi + 1, pj + 1)
                 prefetch(sig, pc, pi + 2, pj + 1)
-        if llow[k] <= low_after:
-            continue  # found in this dominant pass (significance first): refined in the next one
         c, i, j = _unpack(lst[k], shc, shi)
+        m = _magnitude(coef, c, i, j)
         ctx = 0
         if arith is not None:
             band = _band_class(min(rowlev[i], collev[j]), levels)
-            first = np.int64(lfirst[k])
+            first = np.int64(1) if (m >> above) == 1 else np.int64(0)  # known: 2**above alone
             if subtree_symbols is None:
                 ctx = CTX_SUB + ((1 if c > 0 else 0) * N_BAND + band) * 2 + first
             else:
                 ctx = imp1.subordinate_context(sig, c, i, j, band, first)
         bit = 0
         if not decoding:
-            bit = 1 if (_magnitude(coef, c, i, j) & half) != 0 else 0
+            bit = 1 if (m & half) != 0 else 0
         bit, regs = code_decision(decoding, arith, regs, state, buf, probs, counts, stats, ctx, bit)
         if bit < 0:
-            return regs, True
+            refined = k
+            done = True
+            break
+        if decoding and bit == 1:
+            coef[c, i, j] = m | half
         if bit == 1:
-            lval[k] |= half
-        llow[k] = low_after
-        lfirst[k] = 0
+            lst[k] = ~lst[k]
+        if (m >> above) != run and n_runs >= 0:
+            run = m >> above
+            if n_runs < runs.shape[0]:
+                runs[n_runs] = k
+                n_runs += 1
+            else:
+                n_runs = -1  # too many: shapiro_reorder finds them itself
         if not decoding and state[STATE_DONE] != 0:
-            return regs, True
-    return regs, False
+            refined = k + 1
+            done = True
+            break
+    if done:  # no re-ordering follows: no marks
+        for k in range(refined):
+            if lst[k] < 0:
+                lst[k] = ~lst[k]
+    return regs, done, refined, n_runs
 
 
 def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max, state,
              buf, probs, counts, stats, significance_first, on_pass=None):
     """Run EZW (IMP1EZW with ``subtree_symbols``) from threshold ``2**n_max`` down to 1, or until the coder is done.
 
-    Encoder (``decoding`` False): reads ``coef`` (signed int32), writes to ``buf``.
-    Decoder: reads ``buf``; ``coef`` gives only the shape.  ``stats``
-    (contexts x 2, or empty) counts the encoder's decisions per context.
+    Encoder (``decoding`` False): reads ``coef`` (signed int32, ``|coef| < 2**(n_max+1)``),
+    writes to ``buf``.  Decoder: reads ``buf`` and decodes into ``coef`` (int32,
+    zero-filled): the magnitude bits known of each coefficient on the subordinate list
+    (:func:`list_codes` turns them into codes).  ``stats`` (contexts x 2, or empty)
+    counts the encoder's decisions per context.
 
-    Returns ``(n_list, lst, lval, llow, sig)``: the subordinate list (packed
-    coordinates ``(c << shift_c) | (i << shift_i) | j``, :func:`.trees.pack_at` with
-    :func:`.trees.list_shifts`), the magnitude bits known for each
-    entry (``lval``), the lowest plane known (``llow``: ``|x|`` lies in
-    ``[lval, lval + 2**llow)``) and the significance map with the signs (1-sample border).
+    Returns ``(n_list, lst, sig, planes)``: the subordinate list (packed coordinates
+    ``(c << shift_c) | (i << shift_i) | j``, :func:`.trees.pack_at` with
+    :func:`.trees.list_shifts`), the significance map with the signs (1-sample border)
+    and ``planes = (low, refined, n_refine)``, from which :func:`known_plane` gives the
+    lowest plane ``low_k`` known of entry ``k``.  The magnitude bits known of an entry are
+    ``v = |coef|`` without its bits below ``low_k`` (the encoder's coefficient masked, the
+    decoder's as decoded): ``|x|`` lies in ``[v, v + 2**low_k)``.  Nothing else is
+    kept per entry: where the list holds most coefficients (lossless streams), 4 bytes
+    each besides the decoder's int32 ``coef``.
 
     A Python function: the loop over thresholds calls the compiled passes (a
     few dozen calls per image), which saves compiling a driver that would link,
@@ -489,12 +569,14 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     shc, shi, entry = list_shifts(nc, hp, wp)
     tree = Tree(hl, wl, hp // 2, wp // 2, levels, rowlev, collev, shc, shi)
     coder = BitCoder(state, buf, probs, counts, stats)
-    sub = SubordinateList(np.empty(total, dtype=entry), np.empty(total, dtype=np.int32),
-                          np.empty(total, dtype=np.int8), np.empty(total, dtype=np.uint8))
+    lst = np.empty(total, dtype=entry)  # the subordinate list
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
-    # IMP1EZW's pass flags (EZW has none); the open nodes of the last two levels, per orientation
-    flags = np.zeros((nc, hp + 2, wp + 2) if subtree_symbols is not None else (1, 1, 1), dtype=np.uint8)
-    scan = ScanLists(np.empty((2, 3, _open_capacity(hp, wp, levels)), dtype=entry), np.zeros((2, 3), dtype=np.int64))
+    # IMP1EZW's pass flags, in the upper bits of ``sig`` (EZW has none)
+    flags = sig if subtree_symbols is not None else np.zeros((1, 1, 1), dtype=np.uint8)
+    cap0, cap1 = _open_capacities(hp, wp, levels)
+    scan = ScanLists(np.empty((3, cap0), dtype=entry), np.empty((3, cap1), dtype=entry), np.zeros((2, 3), dtype=np.int64))
+    aside = (scan.slot0 if cap0 >= cap1 else scan.slot1).reshape(-1)  # shapiro_reorder's, between dominant passes
+    runs = np.empty(RUNS_RECORDED, dtype=np.int64)  # where the runs of equal known magnitudes start
     dplanes = np.zeros((1, 1, 1), dtype=np.uint32)  # the decoder has none
     if not decoding:
         dplanes = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint32)
@@ -504,35 +586,41 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     regs = coder_registers(decoding, state)
     n_list = 0
     n = n_max
+    low, refined, n_refine = 0, 0, 0  # where coding stopped (known_plane), set at every threshold
     while n >= 0:
         if subtree_symbols is not None:
-            flags.fill(0)  # the flags speak of the current pass only
-        regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, sub,
+            np.bitwise_and(sig, SIGNIFICANT | NEGATIVE, out=sig)  # the flags speak of the current pass only
+        low = n if significance_first != 0 else n - 1  # the plane the subordinate pass codes
+        refined = 0
+        n_refine = n_list  # significance first: the entries found in earlier passes
+        regs, n_list, done = dominant_pass(decoding, arith, rescan, subtree_symbols, regs, coder, tree, maps, lst,
                                            scan, n_list, n)
+        if significance_first == 0:
+            n_refine = n_list  # Shapiro's order: the ones just found too
         if done or (n == 0 and significance_first == 0):
             break
         passes_done(on_pass, decoding, arith, state, regs, (n_max - n + 0.5) / (n_max + 1))
-        regs, done = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef, sig, sub, n_list, n,
-                                      significance_first)
+        regs, done, refined, n_runs = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef,
+                                                       sig, lst, n_refine, n, significance_first, runs)
         if done:
             break
-        shapiro_reorder(sub.lst, sub.lval, sub.llow, sub.lfirst, n_list,
-                        np.int32(1) << (n if significance_first != 0 else n - 1))
+        shapiro_reorder(lst, n_refine, np.int32(1) << low, coef, aside, runs, n_runs, shc, shi)
         n -= 1
         passes_done(on_pass, decoding, arith, state, regs, (n_max - n) / (n_max + 1))
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
         save_registers(decoding, state, regs)
-    return n_list, sub.lst, sub.lval, sub.llow, sig
+    return n_list, lst, sig, (low, refined, n_refine)
 
 
 @njit(cache=True)
-def optimal_offsets(coef, lst, lval, llow, n_list, shc=SHIFT_C, shi=SHIFT_I):
+def optimal_offsets(coef, lst, n_list, low, refined, n_refine, shc=SHIFT_C, shi=SHIFT_I):
     """Encoder side: mean position of the true magnitudes inside their final uncertainty intervals.
 
     Returned for entries known only to be significant (``|x|`` in ``[T, 2T)``) and
     for refined ones separately.  Reconstructing at these fractions instead of the
     interval centre minimises the decoded coefficients' squared error (the
     conditional mean: magnitudes are roughly Laplacian, not uniform in the interval).
+    ``low, refined, n_refine``: where coding stopped (:func:`ezw_code`'s ``planes``).
     """
     sums = np.zeros(2)
     cnt = np.zeros(2)
@@ -540,26 +628,28 @@ def optimal_offsets(coef, lst, lval, llow, n_list, shc=SHIFT_C, shi=SHIFT_I):
         if k + LOOKAHEAD < n_list:
             pc, pi, pj = _unpack(lst[k + LOOKAHEAD], shc, shi)
             prefetch(coef, pc, pi, pj)
-        low = np.int64(llow[k])
-        if low <= 0:
+        plane = known_plane(k, low, refined, n_refine)
+        if plane <= 0:
             continue
         p = lst[k]
-        width = np.int64(1) << low
+        width = np.int64(1) << plane
         c, i, j = _unpack(p, shc, shi)
         m = _magnitude(coef, c, i, j)
-        g = 0 if np.int64(lval[k]) == width else 1  # only the top bit known: fresh
+        g = 0 if (m >> plane) == 1 else 1  # only the top bit known: fresh
         sums[g] += ((m & (width - 1)) + 0.5) / width  # +0.5: magnitudes are truncated to integers
         cnt[g] += 1
     return interval_means(sums, cnt)
 
 
 @njit(cache=True)
-def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_refined, shc=SHIFT_C, shi=SHIFT_I):
+def distortion_reduction(coef, lst, n_list, low, refined, n_refine, offset_fresh, offset_refined, shc=SHIFT_C,
+                         shi=SHIFT_I):
     """Encoder side: squared error removed by the decoded coefficients (``sum m**2 - (m - r)**2``).
 
     ``m`` is the magnitude (centre ``|coef| + 0.5`` of its truncation interval), ``r`` the
     decoder's reconstruction; the error of the whole coefficient set is its energy
     minus this, which lets the encoder compare quantiser steps without decoding.
+    ``low, refined, n_refine``: where coding stopped (:func:`ezw_code`'s ``planes``).
     """
     acc = 0.0
     for k in range(n_list):
@@ -568,23 +658,27 @@ def distortion_reduction(coef, lst, lval, llow, n_list, offset_fresh, offset_ref
             prefetch(coef, pc, pi, pj)
         p = lst[k]
         c, i, j = _unpack(p, shc, shi)
-        m = np.float64(_magnitude(coef, c, i, j)) + 0.5
-        low = np.int64(llow[k])
-        width = np.int64(1) << low
-        if low <= 0:
-            r = np.float64(lval[k]) + 0.5
+        mi = _magnitude(coef, c, i, j)
+        m = np.float64(mi) + 0.5
+        plane = known_plane(k, low, refined, n_refine)
+        width = np.int64(1) << plane
+        known = (mi >> plane) << plane  # the bits the decoder has
+        if plane <= 0:
+            r = np.float64(known) + 0.5
         else:
-            off = offset_fresh if np.int64(lval[k]) == width else offset_refined
-            r = np.float64(lval[k]) + width * off
+            off = offset_fresh if known == width else offset_refined
+            r = np.float64(known) + width * off
         acc += m * m - (m - r) * (m - r)
     return acc
 
 
 @njit(cache=True, _nrt=False)
-def list_codes(codes, lst, lval, llow, sig, n_list, shc=SHIFT_C, shi=SHIFT_I):
-    """Decoder: write the code of every subordinate-list entry into ``codes`` (int32, zero-filled)
-    for :func:`.coefficients.expand_codes`: ``|x|`` lies in ``[lval, lval + 2**llow)``, so the code
-    is ``+-((lval << 1) | (1 << llow))`` with the sign of the sign map (1-sample border).
+def list_codes(codes, lst, sig, n_list, low, refined, n_refine, shc=SHIFT_C, shi=SHIFT_I):
+    """Decoder: turn ``codes`` (:func:`ezw_code`'s decoded magnitudes, int32) in place into the
+    codes of :func:`.coefficients.expand_codes`.  Each subordinate-list entry's ``|x|`` lies in
+    ``[v, v + 2**plane)`` (``v`` its decoded bits, ``plane`` the lowest plane decoded:
+    :func:`known_plane` of ``low, refined, n_refine``, :func:`ezw_code`'s ``planes``), so its
+    code is ``+-((v << 1) | (1 << plane))`` with the sign of the sign map (1-sample border).
     Coefficients not on the list stay 0."""
     for k in range(n_list):
         if k + LOOKAHEAD < n_list:
@@ -593,5 +687,6 @@ def list_codes(codes, lst, lval, llow, sig, n_list, shc=SHIFT_C, shi=SHIFT_I):
             prefetch(sig, pc, pi + 1, pj + 1)
         p = lst[k]
         c, i, j = _unpack(p, shc, shi)
-        code = (np.int64(lval[k]) << 1) | (np.int64(1) << np.int64(llow[k]))
+        plane = known_plane(k, low, refined, n_refine)
+        code = (np.int64(codes[c, i, j]) << 1) | (np.int64(1) << plane)
         codes[c, i, j] = -code if sig[c, i + 1, j + 1] & NEGATIVE else code

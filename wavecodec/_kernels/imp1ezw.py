@@ -64,9 +64,9 @@ hold a significant coefficient in this pass and the other siblings have all been
 coded ZTR / Z, the last sibling cannot be ZTR / Z: at the finest level its ``b1``
 (= 1), otherwise the IZ/ZTR decision (= IZ) is not coded.
 
-What these contexts read of the current pass is in the kernel's pass-flag map
-(one byte per coefficient, with a 1-sample border, cleared before every dominant
-pass; the flags below): ``NEW_SIG``
+What these contexts read of the current pass is in the kernel's pass flags, bits
+of its significance map above the significance and the sign (no map of their
+own; cleared before every dominant pass; the flags below): ``NEW_SIG``
 the node became significant, ``CODED_ZERO`` it was coded ZTR / Z, ``SUBTREE_SIG``
 its subtree was known to hold a significant coefficient.
 """
@@ -78,7 +78,7 @@ import numpy as np
 from numba import njit
 
 from .jit import array_helper
-from .trees import N_BAND, diagonal_neighbours, four_neighbours
+from .trees import N_BAND, SIGNIFICANT, diagonal_neighbours, four_neighbours
 
 CTX_SIG = 0
 N_NB = 5  # neighbourhood classes
@@ -95,10 +95,10 @@ def imp1ezw_context_count() -> int:
     return N_CONTEXTS
 
 
-# Bits of the kernel's pass-flag map
-NEW_SIG = 2  # became significant in this pass
-CODED_ZERO = 4  # coded ZTR / Z in this pass
-SUBTREE_SIG = 8  # its subtree is known to hold a significant coefficient in this pass
+# The pass flags: bits of the kernel's significance map above SIGNIFICANT and NEGATIVE
+NEW_SIG = 4  # became significant in this pass
+CODED_ZERO = 8  # coded ZTR / Z in this pass
+SUBTREE_SIG = 16  # its subtree is known to hold a significant coefficient in this pass
 
 
 @njit(cache=True, inline="always")
@@ -123,7 +123,7 @@ def dominant_contexts(sig, flags, c, i, j, pi, pj, hl, wl, band, leaf, n):
     ps = np.int64(0)
     zero_impossible = False
     if pi >= 0:
-        if sig[c, pi + 1, pj + 1] != 0:
+        if sig[c, pi + 1, pj + 1] & SIGNIFICANT:
             ps = np.int64(1) if _flag(flags, c, pi, pj, NEW_SIG) else np.int64(2)
         if _flag(flags, c, pi, pj, SUBTREE_SIG):
             if i < 2 * hl and j < 2 * wl:  # children of an LL node: HL (i, j + wl), LH, HH in scan order

@@ -107,9 +107,10 @@ def diagonal_neighbours(sig, c, i, j):
 
 @njit(cache=True, inline="always")
 def signed(sig, c, y, x):
-    """+1 / -1 for a significant positive / negative map entry, 0 if insignificant."""
+    """+1 / -1 for a significant positive / negative map entry, 0 if insignificant (other bits
+    of the entry, IMP1EZW's pass flags, are ignored)."""
     v = sig[c, y, x]
-    if v == 0:
+    if (v & SIGNIFICANT) == 0:
         return 0
     return -1 if v & NEGATIVE else 1
 

@@ -60,7 +60,7 @@ class ZerotreeKernel:
 
     name: str
     code: Callable  # (decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max,
-    #                  state, buf, probs, counts, stats, significance_first) -> (n_list, lst, lval, llow, sgn)
+    #                  state, buf, probs, counts, stats, significance_first) -> (n_list, lst, sgn, planes)
     context_count: int
     scans: tuple[str, ...]  # scan conventions the kernel implements
     priors: tuple | None = None  # initial P(bit = 0) per context (2**-15 units), see _zerotree_priors
@@ -120,13 +120,13 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
     def run(state, buf):
         return _run_kernel(kernel, False, arith, scan, order, coef, levels, n_max, state, buf, stats, priors)
 
-    payload, (n_list, lst, lval, llow, _) = B.run_encoder(arith, budget, max(1024, coef.size * (n_max + 2) // 2), run)
+    payload, (n_list, lst, _, planes) = B.run_encoder(arith, budget, max(1024, coef.size * (n_max + 2) // 2), run)
     shifts = list_shifts(*coef.shape)[:2]
-    offsets = _ezw_kernel.optimal_offsets(coef, lst, lval, llow, n_list, *shifts)
+    offsets = _ezw_kernel.optimal_offsets(coef, lst, n_list, *planes, *shifts)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
     reduction = 0.0
     if estimate_error:  # the step search's error estimate
-        reduction = _ezw_kernel.distortion_reduction(coef, lst, lval, llow, n_list, recon[0] / 256.0,
+        reduction = _ezw_kernel.distortion_reduction(coef, lst, n_list, *planes, recon[0] / 256.0,
                                                      recon[1] / 256.0, *shifts)
     return EncodeResult(payload, recon, reduction)
 
@@ -138,17 +138,19 @@ def decode_coefficients(kernel: ZerotreeKernel, payload: bytes, *, variant: str 
                         plane_weight: np.ndarray | None = None) -> np.ndarray:
     """Run a zerotree decoder on a (possibly truncated) payload; float64 coefficients (C, hp, wp).
 
-    The subordinate list's codes go into the first half of the float64 result, which
-    they are then expanded into in place (:func:`wavecodec.coders._bitplane.coefficient_buffer`).
+    The kernel decodes the magnitudes into the int32 ``codes`` of
+    :func:`wavecodec.coders._bitplane.coefficient_buffer` (the first half of the float64
+    result, or the int32 result of lossless streams), turns them into codes there and
+    then expands them in place.
     """
     if n_max < 0:
         return np.zeros(shape, dtype=np.float64)
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
-    values, codes = B.coefficient_buffer(shape, integer=integer)  # ``codes`` (untouched while decoding) gives the kernel the shape
+    values, codes = B.coefficient_buffer(shape, integer=integer)
     data, state = B.start_decoder(payload, arith, into=B.payload_area(values))
-    n_list, lst, lval, llow, sgn = _run_kernel(kernel, True, arith, scan, order, codes, levels, n_max, state, data)
-    _ezw_kernel.list_codes(codes, lst, lval, llow, sgn, n_list, *list_shifts(*shape)[:2])
-    del lst, lval, llow, sgn, data
+    n_list, lst, sgn, planes = _run_kernel(kernel, True, arith, scan, order, codes, levels, n_max, state, data)
+    _ezw_kernel.list_codes(codes, lst, sgn, n_list, *planes, *list_shifts(*shape)[:2])
+    del lst, sgn, data
     return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
                     plane_weight=plane_weight)
 
