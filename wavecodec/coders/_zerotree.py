@@ -60,7 +60,7 @@ class ZerotreeKernel:
 
     name: str
     code: Callable  # (decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, rowlev, collev, n_max,
-    #                  state, buf, probs, counts, stats, significance_first) -> (n_list, lst, sgn, planes)
+    #                  state, buf, probs, counts, stats, significance_first) -> (n_list, lst, sgn, planes, unlisted)
     context_count: int
     scans: tuple[str, ...]  # scan conventions the kernel implements
     priors: tuple | None = None  # initial P(bit = 0) per context (2**-15 units), see _zerotree_priors
@@ -120,7 +120,7 @@ def encode_coefficients(kernel: ZerotreeKernel, q: np.ndarray, *, variant: str =
     def run(state, buf):
         return _run_kernel(kernel, False, arith, scan, order, coef, levels, n_max, state, buf, stats, priors)
 
-    payload, (n_list, lst, _, planes) = B.run_encoder(arith, budget, max(1024, coef.size * (n_max + 2) // 2), run)
+    payload, (n_list, lst, _, planes, _) = B.run_encoder(arith, budget, max(1024, coef.size * (n_max + 2) // 2), run)
     shifts = list_shifts(*coef.shape)[:2]
     offsets = _ezw_kernel.optimal_offsets(coef, lst, n_list, *planes, *shifts)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
@@ -148,8 +148,9 @@ def decode_coefficients(kernel: ZerotreeKernel, payload: bytes, *, variant: str 
     arith = B.VARIANT_ALIASES.get(variant, variant) == "ac"
     values, codes = B.coefficient_buffer(shape, integer=integer)
     data, state = B.start_decoder(payload, arith, into=B.payload_area(values))
-    n_list, lst, sgn, planes = _run_kernel(kernel, True, arith, scan, order, codes, levels, n_max, state, data)
-    _ezw_kernel.list_codes(codes, lst, sgn, n_list, *planes, *list_shifts(*shape)[:2])
+    n_list, lst, sgn, planes, unlisted = _run_kernel(kernel, True, arith, scan, order, codes, levels, n_max, state,
+                                                     data)
+    _ezw_kernel.list_codes(codes, lst, sgn, n_list, *planes, unlisted, *list_shifts(*shape)[:2])
     del lst, sgn, data
     return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
                     plane_weight=plane_weight)
