@@ -57,3 +57,16 @@ def test_small_list_buffers_are_plain_arrays(n):
     a = pages.list_buffer(n, np.int64)
     assert a.shape == (n,)
     pages.release_beyond(a, 0)  # no effect, no error
+
+
+def test_released_prefix_loses_only_the_pages_read():
+    n = pages.MAPPED_MIN_BYTES * 2
+    a = pages.list_buffer(n, np.uint8)
+    a[:] = 7
+    pages.release_before(a, n // 3)
+    if isinstance(getattr(a.base, "obj", None), mmap.mmap):  # where pages can be given back
+        end = n // 3 // mmap.PAGESIZE * mmap.PAGESIZE
+        assert not a[:end].any() and (a[end:] == 7).all()
+    else:
+        assert (a == 7).all()
+    pages.release_before(a, -5)  # nothing read yet: no effect, no error

@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from .jit import array_helper, helper
+from .pages import release_before
 
 PROB_BITS = 15
 PROB_ONE = 1 << PROB_BITS
@@ -380,10 +381,16 @@ def save_registers(decoding, state, regs):
         state[_RANGE] = regs[1]
 
 
-def passes_done(on_pass, decoding, arith, state, regs, fraction):
+def passes_done(on_pass, decoding, arith, state, regs, fraction, buf=None):
     """Call ``on_pass(fraction)`` between two passes of a coder's plane loop (nothing if it is
     None), the decoder's registers saved to ``state`` first, where a caller reads the
-    coder's position (the encoder keeps its position there anyway)."""
+    coder's position (the encoder keeps its position there anyway).  ``buf``: the decoder's
+    input, whose memory pages behind the bytes read it gives back when it is a
+    :func:`.pages.list_buffer` (the decoder reads forward only; a lossless decode's payload
+    copy is then resident only for the passes still to come)."""
+    if decoding and buf is not None:
+        read = regs[2] if arith is not None else state[_POS] // 8  # bytes (raw I/O counts bits)
+        release_before(buf, read - 8)
     if on_pass is None:
         return
     if decoding and arith is not None:

@@ -608,14 +608,14 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
             n_refine = n_list  # Shapiro's order: the ones just found too
         if done or (n == 0 and significance_first == 0):
             break
-        passes_done(on_pass, decoding, arith, state, regs, (n_max - n + 0.5) / (n_max + 1))
+        passes_done(on_pass, decoding, arith, state, regs, (n_max - n + 0.5) / (n_max + 1), buf)
         regs, done, refined, n_runs = subordinate_pass(decoding, arith, subtree_symbols, regs, coder, tree, coef,
                                                        sig, lst, n_refine, n, significance_first, runs)
         if done:
             break
         shapiro_reorder(lst, n_refine, np.int32(1) << low, coef, aside, runs, n_runs, shc, shi)
         n -= 1
-        passes_done(on_pass, decoding, arith, state, regs, (n_max - n) / (n_max + 1))
+        passes_done(on_pass, decoding, arith, state, regs, (n_max - n) / (n_max + 1), buf)
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
         save_registers(decoding, state, regs)
     return n_list, lst, sig, (low, refined, n_refine), unlisted

@@ -1,4 +1,4 @@
-"""List buffers whose unused tail can be handed back to the operating system (plain Python).
+"""Buffers whose unused pages can be handed back to the operating system (plain Python).
 
 Why: the coders' lists (SPIHT's LIP and LIS) are allocated at their largest possible size,
 and only the part that coding reaches is ever touched, and so resident.  But a list that
@@ -8,8 +8,10 @@ mosaic the LIP had reached 1.18 bytes per sample and held 0.55, the LIS 0.6 and 
 while the LSP was at its largest.  :func:`release_beyond` gives such pages back
 (``madvise(MADV_DONTNEED)``: the next touch maps a fresh zero page), so that a decode's
 peak is what its lists hold, not what they once held.  The contents past the used part are
-lost, which is what a list's free tail is.  Where ``madvise`` is not available (Windows),
-nothing is released.
+lost, which is what a list's free tail is.  Likewise a decoder's copy of its payload,
+which it reads from start to end: :func:`release_before` gives back the part behind it
+(between passes, :func:`.arith.passes_done`).  Where ``madvise`` is not available
+(Windows), nothing is released.
 """
 
 from __future__ import annotations
@@ -44,3 +46,14 @@ def release_beyond(array: np.ndarray, used: int) -> None:
     start = -(-int(used) * array.itemsize // mmap.PAGESIZE) * mmap.PAGESIZE
     if start < len(mapping):
         mapping.madvise(mmap.MADV_DONTNEED, start, len(mapping) - start)
+
+
+def release_before(array: np.ndarray, used: int) -> None:
+    """Give back the whole memory pages of a :func:`list_buffer` that lie within its first ``used``
+    elements (no effect on other arrays).  Their contents are lost; they read as zeros when touched again."""
+    mapping = getattr(array.base, "obj", None)
+    if not isinstance(mapping, mmap.mmap):
+        return
+    end = max(int(used), 0) * array.itemsize // mmap.PAGESIZE * mmap.PAGESIZE
+    if end > 0:
+        mapping.madvise(mmap.MADV_DONTNEED, 0, end)

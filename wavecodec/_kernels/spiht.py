@@ -640,19 +640,19 @@ def spiht_code(decoding, arith, tree, maps, lists, coder, n_max, n_min, on_pass=
         if done:
             break
         release_beyond(lists.lip, n_lip)  # the pixels now significant left the LIP
-        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 1 / 3) / (n_max - n_min + 1))
+        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 1 / 3) / (n_max - n_min + 1), coder.buf)
         regs, n_lis, n_lip, n_lsp, done = sort_lis(decoding, arith, regs, coder, tree, maps, lists,
                                                    n_lis, n_lip, n_lsp, n)
         if done:
             break
         release_beyond(lists.lis, n_lis)  # the sets split in this pass left the LIS
         release_beyond(lists.lis_b, n_lis)
-        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 2 / 3) / (n_max - n_min + 1))
+        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n + 2 / 3) / (n_max - n_min + 1), coder.buf)
         regs, refined, done = refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
         if done:
             break
         n -= 1  # step 4: quantisation-step update
-        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n) / (n_max - n_min + 1))
+        _passes_done(on_pass, decoding, arith, coder.state, regs, (n_max - n) / (n_max - n_min + 1), coder.buf)
     if arith is not None:  # hand the registers back (the encoder's flush needs them)
         save_registers(decoding, coder.state, regs)
     if not done:  # all planes coded: everything is known down to n_min

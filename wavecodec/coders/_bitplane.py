@@ -26,6 +26,7 @@ from .. import transform as T
 from .._container import Header, ParamReader, ParamWriter
 from .._kernels import arith as _ac
 from .._kernels import coefficients as _coef
+from .._kernels import pages as _pages
 from .._progress import current_mapping, mapped_span, report_progress
 from .._registry import Codec, EncodeTarget, ImageSpec, Option
 from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError
@@ -809,14 +810,16 @@ def start_decoder(payload: bytes, arith: bool, into: np.ndarray | None = None) -
     """The payload as a writable array (one kernel signature for both directions) and a started decoder state.
 
     ``into`` (uint8, optional): memory to copy the payload into when it fits there
-    (:func:`payload_area`); otherwise a new array holds the copy.
+    (:func:`payload_area`); otherwise a new array holds the copy, one whose pages behind
+    what the decoder has read it gives back between passes
+    (:func:`wavecodec._kernels.pages.list_buffer`, :func:`wavecodec._kernels.arith.passes_done`).
     """
     n = len(payload)
     if into is not None and into.shape[0] >= n:
         data = into[:n]
-        data[:] = np.frombuffer(payload, dtype=np.uint8)
-    else:
-        data = np.frombuffer(payload, dtype=np.uint8).copy()
+    else:  # pages the decoder has read are given back between passes (lossless streams' big payloads)
+        data = _pages.list_buffer(n, np.uint8)
+    data[:] = np.frombuffer(payload, dtype=np.uint8)
     state = np.zeros(_ac.STATE_SIZE, dtype=np.int64)
     if arith:
         _ac.ac_decoder_init(state, data, data.shape[0])
