@@ -79,6 +79,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from .arith import STATE_DONE, code_decision
 from .jit import array_helper, kernel
 from .jit import python_array_kernel as _pass
+from .pages import zeroed_buffer
 
 N_BAND_CLS = 7
 N_PLANE_CLS = 3
@@ -695,7 +696,7 @@ def ecbp_code(decoding, coef, mag, flags, levels, n_max, state, buf, probs, coun
     """
     nc, hp, wp = mag.shape
     bands = band_table(hp, wp, levels)
-    blocks = np.zeros((nc, 4, n_blocks(bands)), dtype=np.uint16)
+    blocks = zeroed_buffer((nc, 4, n_blocks(bands)), np.uint16)
     if not decoding:
         block_magnitude_bits(coef, bands, blocks)
     for p in range(n_max, -1, -1):

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._kernels import arith as _ac
 from .._kernels import ecbp as _k
+from .._kernels.pages import zeroed_buffer
 from .._progress import report_progress
 from .._registry import Capabilities, Option, register
 from ..errors import CorruptStreamError
@@ -54,12 +55,18 @@ def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: i
     """Run the coder (``coef`` None when decoding); returns the decoded state ``(mag, flags)``
     (the known magnitude bits; sign and lowest known plane, see ``_kernels.ecbp.SIGN``).
 
-    ``mag``: zero-filled int32 memory of ``shape`` for the decoded magnitudes (default: a new array)."""
+    ``mag``: zero-filled int32 memory of ``shape`` for the decoded magnitudes (default: a new array).
+    A big image's state arrays are memory maps of their own, given back to the system when freed:
+    heap memory that ``np.zeros`` took may stay with the process, and then it adds to the next
+    step's front end in a step search (``B.SEARCH_RECOMPUTE_MIN_SAMPLES``; smaller images keep
+    ``np.zeros``, whose reused heap pages save 3% of a 768x512 encode)."""
+    big = int(np.prod(shape)) >= B.SEARCH_RECOMPUTE_MIN_SAMPLES
+    zeros = zeroed_buffer if big else np.zeros
     if mag is None:
-        mag = np.zeros(shape, dtype=np.int32)
+        mag = zeros(shape, np.int32)
     if coef is None:
         coef = mag  # never read by the decoder (one compiled signature for both directions)
-    flags = np.zeros(shape, dtype=np.uint8)
+    flags = zeros(shape, np.uint8)
     probs, counts = initial_models(priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
@@ -130,6 +137,7 @@ class EcbpCodec(B.BitplaneCodec):
                ("auto",) + tuple(B.COLOUR_TRANSFORMS)),
     )
     colour_transforms = (B.COLOUR_ICT, B.COLOUR_SKLT)
+    search_recomputes = True  # the coder's 5.5 bytes of state do not fit beside float64 and int32 coefficients
 
     def lossy_colour_transform(self, options, budget, pixels) -> str:
         """``colour="auto"``: the subband KLT where its 24 bytes cost at most 1% of the payload.
