@@ -41,7 +41,7 @@ N_STEPS = 4  # quantiser steps 2**(-k/4), k = 0..3, searched by the encoder
 SEARCH_MAX_BPP = 0.3  # step_search="auto" searches up to this rate (cheap there, and it pays most)
 #: images of at least this many samples (16 MiB of float64 coefficients) run the front end once per
 #: searched step when their codec's ``search_recomputes`` says so; smaller ones hold the coefficients
-#: (at 768x512 the extra front ends cost 16% of a gray encode at 0.25 bpp and 27% of a colour one)
+#: (at 768x512 the extra front ends cost 17% of a gray encode at 0.25 bpp and 27% of a colour one)
 SEARCH_RECOMPUTE_MIN_SAMPLES = 1 << 21
 MAX_PAD = 16  # padded tree layout: at most this many times the image area (+1 Mi)
 

@@ -59,7 +59,7 @@ def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: i
     A big image's state arrays are memory maps of their own, given back to the system when freed:
     heap memory that ``np.zeros`` took may stay with the process, and then it adds to the next
     step's front end in a step search (``B.SEARCH_RECOMPUTE_MIN_SAMPLES``; smaller images keep
-    ``np.zeros``, whose reused heap pages save 3% of a 768x512 encode)."""
+    ``np.zeros``, whose reused heap pages save 2-4% of a 768x512 encode)."""
     big = int(np.prod(shape)) >= B.SEARCH_RECOMPUTE_MIN_SAMPLES
     zeros = zeroed_buffer if big else np.zeros
     if mag is None:
