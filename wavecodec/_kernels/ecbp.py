@@ -347,9 +347,9 @@ def context_member_changed(mag, flags, blocks, bands, b, c, i, j, newly_signific
     """The magnitude of ``(c, i, j)`` (of band ``b``) changed: :func:`_member_changed` for every
     coefficient whose magnitude energy includes it (its 8 neighbours in the band, its children, its
     parent; an LL coefficient is the parent of the three coarsest detail coefficients at its place).
-    With ``newly_significant``, an insignificant coefficient is open exactly when its energy is not 0.  Bands are numbered
-    as in :func:`band_table`: the children's band is ``b + 3``, the parent's ``b - 3`` (LL's
-    children: bands 1-3).  Callers pass ``np.bool_(True)`` or ``np.bool_(False)``: a literal
+    With ``newly_significant``, an insignificant coefficient is open exactly when its energy is
+    not 0.  Bands are numbered as in :func:`band_table`: the children's band is ``b + 3``, the
+    parent's ``b - 3`` (LL's children: bands 1-3).  Callers pass ``np.bool_(True)`` or ``np.bool_(False)``: a literal
     ``True`` / ``False`` would compile it twice (Numba specialises on literal arguments)."""
     r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
     level, orient, levels = bands[b, LEVEL], bands[b, ORIENT], bands.shape[0] // 3
