@@ -26,6 +26,29 @@ def test_coefficients_round_trip_exactly():
         np.testing.assert_array_equal(out, q)
 
 
+def test_step_search_recomputing_the_front_end_codes_the_same_streams(monkeypatch, camera_crop, astronaut_crop):
+    """Big images' step search runs the front end once per step instead of holding the float64
+    coefficients (and the coder's state is memory maps of its own): the same streams."""
+    from wavecodec.coders import _bitplane as B
+
+    calls = []
+    front_end = B._weighted_coefficients
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return front_end(*args, **kwargs)
+
+    monkeypatch.setattr(B, "_weighted_coefficients", counted)
+    images = (camera_crop, astronaut_crop, astronaut_crop)
+    options = ({}, {"colour": "ict"}, {"colour": "subband-klt"})
+    held = [wavecodec.encode(img, "ecbp", bpp=0.2, step_search="always", **o) for img, o in zip(images, options)]
+    assert len(calls) == 3
+    monkeypatch.setattr(B, "SEARCH_RECOMPUTE_MIN_SAMPLES", 0)
+    again = [wavecodec.encode(img, "ecbp", bpp=0.2, step_search="always", **o) for img, o in zip(images, options)]
+    assert len(calls) == 3 + 3 * B.N_STEPS
+    assert again == held
+
+
 def test_lossless_gray_colour_odd_and_16_bit(camera_odd, astronaut_odd, gray16, rgb16):
     for img in (camera_odd, astronaut_odd, gray16, rgb16):
         data = wavecodec.encode(img, "ecbp", lossless=True)

@@ -46,23 +46,24 @@ of :mod:`.arith`):
   sign x orientation x luma/chroma.
 
 One kernel serves the encoder and the decoder (``decoding``): every decision
-goes through :func:`.arith.code_decision`.  State, per coefficient (8 bytes, as
-before the passes kept block masks): ``mag`` (int32, the magnitude bits known),
-``low`` (int8, the lowest plane known), ``neg`` (uint8, the sign of a significant
-coefficient; for an insignificant one, its cached significance context class),
-``seen`` (int8, called ``cached`` in the passes: ``p + 1`` while ``neg`` holds
-the context class computed at plane ``p`` and still valid) and ``nz`` (uint8, how
-many coefficients of its context are significant).  Per 4x4 block of a band
-(``blocks``, 4 x uint16, 0.5 byte per coefficient): the masks of the open
+goes through :func:`.arith.code_decision`.  State, per coefficient (5 bytes):
+``mag`` (int32, the magnitude bits known) and ``flags`` (uint8, see :data:`SIGN`:
+for a significant coefficient its sign and lowest known plane; for an
+insignificant one its cached significance context class and the parity stamp of
+the plane that computed it; which of the two: ``mag != 0``).  Per 4x4 block of a
+band (``blocks``, 4 x uint16, 0.5 byte per coefficient): the masks of the open
 coefficients (insignificant, non-empty context), of the significant ones, of the
 open ones still to code at this plane, and (encoder) the bit length of the
 block's largest magnitude.  They keep the passes away from what has nothing to
 code: the sub-passes visit only the to-do coefficients, refinement only the
 significant ones, the cleanup finds empty blocks (run decision) and what is left
 from the masks; an insignificant coefficient's context is computed once per
-plane unless a member of it changes (``low`` and ``neg`` mean something only where
-``mag != 0``, as :func:`final_codes`, :func:`optimal_offsets` and
-:func:`distortion_reduction` read them).  The passes allocate nothing
+plane unless a member of it changes, and whether its context is empty is its
+bit in the open mask.  (Before 9813500 the state was 8 bytes: ``low``, ``neg``,
+``seen`` and a count of significant context members ``nz`` besides ``mag``.  The
+one byte codes the same streams; kodim01 at 1 bpp, CPU medians of 35 interleaved
+runs: encode 0.96x; the encoder's peak at 2048^2 gray, 1 bpp: 12.5 -> 10.1 bytes
+per sample, `bench_memory.py`, docs/ecbp.md.)  The passes allocate nothing
 (``_nrt=False``).  In the hot paths, row, column and block indices are cast to
 ``np.uint64`` where the arrays are read and written: with a signed index, Numba
 adds the dimension to a negative one at every access (a shift, a mask, an add
@@ -79,6 +80,7 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 from .arith import STATE_DONE, code_decision
 from .jit import array_helper, kernel
 from .jit import python_array_kernel as _pass
+from .pages import zeroed_buffer
 
 N_BAND_CLS = 7
 N_PLANE_CLS = 3
@@ -110,6 +112,25 @@ R0, R1, C0, C1, LEVEL, ORIENT, BCLS, BLK0, NBW = range(9)
 #: sub-pass of the current plane ("to do"); and (encoder only) the bit length of the block's
 #: largest magnitude.
 OPEN, SIG, TODO, TOP = range(4)
+
+#: The ``flags`` byte of a coefficient (uint8).  Significant: bit 0 the sign (:data:`SIGN`, 1 for
+#: negative), bits 1-5 the lowest plane known (``flags >> LOW_SHIFT``, at most 30).  Insignificant:
+#: bits 0-5 (:data:`CLASS_BITS`) its cached significance class (:func:`_sig_class`, below 36), bits
+#: 6-7 the stamp of the plane that computed it (:func:`plane_stamp`; 0: none).  Which reading
+#: applies: ``mag != 0``.  Clearing the stamp (``flags &= CLASS_BITS``) invalidates a cached class
+#: and leaves a significant coefficient's sign and plane as they are.
+SIGN = 1
+LOW_SHIFT = 1
+CLASS_BITS = 0x3F
+STAMP_SHIFT = 6
+
+
+@njit(cache=True, inline="always")
+def plane_stamp(p):
+    """The stamp (1 or 2) of a class cached at plane ``p``: the parity of ``p``.  Enough: every open
+    coefficient is visited by the first sub-pass of each plane, which stamps it with that plane's
+    stamp, so a class cached two planes before has been restamped or cleared before it could match."""
+    return 1 + (p & 1)
 
 
 def band_table(hp: int, wp: int, levels: int) -> np.ndarray:
@@ -256,33 +277,33 @@ def _sig_ctx(mag, c, i, j, cls, bcls):
 
 
 @njit(cache=True, inline="always")
-def _sgn(mag, neg, c, i, j):
+def _sgn(mag, flags, c, i, j):
     if mag[c, np.uint64(i), np.uint64(j)] == 0:
         return 0
-    return -1 if neg[c, np.uint64(i), np.uint64(j)] else 1
+    return -1 if flags[c, np.uint64(i), np.uint64(j)] & SIGN else 1
 
 
 @njit(cache=True, inline="always")
-def _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels):
+def _sign_context(mag, flags, c, i, j, r0, r1, c0, c1, level, orient, levels):
     h = 0
     v = 0
     if j > c0:
-        h += _sgn(mag, neg, c, i, j - 1)
+        h += _sgn(mag, flags, c, i, j - 1)
     if j + 1 < c1:
-        h += _sgn(mag, neg, c, i, j + 1)
+        h += _sgn(mag, flags, c, i, j + 1)
     if i > r0:
-        v += _sgn(mag, neg, c, i - 1, j)
+        v += _sgn(mag, flags, c, i - 1, j)
     if i + 1 < r1:
-        v += _sgn(mag, neg, c, i + 1, j)
+        v += _sgn(mag, flags, c, i + 1, j)
     h = max(-1, min(1, h))
     v = max(-1, min(1, v))
     ps = 0
     if orient != 0:
         if level < levels:
-            ps = _sgn(mag, neg, c, i >> 1, j >> 1)
+            ps = _sgn(mag, flags, c, i >> 1, j >> 1)
         else:
-            ps = _sgn(mag, neg, c, i - r0, j - c0)
-    ls = _sgn(mag, neg, 0, i, j) if c > 0 else 0
+            ps = _sgn(mag, flags, c, i - r0, j - c0)
+    ls = _sgn(mag, flags, 0, i, j) if c > 0 else 0
     chroma = 1 if c > 0 else 0
     return SGN0 + (((chroma * 4 + orient) * 9 + (h + 1) * 3 + (v + 1)) * 9 + (ps + 1) * 3 + (ls + 1))
 
@@ -306,30 +327,29 @@ def _bit_of(bands, b, i, j):
 
 
 @njit(cache=True, inline="always")
-def _member_changed(nz, mag, cached, blocks, bands, c, b, i, j, newly_significant):
+def _member_changed(mag, flags, blocks, bands, c, b, i, j, newly_significant):
     """A member of the context of ``(c, i, j)`` (of band ``b``) changed its magnitude: the cached
-    context of an insignificant ``(c, i, j)`` is stale.  When the member has just become significant,
-    one more in ``nz``; a coefficient whose context stops being empty while it is insignificant
-    joins its block's open and to-do masks."""
-    cached[c, np.uint64(i), np.uint64(j)] = 0
-    if newly_significant:
-        n = nz[c, np.uint64(i), np.uint64(j)]
-        nz[c, np.uint64(i), np.uint64(j)] = n + 1
-        if n == 0 and mag[c, np.uint64(i), np.uint64(j)] == 0:
-            k = _block_of(bands, b, i, j)
-            bit = _bit_of(bands, b, i, j)
+    context of an insignificant ``(c, i, j)`` is stale (its stamp cleared; a significant one keeps
+    its sign and lowest plane, in the same 6 bits).  When the member has just become significant,
+    an insignificant ``(c, i, j)`` not yet open (its context was empty: no member significant
+    before) joins its block's open and to-do masks."""
+    flags[c, np.uint64(i), np.uint64(j)] &= np.uint8(CLASS_BITS)
+    if newly_significant and mag[c, np.uint64(i), np.uint64(j)] == 0:
+        k = _block_of(bands, b, i, j)
+        bit = _bit_of(bands, b, i, j)
+        if (blocks[c, OPEN, np.uint64(k)] & bit) == 0:
             blocks[c, OPEN, np.uint64(k)] |= bit
             blocks[c, TODO, np.uint64(k)] |= bit
 
 
 @array_helper
-def context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, newly_significant):
+def context_member_changed(mag, flags, blocks, bands, b, c, i, j, newly_significant):
     """The magnitude of ``(c, i, j)`` (of band ``b``) changed: :func:`_member_changed` for every
     coefficient whose magnitude energy includes it (its 8 neighbours in the band, its children, its
     parent; an LL coefficient is the parent of the three coarsest detail coefficients at its place).
-    With ``newly_significant``, ``nz > 0`` stays exactly "the energy is not 0".  Bands are numbered
-    as in :func:`band_table`: the children's band is ``b + 3``, the parent's ``b - 3`` (LL's
-    children: bands 1-3).  Callers pass ``np.bool_(True)`` or ``np.bool_(False)``: a literal
+    With ``newly_significant``, an insignificant coefficient is open exactly when its energy is
+    not 0.  Bands are numbered as in :func:`band_table`: the children's band is ``b + 3``, the
+    parent's ``b - 3`` (LL's children: bands 1-3).  Callers pass ``np.bool_(True)`` or ``np.bool_(False)``: a literal
     ``True`` / ``False`` would compile it twice (Numba specialises on literal arguments)."""
     r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
     level, orient, levels = bands[b, LEVEL], bands[b, ORIENT], bands.shape[0] // 3
@@ -338,24 +358,24 @@ def context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, newly_sig
             ii = i + di
             jj = j + dj
             if (di != 0 or dj != 0) and ii >= r0 and ii < r1 and jj >= c0 and jj < c1:
-                _member_changed(nz, mag, cached, blocks, bands, c, b, ii, jj, newly_significant)
+                _member_changed(mag, flags, blocks, bands, c, b, ii, jj, newly_significant)
     if orient == 0:
         if levels > 0:
             for o in range(1, 4):  # bands 1-3: (i, j + c1), (i + r1, j), (i + r1, j + c1)
-                _member_changed(nz, mag, cached, blocks, bands, c, o, i + (r1 if o >= 2 else 0),
+                _member_changed(mag, flags, blocks, bands, c, o, i + (r1 if o >= 2 else 0),
                                 j + (c1 if o != 2 else 0), newly_significant)
         return
     if level > 1:
         for di in range(2):
             for dj in range(2):
-                _member_changed(nz, mag, cached, blocks, bands, c, b + 3, 2 * i + di, 2 * j + dj,
+                _member_changed(mag, flags, blocks, bands, c, b + 3, 2 * i + di, 2 * j + dj,
                                 newly_significant)
     if level < levels:
-        _member_changed(nz, mag, cached, blocks, bands, c, b - 3, i >> 1, j >> 1, newly_significant)
+        _member_changed(mag, flags, blocks, bands, c, b - 3, i >> 1, j >> 1, newly_significant)
 
 
 @array_helper
-def record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, s):
+def record_significant(mag, flags, blocks, bands, b, k, c, i, j, p, s):
     """``(c, i, j)`` of block ``k`` of band ``b`` became significant at plane ``p`` with sign ``s``:
     its state, its block's masks and the contexts it belongs to (:func:`context_member_changed`).
 
@@ -363,33 +383,32 @@ def record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, 
     the three places that code a sign: inlined, the passes took twice as long to compile
     (it runs once per significant coefficient, where the call costs nothing measurable)."""
     mag[c, np.uint64(i), np.uint64(j)] = np.int32(1) << p
-    low[c, np.uint64(i), np.uint64(j)] = p
-    neg[c, np.uint64(i), np.uint64(j)] = s
+    flags[c, np.uint64(i), np.uint64(j)] = np.uint8(s | (p << LOW_SHIFT))
     bit = _bit_of(bands, b, i, j)
     blocks[c, SIG, np.uint64(k)] |= bit
     blocks[c, OPEN, np.uint64(k)] &= ~bit
     blocks[c, TODO, np.uint64(k)] &= ~bit
-    context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, np.bool_(True))
+    context_member_changed(mag, flags, blocks, bands, b, c, i, j, np.bool_(True))
 
 
 @njit(cache=True, inline="always")
-def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks, bands, b, k,
+def _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags, blocks, bands, b, k,
                c, i, j, p, r0, r1, c0, c1, level, orient, levels):
     """Code the sign of a coefficient (of block ``k`` of band ``b``) found significant at plane ``p``
     and record it; ``(regs, done)``."""
-    sctx = _sign_context(mag, neg, c, i, j, r0, r1, c0, c1, level, orient, levels)
+    sctx = _sign_context(mag, flags, c, i, j, r0, r1, c0, c1, level, orient, levels)
     s = 0
     if not decoding:
         s = 1 if coef[c, i, j] < 0 else 0
     s, regs = code_decision(decoding, True, regs, state, buf, probs, counts, stats, sctx, s)
     if s < 0:
         return regs, True
-    record_significant(mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, s)
+    record_significant(mag, flags, blocks, bands, b, k, c, i, j, p, s)
     return regs, (not decoding) and state[STATE_DONE] != 0
 
 
 @njit(cache=True, inline="always")
-def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks,
+def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags, blocks,
                        bands, b, k, c, i, j, p, ctx, r0, r1, c0, c1, level, orient, levels):
     """Code the significance of ``(c, i, j)`` at plane ``p`` in ``ctx`` (and its sign); ``(regs, bit, done)``."""
     bit = 0
@@ -399,14 +418,14 @@ def _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, m
     if bit < 0:
         return regs, 0, True
     if bit == 1:
-        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz,
-                                blocks, bands, b, k, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
+        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags, blocks, bands,
+                                b, k, c, i, j, p, r0, r1, c0, c1, level, orient, levels)
         return regs, 1, done
     return regs, 0, (not decoding) and state[STATE_DONE] != 0
 
 
 @_pass
-def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks, bands,
+def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags, blocks, bands,
                      wts, levels, p, c, p_min):
     """Significance of plane ``c``'s insignificant coefficients with a non-empty context not yet coded
     at this plane (the blocks' to-do masks) whose modelled probability of significance is at least
@@ -414,9 +433,9 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
 
     Within a block, the to-do mask is read again after each coefficient: a coefficient further on
     whose context a decision has just opened is coded in the same pass, as in a scan of the block.
-    ``cached[c, i, j] == p + 1``: ``neg[c, i, j]`` holds the :func:`_sig_class` computed by an
-    earlier sub-pass of this plane, still valid (see :func:`_member_changed`)."""
-    stamp = p + 1
+    ``flags[c, i, j] >> STAMP_SHIFT == plane_stamp(p)``: its low bits hold the :func:`_sig_class`
+    computed by an earlier sub-pass of this plane, still valid (see :func:`_member_changed`)."""
+    stamp = plane_stamp(p)
     for b in range(bands.shape[0]):
         r0, r1, c0, c1 = bands[b, R0], bands[b, R1], bands[b, C0], bands[b, C1]
         level, orient, bcls = bands[b, LEVEL], bands[b, ORIENT], bands[b, BCLS]
@@ -439,18 +458,18 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                     j = bj + (pos & 3)
                     bit = np.int64(1) << pos
                     pos += 1
-                    if cached[c, np.uint64(i), np.uint64(j)] == stamp:
-                        cls = np.int64(neg[c, np.uint64(i), np.uint64(j)])
+                    f = np.int64(flags[c, np.uint64(i), np.uint64(j)])
+                    if (f >> STAMP_SHIFT) == stamp:
+                        cls = f & CLASS_BITS
                     else:
                         cls = _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, w, p)
-                        cached[c, np.uint64(i), np.uint64(j)] = stamp
-                        neg[c, np.uint64(i), np.uint64(j)] = cls
+                        flags[c, np.uint64(i), np.uint64(j)] = np.uint8(cls | (stamp << STAMP_SHIFT))
                     ctx = _sig_ctx(mag, c, i, j, cls, bcls)
                     if p_min > 0 and _p_one(probs, ctx) < p_min:
                         continue
                     blocks[c, TODO, np.uint64(k)] &= ~bit
                     regs, _, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef, mag,
-                                                       low, neg, cached, nz, blocks, bands, b, k, c, i, j, p, ctx,
+                                                       flags, blocks, bands, b, k, c, i, j, p, ctx,
                                                        r0, r1, c0, c1, level, orient, levels)
                     if done:
                         return regs, True
@@ -458,7 +477,7 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
 
 
 @_pass
-def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, cached, nz, blocks, bands, wts,
+def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags, blocks, bands, wts,
                     levels, p, c):
     """Bit ``p`` of every coefficient of plane ``c`` significant at a higher plane (the blocks'
     significance masks); ``(regs, done)``."""
@@ -504,16 +523,17 @@ def refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                     if bit < 0:
                         return regs, True
                     mag[c, np.uint64(i), np.uint64(j)] = np.int32(m | (bit << p))
-                    low[c, np.uint64(i), np.uint64(j)] = p
+                    flags[c, np.uint64(i), np.uint64(j)] = np.uint8(
+                        (flags[c, np.uint64(i), np.uint64(j)] & SIGN) | (p << LOW_SHIFT))
                     if bit == 1:
-                        context_member_changed(nz, mag, cached, blocks, bands, b, c, i, j, np.bool_(False))
+                        context_member_changed(mag, flags, blocks, bands, b, c, i, j, np.bool_(False))
                     if not decoding and state[STATE_DONE] != 0:
                         return regs, True
     return regs, False
 
 
 @_pass
-def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, cached, nz, blocks, bands, wts,
+def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags, blocks, bands, wts,
                  levels, p, c):
     """The remaining insignificant coefficients of plane ``c``, by 4x4 blocks, with a run decision for
     blocks whose coefficients all have empty contexts; ``(regs, done)``.
@@ -558,19 +578,19 @@ def cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, lo
                     i = bi + (pos >> 2)
                     j = bj + (pos & 3)
                     if empty and not found and pos == last:  # the run decision said one is: this one
-                        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                neg, cached, nz, blocks, bands, b, k, c, i, j, p, r0, r1, c0, c1,
+                        regs, done = _code_sign(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags,
+                                                blocks, bands, b, k, c, i, j, p, r0, r1, c0, c1,
                                                 level, orient, levels)
                         if done:
                             return regs, True
                         continue
-                    if nz[c, np.uint64(i), np.uint64(j)] == 0:  # empty context: energy 0, no significant nbr
+                    if ((np.int64(blocks[c, OPEN, np.uint64(k)]) >> pos) & 1) == 0:  # not open: empty context
                         ctx = SIG0 + (_plane_cls(mag, c, i, j) * N_BAND_CLS + bcls) * N_DCLS
                     else:
                         ctx = _sig_ctx(mag, c, i, j, _sig_class(mag, c, i, j, r0, r1, c0, c1, level, orient, levels,
                                                                 w, p), bcls)
                     regs, bit, done = _code_significance(decoding, regs, state, buf, probs, counts, stats, coef,
-                                                         mag, low, neg, cached, nz, blocks, bands, b, k, c, i, j, p,
+                                                         mag, flags, blocks, bands, b, k, c, i, j, p,
                                                          ctx, r0, r1, c0, c1, level, orient, levels)
                     if done:
                         return regs, True
@@ -602,7 +622,7 @@ def block_magnitude_bits(coef, bands, blocks):
 
 
 @kernel
-def final_codes(mag, low, neg, out):
+def final_codes(mag, flags, out):
     """The decoder's codes for :func:`.coefficients.expand_codes` (``out`` may be ``mag`` itself):
     ``+-(2 * known + 2**low)`` for a significant coefficient, 0 otherwise."""
     nc, hp, wp = mag.shape
@@ -613,12 +633,13 @@ def final_codes(mag, low, neg, out):
                 if m == 0:
                     out[c, i, j] = 0
                     continue
-                a = 2 * m + (np.int64(1) << low[c, i, j])
-                out[c, i, j] = -a if neg[c, i, j] else a
+                f = np.int64(flags[c, i, j])
+                a = 2 * m + (np.int64(1) << (f >> LOW_SHIFT))
+                out[c, i, j] = -a if f & SIGN else a
 
 
 @kernel
-def optimal_offsets(coef, mag, low):
+def optimal_offsets(coef, mag, flags):
     """Encoder side: mean position of the true magnitudes inside their final intervals, for the
     coefficients whose significance only is known ("fresh") and the refined ones (as SPIHT's)."""
     sums = np.zeros(2)
@@ -628,8 +649,10 @@ def optimal_offsets(coef, mag, low):
         for i in range(hp):
             for j in range(wp):
                 m = np.int64(mag[c, i, j])
-                lo = np.int64(low[c, i, j])
-                if m == 0 or lo == 0:
+                if m == 0:
+                    continue
+                lo = np.int64(flags[c, i, j]) >> LOW_SHIFT
+                if lo == 0:
                     continue
                 width = np.int64(1) << lo
                 g = 0 if m == width else 1
@@ -643,7 +666,7 @@ def optimal_offsets(coef, mag, low):
 
 
 @kernel
-def distortion_reduction(coef, mag, low, offset_fresh, offset_refined):
+def distortion_reduction(coef, mag, flags, offset_fresh, offset_refined):
     """Encoder side: ``sum (|q| + 0.5)**2 - (|q| + 0.5 - r)**2`` over the decoded (significant)
     coefficients, ``r`` their reconstruction (see :func:`wavecodec.coders._bitplane.least_distortion`)."""
     total = 0.0
@@ -654,7 +677,7 @@ def distortion_reduction(coef, mag, low, offset_fresh, offset_refined):
                 m = np.int64(mag[c, i, j])
                 if m == 0:
                     continue
-                width = np.int64(1) << low[c, i, j]
+                width = np.int64(1) << (np.int64(flags[c, i, j]) >> LOW_SHIFT)
                 if width == 1:
                     r = m + 0.5
                 else:
@@ -664,7 +687,7 @@ def distortion_reduction(coef, mag, low, offset_fresh, offset_refined):
     return total
 
 
-def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf, probs, counts, stats, regs,
+def ecbp_code(decoding, coef, mag, flags, levels, n_max, state, buf, probs, counts, stats, regs,
               on_plane=None):
     """Run the coder from bit-plane ``n_max`` down to 0, or until the coder is done; the final registers.
 
@@ -674,7 +697,7 @@ def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf
     """
     nc, hp, wp = mag.shape
     bands = band_table(hp, wp, levels)
-    blocks = np.zeros((nc, 4, n_blocks(bands)), dtype=np.uint16)
+    blocks = zeroed_buffer((nc, 4, n_blocks(bands)), np.uint16)
     if not decoding:
         block_magnitude_bits(coef, bands, blocks)
     for p in range(n_max, -1, -1):
@@ -683,14 +706,14 @@ def ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf
         for kind, t in steps:
             for c in range(nc):
                 if kind == 0:
-                    regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                  neg, seen, nz, blocks, bands, WEIGHTS, levels, p, c, t)
+                    regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
+                                                  flags, blocks, bands, WEIGHTS, levels, p, c, t)
                 elif kind == 1:
-                    regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                 seen, nz, blocks, bands, WEIGHTS, levels, p, c)
+                    regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
+                                                 flags, blocks, bands, WEIGHTS, levels, p, c)
                 else:
-                    regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
-                                              seen, nz, blocks, bands, WEIGHTS, levels, p, c)
+                    regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, flags,
+                                              blocks, bands, WEIGHTS, levels, p, c)
                 if done:
                     return regs
         if on_plane is not None:

@@ -37,6 +37,18 @@ def list_buffer(n: int, dtype) -> np.ndarray:
     return np.frombuffer(mapping, dtype=dtype)
 
 
+def zeroed_buffer(shape, dtype) -> np.ndarray:
+    """A zero-filled array of ``shape``, like ``np.zeros``; a big one is an anonymous memory map of
+    its own (zero pages from the system), whose memory goes back to the operating system when the
+    array is freed.  (``np.zeros`` memory that ``malloc`` took from its heap may stay with the
+    process after it is freed and add to the next big array's: the ecbp encoder's state between
+    the steps of its quantiser-step search.)"""
+    n = int(np.prod(shape, dtype=np.int64))
+    if not _CAN_RELEASE or n * np.dtype(dtype).itemsize < MAPPED_MIN_BYTES:
+        return np.zeros(shape, dtype=dtype)
+    return list_buffer(n, dtype).reshape(shape)
+
+
 def release_beyond(array: np.ndarray, used: int) -> None:
     """Give back the whole memory pages of a :func:`list_buffer` past its first ``used`` elements
     (no effect on other arrays).  Their contents are lost; they read as zeros when touched again."""

@@ -40,6 +40,10 @@ COLOUR_NAMES = {COLOUR_NONE: None, COLOUR_ICT: "ICT", COLOUR_RCT: "RCT", COLOUR_
 MAX_PLANE = 30  # int32 magnitudes
 N_STEPS = 4  # quantiser steps 2**(-k/4), k = 0..3, searched by the encoder
 SEARCH_MAX_BPP = 0.3  # step_search="auto" searches up to this rate (cheap there, and it pays most)
+#: images of at least this many samples (16 MiB of float64 coefficients) run the front end once per
+#: searched step when their codec's ``search_recomputes`` says so; smaller ones hold the coefficients
+#: (at 768x512 the extra front ends cost 17% of a gray encode at 0.25 bpp and 27% of a colour one)
+SEARCH_RECOMPUTE_MIN_SAMPLES = 1 << 21
 MAX_PAD = 16  # padded tree layout: at most this many times the image area (+1 Mi)
 
 
@@ -269,7 +273,7 @@ def _lossless_coefficients(pixels: np.ndarray, *, levels: int, bit_depth: int) -
 
 def forward_coefficients(
     pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int, steps: tuple = (0,),
-    colour_transform: str = "ict",
+    colour_transform: str = "ict", recompute: bool = False,
 ) -> Iterator[tuple[np.ndarray, Quantised]]:
     """Pixels (H, W, C) -> signed int32 coefficients (C, hp, wp) in tree layout, and how.
 
@@ -278,6 +282,12 @@ def forward_coefficients(
     the next step overwrites, so use each pair before asking for the next.  With
     one step the float64 coefficients are quantised in place and their memory
     shrunk to the int32 result (peak 8 bytes per sample, then 4).
+
+    ``recompute`` (several steps): instead of holding the float64 coefficients (8 bytes
+    per sample) beside each step's int32 ones through the caller's use of them, run the
+    front end again for each step (the same coefficients, bit for bit) and quantise it
+    in place as with one step; each ``q`` is then a new array, which the caller should
+    drop before asking for the next (:func:`least_distortion` does).
     """
     h, w, c = pixels.shape
     hp, wp = T.padded_shape(h, w, levels)
@@ -293,16 +303,21 @@ def forward_coefficients(
                                                               colour_transform=colour_transform)
     frac = frac_bits_for(bit_depth, levels)
     n = base.size
-    if len(steps) == 1:
-        top = _quantise(base, step_scale(steps[0]) * (1 << frac), base.view(np.int32)[:n])
-        if n % 2 == 0:
-            try:
-                base.resize(n // 2)  # realloc: keep the int32 half, give the rest back
-            except ValueError:  # another reference to ``base`` (a debugger, a tracer): keep it whole
-                pass
-        q = base.view(np.int32)[:n].reshape(c, hp, wp)
-        del base
-        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=steps[0], rotations=rotations)
+    if len(steps) == 1 or recompute:
+        for k, s in enumerate(steps):
+            if k > 0:
+                base, offsets, colour, rotations = _weighted_coefficients(pixels, wavelet=wavelet, levels=levels,
+                                                                          colour_transform=colour_transform)
+            top = _quantise(base, step_scale(s) * (1 << frac), base.view(np.int32)[:n])
+            if n % 2 == 0:
+                try:
+                    base.resize(n // 2)  # realloc: keep the int32 half, give the rest back
+                except ValueError:  # another reference to ``base`` (a debugger, a tracer): keep it whole
+                    pass
+            q = base.view(np.int32)[:n].reshape(c, hp, wp)
+            del base
+            yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s, rotations=rotations)
+            del q
         return
     q = np.empty((c, hp, wp), dtype=np.int32)
     for s in steps:
@@ -379,6 +394,7 @@ def least_distortion(candidates: Iterable, code: Callable, *, estimate_error: bo
         error = (energy - result.reduction) / (scale * scale)
         if best is None or error < best[2]:
             best = (plan, result, error)
+        del q  # (the next candidate may be a new array: forward_coefficients(recompute=True))
     return best
 
 
@@ -861,6 +877,11 @@ class BitplaneCodec(Codec):
 
     #: the lossy colour transforms this codec's streams may use (:data:`COLOUR_TRANSFORMS` codes)
     colour_transforms: tuple[int, ...] = (COLOUR_ICT,)
+    #: the quantiser-step search of an image of at least :data:`SEARCH_RECOMPUTE_MIN_SAMPLES` runs the
+    #: front end once per step instead of holding the float64 coefficients through the coding runs
+    #: (:func:`forward_coefficients` ``recompute``: the same streams, up to 8 bytes per sample less at
+    #: the encoder's peak, one more front end per step)
+    search_recomputes: bool = False
 
     # -- the policy
     def lossy_colour_transform(self, options: Mapping[str, Any], budget: int | None, pixels: np.ndarray) -> str:
@@ -899,7 +920,9 @@ class BitplaneCodec(Codec):
             budget = 0  # (raised again by the first candidate, with the parameter block)
         colour = self.lossy_colour_transform(options, budget, pixels)
         candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
-                                          bit_depth=bit_depth, steps=steps, colour_transform=colour)
+                                          bit_depth=bit_depth, steps=steps, colour_transform=colour,
+                                          recompute=self.search_recomputes
+                                          and pixels.size >= SEARCH_RECOMPUTE_MIN_SAMPLES)
         # the front end's share of the time, then each candidate's coding run an equal part
         front_ns = FRONT_END_NS * pixels.size
         front = front_ns / (front_ns + len(steps) * _coding_ns(pixels.size, budget))

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._kernels import arith as _ac
 from .._kernels import ecbp as _k
+from .._kernels.pages import zeroed_buffer
 from .._progress import report_progress
 from .._registry import Capabilities, Option, register
 from ..errors import CorruptStreamError
@@ -50,26 +51,30 @@ def initial_models(priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
 
 def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: int, n_max: int, state: np.ndarray,
                 buf: np.ndarray, stats: np.ndarray | None, priors: bool,
-                mag: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Run the coder (``coef`` None when decoding); returns the decoded state ``(mag, low, neg)``.
+                mag: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Run the coder (``coef`` None when decoding); returns the decoded state ``(mag, flags)``
+    (the known magnitude bits; sign and lowest known plane, see ``_kernels.ecbp.SIGN``).
 
-    ``mag``: zero-filled int32 memory of ``shape`` for the decoded magnitudes (default: a new array)."""
+    ``mag``: zero-filled int32 memory of ``shape`` for the decoded magnitudes (default: a new array).
+    A big image's state arrays are memory maps of their own, given back to the system when freed:
+    heap memory that ``np.zeros`` took may stay with the process, and then it adds to the next
+    step's front end in a step search (``B.SEARCH_RECOMPUTE_MIN_SAMPLES``; smaller images keep
+    ``np.zeros``, whose reused heap pages save 2-4% of a 768x512 encode)."""
+    big = int(np.prod(shape)) >= B.SEARCH_RECOMPUTE_MIN_SAMPLES
+    zeros = zeroed_buffer if big else np.zeros
     if mag is None:
-        mag = np.zeros(shape, dtype=np.int32)
+        mag = zeros(shape, np.int32)
     if coef is None:
         coef = mag  # never read by the decoder (one compiled signature for both directions)
-    low = np.zeros(shape, dtype=np.int8)
-    neg = np.zeros(shape, dtype=np.uint8)
-    seen = np.zeros(shape, dtype=np.int8)
-    nz = np.zeros(shape, dtype=np.uint8)
+    flags = zeros(shape, np.uint8)
     probs, counts = initial_models(priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
     regs = _ac.coder_registers(decoding, state)
-    regs = _k.ecbp_code(decoding, coef, mag, low, neg, seen, nz, levels, n_max, state, buf, probs, counts, stats,
-                        regs, on_plane=report_progress)
+    regs = _k.ecbp_code(decoding, coef, mag, flags, levels, n_max, state, buf, probs, counts, stats, regs,
+                        on_plane=report_progress)
     _ac.save_registers(decoding, state, regs)
-    return mag, low, neg
+    return mag, flags
 
 
 def encode_coefficients(q: np.ndarray, *, levels: int, n_max: int, budget: int | None,
@@ -88,12 +93,12 @@ def encode_coefficients(q: np.ndarray, *, levels: int, n_max: int, budget: int |
     def run(state, buf):
         return _run_kernel(False, coef, coef.shape, levels, n_max, state, buf, stats, priors)
 
-    payload, (mag, low, _) = B.run_encoder(True, budget, max(1024, coef.size * (n_max + 2) // 4), run)
-    offsets = _k.optimal_offsets(coef, mag, low)
+    payload, (mag, flags) = B.run_encoder(True, budget, max(1024, coef.size * (n_max + 2) // 4), run)
+    offsets = _k.optimal_offsets(coef, mag, flags)
     recon = tuple(int(np.clip(np.rint(o * 256), 1, 255)) for o in offsets)
     reduction = 0.0
     if estimate_error:
-        reduction = _k.distortion_reduction(coef, mag, low, recon[0] / 256.0, recon[1] / 256.0)
+        reduction = _k.distortion_reduction(coef, mag, flags, recon[0] / 256.0, recon[1] / 256.0)
     return EncodeResult(payload, recon, reduction)
 
 
@@ -108,10 +113,10 @@ def decode_coefficients(payload: bytes, *, shape: tuple[int, int, int], levels: 
     # the payload's copy in its second half, then the expanded values over both
     values, codes = B.coefficient_buffer(shape, integer=integer)
     data, state = B.start_decoder(payload, True, into=B.payload_area(values))
-    mag, low, neg = _run_kernel(True, None, shape, levels, n_max, state, data, None, priors, mag=codes)
+    mag, flags = _run_kernel(True, None, shape, levels, n_max, state, data, None, priors, mag=codes)
     del data, state
-    _k.final_codes(mag, low, neg, codes)
-    del mag, low, neg
+    _k.final_codes(mag, flags, codes)
+    del mag, flags
     return B.expand(values, codes, integer=integer, frac_bits=frac_bits, recon=recon, weights=weights,
                     plane_weight=plane_weight)
 
@@ -132,6 +137,7 @@ class EcbpCodec(B.BitplaneCodec):
                ("auto",) + tuple(B.COLOUR_TRANSFORMS)),
     )
     colour_transforms = (B.COLOUR_ICT, B.COLOUR_SKLT)
+    search_recomputes = True  # the coder's 5.5 bytes of state do not fit beside float64 and int32 coefficients
 
     def lossy_colour_transform(self, options, budget, pixels) -> str:
         """``colour="auto"``: the subband KLT where its 24 bytes cost at most 1% of the payload.
