@@ -542,7 +542,7 @@ def refinement_pass(decoding, arith, regs, coder, tree, maps, lists, lsp_old, n)
     return regs, lsp_old, False
 
 
-def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
+def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev, mapped: bool = False):
     """Allocate what :func:`spiht_code` works in: ``(tree, maps, lists)``.
 
     ``coef``: the encoder's signed int32 coefficients (C, hp, wp) (the decoder's
@@ -556,7 +556,11 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     ``d_top``/``l_top`` hold the set top planes of :func:`descendant_top` (a byte
     per node); the significance and sign maps have a one-sample zero border
     (context modelling); the lists are allocated at their largest possible size
-    but only the part that coding reaches is ever touched (and so resident).
+    but only the part that coding reaches is ever touched (and so resident).  With
+    ``mapped`` (the wrapper's choice for big images) the LIP and LIS are
+    :func:`.pages.list_buffer` memory, whose pages past their used part
+    :func:`spiht_code` gives back between passes; otherwise ordinary arrays, which the
+    allocator reuses from call to call without the system's page faults.
     """
     nc, hp, wp = coef.shape
     hp2, wp2 = hp // 2, wp // 2
@@ -577,14 +581,15 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev):
     # a node enters the LIS at most twice per pass (as type A, then as type B), and
     # compaction never lets the write index pass the read index
     n_lis_cap = 3 * nc * hp2 * wp2 + 16
+    alloc = list_buffer if mapped else np.empty
     lists = Lists(
-        list_buffer(total, entry),  # LIP
+        alloc(total, entry),  # LIP
         np.empty(5 * total + 8, dtype=np.uint8),  # the LSP's bytes (:func:`_append_lsp`): <= 5 an entry, 8 to spare
         np.zeros(total // 4 + 1, dtype=np.uint8),  # the size codes of the LSP's entries, 2 bits each
         np.zeros(2, dtype=np.int64),  # the LSP stream's length in bytes and its last entry
         np.empty(AHEAD_RING, dtype=np.int64),  # the refinement pass's entries read ahead
-        list_buffer(n_lis_cap, entry),  # LIS
-        list_buffer(n_lis_cap, np.uint8),  # LIS entry type: 0 = A (set D), 1 = B (set L)
+        alloc(n_lis_cap, entry),  # LIS
+        alloc(n_lis_cap, np.uint8),  # LIS entry type: 0 = A (set D), 1 = B (set L)
     )
     return tree, maps, lists
 

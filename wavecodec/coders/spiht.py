@@ -53,7 +53,8 @@ def _run_kernel(decoding, arith, coef, levels, n_max, state, buf, out_val, stats
     """Run :func:`spiht_code`; returns ``(n_stop, n_lsp, refined, lsp_old, lists, maps)``."""
     nc, hp, wp = coef.shape
     rowlev, collev = B.level_maps(hp, wp, levels)
-    tree, maps, lists = _k.workspace(decoding, coef, out_val, levels, rowlev, collev)
+    tree, maps, lists = _k.workspace(decoding, coef, out_val, levels, rowlev, collev,
+                                     mapped=coef.size >= B.BIG_IMAGE_SAMPLES)
     probs, counts = initial_models(priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
