@@ -21,7 +21,8 @@ What it runs (everything in this one process tree, the anchors in the same run):
 
 The rate-distortion runs keep their per-image results under ``--out`` (``colour/``, ``gray/``)
 and resume from them, as ``wavecodec bench`` does; ``criteria.json`` and ``criteria.md`` hold
-the table printed at the end.  ``--images N`` runs the rate-distortion part on the first N
+the table printed at the end (``--parts`` runs some parts again; the others keep the figures
+``criteria.json`` has from an earlier run into the same ``--out``).  ``--images N`` runs the rate-distortion part on the first N
 images only (a quick check; the targets speak of all 24).
 """
 
@@ -180,7 +181,10 @@ def main() -> None:
     if unknown:
         ap.error(f"unknown --parts {sorted(unknown)}")
     args.out.mkdir(parents=True, exist_ok=True)
+    saved = args.out / "criteria.json"
     figs: dict = {}
+    if saved.exists():  # the parts not run now keep their figures from an earlier run into --out
+        figs = json.loads(saved.read_text()).get("figures", {})
     if "colour" in parts:
         print("colour rate-distortion (criterion 2)")
         figs["colour"] = colour_figures(args.kodak, args.out, args.images, args.jobs)
@@ -200,7 +204,7 @@ def main() -> None:
     print()
     for name, target, value, ok in rows:
         print(f"{name:{width}s}  {target:>12s}  {value:>10s}  {'met' if ok else 'NOT met'}")
-    (args.out / "criteria.json").write_text(json.dumps({"figures": figs, "images": args.images}, indent=1) + "\n")
+    saved.write_text(json.dumps({"figures": figs, "images": args.images}, indent=1) + "\n")
     (args.out / "criteria.md").write_text("\n".join(lines) + "\n")
 
 
