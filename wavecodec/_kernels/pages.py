@@ -4,7 +4,7 @@ Why: the coders' lists (SPIHT's LIP and LIS) are allocated at their largest poss
 and only the part that coding reaches is ever touched, and so resident.  But a list that
 shrinks (the LIP as its pixels turn significant, the LIS as its sets are split) keeps the
 pages it once reached: at the last bit-plane of a lossless SPIHT decode of a 2048^2 Kodak
-mosaic the LIP had reached 1.18 bytes per sample and held 0.55, the LIS 0.6 and about 0.05,
+mosaic the LIP had reached 1.18 bytes per sample and held 0.55, the LIS 0.6 and 0.01,
 while the LSP was at its largest.  :func:`release_beyond` gives such pages back
 (``madvise(MADV_DONTNEED)``: the next touch maps a fresh zero page), so that a decode's
 peak is what its lists hold, not what they once held.  The contents past the used part are
