@@ -259,3 +259,46 @@ def test_lossless_decoding_keeps_the_output_plus_8_bytes_per_sample(codec):
     n = side * side
     assert output == n
     assert peak <= output + 8 * n + FIXED_BYTES, f"{(peak - output) / n:.2f} bytes per declared sample beyond the output"
+
+
+_EDGE_RSS_SCRIPT = r"""
+import sys
+import numpy as np
+import wavecodec
+from skimage import color, data
+sys.path.insert(0, sys.argv[1])
+import test_bounded_decoding as t
+
+side, channels = int(sys.argv[2]), int(sys.argv[3]) or None
+rgb = data.astronaut()
+img = rgb if channels else (color.rgb2gray(rgb) * 255).round().astype(np.uint8)
+reps = -(-side // 512)
+img = np.tile(img, (reps, reps) + (1,) * (img.ndim - 2))[:side, :side]
+stream = wavecodec.encode(img, "canny-spiht", bpp=0.1, use_edges="always")
+assert wavecodec.info(stream).params["mode"] == "edges+spiht"
+# compile outside the measurement, the float32 path too (a small image takes the float64 one)
+from wavecodec.coders import canny_spiht as CS
+small = wavecodec.encode(img[:64, :64], "canny-spiht", bpp=0.5, use_edges="always")
+limit, CS.NARROW_MIN_SAMPLES = CS.NARROW_MIN_SAMPLES, 1
+wavecodec.decode(small)
+CS.NARROW_MIN_SAMPLES = limit
+del img
+peak, out = t.peak_resident(lambda: wavecodec.decode(stream))
+print(peak, out.nbytes)
+"""
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's /proc/self/clear_refs to reset the peak RSS")
+@pytest.mark.parametrize("channels", [0, 3])
+def test_edge_layer_decoding_keeps_the_output_plus_8_bytes_per_sample(channels):
+    # canny-spiht's edge-layer streams from NARROW_MIN_SAMPLES on: the residual narrowed to
+    # float32 (4 bytes per sample) beside the base image's pyramid and band, then a second
+    # residual decoding for the few samples near a rounding boundary, whose peak is SPIHT's
+    # own (the output plus 8).  The float64 path this replaced held 12.2-14.8 beyond the output.
+    side = 2048 if not channels else 1024
+    run = subprocess.run([sys.executable, "-c", _EDGE_RSS_SCRIPT, os.path.dirname(__file__), str(side), str(channels)],
+                         capture_output=True, text=True, check=True)
+    peak, output = map(int, run.stdout.split()[-2:])
+    n = side * side * (channels or 1)
+    assert output == n
+    assert peak <= output + 8 * n + 2 * FIXED_BYTES, f"{(peak - output) / n:.2f} bytes per declared sample beyond the output"

@@ -313,3 +313,72 @@ def test_contradicting_options_are_argument_errors_naming_them(options, lossless
     with pytest.raises(wavecodec.InvalidArgumentError, match=named) as info:
         wavecodec.encode(img, "canny-spiht", **rate, **options)
     assert "canny-spiht" in str(info.value) or named == "levels"
+
+
+# =============================================================================== big-image decoding
+
+
+def _edge_parts(data: bytes):
+    """What :meth:`CannySpihtCodec.decode_image` hands :func:`CS._decode_narrowed` for ``data``."""
+    codec = wavecodec.get_codec(CODEC)
+    header, payload = C.parse(data)
+    mode, eplan, sheader = codec._split(header)
+    assert mode == CS.MODE_EDGES
+    h, w, c = header.height, header.width, header.channels
+    step, n_levels = CS.E.quant_params(eplan.step8, header.bit_depth)
+    payload = bytes(payload)
+    layer = CS.E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
+                        spacing=eplan.spacing, offset=eplan.offset, step=step, n_levels=n_levels)
+    rheader = C.Header(codec="spiht", height=h, width=w, channels=c, dtype=header.dtype, bit_depth=header.bit_depth,
+                       lossless=False, embedded=True, channel_axis=False, params=b"",
+                       payload_length=len(payload) - eplan.edge_bytes)
+    return payload[eplan.edge_bytes:], CS._SPIHT.read_plan(sheader), rheader, layer, header
+
+
+@pytest.fixture(scope="module")
+def edge_streams():
+    """Edge-layer streams (gray, colour, 12-bit) and a prefix of each, decoded in float64 throughout."""
+    out = []
+    for img, opts in [(cartoon(160, 208, seed=4), {}), (cartoon(144, 112, 3, seed=5), {}),
+                      (cartoon(128, 96, seed=6, dtype=np.uint16, bit_depth=12), {"bit_depth": 12})]:
+        data = wavecodec.encode(img, CODEC, bpp=0.4, use_edges="always", **opts)
+        assert mode_of(data) == "edges+spiht"
+        head = wavecodec.info(data).header_size
+        for stream in (data, data[: head + (len(data) - head) * 2 // 3]):
+            out.append((stream, wavecodec.decode(stream)))  # below NARROW_MIN_SAMPLES: the float64 path
+    return out
+
+
+@pytest.mark.parametrize("slack", [1.0, 1e5, 1e9])
+def test_narrowed_decoding_is_bit_exact(edge_streams, slack):
+    # The float32 residual with the second decoding for the samples near a rounding boundary
+    # gives the float64 path's image; a larger slack sends more samples (with 1e9 nearly all)
+    # through the second decoding, which must give their float64 values too.
+    for stream, expected in edge_streams:
+        out, n_near = CS._decode_narrowed(*_edge_parts(stream), slack=slack)
+        np.testing.assert_array_equal(out.reshape(expected.shape), expected)
+        if slack == 1e9:
+            assert n_near > out.size // 2
+
+
+def test_big_images_take_the_narrowed_path(edge_streams, monkeypatch):
+    calls = []
+    original = CS._decode_narrowed
+    monkeypatch.setattr(CS, "_decode_narrowed", lambda *a, **k: calls.append(1) or original(*a, **k))
+    monkeypatch.setattr(CS, "NARROW_MIN_SAMPLES", 1)
+    for stream, expected in edge_streams:
+        np.testing.assert_array_equal(wavecodec.decode(stream), expected)
+    assert len(calls) == len(edge_streams)
+
+
+@pytest.mark.parametrize("rows", [2, 8, 24])
+def test_reduced_base_image_is_the_block_mean_of_the_base_image(edge_streams, rows):
+    from wavecodec import transform as T
+
+    for stream, _ in edge_streams[::2]:
+        *_, layer, header = _edge_parts(stream)
+        h, w, c = header.height, header.width, header.channels
+        whole = CS.E.base_image(layer, h, w, c)
+        for reduce in (1, 2, 3, 9):
+            np.testing.assert_array_equal(CS.E.base_image_reduced(layer, h, w, c, reduce, rows=rows),
+                                          T.block_mean(whole, reduce))

@@ -32,6 +32,7 @@ import numpy as np
 from numba import njit
 
 from . import arith as _ac
+from .pages import list_buffer, zeroed_buffer
 
 # 8-neighbour steps, counter-clockwise from east: direction d moves by (DY[d], DX[d]).
 DY = np.array([0, -1, -1, -1, 0, 1, 1, 1], dtype=np.int64)
@@ -882,15 +883,16 @@ def _level_one(flat, data, h, w):
     h2, w2 = (h + 1) // 2, (w + 1) // 2
     y = flat // w
     block = (y >> 1) * w2 + ((flat - y * w) >> 1)
-    known = np.bincount(block, minlength=h2 * w2)
-    blocks = np.flatnonzero(known)
-    count = known[blocks].astype(np.float64)
-    known = (known > 0).view(np.uint8).reshape(h2, w2)
-    u2 = np.empty((data.shape[0], h2 * w2))
+    # per written block only (no count or sum over every block: 8 bytes each, transiently, at
+    # the peak of a big decode); the sums are bincount's over the same pixels in the same order
+    blocks, inverse, count = np.unique(block, return_inverse=True, return_counts=True)
+    count = count.astype(np.float64)
+    known = zeroed_buffer(h2 * w2, np.uint8, huge=True)
+    known[blocks] = 1
+    u2 = zeroed_buffer((data.shape[0], h2 * w2), np.float64, huge=True)
     for c in range(data.shape[0]):
-        u2[c] = np.bincount(block, data[c], h2 * w2)
-        u2[c, blocks] /= count
-    return u2.reshape(-1, h2, w2), known
+        u2[c, blocks] = np.bincount(inverse, data[c], blocks.size) / count
+    return u2.reshape(-1, h2, w2), known.reshape(h2, w2)
 
 
 def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
@@ -925,9 +927,9 @@ def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
     while us[-1].shape[1] > 4 or us[-1].shape[2] > 4:
         hh, ww = us[-1].shape[1:]
         h2, w2 = (hh + 1) // 2, (ww + 1) // 2
-        u2 = np.zeros((nc, h2, w2))
-        k2 = np.zeros((h2, w2), dtype=np.uint8)
-        _restrict(us[-1], ks[-1], u2, k2, np.zeros((h2, w2)))
+        u2 = zeroed_buffer((nc, h2, w2), np.float64, huge=True)
+        k2 = zeroed_buffer((h2, w2), np.uint8, huge=True)
+        _restrict(us[-1], ks[-1], u2, k2, zeroed_buffer((h2, w2), np.float64, huge=True))
         us.append(u2)
         ks.append(k2)
     # coarsest (at most 4 x 4): start from the mean of the known values, summed in
@@ -942,7 +944,7 @@ def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
         u[c][~kk] = s / m if m > 0 else 0.0
     # scratch of _relax, sized for the largest level it sweeps (a row, the permuted known flags)
     row = np.empty(w)
-    known_split = np.empty(us[0].shape[1:], dtype=np.uint8)
+    known_split = list_buffer(us[0].shape[1] * us[0].shape[2], np.uint8, huge=True).reshape(us[0].shape[1:])
     _relax(u, ks[-1], 200, 1.5, np.zeros((nc, 0, 0)), row, known_split)
     if len(us) == 1 and us[0].shape[1:] == (h, w):
         yield 0, h, us[0]
@@ -956,8 +958,8 @@ def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
     # one buffer for every band (the kernel sets each pixel: the known ones are written here,
     # the others prolonged from ``coarse``), so that no band pays for fresh pages
     max_rows = min(h, band_rows + 2 * halo)
-    u_all = np.empty(nc * max_rows * w)
-    known_all = np.empty(max_rows * w, dtype=np.uint8)
+    u_all = list_buffer(nc * max_rows * w, np.float64, huge=True)
+    known_all = list_buffer(max_rows * w, np.uint8, huge=True)
     for r0 in range(0, h, band_rows):
         r1 = min(h, r0 + band_rows)
         a, b = max(0, r0 - halo), min(h, r1 + halo)  # ``a`` is even
@@ -969,10 +971,58 @@ def inpaint_bands(flat, data, h, w, fine_iterations, band_rows):
         u[:, local] = data[:, i0:i1]
         known[local] = 1
         if known_split is None or known_split.shape[0] < b - a:
-            known_split = np.empty((b - a, w), dtype=np.uint8)
+            known_split = list_buffer((b - a) * w, np.uint8, huge=True).reshape(b - a, w)
         _relax(u.reshape(nc, b - a, w), known.reshape(b - a, w), fine_iterations, 1.8,
                np.ascontiguousarray(coarse[:, a >> 1 : (b + 1) >> 1]), row, known_split)
         del known
         if r1 == h:  # the last band: what the caller does with it need not share memory with these
             del coarse, known_split, known_all
         yield r0, r1, u.reshape(nc, b - a, w)[:, r0 - a : r1 - a]
+
+
+# =============================================================================== decoding big images
+
+
+@njit(cache=True)
+def add_narrowed_rows(narrowed, base, out, maxval, slack, near_at, near_base):
+    """Rows of a canny-spiht image from its float32 residual: ``out`` (rows, W, C) = the base
+    ``base`` (C, rows, W) plus the residual ``narrowed`` (C, rows, W) as float64 (through
+    the inverse ICT when C = 3: ``R = Y + 1.402 Cr``, ``G = Y - 0.344136 Cb - 0.714136 Cr``,
+    ``B = Y + 1.772 Cb``), rounded half to even and clipped to ``0 .. maxval``.
+
+    A sample whose value lies within ``slack * (2**-22 * s + 2**-40 * (|value| + 1))`` of a
+    half-integer, ``s = |Y| + 1.772 |Cb| + 1.402 |Cr|`` (``|residual|`` in gray), is *near*:
+    the float32 rounding of the residual (at most ``2**-24`` of each value) and the
+    float64 arithmetic could have moved it across the rounding boundary.  Its flat index
+    into ``out`` and its base value go to ``near_at`` and ``near_base`` (at least
+    ``rows * W * C`` long); returns how many.  (The caller recomputes those samples from
+    the float64 residual; every other sample rounds as the float64 sum does.)
+    """
+    nc, rows, w = narrowed.shape
+    n = 0
+    rgb = np.empty(3)
+    for y in range(rows):
+        for x in range(w):
+            if nc == 3:
+                luma = np.float64(narrowed[0, y, x])
+                cb = np.float64(narrowed[1, y, x])
+                cr = np.float64(narrowed[2, y, x])
+                rgb[0] = luma + 1.402 * cr
+                rgb[1] = luma - 0.344136 * cb - 0.714136 * cr
+                rgb[2] = luma + 1.772 * cb
+                scale = abs(luma) + 1.772 * abs(cb) + 1.402 * abs(cr)
+            else:
+                rgb[0] = np.float64(narrowed[0, y, x])
+                scale = abs(rgb[0])
+            for ch in range(nc):
+                b = base[ch, y, x]
+                v = b + rgb[ch]
+                gap = abs(v - np.floor(v) - 0.5)
+                if gap <= slack * (2.0 ** -22 * scale + 2.0 ** -40 * (abs(v) + 1.0)):
+                    near_at[n] = (y * w + x) * nc + ch
+                    near_base[n] = b
+                    n += 1
+                v = np.rint(v)
+                v = 0.0 if v < 0.0 else (maxval if v > maxval else v)
+                out[y, x, ch] = v
+    return n

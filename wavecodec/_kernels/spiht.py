@@ -58,7 +58,7 @@ from numba import njit
 
 from .jit import helper
 from .jit import python_array_kernel as _pass
-from .pages import list_buffer, release_beyond
+from .pages import list_buffer, release_beyond, zeroed_buffer
 from .prefetch import LOOKAHEAD, prefetch
 from .unaligned import load_le64, store_le64
 
@@ -559,7 +559,10 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev, mapped
     but only the part that coding reaches is ever touched (and so resident).  With
     ``mapped`` (the wrapper's choice for big images) the LIP and LIS are
     :func:`.pages.list_buffer` memory, whose pages past their used part
-    :func:`spiht_code` gives back between passes; otherwise ordinary arrays, which the
+    :func:`spiht_code` gives back between passes, and the significance map a map of its
+    own too (:func:`.pages.zeroed_buffer`: its memory goes back to the system when it is
+    freed, before the codes are expanded; from the allocator's heap it could stay with
+    the process, a byte per sample); otherwise ordinary arrays, which the
     allocator reuses from call to call without the system's page faults.
     """
     nc, hp, wp = coef.shape
@@ -575,7 +578,8 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev, mapped
         d_top = np.zeros((nc, hp2, wp2), dtype=np.int8)
         l_top = np.zeros((nc, max(hp // 4, 1), max(wp // 4, 1)), dtype=np.int8)
         descendant_top(coef, d_top, l_top, hl, wl, levels)
-    sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
+    bordered = (nc, hp + 2, wp + 2)
+    sig = zeroed_buffer(bordered, np.uint8, huge=True) if mapped else np.zeros(bordered, np.uint8)
     maps = Maps(coef, sig, d_top, l_top, out_val)
     total = nc * hp * wp
     # a node enters the LIS at most twice per pass (as type A, then as type B), and

@@ -537,7 +537,9 @@ def coefficient_buffer(shape: tuple[int, int, int], *, integer: bool = False) ->
     if integer:
         codes = np.zeros(shape, dtype=np.int32)
         return codes, codes
-    values = np.zeros(n)
+    # a big one in a memory map of its own, whose pages a caller can give back as it is done
+    # with them (canny-spiht's narrowed residual, :func:`wavecodec._kernels.pages.release_span`)
+    values = _pages.zeroed_buffer(n, np.float64, huge=True) if n >= BIG_IMAGE_SAMPLES else np.zeros(n)
     codes = values.view(np.int32)[:n].reshape(shape)
     return values.reshape(shape), codes
 

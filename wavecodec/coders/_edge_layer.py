@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import transform as T
 from .._kernels import arith as _ac
 from .._kernels import edges as _k
 
@@ -424,6 +425,33 @@ def base_image(layer: EdgeLayer, h: int, w: int, nc: int, *, iterations: int = 2
     for r0, r1, block in base_bands(layer, h, w, nc, iterations=iterations):
         image[r0:r1] = block
     return image
+
+
+add_narrowed_rows = _k.add_narrowed_rows
+
+
+def base_image_reduced(layer: EdgeLayer, h: int, w: int, nc: int, reduce: int, *,
+                       rows: int | None = None) -> np.ndarray:
+    """``transform.block_mean(base_image(layer, h, w, nc), reduce)``, bit for bit, without the
+    full-size base image: the bands of :func:`base_bands` (``rows`` rows, default
+    :func:`band_rows`, rounded up to a multiple of the block height) start on multiples of
+    the block height, so each block's rows lie in one band and are summed there as in the
+    whole image (rows first, then columns, the same additions in the same order)."""
+    block = 1 << min(int(reduce), max(h, w).bit_length())
+    rows = -(-(band_rows(h, w, nc) if rows is None else rows) // block) * block
+    if block <= 1 or rows >= h:
+        return T.block_mean(base_image(layer, h, w, nc), reduce)
+    hr, wr = T.reduced_shape(h, w, reduce)
+    out = np.empty((hr, wr, nc))
+    cols = np.arange(0, w, block)
+    width = (np.minimum(cols + block, w) - cols).astype(np.float64)
+    for r0, r1, band in base_bands(layer, h, w, nc, rows=rows):
+        starts = np.arange(0, r1 - r0, block)
+        height = (np.minimum(starts + block, r1 - r0) - starts).astype(np.float64)
+        sums = np.add.reduceat(np.add.reduceat(np.ascontiguousarray(band), starts, axis=0), cols, axis=1)
+        sums /= (height[:, None] * width[None, :])[:, :, None]
+        out[r0 // block : r0 // block + starts.size] = sums
+    return out
 
 
 # =============================================================================== coding
