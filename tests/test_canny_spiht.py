@@ -339,8 +339,10 @@ def _edge_parts(data: bytes):
 def edge_streams():
     """Edge-layer streams (gray, colour, 12-bit) and a prefix of each, decoded in float64 throughout."""
     out = []
+    # (a PyWavelets wavelet too: its inverse returns a new array rather than working in place)
     for img, opts in [(cartoon(160, 208, seed=4), {}), (cartoon(144, 112, 3, seed=5), {}),
-                      (cartoon(128, 96, seed=6, dtype=np.uint16, bit_depth=12), {"bit_depth": 12})]:
+                      (cartoon(128, 96, seed=6, dtype=np.uint16, bit_depth=12), {"bit_depth": 12}),
+                      (cartoon(120, 136, 3, seed=7), {"wavelet": "db2"})]:
         data = wavecodec.encode(img, CODEC, bpp=0.4, use_edges="always", **opts)
         assert mode_of(data) == "edges+spiht"
         head = wavecodec.info(data).header_size
