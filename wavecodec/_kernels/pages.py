@@ -133,8 +133,8 @@ def trim_heap() -> None:
     """Hand the allocator's free heap memory back to the system (glibc's ``malloc_trim(0)``; a
     no-op elsewhere).  NumPy's temporaries below glibc's mmap threshold (which rises to 32 MiB
     after a big array is freed) come from the heap, and once freed stay with the process;
-    a phase that follows and maps its own big arrays would add to them.  canny-spiht's
-    decoder calls it between its phases (measured: 1.45 bytes per sample of a 4096^2 image
-    held by the heap after the base image's bands)."""
+    a phase that follows and maps its own big arrays would add to them.  canny-spiht calls
+    it between its phases (measured on a 4096^2 gray mosaic at 0.1 bpp: the decoder's peak
+    9.10 bytes per sample without, 9.00 with; at 2048^2 the encoder's 16.8 without, 14.4 with)."""
     if _MALLOC_TRIM is not None:
         _MALLOC_TRIM(0)
