@@ -586,7 +586,7 @@ def expand(values: np.ndarray, codes: np.ndarray, *, integer: bool, frac_bits: i
 
 
 def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0, *, windowed: bool = False,
-                   rounded: bool = True, add_to: np.ndarray | None = None,
+                   rounded: bool = True, add_to: np.ndarray | Callable[[], np.ndarray] | None = None,
                    payload_bytes: int | None = None) -> np.ndarray:
     """Pixels at ``1/2**reduce`` of each side from a bit-plane decoder: the shared decode path.
 
@@ -598,7 +598,10 @@ def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0,
     for ``r = min(reduce, levels)`` and returns that corner; otherwise ``window``
     is None and it returns the full layout.  Then :func:`inverse_coefficients` with ``reduce``.
     ``payload_bytes`` (the bytes present, default the header's payload length) sizes the
-    decoding's share of the :func:`wavecodec.progress` fractions.
+    decoding's share of the :func:`wavecodec.progress` fractions.  ``add_to`` may be a function
+    that makes the image to add: it is called after the decoder has returned its coefficients
+    (a windowed decoder's corner, its full-size memory freed), so that what it allocates does
+    not add to the decoder's peak (canny-spiht's reduced base image).
     """
     h, w, c = header.height, header.width, header.channels
     hp, wp = T.padded_shape(h, w, plan.levels)
@@ -610,6 +613,8 @@ def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0,
     coding = coding_ns / (coding_ns + INVERSE_NS * c * (hp >> r) * (wp >> r))
     with mapped_span(0.0, coding, CoderProgress(), "decoding"):  # start_decoder attaches the coder
         coeffs = decode((c, hp, wp), weights, plane_weight, window)
+    if callable(add_to):
+        add_to = add_to()
     with mapped_span(coding, 1.0, None, "inverse transform"):
         return inverse_coefficients(coeffs, plan, header, reduce, rounded=rounded, add_to=add_to)
 
@@ -956,10 +961,11 @@ class BitplaneCodec(Codec):
         return self.pack_plan(plan, lossless), result.payload
 
     def decode_plan(self, plan: BitplanePlan, payload: bytes, header: Header, reduce: int = 0, *,
-                    rounded: bool = True, add_to: np.ndarray | None = None) -> np.ndarray:
+                    rounded: bool = True, add_to: np.ndarray | Callable[[], np.ndarray] | None = None) -> np.ndarray:
         """Pixels (H, W, C) of the header's size and dtype from a plan and its payload
         (``reduce=k``: at ``1/2**k`` of each side; ``rounded=False``: float64; ``add_to``: an image
-        this one is added to before rounding; see :func:`decode_reduced` and :func:`inverse_coefficients`)."""
+        this one is added to before rounding, or a function that makes it, called once the
+        coefficients are decoded; see :func:`decode_reduced` and :func:`inverse_coefficients`)."""
 
         def decode(shape, weights, plane_weight, window):
             extra = {} if window is None else {"window": window}

@@ -549,8 +549,10 @@ class CannySpihtCodec(Codec):
                          bit_depth=header.bit_depth, lossless=False, embedded=True, channel_axis=False, params=b"",
                          payload_length=len(payload) - eplan.edge_bytes)
         if reduce:
-            base = E.base_image_reduced(layer, h, w, c, reduce)
-            return _SPIHT.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce, add_to=base)
+            # the reduced base image once the residual's coefficients are decoded (a corner of them,
+            # the decoder's full-size memory freed), not beside that memory
+            return _SPIHT.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce,
+                                      add_to=lambda: E.base_image_reduced(layer, h, w, c, reduce))
         if h * w * c >= NARROW_MIN_SAMPLES:
             return _decode_narrowed(payload[eplan.edge_bytes:], plan, rheader, layer, header)[0]
         # full size: the residual's planes first, then the base image band by band (never whole),
