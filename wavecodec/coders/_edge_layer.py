@@ -368,7 +368,8 @@ def base_bands(layer: EdgeLayer, h: int, w: int, nc: int, *, iterations: int = 2
     (:func:`wavecodec._kernels.edges.inpaint_bands`)."""
     pixels, total = _known_values(layer, h, w, nc)
     for r0, r1, band in _k.inpaint_bands(pixels, total, h, w, iterations,
-                                          band_rows(h, w, nc) if rows is None else rows):
+                                          band_rows(h, w, nc) if rows is None else rows,
+                                          mapped=h * w * nc > BAND_SAMPLES):
         yield r0, r1, band.transpose(1, 2, 0)
 
 

@@ -460,9 +460,11 @@ class CannySpihtCodec(Codec):
                 continue
             tried.add(n_keep)
             with progress_span(k / len(targets), (k + 1) / len(targets)):
-                # the freed temporaries of the detection and of the last coding, back to the system
-                # before the residual and its SPIHT coding (the peak): see docs/memory.md
-                _trim_heap()
+                if h * w * c >= B.BIG_IMAGE_SAMPLES:
+                    # the freed temporaries of the detection and of the last coding, back to the
+                    # system before the residual and its SPIHT coding (the peak; docs/memory.md).
+                    # Not for small images: the heap's reuse saves them page faults
+                    _trim_heap()
                 residual = _residual(pixels, layer)
                 plan, result, err = _SPIHT.encode_plans(residual, lambda params: payload_budget - len(edge_data),
                                                         lossless=False, bit_depth=image.bit_depth, wavelet=wavelet,
