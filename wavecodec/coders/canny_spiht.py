@@ -191,17 +191,18 @@ def _decode_narrowed(payload: bytes, plan: B.BitplanePlan, rheader: Header, laye
        sample, beside which the base image's pyramid and band fit.
     2. Base plus residual, rounded and clipped, by blocks of rows into the output, as the float64
        path does but from the float32 residual (:func:`wavecodec._kernels.edges.add_narrowed_rows`);
-       the residual's rows are given back behind the blocks.  A sample is *near* when its value lies within a bound of a rounding boundary
-       (a half-integer) that covers what the float32 rounding of the residual (at most
-       ``2**-24`` of each plane's value, through the inverse ICT's coefficients) and the float64
-       arithmetic can change: ``2**-22 * (|Y| + 1.772 |Cb| + 1.402 |Cr|) + 2**-40 * (|value| + 1)``
-       (``|residual|`` in gray), times ``slack`` (>= 1; the tests raise it to make many samples
-       near).  Every other sample rounds as the float64 value would.
+       the residual's rows are given back behind the blocks.  A sample is *near* when its value
+       lies within a bound of a rounding boundary (a half-integer) that covers what the float32
+       rounding of the residual (at most ``2**-24`` of each plane's value, through the inverse
+       ICT's coefficients) and the float64 arithmetic can change:
+       ``2**-22 * (|Y| + 1.772 |Cb| + 1.402 |Cr|) + 2**-40 * (|value| + 1)`` (``|residual|`` in
+       gray), times ``slack`` (>= 1; the tests raise it to make many samples near).  Every other
+       sample rounds as the float64 value would.
     3. If any sample is near (314 of the 16.7 million of a 4096^2 Kodak mosaic at 0.1 bpp;
-       almost every big image has some), the residual is decoded
-       again in float64, the output and the near samples' base values being all that is kept
-       (the SPIHT decoder's own peak, the output plus about 8 bytes per sample), and those
-       samples are computed as the float64 path computes them.
+       almost every big image has some), the residual is decoded again in float64, the output
+       and the near samples' base values being all that is kept (the SPIHT decoder's own peak,
+       the output plus about 8 bytes per sample), and those samples are computed as the float64
+       path computes them.
     """
     h, w, c = header.height, header.width, header.channels
     maxval = (1 << header.bit_depth) - 1
