@@ -10,15 +10,18 @@ it patches the default of :func:`wavecodec.coders._edge_layer.base_bands` (encod
 decoder alike, in this process only; no stream it writes is a valid canny-spiht stream of
 today's format unless ``iterations`` is 24) and reports, per setting:
 
-* Kodak gray (24 images, ``--kodak``): mean PSNR of canny-spiht's default choice at each
-  rate, and how many images used the edge layer;
+* Kodak gray (24 images, ``--kodak``; ``--colour``: RGB, PSNR over the three channels):
+  mean PSNR of canny-spiht's default choice at each rate, and how many images used the
+  edge layer;
 * the encode time of a ``--size`` mosaic at ``--mosaic-bpp`` against ``spiht``'s (CPU seconds,
   median of ``--repeats``, alternating).
 
 Usage::
 
     python benchmarks/study_canny_iterations.py --kodak ../shared/data/kodak [--iterations 24,16,12,8]
-        [--rates 0.02,0.05,0.1] [--size 4096] [--mosaic-bpp 0.02] [--repeats 3]
+        [--rates 0.02,0.05,0.1] [--colour] [--size 4096] [--mosaic-bpp 0.02] [--repeats 3]
+
+``--size 0`` skips the mosaic.
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def main() -> None:
     ap.add_argument("--kodak", type=Path, default=HERE.parent.parent / "shared" / "data" / "kodak")
     ap.add_argument("--iterations", default="24,16,12,8")
     ap.add_argument("--rates", default="0.02,0.05,0.1")
+    ap.add_argument("--colour", action="store_true", help="the Kodak images in RGB instead of gray")
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--mosaic-bpp", type=float, default=0.02)
     ap.add_argument("--repeats", type=int, default=3)
@@ -83,7 +87,7 @@ def main() -> None:
     files = sorted(args.kodak.glob("kodim*.png"))
     if not files:
         raise SystemExit(f"no kodim*.png in {args.kodak}")
-    images = [np.asarray(Image.open(f).convert("L")) for f in files]
+    images = [np.asarray(Image.open(f).convert("RGB" if args.colour else "L")) for f in files]
     big = mosaic(args.kodak, args.size, False) if args.size else None
 
     rows = []
@@ -101,9 +105,9 @@ def main() -> None:
         print(f"iterations {n}: done", file=sys.stderr)
     set_iterations(24)
 
-    head = "| full-size iterations | " + " | ".join(f"Kodak gray {r} bpp: dB (edge streams)" for r in rates)
-    if big is not None:
-        head += f" | {args.size}^2 at {args.mosaic_bpp} bpp: canny s / spiht s (ratio) |"
+    kind = "colour" if args.colour else "gray"
+    head = "| full-size iterations | " + " | ".join(f"Kodak {kind} {r} bpp: dB (edge streams)" for r in rates)
+    head += f" | {args.size}^2 at {args.mosaic_bpp} bpp: canny s / spiht s (ratio) |" if big is not None else " |"
     print(head)
     print("|---" * (1 + len(rates) + (big is not None)) + "|")
     for n, kodak, ratio in rows:
