@@ -122,3 +122,57 @@ def test_a_top_plane_beyond_the_int32_codes_is_a_corrupt_stream(codec):
         else:
             with pytest.raises(CorruptStreamError, match="top bit-plane"):
                 wavecodec.decode(forged)
+
+
+# ----------------------------------------------------------------------------- the encoder's quantisation
+
+
+def _numpy_quantise(x: np.ndarray, factor: float, chunk: int) -> tuple[np.ndarray, float, float]:
+    """The NumPy expressions the kernel replaces, block by block: ``trunc(x * factor)`` as int32,
+    ``max |q|``, and ``sum (|q| + 0.5)**2`` over the non-zero ``q``, each block summed by NumPy."""
+    q = np.empty(x.size, np.int32)
+    top, energy = 0.0, 0.0
+    for a in range(0, x.size, chunk):
+        t = np.trunc(x[a : a + chunk] * factor)
+        top = max(top, float(np.abs(t).max()))
+        q[a : a + chunk] = t
+        block = q[a : a + chunk]
+        e = np.abs(block) + 0.5 * (block != 0)
+        e *= e
+        energy += float(e.sum())
+    return q, top, energy
+
+
+@pytest.mark.parametrize("n,chunk", [(1, 8), (7, 8), (129, 1000), (1000, 1000), (5003, 1000), (300_001, 1 << 16),
+                                     (1 << 18, 1 << 18)])
+def test_quantise_is_the_numpy_quantisation_bit_for_bit(n, chunk):
+    """Values, maximum and energy (summed in NumPy's pairwise order) equal NumPy's, for block
+    sizes around NumPy's summation blocks (8 and 128 terms) and the kernel's blocks."""
+    from wavecodec._kernels.coefficients import quantise
+
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n) * 10.0 ** rng.integers(-1, 7, n)  # a wide dynamic range: rounding matters
+    x[rng.random(n) < 0.3] = 0.0
+    for factor in (1.0, 4 * 2 ** -0.25, 2 ** -0.75):
+        q, top, energy = _numpy_quantise(x, factor, chunk)
+        out = np.zeros(n, np.int32)
+        got_top, got_energy = quantise(x, factor, out, chunk, np.empty(chunk), True, float(1 << 30))
+        np.testing.assert_array_equal(out, q)
+        assert got_top == top and got_energy == energy
+        assert quantise(x, factor, out, chunk, np.empty(chunk), False, float(1 << 30)) == (top, 0.0)
+
+
+def test_quantise_in_place_and_its_range_check():
+    """``_quantise`` into the int32 view of its own input gives the same values; magnitudes of 2**30
+    and more are an InvalidArgumentError, and the energy is coefficient_energy's."""
+    from wavecodec.errors import InvalidArgumentError
+
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(3 * B._CHUNK + 17) * 1e4
+    expected = np.trunc(x * 1.5).astype(np.int32)
+    top, energy = B._quantise(x, 1.5, x.view(np.int32)[: x.size], energy=True)
+    np.testing.assert_array_equal(x.view(np.int32)[: x.size], expected)
+    assert top == np.abs(expected).max() and energy == B.coefficient_energy(expected)
+    assert B._quantise(np.ones(4), 1.0, np.empty(4, np.int32)) == (1, None)
+    with pytest.raises(InvalidArgumentError, match="30-bit"):
+        B._quantise(np.array([3.0, 2.0 ** 30]), 1.0, np.empty(2, np.int32))

@@ -339,3 +339,52 @@ def test_shapiro_reorder_is_the_stable_sort(significance_first, wide):
             shapiro_reorder(got, n_sorted, np.int32(half), coef, aside, np.zeros(1, dtype=np.int64) if recorded is None
                             else recorded, -1 if recorded is None else recorded.size, shc, shi)
             np.testing.assert_array_equal(got, expected)
+
+
+def _reference_descendant_planes(coef: np.ndarray, hl: int, wl: int) -> np.ndarray:
+    """For every node of the top-left quadrant, the OR over all its descendants of
+    ``2**top_plane(|x|)``, by walking the zerotree's parent-child relation node by node."""
+    nc, hp, wp = coef.shape
+    hp2, wp2 = hp // 2, wp // 2
+
+    def children(i, j):
+        if i < hl and j < wl:
+            return [(i, j + wl), (i + hl, j), (i + hl, j + wl)]
+        return [(2 * i + a, 2 * j + b) for a in range(2) for b in range(2)]
+
+    def top(v):
+        v = abs(int(v))
+        return 0 if v == 0 else 1 << (v.bit_length() - 1)
+
+    out = np.zeros((nc, hp2, wp2), np.uint32)
+    for c in range(nc):
+        memo = {}
+
+        def below(i, j):
+            if (i, j) not in memo:
+                bits = 0
+                for ci, cj in children(i, j):
+                    bits |= top(coef[c, ci, cj])
+                    if ci < hp2 and cj < wp2:
+                        bits |= below(ci, cj)
+                memo[i, j] = bits
+            return memo[i, j]
+
+        for i in range(hp2):
+            for j in range(wp2):
+                out[c, i, j] = below(i, j)
+    return out
+
+
+@pytest.mark.parametrize("levels,shape", [(1, (1, 8, 12)), (2, (1, 16, 24)), (3, (3, 32, 48)), (4, (2, 64, 32))])
+def test_descendant_planes_are_the_sets_of_the_descendants(levels, shape):
+    from wavecodec._kernels.ezw import descendant_planes
+
+    rng = np.random.default_rng(levels)
+    coef = (rng.standard_normal(shape) * 10.0 ** rng.integers(0, 6, shape)).astype(np.int32)
+    coef[rng.random(shape) < 0.4] = 0
+    nc, hp, wp = shape
+    hl, wl = hp >> levels, wp >> levels
+    planes = np.zeros((nc, hp // 2, wp // 2), np.uint32)
+    descendant_planes(coef, hl, wl, levels, planes, np.empty(wp, np.uint32))
+    np.testing.assert_array_equal(planes, _reference_descendant_planes(coef, hl, wl))

@@ -299,3 +299,27 @@ def test_quantiser_step_search(camera):
     assert wavecodec.encode(camera, bpp=1.0) == wavecodec.encode(camera, bpp=1.0, step_search="never")
     with pytest.raises(wavecodec.InvalidArgumentError, match="step_search"):
         wavecodec.encode(camera, bpp=0.1, step_search="sometimes")
+
+
+@pytest.mark.parametrize("levels,shape", [(1, (1, 8, 12)), (2, (1, 16, 24)), (3, (3, 32, 48)), (4, (2, 64, 32))])
+def test_descendant_top_is_the_papers_set_maxima(levels, shape):
+    """The encoder's set-significance tables against the reference's ``max |c|`` over D(i, j) and
+    L(i, j) (Sec. III-A), walked node by node: top plane ``floor(log2(max))``, -1 for 0."""
+    from wavecodec._kernels.spiht import descendant_top
+    from wavecodec.reference.spiht import Forest, set_maxima
+
+    rng = np.random.default_rng(levels)
+    coef = (rng.standard_normal(shape) * 10.0 ** rng.integers(0, 6, shape)).astype(np.int32)
+    coef[rng.random(shape) < 0.4] = 0
+    nc, hp, wp = shape
+    d_top = np.zeros((nc, hp // 2, wp // 2), np.int8)
+    l_top = np.zeros((nc, hp // 4, wp // 4), np.int8)
+    descendant_top(coef, d_top, l_top, hp >> levels, wp >> levels, levels, np.empty(wp, np.uint32), np.empty(wp // 2))
+    forest = Forest(shape, levels)
+    magnitude = {(c, i, j): abs(int(coef[c, i, j])) for c in range(nc) for i in range(hp) for j in range(wp)}
+    d_max, l_max = set_maxima(magnitude, forest)
+    assert d_max
+    for node, m in d_max.items():
+        assert d_top[node] == m.bit_length() - 1, node
+        if forest.has_grandchildren(node):
+            assert l_top[node] == l_max[node].bit_length() - 1, node

@@ -84,9 +84,9 @@ from numba import njit
 
 from . import imp1ezw as imp1
 from .arith import STATE_DONE, BitCoder, code_decision, coder_registers, passes_done, save_registers
-from .jit import helper
+from .jit import array_helper, helper
 from .prefetch import LOOKAHEAD, prefetch
-from .trees import N_BAND
+from .trees import N_BAND, top_bit_of_magnitude
 from .trees import SHIFT_C, SHIFT_I, list_shifts
 from .trees import band_class as _band_class
 from .trees import magnitude as _magnitude
@@ -124,7 +124,7 @@ def ezw_context_count() -> int:
 
 
 @njit(cache=True, _nrt=False)
-def descendant_planes(coef, hl, wl, levels, planes):
+def descendant_planes(coef, hl, wl, levels, planes, row):
     """Write into ``planes`` (uint32, one per node of the top-left quadrant) the set of top
     bit-planes (:func:`.trees.top_plane`) of the node's descendants: bit ``n`` is set iff
     some descendant has its highest magnitude bit at plane ``n``.
@@ -135,8 +135,18 @@ def descendant_planes(coef, hl, wl, levels, planes):
     ``m > n``, exactly the coefficients with ``|x| >= 2**(n+1)`` are significant (a
     zerotree only ever covers insignificant ones), so the test is: some descendant
     has ``2**n <= |x| < 2**(n+1)``, i.e. bit ``n`` of ``planes``.  One scan before the
-    first pass instead of one per pass.  Nodes are visited in reverse raster order,
-    which sees every child before its parent.
+    first pass instead of one per pass.
+
+    Rows are visited bottom to top, which sees every child before its parent: a node of
+    row ``i >= 1`` outside the LL band has its children in rows ``2i`` and ``2i + 1``, in
+    columns ``2j`` and ``2j + 1``.  Such a row takes two loops without branches, which LLVM
+    vectorises: the top bits of the two children rows, OR-ed column by column into
+    ``row`` (uint32 scratch, at least ``W`` long), then each node's pair of columns and,
+    where the children have descendants of their own (``2i``, ``2j`` inside the quadrant),
+    their sets.  The rows of the LL band and row 0, whose children can lie in the same
+    row, go node by node from right to left (:func:`_descendant_planes_row`).  (Measured
+    at 8192^2: 0.05 s instead of 0.13 s a scan, node by node.)  An OR of the same bits in
+    another order: the same sets.
     """
     nc, hp, wp = coef.shape
     hp2 = hp // 2
@@ -145,25 +155,52 @@ def descendant_planes(coef, hl, wl, levels, planes):
         return
     for c in range(nc):
         for i in range(hp2 - 1, -1, -1):
-            for j in range(wp2 - 1, -1, -1):
-                found = np.uint32(0)
-                if i < hl and j < wl:
-                    for k in range(3):
-                        ci = i + (hl if k >= 1 else 0)
-                        cj = j + (wl if k != 1 else 0)
-                        found |= np.uint32(top_bit(_magnitude(coef, c, ci, cj)))
-                        if ci < hp2 and cj < wp2:
-                            found |= planes[c, ci, cj]
-                else:
-                    inner = 2 * i < hp2 and 2 * j < wp2
-                    for a in range(2):
-                        for b in range(2):
-                            ci = 2 * i + a
-                            cj = 2 * j + b
-                            found |= np.uint32(top_bit(_magnitude(coef, c, ci, cj)))
-                            if inner:
-                                found |= planes[c, ci, cj]
-                planes[c, i, j] = found
+            if i < hl or i == 0:
+                _descendant_planes_row(coef, hl, wl, planes, c, i)
+                continue
+            r0 = 2 * i
+            q0 = coef[c, r0]
+            q1 = coef[c, r0 + 1]
+            for x in range(wp):
+                row[x] = top_bit_of_magnitude(q0[x]) | top_bit_of_magnitude(q1[x])
+            out = planes[c, i]
+            # nodes j < inner: children 2j, 2j + 1 (rows 2i, 2i + 1) inside the quadrant (hp2, wp2 are even)
+            inner = (wp2 + 1) // 2 if r0 < hp2 else 0
+            if inner > 0:
+                p0 = planes[c, r0]
+                p1 = planes[c, r0 + 1]
+                for j in range(inner):
+                    out[j] = row[2 * j] | row[2 * j + 1] | p0[2 * j] | p0[2 * j + 1] | p1[2 * j] | p1[2 * j + 1]
+            for j in range(inner, wp2):
+                out[j] = row[2 * j] | row[2 * j + 1]
+
+
+@array_helper
+def _descendant_planes_row(coef, hl, wl, planes, c, i):
+    """Row ``i`` of :func:`descendant_planes` node by node, right to left (the LL band's nodes
+    have their children in the three bands beside them; a node of row 0 outside it has
+    children in row 0 itself, to its right)."""
+    hp2 = coef.shape[1] // 2
+    wp2 = coef.shape[2] // 2
+    for j in range(wp2 - 1, -1, -1):
+        found = np.uint32(0)
+        if i < hl and j < wl:
+            for k in range(3):
+                ci = i + (hl if k >= 1 else 0)
+                cj = j + (wl if k != 1 else 0)
+                found |= np.uint32(top_bit(_magnitude(coef, c, ci, cj)))
+                if ci < hp2 and cj < wp2:
+                    found |= planes[c, ci, cj]
+        else:
+            inner = 2 * i < hp2 and 2 * j < wp2
+            for a in range(2):
+                for b in range(2):
+                    ci = 2 * i + a
+                    cj = 2 * j + b
+                    found |= np.uint32(top_bit(_magnitude(coef, c, ci, cj)))
+                    if inner:
+                        found |= planes[c, ci, cj]
+        planes[c, i, j] = found
 
 
 @helper
@@ -585,7 +622,7 @@ def ezw_code(decoding, arith, rescan, subtree_symbols, coef, levels, hl, wl, row
     dplanes = np.zeros((1, 1, 1), dtype=np.uint32)  # the decoder has none
     if not decoding:
         dplanes = np.zeros((nc, max(hp // 2, 1), max(wp // 2, 1)), dtype=np.uint32)
-        descendant_planes(coef, hl, wl, levels, dplanes)
+        descendant_planes(coef, hl, wl, levels, dplanes, np.empty(wp, dtype=np.uint32))
     maps = Maps(coef, dplanes, sig, flags)
 
     regs = coder_registers(decoding, state)

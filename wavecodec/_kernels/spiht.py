@@ -56,7 +56,7 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-from .jit import helper
+from .jit import array_helper, helper
 from .jit import python_array_kernel as _pass
 from .pages import list_buffer, release_beyond, zeroed_buffer
 from .prefetch import LOOKAHEAD, prefetch
@@ -121,35 +121,76 @@ def _offspring(i, j, hl, wl, hp2, wp2, levels):
 
 
 @njit(cache=True, _nrt=False)
-def descendant_top(coef, d_top, l_top, hl, wl, levels):
+def descendant_top(coef, d_top, l_top, hl, wl, levels, row_or, row_float):
     """Fill ``d_top`` (C, hp/2, wp/2) and ``l_top`` (C, hp/4, wp/4), int8, with the top bit-plane
     (:func:`top_plane`) of the largest magnitude in D(i, j) and in L(i, j), for every node
     with offspring (``l_top`` for the nodes whose offspring have offspring).
 
     ``max |c| >= 2**n`` over a set iff its top plane is ``>= n``, so these two arrays
-    answer every set-significance test of SPIHT in O(1), in a byte per node.  Nodes
-    are visited in reverse raster order, which sees every child before its parent.
+    answer every set-significance test of SPIHT in O(1), in a byte per node.  Rows are
+    visited bottom to top, which sees every child before its parent.  Below the LL band
+    a node's offspring are the 2x2 block at ``(2i, 2j)``, and a row takes loops without
+    branches that LLVM vectorises: the OR of the magnitudes of the two offspring rows,
+    column by column, into ``row_or`` (uint32, at least ``W``); each node's pair of
+    columns, as float64 into ``row_float`` (at least ``W / 2``), whose exponent is the top
+    plane (exact below 2**53; 0.0 gives -1); then the largest ``d_top`` of the offspring
+    where they have offspring of their own.  (Measured at 8192^2: 0.05 s instead of 0.15 s
+    node by node.)  The rows of the LL band (whose 2x2 groups point into the bands beside
+    it) go node by node (:func:`_descendant_top_row`).  Same maxima either way.
     """
     nc, hp2, wp2 = d_top.shape
     if levels == 0:
         return
+    wp = 2 * wp2
+    exponents = row_float[:wp2].view(np.int64)
     for c in range(nc):
         for i in range(hp2 - 1, -1, -1):
-            for j in range(wp2 - 1, -1, -1):
-                r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
-                if r0 < 0:
-                    continue
-                own = np.int64(0)  # OR of the offspring magnitudes: same top plane as their maximum
-                below = -1  # largest top plane of the offspring's own sets D
-                inner = r0 < hp2 and c0 < wp2
-                for a in range(2):
-                    for b in range(2):
-                        own |= _magnitude(coef, c, r0 + a, c0 + b)
-                        if inner:
-                            below = max(below, np.int64(d_top[c, r0 + a, c0 + b]))
-                d_top[c, i, j] = max(top_plane(own), below)
+            if i < hl:
+                _descendant_top_row(coef, d_top, l_top, hl, wl, levels, c, i)
+                continue
+            r0 = 2 * i
+            q0 = coef[c, r0]
+            q1 = coef[c, r0 + 1]
+            for x in range(wp):
+                a = q0[x]
+                b = q1[x]
+                row_or[x] = np.uint32(a if a >= 0 else -a) | np.uint32(b if b >= 0 else -b)
+            for j in range(wp2):
+                row_float[j] = np.float64(row_or[2 * j] | row_or[2 * j + 1])
+            out = d_top[c, i]
+            inner = (wp2 + 1) // 2 if r0 < hp2 else 0  # nodes whose offspring have offspring
+            if inner > 0:
+                d0 = d_top[c, r0]
+                d1 = d_top[c, r0 + 1]
+                sets = l_top[c, i]
+                for j in range(inner):
+                    below = max(max(d0[2 * j], d0[2 * j + 1]), max(d1[2 * j], d1[2 * j + 1]))
+                    own = max((exponents[j] >> 52) - 1023, -1)
+                    out[j] = max(np.int8(own), below)
+                    sets[j] = below
+            for j in range(inner, wp2):
+                out[j] = np.int8(max((exponents[j] >> 52) - 1023, -1))
+
+
+@array_helper
+def _descendant_top_row(coef, d_top, l_top, hl, wl, levels, c, i):
+    """Row ``i`` of :func:`descendant_top` node by node, right to left (the LL band's rows)."""
+    nc, hp2, wp2 = d_top.shape
+    for j in range(wp2 - 1, -1, -1):
+        r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
+        if r0 < 0:
+            continue
+        own = np.int64(0)  # OR of the offspring magnitudes: same top plane as their maximum
+        below = -1  # largest top plane of the offspring's own sets D
+        inner = r0 < hp2 and c0 < wp2
+        for a in range(2):
+            for b in range(2):
+                own |= _magnitude(coef, c, r0 + a, c0 + b)
                 if inner:
-                    l_top[c, i, j] = below
+                    below = max(below, np.int64(d_top[c, r0 + a, c0 + b]))
+        d_top[c, i, j] = max(top_plane(own), below)
+        if inner:
+            l_top[c, i, j] = below
 
 
 @njit(cache=True, inline="always")
@@ -577,7 +618,7 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev, mapped
     else:
         d_top = np.zeros((nc, hp2, wp2), dtype=np.int8)
         l_top = np.zeros((nc, max(hp // 4, 1), max(wp // 4, 1)), dtype=np.int8)
-        descendant_top(coef, d_top, l_top, hl, wl, levels)
+        descendant_top(coef, d_top, l_top, hl, wl, levels, np.empty(wp, dtype=np.uint32), np.empty(wp2))
     bordered = (nc, hp + 2, wp + 2)
     sig = zeroed_buffer(bordered, np.uint8, huge=True) if mapped else np.zeros(bordered, np.uint8)
     maps = Maps(coef, sig, d_top, l_top, out_val)

@@ -185,6 +185,19 @@ def top_bit(x):
 
 
 @njit(cache=True, inline="always")
+def top_bit_of_magnitude(v):
+    """``top_bit(|v|)`` as uint32 for an int32 ``v`` with ``|v| < 2**31``: the same smearing in
+    32-bit lanes, which LLVM vectorises twice as wide as :func:`top_bit`'s 64-bit ones."""
+    x = np.uint32(v if v >= 0 else -v)
+    x |= x >> np.uint32(1)
+    x |= x >> np.uint32(2)
+    x |= x >> np.uint32(4)
+    x |= x >> np.uint32(8)
+    x |= x >> np.uint32(16)
+    return x - (x >> np.uint32(1))
+
+
+@njit(cache=True, inline="always")
 def magnitude(coef, c, i, j):
     """``|coef[c, i, j]|`` (the encoder's coefficients are signed int32, magnitudes below 2**30)."""
     m = np.int64(coef[c, i, j])

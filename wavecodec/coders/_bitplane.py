@@ -62,6 +62,9 @@ class Quantised:
     offsets: list  # per-plane mean removed before the transform (float lossy, int lossless)
     step: int = 0  # quantiser step 2**(-step/4) (0 = the plain bit-planes)
     rotations: tuple = ()  # COLOUR_SKLT: the stored quaternion of each group (:mod:`._subband_klt`)
+    #: :func:`coefficient_energy` of the quantised coefficients when :func:`forward_coefficients` was
+    #: asked for it (``energy=True``: computed in the quantisation's pass), else None
+    energy: float | None = None
 
 
 def read_transform_fields(r: ParamReader, header: Header, name: str,
@@ -228,23 +231,20 @@ def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int,
     return base, offsets, colour, rotations
 
 
-def _quantise(x: np.ndarray, factor: float, out: np.ndarray) -> int:
-    """``out = trunc(x * factor)`` as int32, block by block (1-D arrays); returns ``max |out|``.
+def _quantise(x: np.ndarray, factor: float, out: np.ndarray, *, energy: bool = False) -> tuple[int, float | None]:
+    """``out = trunc(x * factor)`` as int32, block by block (1-D arrays); returns ``max |out|``
+    and, with ``energy``, :func:`coefficient_energy` of ``out`` (else None), from the same pass
+    (:func:`wavecodec._kernels.coefficients.quantise`).
 
     ``out`` may be the int32 view of ``x``'s own memory (its first half): block
     ``[a, b)`` is read into a temporary before it is written, and writing it
     touches only samples of ``x`` below ``b``.
     """
-    top = 0
-    for a, b in _blocks(x.size):
-        t = x[a:b] * factor
-        np.trunc(t, out=t)
-        m = int(max(t.max(), -t.min())) if t.size else 0
-        if m >= 1 << MAX_PLANE:
-            raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
-        out[a:b] = t
-        top = max(top, m)
-    return top
+    top, total = _coef.quantise(x, float(factor), out, _CHUNK, np.empty(min(_CHUNK, max(x.size, 1))), energy,
+                                float(1 << MAX_PLANE))
+    if top >= 1 << MAX_PLANE:
+        raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
+    return int(top), (total if energy else None)
 
 
 def _lossless_coefficients(pixels: np.ndarray, *, levels: int, bit_depth: int) -> tuple[np.ndarray, list, int]:
@@ -278,7 +278,7 @@ def _lossless_coefficients(pixels: np.ndarray, *, levels: int, bit_depth: int) -
 
 def forward_coefficients(
     pixels: np.ndarray, *, lossless: bool, wavelet: str, levels: int, bit_depth: int, steps: tuple = (0,),
-    colour_transform: str = "ict", recompute: bool = False,
+    colour_transform: str = "ict", recompute: bool = False, energy: bool = False,
 ) -> Iterator[tuple[np.ndarray, Quantised]]:
     """Pixels (H, W, C) -> signed int32 coefficients (C, hp, wp) in tree layout, and how.
 
@@ -293,6 +293,9 @@ def forward_coefficients(
     front end again for each step (the same coefficients, bit for bit) and quantise it
     in place as with one step; each ``q`` is then a new array, which the caller should
     drop before asking for the next (:func:`least_distortion` does).
+
+    ``energy``: each lossy candidate's :attr:`Quantised.energy` is computed in the quantisation's
+    pass (what :func:`least_distortion` needs, without a pass of its own).
     """
     h, w, c = pixels.shape
     hp, wp = T.padded_shape(h, w, levels)
@@ -313,7 +316,7 @@ def forward_coefficients(
             if k > 0:
                 base, offsets, colour, rotations = _weighted_coefficients(pixels, wavelet=wavelet, levels=levels,
                                                                           colour_transform=colour_transform)
-            top = _quantise(base, step_scale(s) * (1 << frac), base.view(np.int32)[:n])
+            top, total = _quantise(base, step_scale(s) * (1 << frac), base.view(np.int32)[:n], energy=energy)
             if n % 2 == 0:
                 try:
                     base.resize(n // 2)  # realloc: keep the int32 half, give the rest back
@@ -321,13 +324,13 @@ def forward_coefficients(
                     pass
             q = base.view(np.int32)[:n].reshape(c, hp, wp)
             del base
-            yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s, rotations=rotations)
+            yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s, rotations=rotations, energy=total)
             del q
         return
     q = np.empty((c, hp, wp), dtype=np.int32)
     for s in steps:
-        top = _quantise(base, step_scale(s) * (1 << frac), q.reshape(-1))
-        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s, rotations=rotations)
+        top, total = _quantise(base, step_scale(s) * (1 << frac), q.reshape(-1), energy=energy)
+        yield q, Quantised(colour, frac, top.bit_length() - 1, offsets, step=s, rotations=rotations, energy=total)
 
 
 def _int32_in_place(values: np.ndarray) -> np.ndarray:
@@ -395,7 +398,7 @@ def least_distortion(candidates: Iterable, code: Callable, *, estimate_error: bo
         if not estimate_error:
             return plan, result, None
         scale = step_scale(plan.step) * (1 << plan.frac_bits)
-        energy = coefficient_energy(q)
+        energy = coefficient_energy(q) if quantised.energy is None else quantised.energy
         error = (energy - result.reduction) / (scale * scale)
         if best is None or error < best[2]:
             best = (plan, result, error)
@@ -934,7 +937,7 @@ class BitplaneCodec(Codec):
         candidates = forward_coefficients(pixels, lossless=lossless, wavelet=wavelet, levels=levels,
                                           bit_depth=bit_depth, steps=steps, colour_transform=colour,
                                           recompute=self.search_recomputes
-                                          and pixels.size >= SEARCH_RECOMPUTE_MIN_SAMPLES)
+                                          and pixels.size >= SEARCH_RECOMPUTE_MIN_SAMPLES, energy=estimate_error)
         # the front end's share of the time, then each candidate's coding run an equal part
         front_ns = FRONT_END_NS * pixels.size
         front = front_ns / (front_ns + len(steps) * _coding_ns(pixels.size, budget))
