@@ -27,12 +27,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .jit import helper
-
-#: the numbers of terms at which NumPy's pairwise summation stops halving and sums directly
-#: (``PW_BLOCKSIZE`` in NumPy's ``loops_utils.h``), and its unrolling factor
-_PAIRWISE_BLOCK = 128
-_UNROLL = 8
 
 
 @njit(cache=True, _nrt=False)
@@ -102,73 +96,6 @@ def expand_integer_codes(codes, out, frac_bits):
 # ----------------------------------------------------------------------------- encoder side
 
 
-@helper
-def _direct_sum(a, lo, n):
-    """NumPy's sum of at most ``_PAIRWISE_BLOCK`` terms: 8 interleaved partial sums, then the rest."""
-    if n < _UNROLL:
-        res = 0.0
-        for i in range(n):
-            res += a[lo + i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    stop = n - n % _UNROLL
-    for i in range(_UNROLL, stop, _UNROLL):
-        k = lo + i
-        r0 += a[k]
-        r1 += a[k + 1]
-        r2 += a[k + 2]
-        r3 += a[k + 3]
-        r4 += a[k + 4]
-        r5 += a[k + 5]
-        r6 += a[k + 6]
-        r7 += a[k + 7]
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    for i in range(stop, n):
-        res += a[lo + i]
-    return res
-
-
-@helper
-def _left_size(n):
-    """Terms of the first half where NumPy's pairwise summation splits ``n`` of them."""
-    half = n // 2
-    return half - half % _UNROLL
-
-
-@helper
-def pairwise_sum(a, lo, n, nodes, lefts):
-    """``a[lo:lo + n].sum()`` added in NumPy's order, bit for bit: its pairwise summation of a
-    contiguous float64 array (``pairwise_sum`` in NumPy's ``loops_utils.h``), which halves the
-    terms (the first half a multiple of 8) down to at most 128, sums those directly
-    (:func:`_direct_sum`) and adds each pair of halves.  The recursion is unrolled over a
-    stack (``nodes``: int64 (3, depth), ``lefts``: float64 (depth); 64 suffice for any
-    ``n``), because Numba's cache does not reload recursive functions safely (a cached
-    recursive kernel crashed the next process)."""
-    depth = 0
-    start, size = lo, n
-    while True:
-        while size > _PAIRWISE_BLOCK:  # down to the first leaf of this subtree, keeping the path
-            nodes[0, depth] = start
-            nodes[1, depth] = size
-            nodes[2, depth] = 0  # the left half's sum not known yet
-            depth += 1
-            size = _left_size(size)
-        value = _direct_sum(a, start, size)
-        while depth > 0:  # up while the value completes right halves
-            d = depth - 1
-            if nodes[2, d] == 0:  # it was the left half: the right half next
-                nodes[2, d] = 1
-                lefts[d] = value
-                half = _left_size(nodes[1, d])
-                start, size = nodes[0, d] + half, nodes[1, d] - half
-                break
-            value = lefts[d] + value
-            depth -= 1
-        if depth == 0:
-            return value
-
-
 @njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True, fastmath={"nnan", "ninf"})
 def _max_magnitude(values, n):
     """``max |values[:n]|`` (0 when ``n`` is 0).  Compiled with the flags that let LLVM vectorise
@@ -181,47 +108,32 @@ def _max_magnitude(values, n):
     return m
 
 
-@njit(cache=True)
-def quantise(x, factor, out, chunk, scratch, with_energy, limit):
-    """``out[k] = trunc(x[k] * factor)`` as int32 (1-D arrays), in blocks of ``chunk`` samples
-    through ``scratch`` (float64, at least ``chunk`` long); returns ``(top, energy)``: the
-    largest ``|out[k]|`` and, with ``with_energy``, the sum of ``(|out[k]| + 0.5)**2`` over the
-    non-zero ones (their truncation intervals' centres), else 0.
+@njit(cache=True, _nrt=False)
+def quantise_block(x, a, b, factor, out, scratch, with_energy, limit):
+    """``out[a:b] = trunc(x[a:b] * factor)`` as int32 (1-D arrays), through ``scratch`` (float64,
+    at least ``b - a`` long); returns ``max |out[a:b]|``.  With ``with_energy``, ``scratch[:b - a]``
+    holds ``(|out[k]| + 0.5)**2`` for the non-zero ``out[k]`` (0 for the others) afterwards, for
+    the caller to sum.
 
-    The NumPy code it replaces made seven passes over each block (the product, the
+    The NumPy code it replaces made seven passes over the block (the product, the
     truncation, the maximum, the minimum, the store; then the energy's absolute value,
-    indicator, square and sum over the int32 values); here each block is read once into
-    ``scratch``, and the loops are simple enough for LLVM to vectorise.  The arithmetic is the
-    same: each block's energy is summed in NumPy's pairwise order (:func:`pairwise_sum`)
-    and the blocks' sums added in order, so the values are the former code's bit for bit.
-    When a block reaches ``limit`` (the coders' magnitude range) it is not written and its
-    maximum is returned at once (the caller raises).  ``out`` may be the int32 view of
-    ``x``'s own memory (its first half): a block is read whole before it is written, and
-    writing it touches only samples of ``x`` below its end.
+    indicator and square); here the block is read once into ``scratch``, with the same
+    arithmetic, in loops that LLVM vectorises.  When the block reaches ``limit`` (the coders'
+    magnitude range) nothing is written and its maximum is returned at once.  ``out`` may be
+    the int32 view of ``x``'s own memory (its first half): the block is read whole before it
+    is written, and writing it touches only samples of ``x`` below ``b``.
     """
-    n = x.shape[0]
-    top = 0.0
-    energy = 0.0
-    nodes = np.empty((3, 64), dtype=np.int64)
-    lefts = np.empty(64)
-    for a in range(0, n, chunk):
-        b = min(a + chunk, n)
-        size = b - a
-        block = x[a:b]
-        for k in range(size):
-            scratch[k] = np.trunc(block[k] * factor)
-        m = _max_magnitude(scratch, size)
-        if m > top:
-            top = m
-        if m >= limit:
-            return top, energy
-        written = out[a:b]
-        for k in range(size):
-            written[k] = np.int32(scratch[k])
-        if with_energy:
-            for k in range(size):
-                v = abs(scratch[k])
-                e = v + (0.5 if v != 0.0 else 0.0)
-                scratch[k] = e * e
-            energy += pairwise_sum(scratch, 0, size, nodes, lefts)
-    return top, energy
+    n = b - a
+    for k in range(n):
+        scratch[k] = np.trunc(x[a + k] * factor)
+    m = _max_magnitude(scratch, n)
+    if m >= limit:
+        return m
+    for k in range(n):
+        out[a + k] = np.int32(scratch[k])
+    if with_energy:
+        for k in range(n):
+            v = abs(scratch[k])
+            e = v + (0.5 if v != 0.0 else 0.0)
+            scratch[k] = e * e
+    return m

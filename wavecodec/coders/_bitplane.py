@@ -234,17 +234,24 @@ def _weighted_coefficients(pixels: np.ndarray, *, wavelet: str, levels: int,
 def _quantise(x: np.ndarray, factor: float, out: np.ndarray, *, energy: bool = False) -> tuple[int, float | None]:
     """``out = trunc(x * factor)`` as int32, block by block (1-D arrays); returns ``max |out|``
     and, with ``energy``, :func:`coefficient_energy` of ``out`` (else None), from the same pass
-    (:func:`wavecodec._kernels.coefficients.quantise`).
+    (:func:`wavecodec._kernels.coefficients.quantise_block`; each block's energy is summed by
+    NumPy, as :func:`coefficient_energy` sums it, so the values are the same bit for bit).
 
     ``out`` may be the int32 view of ``x``'s own memory (its first half): block
     ``[a, b)`` is read into a temporary before it is written, and writing it
     touches only samples of ``x`` below ``b``.
     """
-    top, total = _coef.quantise(x, float(factor), out, _CHUNK, np.empty(min(_CHUNK, max(x.size, 1))), energy,
-                                float(1 << MAX_PLANE))
-    if top >= 1 << MAX_PLANE:
-        raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
-    return int(top), (total if energy else None)
+    top, total = 0, 0.0
+    scratch = np.empty(min(_CHUNK, x.size))
+    limit = float(1 << MAX_PLANE)
+    for a, b in _blocks(x.size):
+        m = _coef.quantise_block(x, a, b, float(factor), out, scratch, energy, limit)
+        if m >= limit:
+            raise InvalidArgumentError("coefficient magnitudes exceed the 30-bit range; use fewer levels")
+        top = max(top, int(m))
+        if energy:
+            total += float(scratch[: b - a].sum())
+    return top, (total if energy else None)
 
 
 def _lossless_coefficients(pixels: np.ndarray, *, levels: int, bit_depth: int) -> tuple[np.ndarray, list, int]:
