@@ -124,13 +124,15 @@ def quantise_block(x, a, b, factor, out, scratch, with_energy, limit):
     is written, and writing it touches only samples of ``x`` below ``b``.
     """
     n = b - a
+    block = x[a:b]  # (slices: indices from 0 up, which LLVM vectorises without wrap-around checks)
     for k in range(n):
-        scratch[k] = np.trunc(x[a + k] * factor)
+        scratch[k] = np.trunc(block[k] * factor)
     m = _max_magnitude(scratch, n)
     if m >= limit:
         return m
+    written = out[a:b]
     for k in range(n):
-        out[a + k] = np.int32(scratch[k])
+        written[k] = np.int32(scratch[k])
     if with_energy:
         for k in range(n):
             v = abs(scratch[k])
