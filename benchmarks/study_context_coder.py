@@ -1078,7 +1078,7 @@ def front_end_candidates(pix: np.ndarray, cfg: Config, levels: int) -> list:
     for k in range(n):
         scale = 2.0 ** (-k / cfg.n_steps)
         q = np.empty((c, hp, wp), dtype=np.int32)
-        top = B._quantise(base, scale * (1 << frac), q.reshape(-1))
+        top, _ = B._quantise(base, scale * (1 << frac), q.reshape(-1))
         out.append((q, SimpleNamespace(colour=colour, frac_bits=frac, n_max=top.bit_length() - 1, offsets=offsets,
                                        step=round(4.0 * k / cfg.n_steps, 3), scale=scale)))
     return out
