@@ -1071,7 +1071,7 @@ def front_end_candidates(pix: np.ndarray, cfg: Config, levels: int) -> list:
                 for q, quant in B.forward_coefficients(pix, lossless=False, wavelet="cdf97", levels=levels,
                                                        bit_depth=8, steps=steps)]
     h, w, c = pix.shape
-    base, offsets, colour = B._weighted_coefficients(pix, wavelet=cfg.wavelet, levels=levels)
+    base, offsets, colour, _ = B._weighted_coefficients(pix, wavelet=cfg.wavelet, levels=levels)
     frac = B.frac_bits_for(8, levels)
     hp, wp = T.padded_shape(h, w, levels)
     out = []
