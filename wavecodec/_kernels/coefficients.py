@@ -118,15 +118,18 @@ def quantise_block(x, a, b, factor, out, scratch, with_energy, limit):
     The NumPy code it replaces made seven passes over the block (the product, the
     truncation, the maximum, the minimum, the store; then the energy's absolute value,
     indicator and square); here the block is read once into ``scratch``, with the same
-    arithmetic, in loops that LLVM vectorises.  When the block reaches ``limit`` (the coders'
-    magnitude range) nothing is written and its maximum is returned at once.  ``out`` may be
-    the int32 view of ``x``'s own memory (its first half): the block is read whole before it
-    is written, and writing it touches only samples of ``x`` below ``b``.
+    arithmetic, in loops that LLVM vectorises.  The products are checked against ``limit``
+    (the coders' magnitude range, at most ``2**31``) before any is converted: if the block
+    reaches it, nothing is written and its largest ``|product|`` is returned at once.
+    Otherwise the conversion to int32 truncates toward zero, as ``trunc`` does, and the
+    largest magnitude is ``floor`` of the largest ``|product|``.  ``out`` may be the int32
+    view of ``x``'s own memory (its first half): the block is read whole before it is
+    written, and writing it touches only samples of ``x`` below ``b``.
     """
     n = b - a
     block = x[a:b]  # (slices: indices from 0 up, which LLVM vectorises without wrap-around checks)
     for k in range(n):
-        scratch[k] = np.trunc(block[k] * factor)
+        scratch[k] = block[k] * factor
     m = _max_magnitude(scratch, n)
     if m >= limit:
         return m
@@ -135,7 +138,7 @@ def quantise_block(x, a, b, factor, out, scratch, with_energy, limit):
         written[k] = np.int32(scratch[k])
     if with_energy:
         for k in range(n):
-            v = abs(scratch[k])
+            v = np.float64(abs(written[k]))
             e = v + (0.5 if v != 0.0 else 0.0)
             scratch[k] = e * e
-    return m
+    return np.floor(m)
