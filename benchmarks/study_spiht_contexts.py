@@ -33,12 +33,13 @@ from wavecodec._kernels.jit import helper
 from wavecodec._kernels.jit import python_array_kernel as _pass
 
 from wavecodec._kernels.arith import STATE_DONE, code_decision, coder_registers, save_registers
+from wavecodec._kernels.spiht import _offspring, descendant_top  # the library's set-maxima scan, shared
 from wavecodec._kernels.trees import N_BAND
 from wavecodec._kernels.trees import SHIFT_C as _SHIFT_C
 from wavecodec._kernels.trees import SHIFT_I as _SHIFT_I
 from wavecodec._kernels.trees import band_class as _band_class
 from wavecodec._kernels.trees import magnitude as _magnitude
-from wavecodec._kernels.trees import NEGATIVE, SIGNIFICANT, top_plane
+from wavecodec._kernels.trees import NEGATIVE, SIGNIFICANT
 from wavecodec._kernels.trees import interval_means
 from wavecodec._kernels.trees import diagonal_neighbours, four_neighbours, orientation, sign_context
 from wavecodec._kernels.trees import pack as _pack
@@ -92,54 +93,6 @@ def spiht_context_count() -> int:
     * refinement: first refinement or not, any significant neighbour.
     """
     return N_CONTEXTS
-
-
-@helper
-def _offspring(i, j, hl, wl, hp2, wp2, levels):
-    """Top-left corner of the 2x2 offspring block of (i, j), or (-1, -1)."""
-    if i < hl and j < wl:
-        if levels == 0:
-            return -1, -1
-        di = i & 1
-        dj = j & 1
-        if di == 0 and dj == 0:
-            return -1, -1
-        return di * hl + (i - di), dj * wl + (j - dj)
-    if i < hp2 and j < wp2:
-        return 2 * i, 2 * j
-    return -1, -1
-
-
-@njit(cache=True, _nrt=False)
-def descendant_top(coef, d_top, l_top, hl, wl, levels):
-    """Fill ``d_top`` (C, hp/2, wp/2) and ``l_top`` (C, hp/4, wp/4), int8, with the top bit-plane
-    (:func:`top_plane`) of the largest magnitude in D(i, j) and in L(i, j), for every node
-    with offspring (``l_top`` for the nodes whose offspring have offspring).
-
-    ``max |c| >= 2**n`` over a set iff its top plane is ``>= n``, so these two arrays
-    answer every set-significance test of SPIHT in O(1), in a byte per node.  Nodes
-    are visited in reverse raster order, which sees every child before its parent.
-    """
-    nc, hp2, wp2 = d_top.shape
-    if levels == 0:
-        return
-    for c in range(nc):
-        for i in range(hp2 - 1, -1, -1):
-            for j in range(wp2 - 1, -1, -1):
-                r0, c0 = _offspring(i, j, hl, wl, hp2, wp2, levels)
-                if r0 < 0:
-                    continue
-                own = np.int64(0)  # OR of the offspring magnitudes: same top plane as their maximum
-                below = -1  # largest top plane of the offspring's own sets D
-                inner = r0 < hp2 and c0 < wp2
-                for a in range(2):
-                    for b in range(2):
-                        own |= _magnitude(coef, c, r0 + a, c0 + b)
-                        if inner:
-                            below = max(below, np.int64(d_top[c, r0 + a, c0 + b]))
-                d_top[c, i, j] = max(top_plane(own), below)
-                if inner:
-                    l_top[c, i, j] = below
 
 
 @njit(cache=True, inline="always")
@@ -539,7 +492,7 @@ def workspace(decoding: bool, coef, out_val, levels: int, rowlev, collev, mode: 
     else:
         d_top = np.zeros((nc, hp2, wp2), dtype=np.int8)
         l_top = np.zeros((nc, max(hp // 4, 1), max(wp // 4, 1)), dtype=np.int8)
-        descendant_top(coef, d_top, l_top, hl, wl, levels)
+        descendant_top(coef, d_top, l_top, hl, wl, levels, np.empty(wp, dtype=np.uint32), np.empty(wp // 2))
     sig = np.zeros((nc, hp + 2, wp + 2), dtype=np.uint8)
     maps = Maps(coef, sig, d_top, l_top, out_val)
     total = nc * hp * wp
