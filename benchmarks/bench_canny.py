@@ -8,6 +8,8 @@ Usage::
     python benchmarks/bench_canny.py KODAK --figure 3:RGB:0.05:200:300 --out canny-crop.png
     python benchmarks/bench_canny.py KODAK --cost [--sizes 768x512,4096] [--rates 0.05,0.5] [--repeats 5]
     python benchmarks/bench_canny.py KODAK --stages [--sizes 768x512,4096] [--rates 0.02,0.05] [--repeats 5]
+    python benchmarks/bench_canny.py KODAK --ecbp [--images 1-24] [--modes L,RGB] [--rates 0.02,0.05,0.1,0.25]
+    python benchmarks/bench_canny.py KODAK --ecbp-timing [--modes L,RGB] [--rates 0.02,0.05,0.25] [--repeats 9]
 
 ``--images`` takes Kodak numbers: ``1-6``, ``1,3,5`` or ``1-4,9``.  Reuses
 :mod:`bench_core` (image loading, byte budgets, OpenJPEG level bisection, PSNR,
@@ -45,6 +47,13 @@ Stages: plain SPIHT (``spiht`` itself: the quantiser-step search), Canny
 detection and tracing, side samples of all contours, contour-pixel flags,
 symbols and entropy coding of the candidate layers, base image and residual
 (inpainting), SPIHT of the residual; "other": the rest of the encode.
+
+``--ecbp``: canny-ecbp (the edge layer with ``ecbp`` as the coder) beside ``ecbp``,
+canny-spiht and ``spiht``, all with default options: mean PSNR and edge-PSNR per rate,
+how many images kept the edge layer, and the median encode / decode time of canny-ecbp
+over ``ecbp``'s (each codec timed in the same worker process).  ``--ecbp-timing``: CPU time
+of the four codecs' encodes and decodes of kodim01, alternating in this process after a
+warm-up, medians of ``--repeats``, and the median per-repeat ratio of canny-ecbp to ``ecbp``.
 """
 
 from __future__ import annotations
@@ -125,6 +134,93 @@ def work(task: tuple) -> list[dict]:
                        psnr=bc.psnr(img, out), ms_ssim=bc.ms_ssim(img, out), edge_psnr=masked_psnr(img, out, mask))
             recs.append(rec)
     return recs
+
+
+ECBP_NAMES = ("spiht", "ecbp", "canny-spiht", "canny-ecbp")
+ECBP_RATES = (0.02, 0.05, 0.1, 0.25)
+
+
+def work_ecbp(task: tuple) -> list[dict]:
+    """Pool task of ``--ecbp``: one image in one mode, the four codecs at each rate."""
+    import wavecodec
+
+    path, mode, rates = task
+    img = bc.load_image(path, mode)
+    mask = edge_mask(img)
+    recs = []
+    for rate in rates:
+        budget = bc.budget_bytes(img.shape, rate)
+        for name in ECBP_NAMES:
+            t0 = time.perf_counter()
+            data = wavecodec.encode(img, name, max_bytes=budget)
+            t1 = time.perf_counter()
+            out = wavecodec.decode(data)
+            t2 = time.perf_counter()
+            recs.append({"image": Path(path).stem, "mode": mode, "rate": rate, "codec": name, "nbytes": len(data),
+                         "over": len(data) > budget, "enc_s": t1 - t0, "dec_s": t2 - t1, "psnr": bc.psnr(img, out),
+                         "edge_psnr": masked_psnr(img, out, mask),
+                         "edges": wavecodec.info(data).params.get("mode", "").startswith("edges+")})
+    return recs
+
+
+def ecbp_tables(report: bc.Report, recs: list[dict], label: str, n_images: int, rates: tuple) -> None:
+    def mean(rate, name, key):
+        return bc._mean(r[key] for r in recs if r["rate"] == rate and r["codec"] == name)
+
+    def times(rate, name, key):
+        return {r["image"]: r[key] for r in recs if r["rate"] == rate and r["codec"] == name}
+
+    header = ["bpp"] + [f"PSNR {n}" for n in ECBP_NAMES] + ["canny-ecbp - ecbp", "canny-ecbp - spiht"]         + [f"edge-PSNR {n}" for n in ECBP_NAMES] + ["edge-PSNR canny-ecbp - ecbp", "edges used (canny-ecbp)",
+                                                    "encode / decode time, canny-ecbp / ecbp (median)"]
+    rows = []
+    for rate in rates:
+        p = {n: mean(rate, n, "psnr") for n in ECBP_NAMES}
+        e = {n: mean(rate, n, "edge_psnr") for n in ECBP_NAMES}
+        used = sum(1 for r in recs if r["rate"] == rate and r["codec"] == "canny-ecbp" and r["edges"])
+        ratio = []
+        for key in ("enc_s", "dec_s"):
+            a, b = times(rate, "canny-ecbp", key), times(rate, "ecbp", key)
+            ratio.append(bc._fmt(bc._median([a[k] / b[k] for k in a if b.get(k)]), 2))
+        rows.append([f"{rate:g}"] + [bc._fmt(p[n], 3) for n in ECBP_NAMES]
+                    + [f"{p['canny-ecbp'] - p['ecbp']:+.3f}", f"{p['canny-ecbp'] - p['spiht']:+.3f}"]
+                    + [bc._fmt(e[n], 3) for n in ECBP_NAMES] + [f"{e['canny-ecbp'] - e['ecbp']:+.3f}",
+                                                                 f"{used}/{n_images}", " / ".join(ratio)])
+    report(f"### {label} ({n_images} images)")
+    report()
+    report(bc.md_table(header, rows))
+    report()
+    report(f"Streams over budget: {sum(1 for r in recs if r['over'])}.")
+    report()
+
+
+def ecbp_timing(report: bc.Report, kodak: Path, modes: list[str], rates: tuple, repeats: int) -> None:
+    """``--ecbp-timing`` (see the module docstring)."""
+    import wavecodec
+
+    rows = []
+    for mode in modes:
+        img = bc.load_image(str(kodak / "kodim01.png"), mode)
+        for rate in rates:
+            budget = bc.budget_bytes(img.shape, rate)
+            for name in ECBP_NAMES:
+                wavecodec.decode(wavecodec.encode(img, name, max_bytes=budget))
+            enc = {n: [] for n in ECBP_NAMES}
+            dec = {n: [] for n in ECBP_NAMES}
+            for _ in range(repeats):
+                for name in ECBP_NAMES:
+                    t0 = time.process_time()
+                    data = wavecodec.encode(img, name, max_bytes=budget)
+                    t1 = time.process_time()
+                    wavecodec.decode(data)
+                    t2 = time.process_time()
+                    enc[name].append(t1 - t0)
+                    dec[name].append(t2 - t1)
+            ratio = [bc._median([a / b for a, b in zip(t["canny-ecbp"], t["ecbp"])]) for t in (enc, dec)]
+            label = {"L": "gray", "RGB": "colour"}[mode]
+            rows.append([f"{label}, {rate:g} bpp"]
+                        + [f"{1e3 * bc._median(enc[n]):.1f} / {1e3 * bc._median(dec[n]):.1f}" for n in ECBP_NAMES]
+                        + [f"{ratio[0]:.2f} / {ratio[1]:.2f}"])
+    report(bc.md_table(["kodim01"] + [f"{n} (ms)" for n in ECBP_NAMES] + ["canny-ecbp / ecbp"], rows))
 
 
 def warm_up(path: str) -> None:
@@ -475,12 +571,18 @@ def main(argv=None) -> int:
     ap.add_argument("--stages", action="store_true", help="only time canny-spiht's encode by stage, beside spiht")
     ap.add_argument("--sizes", default="768x512,4096", help="--cost / --stages images: 768x512 (kodim01) or N (mosaic)")
     ap.add_argument("--repeats", type=int, default=5, help="--cost / --stages: timed encodes per cell")
-    ap.add_argument("--rates", help="bpp list for --tune / --cost, comma-separated (default "
+    ap.add_argument("--ecbp", action="store_true", help="only compare canny-ecbp with ecbp, canny-spiht and spiht")
+    ap.add_argument("--ecbp-timing", action="store_true", help="only time the four codecs of --ecbp on kodim01")
+    ap.add_argument("--rates", help="bpp list for --tune / --cost / --ecbp, comma-separated (default "
                     f"{','.join(f'{r:g}' for r in TUNE_RATES)})")
     args = ap.parse_args(argv)
     if args.cost:
         rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else (0.05, 0.5)
         cost(bc.Report(), args.kodak, args.sizes.split(","), rates, args.repeats, parse_options(args.options))
+        return 0
+    if args.ecbp_timing:
+        rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else (0.02, 0.05, 0.25)
+        ecbp_timing(bc.Report(), args.kodak, args.modes.split(","), rates, args.repeats)
         return 0
     if args.stages:
         rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else (0.02, 0.05, 0.25)
@@ -500,6 +602,23 @@ def main(argv=None) -> int:
         print(f"no Kodak images {args.images} in {args.kodak}", file=sys.stderr)
         return 2
     modes = args.modes.split(",")
+    if args.ecbp:
+        rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else ECBP_RATES
+        report = bc.Report()
+        report(f"canny-ecbp against ecbp, canny-spiht and spiht (default options), "
+               f"{len(paths)} Kodak images; `python benchmarks/bench_canny.py "
+               f"{' '.join(sys.argv[1:] if argv is None else argv)}`")
+        report()
+        import wavecodec
+
+        crop = bc.load_image(paths[0], "RGB")[:128, :192]
+        for name in ECBP_NAMES:  # compile once before the workers start (see warm_up)
+            for img in (crop, crop[:, :, 0]):
+                wavecodec.decode(wavecodec.encode(img, name, max_bytes=bc.budget_bytes(img.shape, 0.2)))
+        for mode in modes:
+            recs = [r for res in bc.run_pool(work_ecbp, [(p, mode, rates) for p in paths], args.jobs) for r in res]
+            ecbp_tables(report, recs, {"L": "Gray", "RGB": "Colour"}[mode], len(paths), rates)
+        return 0
     meta = bc._meta(argparse.Namespace(jobs=args.jobs, sections="canny"), paths, ["spiht-ac", "openjpeg"])
     report = bc.Report()
     t_start = time.perf_counter()

@@ -20,18 +20,12 @@ signal the choice in a byte (0 = no filter); "signalled" is the mean gain of tha
 information).  The byte is not charged here (0.1% of the budget at 0.02 bpp).  No stream
 and no decoder of the library changes; nothing here is a codec.
 
-``--edge-layer`` measures instead whether ``canny-spiht``'s edge layer adds to ``ecbp``: it
-encodes and decodes each image with ``spiht``, ``ecbp``, ``canny-spiht`` and "canny-ecbp",
-which is ``canny-spiht`` with its SPIHT coder (plain stream and residual) replaced by
-``ecbp``'s, patched in this process only (``wavecodec.coders.canny_spiht._SPIHT``; its streams
-are not valid canny-spiht streams), and prints the mean PSNR gain of each over ``spiht``.
+The edge layer on top of ``ecbp`` is the codec ``canny-ecbp`` (``bench_canny.py --ecbp``).
 
 Usage::
 
     python benchmarks/study_lowrate_postfilter.py --kodak ../shared/data/kodak
         [--images 1,6,10,15,19,24] [--rates 0.02,0.05,0.1,0.25] [--filters tv,nlm,wavelet,gauss]
-    python benchmarks/study_lowrate_postfilter.py --kodak ../shared/data/kodak --edge-layer
-        --images 1-24 --rates 0.02,0.05
 """
 
 from __future__ import annotations
@@ -76,39 +70,6 @@ def psnr(ref: np.ndarray, out: np.ndarray) -> float:
     return 10 * np.log10(255.0**2 / mse)
 
 
-def edge_layer(kodak: Path, images: list[int], rates: list[float]) -> None:
-    """``--edge-layer``: spiht, ecbp, canny-spiht and canny-ecbp (see the module docstring)."""
-    from wavecodec.coders import canny_spiht, ecbp, spiht
-
-    names = ("spiht", "ecbp", "canny-spiht", "canny-ecbp")
-    results = {r: {n: [] for n in names} for r in rates}
-    for i in images:
-        img = np.asarray(Image.open(kodak / f"kodim{i:02d}.png").convert("L"))
-        for r in rates:
-            line = [f"kodim{i:02d} {r} bpp:"]
-            for name in names:
-                if name == "canny-ecbp":
-                    canny_spiht._SPIHT = ecbp.EcbpCodec()
-                try:
-                    data = wavecodec.encode(img, "canny-spiht" if name == "canny-ecbp" else name, bpp=r)
-                    p = psnr(img, wavecodec.decode(data))
-                finally:
-                    canny_spiht._SPIHT = spiht.SpihtCodec()
-                results[r][name].append(p)
-                mode = wavecodec.info(data).params.get("mode")
-                line.append(f"{name} {p:.3f}" + (f" ({mode})" if mode else ""))
-            print(" ".join(line), flush=True)
-    print()
-    print(f"Mean PSNR over {len(images)} images (gray) and the gain over spiht:")
-    print()
-    print("| bpp | " + " | ".join(names) + " |")
-    print("|---|" + "---:|" * len(names))
-    for r in rates:
-        base = np.mean(results[r]["spiht"])
-        print(f"| {r} | {base:.3f} | " + " | ".join(
-            f"{np.mean(results[r][n]):.3f} ({np.mean(results[r][n]) - base:+.3f})" for n in names[1:]) + " |")
-
-
 def parse_images(spec: str) -> list[int]:
     out = []
     for part in spec.split(","):
@@ -124,13 +85,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rates", default="0.02,0.05,0.1,0.25")
     ap.add_argument("--filters", default="tv,nlm,wavelet,gauss")
     ap.add_argument("--codec", default="ecbp")
-    ap.add_argument("--edge-layer", action="store_true", help="canny-spiht's edge layer with ecbp instead")
     args = ap.parse_args(argv)
     images = parse_images(args.images)
     rates = [float(r) for r in args.rates.split(",")]
-    if args.edge_layer:
-        edge_layer(args.kodak, images, rates)
-        return 0
     filters = args.filters.split(",")
     # gains[rate][filter] = list over images of arrays (one gain per grid setting)
     gains = {r: {f: [] for f in filters} for r in rates}

@@ -87,6 +87,8 @@ VARIANTS = {
     "imp1ezw-plain": ("imp1ezw", {"variant": "plain"}, True),
     "canny-spiht-edges": ("canny-spiht", {"use_edges": "always"}, True),
     "canny-spiht-auto": ("canny-spiht", {"use_edges": "auto"}, False),
+    "canny-ecbp-edges": ("canny-ecbp", {"use_edges": "always"}, True),
+    "canny-ecbp-auto": ("canny-ecbp", {"use_edges": "auto"}, False),
     "vq-dct": ("vq-dct", {}, False),
     "vq-dct-shared-codebook": ("vq-dct", {"codebook": "shared"}, False),
     "ecbp": ("ecbp", {}, True),
@@ -159,7 +161,7 @@ def run_case(variant: str, image: str, rate: str) -> dict:
         half = described.header_size + described.payload_size // 2
         fields["half_payload_decoded_sha256"] = _digest(wavecodec.decode(stream[:half]))
     params = described.params
-    if codec == "canny-spiht":
+    if codec in ("canny-spiht", "canny-ecbp"):
         fields["mode"] = params["mode"]
     return fields
 
@@ -207,12 +209,13 @@ def test_golden_file_matches_the_format_version():
     assert set(data.get("cases", {})) == {case_id(*c) for c in CASES}
 
 
-def test_canny_spiht_cases_cover_both_modes():
-    """One case uses the edge layer and at least one falls back to plain SPIHT, as the issue asks."""
-    modes = {v["mode"] for k, v in _load_expected().get("cases", {}).items() if k.startswith("canny-spiht-")}
-    assert modes == {"edges+spiht", "spiht"}
+@pytest.mark.parametrize("codec,coder", [("canny-spiht", "spiht"), ("canny-ecbp", "ecbp")])
+def test_canny_cases_cover_both_modes(codec, coder):
+    """One case uses the edge layer and at least one falls back to the plain stream, as the issue asks."""
+    modes = {v["mode"] for k, v in _load_expected().get("cases", {}).items() if k.startswith(codec + "-")}
+    assert modes == {"edges+" + coder, coder}
     data = _load_expected()["cases"]
-    assert all(data[case_id("canny-spiht-edges", im, "1.0bpp")]["mode"] == "edges+spiht" for im in IMAGE_NAMES)
+    assert all(data[case_id(codec + "-edges", im, "1.0bpp")]["mode"] == "edges+" + coder for im in IMAGE_NAMES)
 
 
 def test_the_digest_sees_every_change():

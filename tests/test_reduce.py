@@ -19,7 +19,7 @@ from wavecodec.errors import ImageTooLargeError, InvalidArgumentError, MissingDe
 
 from conftest import psnr
 
-WAVELET_CODECS = ("spiht", "ezw", "imp1ezw", "canny-spiht")
+WAVELET_CODECS = ("spiht", "ezw", "imp1ezw", "canny-spiht", "canny-ecbp")
 
 
 def smooth(h: int, w: int, channels: int | None = None) -> np.ndarray:
@@ -137,7 +137,7 @@ def streams(camera_odd, astronaut_odd):
     for codec in WAVELET_CODECS:
         # canny-spiht with a fixed edge layer share: the tolerance below depends on the
         # layer's size (the encoder's own choice changed with issue 15's rate split)
-        opts = {"use_edges": "always", "edge_share": 0.03} if codec == "canny-spiht" else {}
+        opts = {"use_edges": "always", "edge_share": 0.03} if codec.startswith("canny-") else {}
         for img in (camera_odd, astronaut_odd):
             out.append((codec, img, wavecodec.encode(img, codec, bpp=2.0, **opts)))
     return out
@@ -160,7 +160,7 @@ def _reference(full: np.ndarray, k: int, levels: int) -> np.ndarray:
 def _tolerance(codec: str, k: int) -> float:
     """Mean |reduced - 9/7 low-pass of the full decode|: rounding for SPIHT; canny-spiht averages
     its edge layer's base image over blocks instead (a phase of (2**k - 1) / 2 pixels at edges)."""
-    return 0.9 * (1 << k) if codec == "canny-spiht" else 0.75
+    return 0.9 * (1 << k) if codec.startswith("canny-") else 0.75
 
 
 def test_every_wavelet_codec_reduces_gray_and_colour(streams):
@@ -241,7 +241,7 @@ def test_lossless_colour_reduce_is_exact(codec, astronaut_odd):
 def test_prefixes_reduce_like_their_full_decode_and_improve(codec, camera_odd):
     # canny-spiht: a fixed share, so that the edge layer (whose base image is averaged over blocks,
     # see _tolerance) does not depend on the encoder's rate split
-    opts = {"use_edges": "always", "edge_share": 0.03} if codec == "canny-spiht" else {}
+    opts = {"use_edges": "always", "edge_share": 0.03} if codec.startswith("canny-") else {}
     data = wavecodec.encode(camera_odd, codec, bpp=3.0, **opts)
     levels = wavecodec.info(data).levels
     k = 1
@@ -294,7 +294,7 @@ def test_channel_axis_and_uint16_are_kept(gray12):
 
 def test_native_reduce_flags():
     native = {name for name, c in wavecodec.codecs().items() if c.native_reduce}
-    assert {"spiht", "canny-spiht"} <= native
+    assert {"spiht", "canny-spiht", "canny-ecbp"} <= native
     assert "vq-dct" not in native and "jpeg" not in native
 
 

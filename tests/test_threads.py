@@ -32,6 +32,8 @@ def _jobs(camera: np.ndarray, astronaut: np.ndarray) -> list[tuple]:
                      (f"ezw{i}/{bpp}", "ezw", img, dict(bpp=bpp)),
                      (f"imp1ezw{i}/{bpp}", "imp1ezw", img, dict(bpp=bpp)),
                      (f"canny-spiht{i}/{bpp}", "canny-spiht", img, dict(bpp=bpp, use_edges="always")),
+                     (f"ecbp{i}/{bpp}", "ecbp", img, dict(bpp=bpp)),
+                     (f"canny-ecbp{i}/{bpp}", "canny-ecbp", img, dict(bpp=bpp, use_edges="always")),
                      (f"vq-dct{i}/{bpp}", "vq-dct", img, dict(bpp=bpp, **FAST_VQ))]
     jobs += [(f"vq-dct-shared{i}", bound, img, {}) for i, img in enumerate(gray)]
     return jobs
@@ -65,7 +67,7 @@ def test_eight_threads_give_the_serial_results(jobs):
     for i, got in zip(order, threaded):
         assert got == serial[i], got[0]
     assert {label.split("/")[0].rstrip("0123456789") for label, _, _ in serial} >= {
-        "spiht", "ezw", "imp1ezw", "canny-spiht", "vq-dct", "vq-dct-shared"}
+        "spiht", "ezw", "imp1ezw", "canny-spiht", "ecbp", "canny-ecbp", "vq-dct", "vq-dct-shared"}
 
 
 def test_a_shared_codebook_stream_needs_the_bound_codec(jobs):

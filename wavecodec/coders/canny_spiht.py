@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
@@ -119,19 +120,6 @@ class _PrefixedTarget:
 _SPIHT = S.SpihtCodec()
 
 
-def _spiht_options(options: Mapping[str, Any]) -> dict:
-    return {"variant": "ac", "wavelet": options["wavelet"], "levels": options["levels"],
-            "step_search": "auto", "reconstruction": "optimized"}
-
-
-def _decode_residual(payload: bytes, plan: B.BitplanePlan, h: int, w: int, c: int, reduce: int = 0) -> np.ndarray:
-    """SPIHT residual payload (possibly truncated) -> float residual (H, W, C), no rounding
-    (``reduce=k``: at ``1/2**k`` of each side, see :func:`wavecodec.coders._bitplane.decode_reduced`)."""
-    header = Header(codec=_SPIHT.name, height=h, width=w, channels=c, dtype=np.dtype(np.uint16), bit_depth=16,
-                    lossless=False, embedded=True, channel_axis=False, params=b"", payload_length=len(payload))
-    return _SPIHT.decode_plan(plan, payload, header, reduce, rounded=False)
-
-
 _BLOCK_SAMPLES = 1 << 18  # samples per block of the decoder's colour transform, addition and rounding
 #: edge-layer streams of at least this many samples decode with the residual narrowed to float32
 #: (:func:`_decode_narrowed`: within the output plus 8 bytes per sample); smaller ones in float64
@@ -140,8 +128,8 @@ NARROW_MIN_SAMPLES = B.BIG_IMAGE_SAMPLES
 _NARROW_BLOCK_SAMPLES = 1 << 16  # samples per block there (its temporaries are part of the peak)
 
 
-def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header, *,
-                     narrow: bool = False) -> list[np.ndarray] | np.ndarray:
+def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header, *, narrow: bool = False,
+                     coder: B.BitplaneCodec = _SPIHT) -> list[np.ndarray] | np.ndarray:
     """The residual's planes (C of H x W float64, in the SPIHT decoder's coefficient memory), before
     the inverse colour transform: what :meth:`SpihtCodec.decode_plan` computes at full size
     before it adds ``add_to`` and rounds, by blocks of rows
@@ -158,8 +146,8 @@ def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header, *,
     hp, wp = T.padded_shape(h, w, plan.levels)
     weights = B.CoefficientWeights.for_stream(plan, header, hp, wp)
     plane_weight = B.chroma_weights(plan.colour)[:c] * B.step_scale(plan.step)
-    coeffs = _SPIHT.decode_coefficients(payload, plan, (c, hp, wp), integer=False, weights=weights,
-                                        plane_weight=plane_weight)
+    coeffs = coder.decode_coefficients(payload, plan, (c, hp, wp), integer=False, weights=weights,
+                                       plane_weight=plane_weight)
     if not narrow:
         planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
                   for k in range(c)]
@@ -182,7 +170,7 @@ def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header, *,
 
 
 def _decode_narrowed(payload: bytes, plan: B.BitplanePlan, rheader: Header, layer: E.EdgeLayer, header: Header, *,
-                     slack: float = 1.0) -> tuple[np.ndarray, int]:
+                     slack: float = 1.0, coder: B.BitplaneCodec = _SPIHT) -> tuple[np.ndarray, int]:
     """The full-size image of an edge-layer stream, bit for bit what the float64 path of
     :meth:`CannySpihtCodec.decode_image` gives, in the output plus 8 bytes per sample; and the
     number of samples that needed the second decoding.
@@ -207,7 +195,7 @@ def _decode_narrowed(payload: bytes, plan: B.BitplanePlan, rheader: Header, laye
     h, w, c = header.height, header.width, header.channels
     maxval = (1 << header.bit_depth) - 1
     with mapped_span(0.0, 0.5, B.CoderProgress(), "residual"):  # the SPIHT decoder attaches its coder
-        narrowed = _residual_planes(payload, plan, rheader, narrow=True)
+        narrowed = _residual_planes(payload, plan, rheader, narrow=True, coder=coder)
     _trim_heap()  # the decoder's temporaries, before the base image's pyramid
     out = np.empty((h, w, c), dtype=header.dtype)
     rows = max(1, _NARROW_BLOCK_SAMPLES // (w * c))
@@ -239,7 +227,7 @@ def _decode_narrowed(payload: bytes, plan: B.BitplanePlan, rheader: Header, laye
     del near_at, near_base
     _trim_heap()  # the bands' temporaries: the second decoding's peak is the output's plus its own
     with mapped_span(0.8, 1.0, B.CoderProgress(), "residual, near samples"):
-        planes = _residual_planes(payload, plan, rheader)
+        planes = _residual_planes(payload, plan, rheader, coder=coder)
     pixel, channel = np.divmod(at, c)
     y, x = np.divmod(pixel, w)
     if c == 3:
@@ -274,7 +262,18 @@ def _squared_errors(out: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> tuple
 
 
 class CannySpihtCodec(Codec):
+    """The edge layer plus a bit-plane coder (:attr:`coder`: SPIHT, arithmetic-coded) for the
+    plain stream and the residual; :class:`wavecodec.coders.canny_ecbp.CannyEcbpCodec` is the
+    same with ``ecbp``."""
+
     name = "canny-spiht"
+    #: the bit-plane codec of the plain stream (mode 0) and of the residual (mode 1)
+    coder: B.BitplaneCodec = _SPIHT
+    #: its options for the plain stream, besides ``wavelet`` and ``levels``
+    coder_options: Mapping[str, Any] = MappingProxyType(
+        {"variant": "ac", "step_search": "auto", "reconstruction": "optimized"})
+    #: its options for the residual (coded with the plain stream's quantiser step)
+    residual_options: Mapping[str, Any] = MappingProxyType({"variant": "ac", "reconstruction": "optimized"})
     description = "Canny edge layer (chain codes + side samples, Huffman or arithmetic) + SPIHT residual"
     reference = "after Wang, Kang, Guo et al., Computer Science 2019 (Canny + Huffman edge information + SPIHT)"
     capabilities = Capabilities(embedded=True, lossless=True, colour=True)
@@ -309,7 +308,7 @@ class CannySpihtCodec(Codec):
     def encode_image(self, image: ImageSpec, target: EncodeTarget, *, lossless: bool,
                      options: Mapping[str, Any]) -> tuple[bytes, bytes]:
         h, w, c = image.pixels.shape
-        spiht_opts = _spiht_options(options)
+        spiht_opts = {**self.coder_options, "wavelet": options["wavelet"], "levels": options["levels"]}
         self._check_combinations(options, lossless)
         wavelet, levels, steps = B.resolve_transform(self.name, image, _PrefixedTarget(target, bytes([MODE_SPIHT])),
                                                      lossless=lossless, options=spiht_opts)
@@ -335,23 +334,22 @@ class CannySpihtCodec(Codec):
         measured = [cand[:2] + self._errors(image, cand, mask) for cand in candidates]
         return self._choose(measured, plain[:2] + self._errors(image, plain, mask), options["psnr_tolerance"])
 
-    @staticmethod
-    def _check_combinations(options: Mapping[str, Any], lossless: bool) -> None:
+    def _check_combinations(self, options: Mapping[str, Any], lossless: bool) -> None:
         """Options that contradict each other: an InvalidArgumentError naming them, before any work."""
         if options["low_threshold"] > options["high_threshold"]:
             raise InvalidArgumentError(
-                f"canny-spiht: option low_threshold={options['low_threshold']!r} must not exceed"
+                f"{self.name}: option low_threshold={options['low_threshold']!r} must not exceed"
                 f" high_threshold={options['high_threshold']!r} (Canny's hysteresis thresholds)"
             )
         use, share, tol = options["use_edges"], options["edge_share"], options["psnr_tolerance"]
         if use == "never" and share != "auto":
-            raise InvalidArgumentError(f"canny-spiht: option edge_share={share!r} asks for an edge layer but"
+            raise InvalidArgumentError(f"{self.name}: option edge_share={share!r} asks for an edge layer but"
                                        " use_edges='never' codes none")
         if use == "always" and share == 0.0:
-            raise InvalidArgumentError("canny-spiht: option edge_share=0 leaves no room for the edge layer that"
+            raise InvalidArgumentError(f"{self.name}: option edge_share=0 leaves no room for the edge layer that"
                                        " use_edges='always' asks for")
         if tol != 0.0 and use != "auto":
-            raise InvalidArgumentError(f"canny-spiht: option psnr_tolerance={tol!r} applies to use_edges='auto'"
+            raise InvalidArgumentError(f"{self.name}: option psnr_tolerance={tol!r} applies to use_edges='auto'"
                                        f" only, not use_edges={use!r}")
 
     @staticmethod
@@ -369,19 +367,18 @@ class CannySpihtCodec(Codec):
         best = min(ok, key=lambda cand: (cand[3], cand[2]))
         return best[0], best[1]
 
-    @staticmethod
-    def _encode_plain(image: ImageSpec, target: EncodeTarget, lossless: bool, spiht_opts: dict, wavelet: str,
+    def _encode_plain(self, image: ImageSpec, target: EncodeTarget, lossless: bool, spiht_opts: dict, wavelet: str,
                       levels: int, steps: tuple, estimate_error: bool) -> tuple[bytes, bytes, float | None, int]:
         """The plain SPIHT stream behind mode byte 0 (the ``spiht`` codec's own choices), its
         estimated squared error (:func:`wavecodec.coders._bitplane.least_distortion`; None
         without ``estimate_error`` when one step is coded, as the ``spiht`` codec does) and
         the quantiser step it chose."""
         prefix = bytes([MODE_SPIHT])
-        plan, result, err = _SPIHT.encode_plans(image.pixels, _PrefixedTarget(target, prefix).payload_budget,
-                                                lossless=lossless, bit_depth=image.bit_depth, wavelet=wavelet,
-                                                levels=levels, steps=steps, options=spiht_opts,
-                                                estimate_error=estimate_error)
-        return prefix + _SPIHT.pack_plan(plan, lossless), result.payload, err, plan.step
+        plan, result, err = self.coder.encode_plans(image.pixels, _PrefixedTarget(target, prefix).payload_budget,
+                                                    lossless=lossless, bit_depth=image.bit_depth, wavelet=wavelet,
+                                                    levels=levels, steps=steps, options=spiht_opts,
+                                                    estimate_error=estimate_error)
+        return prefix + self.coder.pack_plan(plan, lossless), result.payload, err, plan.step
 
     def _errors(self, image: ImageSpec, stream: tuple, mask: np.ndarray) -> tuple[float, float]:
         """Squared error of a stream's decoded image: everywhere, and inside ``mask``."""
@@ -417,7 +414,7 @@ class CannySpihtCodec(Codec):
         probe = _EdgePlan("arith", options["spacing"], options["offset"], options["quant_step"], 0)
         dummy = B.BitplanePlan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
         try:
-            payload_budget = target.payload_budget(probe.pack() + dummy.pack(False))
+            payload_budget = target.payload_budget(probe.pack() + self.coder.pack_plan(dummy, False))
         except RateUnreachableError:  # a budget that holds the plain SPIHT header but not this longer one
             return [], None
         if payload_budget is None or payload_budget < 16:
@@ -467,10 +464,10 @@ class CannySpihtCodec(Codec):
                     # Not for small images: the heap's reuse saves them page faults
                     _trim_heap()
                 residual = _residual(pixels, layer)
-                plan, result, err = _SPIHT.encode_plans(residual, lambda params: payload_budget - len(edge_data),
-                                                        lossless=False, bit_depth=image.bit_depth, wavelet=wavelet,
-                                                        levels=levels, steps=(step,),
-                                                        options={"variant": "ac", "reconstruction": "optimized"})
+                plan, result, err = self.coder.encode_plans(
+                    residual, lambda params: payload_budget - len(edge_data), lossless=False,
+                    bit_depth=image.bit_depth, wavelet=wavelet, levels=levels, steps=(step,),
+                    options=self.residual_options)
                 del residual
             eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
             candidates.append((eplan.pack() + plan.pack(False), edge_data + result.payload, err))
@@ -514,14 +511,14 @@ class CannySpihtCodec(Codec):
     def _split(self, header: Header):
         """Parse the parameter block: (mode, edge plan or None, SPIHT header)."""
         if not header.params:
-            raise CorruptStreamError("canny-spiht parameter block is empty")
+            raise CorruptStreamError(f"{self.name} parameter block is empty")
         mode = header.params[0]
         if mode == MODE_SPIHT:
             return mode, None, dataclasses.replace(header, params=header.params[1:])
         if mode != MODE_EDGES:
-            raise CorruptStreamError(f"canny-spiht stream has an unknown mode {mode}")
+            raise CorruptStreamError(f"{self.name} stream has an unknown mode {mode}")
         if header.lossless:
-            raise CorruptStreamError("canny-spiht stream: edge layer in a lossless stream")
+            raise CorruptStreamError(f"{self.name} stream: edge layer in a lossless stream")
         r = ParamReader(header.params[1:9], self.name)
         entropy = {0: "huffman", 1: "arith"}[r.u8("entropy coder", 0, 1)]
         spacing = r.u8("knot spacing", 1, 255)
@@ -529,9 +526,9 @@ class CannySpihtCodec(Codec):
         step8 = r.u8("quantiser step", 1, 255)
         edge_bytes = r.i32("edge-layer length")
         if edge_bytes < 0:
-            raise CorruptStreamError("canny-spiht stream: negative edge-layer length")
+            raise CorruptStreamError(f"{self.name} stream: negative edge-layer length")
         if header.payload_length < edge_bytes:
-            raise CorruptStreamError("canny-spiht stream: edge layer longer than the payload")
+            raise CorruptStreamError(f"{self.name} stream: edge layer longer than the payload")
         r.end()
         return mode, _EdgePlan(entropy, spacing, offset, step8, edge_bytes), dataclasses.replace(header, params=header.params[9:])
 
@@ -541,27 +538,27 @@ class CannySpihtCodec(Codec):
         ``2**k x 2**k`` blocks (it is inpainted at full size)."""
         mode, eplan, sheader = self._split(header)
         if mode == MODE_SPIHT:
-            return _SPIHT.decode_image(sheader, payload, reduce)
-        plan = _SPIHT.read_plan(sheader)
+            return self.coder.decode_image(sheader, payload, reduce)
+        plan = self._residual_plan(sheader)
         h, w, c = header.height, header.width, header.channels
         step, n_levels = E.quant_params(eplan.step8, header.bit_depth)
         layer = E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
                          spacing=eplan.spacing, offset=eplan.offset, step=step, n_levels=n_levels)
         # (with no residual bytes at all this still adds the residual's plane means)
-        rheader = Header(codec=_SPIHT.name, height=h, width=w, channels=c, dtype=header.dtype,
+        rheader = Header(codec=self.coder.name, height=h, width=w, channels=c, dtype=header.dtype,
                          bit_depth=header.bit_depth, lossless=False, embedded=True, channel_axis=False, params=b"",
                          payload_length=len(payload) - eplan.edge_bytes)
         if reduce:
             # the reduced base image once the residual's coefficients are decoded (a corner of them,
             # the decoder's full-size memory freed), not beside that memory
-            return _SPIHT.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce,
+            return self.coder.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce,
                                       add_to=lambda: E.base_image_reduced(layer, h, w, c, reduce))
         if h * w * c >= NARROW_MIN_SAMPLES:
-            return _decode_narrowed(payload[eplan.edge_bytes:], plan, rheader, layer, header)[0]
+            return _decode_narrowed(payload[eplan.edge_bytes:], plan, rheader, layer, header, coder=self.coder)[0]
         # full size: the residual's planes first, then the base image band by band (never whole),
         # added, rounded and clipped by blocks of rows into the output
         with mapped_span(0.0, 0.8, B.CoderProgress(), "residual"):  # the SPIHT decoder attaches its coder
-            planes = _residual_planes(payload[eplan.edge_bytes:], plan, rheader)
+            planes = _residual_planes(payload[eplan.edge_bytes:], plan, rheader, coder=self.coder)
         out = np.empty((h, w, c), dtype=header.dtype)
         maxval = (1 << header.bit_depth) - 1
         rows = max(1, _BLOCK_SAMPLES // (w * c))
@@ -576,13 +573,22 @@ class CannySpihtCodec(Codec):
                 out[a:b] = block
         return out
 
+    def _residual_plan(self, sheader: Header) -> B.BitplanePlan:
+        """The residual's plan of an edge-layer stream (the decoder adds the base image to the
+        inverse ICT's planes, so a residual in another colour transform is refused)."""
+        plan = self.coder.read_plan(sheader)
+        if plan.colour not in (B.COLOUR_NONE, B.COLOUR_ICT):
+            raise CorruptStreamError(f"{self.name} stream: the residual's colour transform must be the ICT")
+        return plan
+
     def describe(self, header: Header) -> dict[str, Any]:
         mode, eplan, sheader = self._split(header)
-        info = {"mode": "spiht" if mode == MODE_SPIHT else "edges+spiht"}
+        label = self.coder.name  # "spiht", "edges+spiht"
+        info = {"mode": label if mode == MODE_SPIHT else f"edges+{label}"}
         if eplan is not None:
             info.update(edge_entropy=eplan.entropy, edge_layer_bytes=eplan.edge_bytes, knot_spacing=eplan.spacing,
                         side_offset=eplan.offset, side_quantiser_step=eplan.step8)
-        info.update(_SPIHT.describe(sheader))  # of the residual in edge mode
+        info.update(self.coder.describe(sheader))  # of the residual in edge mode
         return info
 
 
