@@ -248,6 +248,15 @@ SUPERSEDED = {
         "ad1c618094155448a89fbde7d7ccf3aef7c7f88aa7b6fc7c50a84944dec496c0",
         "a49a1020b81c715c07d6702feebd738ad90b16e781f5c46ad6469cd4316c80e2",
     ),
+    # written at 50a39b6; pins changed by ecbp's colour="auto" taking the subband KLT from 480-byte budgets (was 2400)
+    "ecbp_astronaut64x96_1.0bpp_50a39b6.wvc": (
+        "510a698dfb45c4e1d21cf65686a0dc2a4b98a6ba330da9e0f6920b3d5ad8d920",
+        "03bdd169eb2f24b84eb7b791e07b510aa70d19828e2bac57d207a76fc33150ca",
+    ),
+    "canny-ecbp-auto_astronaut64x96_1.0bpp_50a39b6.wvc": (
+        "212dca85e143ed6277e25c47e6dabe500b74e076913c8eff12714cbf5c5e3f38",
+        "0e94e004d5affb8fc93df55f06224bf15d788d004d929639128f0f375e4ea557",
+    ),
 }
 
 

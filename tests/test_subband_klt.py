@@ -153,11 +153,11 @@ def test_corrupt_subband_klt_parameters_are_refused():
         wavecodec.decode(_with_params(spiht, colour3))
 
 
-def test_auto_uses_the_subband_klt_only_where_its_bytes_are_at_most_one_percent():
+def test_auto_uses_the_subband_klt_only_where_its_bytes_are_at_most_five_percent():
     img = _colour_image()  # 96 x 128
-    for bpp, want in ((1.0, "ICT"), (2.0, "subband KLT")):  # 1536 and 3072 bytes (budgets below / above 2400)
+    for bpp, want in ((0.25, "ICT"), (0.5, "subband KLT")):  # 384 and 768 bytes (budgets below / above 480)
         stream = wavecodec.encode(img, "ecbp", bpp=bpp)
         assert wavecodec.info(stream).params["colour_transform"] == want
-    assert S.MIN_BUDGET == 100 * S.SIDE_BYTES == 2400
+    assert S.MIN_BUDGET == 20 * S.SIDE_BYTES == 480
     with pytest.raises(wavecodec.errors.RateUnreachableError):  # asked for explicitly: its 24 bytes must fit
         wavecodec.encode(img[:12, :10], "ecbp", bpp=4.0, colour="subband-klt")

@@ -34,10 +34,13 @@ N_GROUPS = _colour.N_GROUPS - 1  # rotations stored: groups 1..3
 QUATERNION_ONE = 1 << 14  # a unit quaternion component, as stored
 SIDE_BYTES = N_GROUPS * 4 * 2  # the quaternions in the parameter block
 #: ``colour="auto"`` uses the subband KLT from this payload budget on (bytes; without a budget, from
-#: this many pixels: full-quality streams take several bytes a pixel),
-#: where its side information is at most 1% of the payload (24 Kodak images: it gains 0.09-0.21 dB
-#: on average at 0.1-1.5 bpp, where the 24 bytes are 0.05-0.5% of the payload)
-MIN_BUDGET = 100 * SIDE_BYTES
+#: this many pixels: full-quality streams take several bytes a pixel), where its side information is
+#: at most 5% of the payload.  Measured against the ICT on the 24 Kodak images (mean PSNR over RGB):
+#: -0.077 dB with 245-byte budgets (0.005 bpp), +0.013 dB with 491 bytes, +0.052 with 737, +0.063
+#: with 983 (0.02 bpp), +0.09-0.21 dB at 0.1-1.5 bpp; on 256x256 and 128x128 crops +0.12 to +0.20 dB
+#: with 512-2457-byte budgets (docs/ecbp.md, "Colour: the subband KLT").  Until 2026-11-27 this was
+#: 2400 (the 24 bytes at most 1%), which left those low budgets to the ICT
+MIN_BUDGET = 20 * SIDE_BYTES
 
 
 def _jacobi_eigenvectors(a: list[list[float]]) -> tuple[list[float], list[list[float]]]:

@@ -131,8 +131,8 @@ class EcbpCodec(B.BitplaneCodec):
         Option("colour", "auto",
                "lossy colour images: 'subband-klt' (after the wavelet transform, one rotation per group of"
                " levels fitted to the image, 24 header bytes; docs/ecbp.md), 'ict' (the fixed YCbCr transform"
-               " before it), or 'auto': the subband KLT for images of at least 2400 pixels and payload budgets"
-               " of at least 2400 bytes (or none), where the 24 bytes are at most 1%, else the ICT;"
+               " before it), or 'auto': the subband KLT for images of at least 480 pixels and payload budgets"
+               " of at least 480 bytes (or none), where the 24 bytes are at most 5%, else the ICT;"
                " lossless colour always uses the RCT",
                ("auto",) + tuple(B.COLOUR_TRANSFORMS)),
     )
