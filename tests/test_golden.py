@@ -248,6 +248,11 @@ SUPERSEDED = {
         "ad1c618094155448a89fbde7d7ccf3aef7c7f88aa7b6fc7c50a84944dec496c0",
         "a49a1020b81c715c07d6702feebd738ad90b16e781f5c46ad6469cd4316c80e2",
     ),
+    # written at 0ecfe62; pin changed when canny-ecbp's colour residual took ecbp's own colour choice (the subband KLT)
+    "canny-ecbp-edges_astronaut64x96_1.0bpp_0ecfe62.wvc": (
+        "e6c6b4dfe9d0ebe738d899688a29bd7bb490f8d80a24ebc2a05ff19c6b8efa0e",
+        "7856282eefbe6e572d5933b577bcd8afc35ece97efb0ca1da9b7707af0fe7f98",
+    ),
     # written at 50a39b6; pins changed by ecbp's colour="auto" taking the subband KLT from 480-byte budgets (was 2400)
     "ecbp_astronaut64x96_1.0bpp_50a39b6.wvc": (
         "510a698dfb45c4e1d21cf65686a0dc2a4b98a6ba330da9e0f6920b3d5ad8d920",

@@ -20,6 +20,7 @@ from .._registry import Option, register
 from . import _bitplane as B
 from . import ecbp as EC
 from ._options import check_levels_option, check_wavelet_option
+from . import canny_spiht as CS
 from .canny_spiht import CannySpihtCodec
 
 
@@ -31,8 +32,15 @@ class CannyEcbpCodec(CannySpihtCodec):
     coder: B.BitplaneCodec = EC.EcbpCodec()
     coder_options: Mapping[str, Any] = MappingProxyType(
         {"step_search": "auto", "reconstruction": "optimized", "colour": "auto"})
-    # the decoder adds the base image to the inverse ICT's planes (CannySpihtCodec._residual_plan)
-    residual_options: Mapping[str, Any] = MappingProxyType({"reconstruction": "optimized", "colour": "ict"})
+    residual_options: Mapping[str, Any] = MappingProxyType({"reconstruction": "optimized", "colour": "auto"})
+
+    def residual_coding_options(self, n_samples: int) -> Mapping[str, Any]:
+        """``ecbp``'s own colour choice for the residual, except for images the decoder narrows
+        (:data:`~wavecodec.coders.canny_spiht.NARROW_MIN_SAMPLES` samples and more): the ICT, whose
+        float32 residual the narrowed decoder adds to the base image within its memory bound."""
+        if n_samples >= CS.NARROW_MIN_SAMPLES:
+            return MappingProxyType({**self.residual_options, "colour": "ict"})
+        return self.residual_options
     options = tuple(o for o in CannySpihtCodec.options if o.name not in ("wavelet", "levels")) + (
         Option("wavelet", "auto", "ecbp wavelet, as for ecbp", check=check_wavelet_option),
         Option("levels", None, "ecbp decomposition levels; None picks from the image size", check=check_levels_option),

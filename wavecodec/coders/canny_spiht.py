@@ -42,6 +42,7 @@ from .._registry import Capabilities, Codec, EncodeTarget, ImageSpec, Option, re
 from ..errors import CorruptStreamError, InvalidArgumentError, RateUnreachableError
 from . import _bitplane as B
 from . import _edge_layer as E
+from . import _subband_klt as _sklt
 from . import spiht as S
 from ._options import check_levels_option, check_wavelet_option
 
@@ -131,7 +132,8 @@ _NARROW_BLOCK_SAMPLES = 1 << 16  # samples per block there (its temporaries are 
 def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header, *, narrow: bool = False,
                      coder: B.BitplaneCodec = _SPIHT) -> list[np.ndarray] | np.ndarray:
     """The residual's planes (C of H x W float64, in the SPIHT decoder's coefficient memory), before
-    the inverse colour transform: what :meth:`SpihtCodec.decode_plan` computes at full size
+    the inverse ICT (with the subband KLT, which is undone on the coefficients, the R, G and B
+    planes): what :meth:`SpihtCodec.decode_plan` computes at full size
     before it adds ``add_to`` and rounds, by blocks of rows
     (:func:`wavecodec.coders._bitplane.decode_reduced`, :func:`~wavecodec.coders._bitplane.inverse_coefficients`),
     so that the base image can be added band by band.
@@ -148,6 +150,11 @@ def _residual_planes(payload: bytes, plan: B.BitplanePlan, header: Header, *, na
     plane_weight = B.chroma_weights(plan.colour)[:c] * B.step_scale(plan.step)
     coeffs = coder.decode_coefficients(payload, plan, (c, hp, wp), integer=False, weights=weights,
                                        plane_weight=plane_weight)
+    if plan.colour == B.COLOUR_SKLT:  # as decode_reduced does: back to RGB before the inverse wavelet
+        if narrow:
+            raise ValueError("the narrowed residual is for ICT or gray residuals")
+        rowlev, collev = B.level_maps(hp, wp, plan.levels)
+        _sklt.rotate(coeffs, rowlev, collev, plan.rotations, inverse=True)
     if not narrow:
         planes = [T.inverse(coeffs[k], shape=(h, w), wavelet=plan.wavelet, levels=plan.levels, overwrite_input=True)
                   for k in range(c)]
@@ -414,7 +421,8 @@ class CannySpihtCodec(Codec):
         probe = _EdgePlan("arith", options["spacing"], options["offset"], options["quant_step"], 0)
         dummy = B.BitplanePlan("ac", wavelet, levels, 1 if c == 3 else 0, 0, 0, [0.0] * c)
         try:
-            payload_budget = target.payload_budget(probe.pack() + self.coder.pack_plan(dummy, False))
+            dummy_params = self.coder.pack_plan(dummy, False)
+            payload_budget = target.payload_budget(probe.pack() + dummy_params)
         except RateUnreachableError:  # a budget that holds the plain SPIHT header but not this longer one
             return [], None
         if payload_budget is None or payload_budget < 16:
@@ -464,10 +472,13 @@ class CannySpihtCodec(Codec):
                     # Not for small images: the heap's reuse saves them page faults
                     _trim_heap()
                 residual = _residual(pixels, layer)
+                # measured with a plan of the ICT's length: the subband KLT's parameter block is longer
+                # (``params`` empty: the coder's first estimate, before the block is known)
                 plan, result, err = self.coder.encode_plans(
-                    residual, lambda params: payload_budget - len(edge_data), lossless=False,
+                    residual, lambda params, n=len(edge_data): payload_budget - n
+                    - (max(0, len(params) - len(dummy_params)) if params else 0), lossless=False,
                     bit_depth=image.bit_depth, wavelet=wavelet, levels=levels, steps=(step,),
-                    options=self.residual_options)
+                    options=self.residual_coding_options(h * w * c))
                 del residual
             eplan = _EdgePlan(entropy, layer.spacing, layer.offset, options["quant_step"], len(edge_data))
             candidates.append((eplan.pack() + plan.pack(False), edge_data + result.payload, err))
@@ -553,7 +564,8 @@ class CannySpihtCodec(Codec):
             # the decoder's full-size memory freed), not beside that memory
             return self.coder.decode_plan(plan, payload[eplan.edge_bytes:], rheader, reduce,
                                       add_to=lambda: E.base_image_reduced(layer, h, w, c, reduce))
-        if h * w * c >= NARROW_MIN_SAMPLES:
+        rgb_planes = plan.colour == B.COLOUR_SKLT  # (the encoder writes those only below NARROW_MIN_SAMPLES)
+        if h * w * c >= NARROW_MIN_SAMPLES and not rgb_planes:
             return _decode_narrowed(payload[eplan.edge_bytes:], plan, rheader, layer, header, coder=self.coder)[0]
         # full size: the residual's planes first, then the base image band by band (never whole),
         # added, rounded and clipped by blocks of rows into the output
@@ -566,7 +578,10 @@ class CannySpihtCodec(Codec):
             report_progress(0.8 + 0.2 * r0 / h, "edge layer")
             for a in range(r0, r1, rows):
                 b = min(r1, a + rows)
-                block = T.ict_inverse(np.stack([p[a:b] for p in planes])) if c == 3 else planes[0][a:b, :, None]
+                if c == 3 and not rgb_planes:
+                    block = T.ict_inverse(np.stack([p[a:b] for p in planes]))
+                else:
+                    block = np.stack([p[a:b] for p in planes], axis=-1)
                 block = base[a - r0 : b - r0] + block
                 np.rint(block, out=block)
                 np.clip(block, 0, maxval, out=block)
@@ -574,12 +589,13 @@ class CannySpihtCodec(Codec):
         return out
 
     def _residual_plan(self, sheader: Header) -> B.BitplanePlan:
-        """The residual's plan of an edge-layer stream (the decoder adds the base image to the
-        inverse ICT's planes, so a residual in another colour transform is refused)."""
-        plan = self.coder.read_plan(sheader)
-        if plan.colour not in (B.COLOUR_NONE, B.COLOUR_ICT):
-            raise CorruptStreamError(f"{self.name} stream: the residual's colour transform must be the ICT")
-        return plan
+        """The residual's plan of an edge-layer stream: the coder's plan, in gray, the ICT or (where the
+        coder has it: ``ecbp``) the subband KLT."""
+        return self.coder.read_plan(sheader)
+
+    def residual_coding_options(self, n_samples: int) -> Mapping[str, Any]:
+        """The coder's options for the residual of an image of ``n_samples`` samples."""
+        return self.residual_options
 
     def describe(self, header: Header) -> dict[str, Any]:
         mode, eplan, sheader = self._split(header)
