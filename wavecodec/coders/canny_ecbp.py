@@ -4,11 +4,11 @@ The stream is canny-spiht's (docs/canny-spiht.md, "Stream layout": mode 0 a plai
 stream, mode 1 the edge layer and the residual), with ``ecbp``'s parameter block and
 payload wherever canny-spiht has SPIHT's.  The plain stream is ``ecbp``'s own choice
 (its colour transform included); the residual is coded with the plain stream's
-quantiser step and, in colour, the ICT, to which the decoder adds the base image.
+quantiser step and ``ecbp``'s colour choice (the ICT for images the decoder narrows).
 
 It exists for the lowest rates: on the 24 Kodak gray images the edge layer adds to
-``ecbp``'s context modelling, +0.18 / +0.20 dB over ``spiht`` at 0.02 / 0.05 bpp
-against ``ecbp``'s +0.08 / +0.15 (docs/canny-spiht.md, "canny-ecbp").
+``ecbp``'s context modelling, +0.18 / +0.21 dB over ``spiht`` at 0.02 / 0.05 bpp
+against ``ecbp``'s +0.08 / +0.15 (docs/canny-ecbp.md).
 """
 
 from __future__ import annotations
