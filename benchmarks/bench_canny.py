@@ -372,10 +372,10 @@ def cost(report: bc.Report, kodak: Path, sizes: list[str], rates: tuple, repeats
 
 
 def work_tune(task: tuple) -> list[dict]:
-    """Pool task: one gray image, spiht and canny-spiht with each option set, at ``rates``."""
+    """Pool task: one gray image, spiht and ``codec`` (canny-spiht or canny-ecbp) with each option set, at ``rates``."""
     import wavecodec
 
-    path, option_sets, rates = task
+    path, option_sets, rates, codec = task
     img = bc.load_image(path, "L")
     mask = edge_mask(img)
     recs = []
@@ -384,23 +384,24 @@ def work_tune(task: tuple) -> list[dict]:
         ref = wavecodec.decode(wavecodec.encode(img, "spiht", max_bytes=budget))
         base = (bc.psnr(img, ref), masked_psnr(img, ref, mask))
         for k, opts in enumerate(option_sets):
-            data = wavecodec.encode(img, "canny-spiht", max_bytes=budget, **opts)
+            data = wavecodec.encode(img, codec, max_bytes=budget, **opts)
             out = wavecodec.decode(data)
             recs.append({"rate": rate, "set": k, "dpsnr": bc.psnr(img, out) - base[0],
                          "dedge": masked_psnr(img, out, mask) - base[1],
-                         "edges": wavecodec.info(data).params["mode"] == "edges+spiht"})
+                         "edges": wavecodec.info(data).params["mode"].startswith("edges+")})
     return recs
 
 
-def tune(report: bc.Report, paths: list[str], spec: str, jobs: int, rates: tuple = TUNE_RATES) -> None:
-    """Mean PSNR / edge-PSNR difference to spiht of canny-spiht option sets (gray).
+def tune(report: bc.Report, paths: list[str], spec: str, jobs: int, rates: tuple = TUNE_RATES,
+         codec: str = "canny-spiht") -> None:
+    """Mean PSNR / edge-PSNR difference to spiht of ``codec``'s option sets (gray).
 
     ``spec``: option sets separated by ';', each 'key=value,key=value' (values parsed as
     Python literals; an empty set is the defaults).
     """
     option_sets = [parse_options(part) for part in spec.split(";")]
     warm_up(paths[0])
-    recs = [r for res in bc.run_pool(work_tune, [(p, option_sets, rates) for p in paths], jobs) for r in res]
+    recs = [r for res in bc.run_pool(work_tune, [(p, option_sets, rates, codec) for p in paths], jobs) for r in res]
     rows = []
     for k, opts in enumerate(option_sets):
         row = [", ".join(f"{a}={b}" for a, b in opts.items()) or "defaults"]
@@ -412,7 +413,7 @@ def tune(report: bc.Report, paths: list[str], spec: str, jobs: int, rates: tuple
     report(f"Gray, {len(paths)} images; cells: mean PSNR difference / mean edge-PSNR difference to spiht (dB), "
            "(images whose stream uses the edge layer):")
     report()
-    report(bc.md_table(["canny-spiht options"] + [f"{r:g} bpp" for r in rates], rows))
+    report(bc.md_table([f"{codec} options"] + [f"{r:g} bpp" for r in rates], rows))
     report()
 
 
@@ -566,6 +567,8 @@ def main(argv=None) -> int:
     ap.add_argument("--figure", metavar="N:MODE:RATE:Y:X", help="only write a crop figure (see figure())")
     ap.add_argument("--out", type=Path, default=Path("canny-crop.png"), help="PNG path for --figure")
     ap.add_argument("--options", default="", help="canny-spiht options for --figure and --cost, e.g. 'psnr_tolerance=0.1'")
+    ap.add_argument("--codec", default="canny-spiht", choices=("canny-spiht", "canny-ecbp"),
+                    help="--tune: the codec whose option sets are compared")
     ap.add_argument("--tune", metavar="SETS", help="only compare option sets, e.g. 'spacing=8;spacing=16' (gray)")
     ap.add_argument("--cost", action="store_true", help="only measure encode time and memory beside spiht")
     ap.add_argument("--stages", action="store_true", help="only time canny-spiht's encode by stage, beside spiht")
@@ -591,7 +594,7 @@ def main(argv=None) -> int:
     if args.tune is not None:
         paths = [str(args.kodak / f"kodim{i:02d}.png") for i in parse_images(args.images)]
         rates = tuple(float(r) for r in args.rates.split(",")) if args.rates else TUNE_RATES
-        tune(bc.Report(), paths, args.tune, args.jobs, rates)
+        tune(bc.Report(), paths, args.tune, args.jobs, rates, args.codec)
         return 0
     if args.figure:
         print(figure(args.kodak, args.figure, args.out, parse_options(args.options)))
