@@ -79,7 +79,7 @@ def _parts(data: bytes):
     rheader = C.Header(codec="ecbp", height=h, width=w, channels=c, dtype=header.dtype, bit_depth=header.bit_depth,
                        lossless=False, embedded=True, channel_axis=False, params=b"",
                        payload_length=len(payload) - eplan.edge_bytes)
-    return codec, layer, codec._residual_plan(sheader), rheader, payload[eplan.edge_bytes:]
+    return codec, layer, codec.coder.read_plan(sheader), rheader, payload[eplan.edge_bytes:]
 
 
 def test_a_colour_residual_in_the_subband_klt_decodes_as_the_coder_adds_it():

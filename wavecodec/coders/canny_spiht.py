@@ -550,7 +550,7 @@ class CannySpihtCodec(Codec):
         mode, eplan, sheader = self._split(header)
         if mode == MODE_SPIHT:
             return self.coder.decode_image(sheader, payload, reduce)
-        plan = self._residual_plan(sheader)
+        plan = self.coder.read_plan(sheader)  # in gray, the ICT or (ecbp) the subband KLT
         h, w, c = header.height, header.width, header.channels
         step, n_levels = E.quant_params(eplan.step8, header.bit_depth)
         layer = E.decode(payload[: eplan.edge_bytes], h=h, w=w, n_planes=c, entropy=eplan.entropy,
@@ -587,11 +587,6 @@ class CannySpihtCodec(Codec):
                 np.clip(block, 0, maxval, out=block)
                 out[a:b] = block
         return out
-
-    def _residual_plan(self, sheader: Header) -> B.BitplanePlan:
-        """The residual's plan of an edge-layer stream: the coder's plan, in gray, the ICT or (where the
-        coder has it: ``ecbp``) the subband KLT."""
-        return self.coder.read_plan(sheader)
 
     def residual_coding_options(self, n_samples: int) -> Mapping[str, Any]:
         """The coder's options for the residual of an image of ``n_samples`` samples."""
