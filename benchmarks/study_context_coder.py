@@ -175,6 +175,21 @@ def _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts):
             j2 = 2 * j
             e += wts[orient, 4] * (np.int64(mag[c, i2, j2]) + mag[c, i2, j2 + 1] + mag[c, i2 + 1, j2]
                                    + mag[c, i2 + 1, j2 + 1])
+        if wts.shape[1] > 5 and wts[orient, 5] != 0:
+            # the co-located coefficients of the two other orientations of the same level (ECECOW's
+            # context takes the sibling subbands too); the band origins: HL (0, wk), LH (hk, 0), HH (hk, wk)
+            hk = r1 - r0
+            wk = c1 - c0
+            oi = i - r0
+            oj = j - c0
+            s = np.int64(0)
+            if orient != 1:
+                s += mag[c, oi, wk + oj]
+            if orient != 2:
+                s += mag[c, hk + oi, oj]
+            if orient != 3:
+                s += mag[c, hk + oi, wk + oj]
+            e += wts[orient, 5] * s
     return e
 
 
@@ -773,6 +788,13 @@ CONFIGS = {c.name: c for c in [
     Config("best-enc", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, rdoq=0.2, note="best + mix + rdoq20 (no post-filter)"),
     Config("best-pc32", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=32, note="best, priors worth 32 symbols (12)"),
     Config("best-pc4", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=4, note="best, priors worth 4 symbols (12)"),
+    # sibling orientations in the energy (a sixth weight column; 2026-11-27)
+    Config("cs-sib1", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           weights=tuple(tuple(r) + (1,) for r in DEFAULT_WEIGHTS.tolist()),
+           note="combo-split + the co-located coefficients of the two sibling orientations in the energy, weight 1"),
+    Config("cs-sib2", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           weights=tuple(tuple(r) + (2,) for r in DEFAULT_WEIGHTS.tolist()),
+           note="combo-split + sibling orientations, weight 2"),
     Config("best-b68", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, wavelet="bior6.8", note="best with the bior6.8 wavelet"),
 ]}
 
