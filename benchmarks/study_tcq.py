@@ -312,7 +312,7 @@ def main() -> None:
     ap.add_argument("kodak", type=Path)
     ap.add_argument("--images", default="1,6,10,15,19,24")
     ap.add_argument("--steps", default="240,160,110,75,50,35,24,16,11,7.5")
-    ap.add_argument("--lambdas", default="0.1,0.2")
+    ap.add_argument("--lambdas", default="0.02,0.05,0.1,0.2")
     ap.add_argument("--out", type=Path, default=Path("/tmp/study_tcq.json"))
     args = ap.parse_args()
     from wavecodec.bench import bjontegaard
