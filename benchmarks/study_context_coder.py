@@ -732,6 +732,7 @@ class Config:
     spin_project: bool = False
     spin_shrink: str = "hard"  # 'hard' thresholding or 'garrote'
     prior_confidence: int = 12  # symbols the trained priors are worth (PRIOR_CONFIDENCE)
+    interleave: str = "plane"  # colour: each pass plane by plane ('plane'), or level by level, the planes within ('level')
 
     @property
     def plain_front_end(self) -> bool:
@@ -788,6 +789,9 @@ CONFIGS = {c.name: c for c in [
     Config("best-enc", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, mix=True, rdoq=0.2, note="best + mix + rdoq20 (no post-filter)"),
     Config("best-pc32", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=32, note="best, priors worth 32 symbols (12)"),
     Config("best-pc4", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True, steps_max=9.0, prior_confidence=4, note="best, priors worth 4 symbols (12)"),
+    # colour: the passes level by level, the three planes within each level (2026-11-27)
+    Config("cs-level", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           interleave="level", note="combo-split, each pass run level by level with the planes within each level"),
     # sibling orientations in the energy (a sixth weight column; 2026-11-27)
     Config("cs-sib1", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
            weights=tuple(tuple(r) + (1,) for r in DEFAULT_WEIGHTS.tolist()),
@@ -874,13 +878,42 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
     regs = coder_registers(decoding, state)
     done = False
     p_stop = -1
+    if cfg.interleave == "level":  # LL, then each level's three bands, coarse to fine
+        groups = [bands[0:1]] + [bands[k:k + 3] for k in range(1, bands.shape[0], 3)]
+    else:
+        groups = [bands]
     for p in range(n_max, -1, -1):
         p_stop = p
         if cfg.passes == "ebcot":
             for t in cfg.sub_passes:
+                for g in groups:
+                    for c in range(nc):
+                        regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
+                                                      low, neg, seen, g, wts, levels, p, c, int(t * 32768),
+                                                      cfg.split, cost, mixw, lr, sgm)
+                        if done:
+                            break
+                    if done:
+                        break
+                if done:
+                    break
+            if done:
+                break
+        for g in groups:
+            for c in range(nc):
+                regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
+                                             g, wts, levels, p, c)
+                if done:
+                    break
+            if done:
+                break
+        if done:
+            break
+        for t in cfg.sub_after:
+            for g in groups:
                 for c in range(nc):
                     regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                                  neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split,
+                                                  neg, seen, g, wts, levels, p, c, int(t * 32768), cfg.split,
                                                   cost, mixw, lr, sgm)
                     if done:
                         break
@@ -888,27 +921,14 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
                     break
             if done:
                 break
-        for c in range(nc):
-            regs, done = refinement_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
-                                         bands, wts, levels, p, c)
-            if done:
-                break
         if done:
             break
-        for t in cfg.sub_after:
+        for g in groups:
             for c in range(nc):
-                regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
-                                              neg, seen, bands, wts, levels, p, c, int(t * 32768), cfg.split,
-                                              cost, mixw, lr, sgm)
+                regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg,
+                                          seen, g, wts, levels, p, c, cfg.runs, cfg.split, cost, mixw, lr, sgm)
                 if done:
                     break
-            if done:
-                break
-        if done:
-            break
-        for c in range(nc):
-            regs, done = cleanup_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen,
-                                      bands, wts, levels, p, c, cfg.runs, cfg.split, cost, mixw, lr, sgm)
             if done:
                 break
         if done:
