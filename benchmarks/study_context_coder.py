@@ -474,7 +474,7 @@ def _p_one(probs, ctx):
 
 @njit(cache=True)
 def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low, neg, seen, bands, wts,
-                     levels, p, c, p_min, split, cost, mixw, lr, sgm):
+                     levels, p, c, p_min, split, cost, mixw, lr, sgm, open_level=99):
     """EBCOT pass 1 on plane c at bit-plane p: insignificant coefficients with a non-empty context
     (and, with ``p_min`` > 0, a modelled probability of significance of at least ``p_min``/2**15:
     sub-passes in order of expected distortion decrease per bit, as Li & Lei's RDE)."""
@@ -490,7 +490,7 @@ def propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag
                         if mag[c, i, j] != 0 or seen[c, i, j] == stamp:
                             continue
                         e = _energy(mag, c, i, j, r0, r1, c0, c1, level, orient, levels, wts)
-                        if e == 0:
+                        if e == 0 and level < open_level:
                             continue
                         ctx = _sig_ctx(mag, c, i, j, r0, r1, c0, c1, e, p, bcls, split)
                         ctxb = 0
@@ -732,6 +732,7 @@ class Config:
     spin_project: bool = False
     spin_shrink: str = "hard"  # 'hard' thresholding or 'garrote'
     prior_confidence: int = 12  # symbols the trained priors are worth (PRIOR_CONFIDENCE)
+    open_coarse: int = 0  # the sub-passes also take empty-context coefficients of the LL band and the coarsest levels (this many)
     interleave: str = "plane"  # colour: each pass plane by plane ('plane'), or level by level, the planes within ('level')
 
     @property
@@ -792,6 +793,11 @@ CONFIGS = {c.name: c for c in [
     # colour: the passes level by level, the three planes within each level (2026-11-27)
     Config("cs-level", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
            interleave="level", note="combo-split, each pass run level by level with the planes within each level"),
+    # the LL band and the coarsest levels always in the sub-passes (2026-11-27)
+    Config("cs-open1", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           open_coarse=1, note="combo-split, the LL band and the coarsest level's empty-context coefficients in the sub-passes"),
+    Config("cs-open2", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
+           open_coarse=2, note="combo-split, the LL band and the two coarsest levels in the sub-passes"),
     # sibling orientations in the energy (a sixth weight column; 2026-11-27)
     Config("cs-sib1", sub_passes=(0.3, 0.1, 0.02), sub_after=(0.0,), priors=True, steps=True, split=True,
            weights=tuple(tuple(r) + (1,) for r in DEFAULT_WEIGHTS.tolist()),
@@ -878,6 +884,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
     regs = coder_registers(decoding, state)
     done = False
     p_stop = -1
+    open_level = levels - cfg.open_coarse + 1 if cfg.open_coarse > 0 else 99
     if cfg.interleave == "level":  # LL, then each level's three bands, coarse to fine
         groups = [bands[0:1]] + [bands[k:k + 3] for k in range(1, bands.shape[0], 3)]
     else:
@@ -890,7 +897,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
                     for c in range(nc):
                         regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag,
                                                       low, neg, seen, g, wts, levels, p, c, int(t * 32768),
-                                                      cfg.split, cost, mixw, lr, sgm)
+                                                      cfg.split, cost, mixw, lr, sgm, open_level)
                         if done:
                             break
                     if done:
@@ -914,7 +921,7 @@ def run_coder(decoding: bool, coef: np.ndarray, levels: int, n_max: int, state: 
                 for c in range(nc):
                     regs, done = propagation_pass(decoding, regs, state, buf, probs, counts, stats, coef, mag, low,
                                                   neg, seen, g, wts, levels, p, c, int(t * 32768), cfg.split,
-                                                  cost, mixw, lr, sgm)
+                                                  cost, mixw, lr, sgm, open_level)
                     if done:
                         break
                 if done:
