@@ -262,6 +262,104 @@ SUPERSEDED = {
         "212dca85e143ed6277e25c47e6dabe500b74e076913c8eff12714cbf5c5e3f38",
         "0e94e004d5affb8fc93df55f06224bf15d788d004d929639128f0f375e4ea557",
     ),
+    # written at 46795dd, the last commit before ecbp's second table of priors: its lossy streams (variant
+    # byte 1, the first table) must decode as they did; every lossy ecbp and canny-ecbp pin changed then
+    "canny-ecbp-auto_astronaut64x96_0.25bpp_46795dd.wvc": (
+        "cb84fd52553ea368fcffc59d2bc075692a71805bbbd67ffc72a2dd8694088c8d",
+        "62407d627e255a6d2e4e6371adb2abe5970dc8d8be92e3cc22f1850504fa1269",
+    ),
+    "canny-ecbp-auto_astronaut64x96_1.0bpp_46795dd.wvc": (
+        "5e14b59a5a501529cc89c30dbf040eb90ff36d9b214a256beccde38a2805a82c",
+        "a8b305b4aa2d217b08b13a60abba875b6f032fb3473e83e204b5fac425005a9f",
+    ),
+    "canny-ecbp-auto_camera96x128_0.25bpp_46795dd.wvc": (
+        "1f29fa9d9949ea2507638d3dc93e5afb66bcd8f3c780aac608efcda0f0dafc14",
+        "d3fefdd59e61ff9b538e58ebb7f983163b47c960dcbaa8091dbdb98a89d08fc8",
+    ),
+    "canny-ecbp-auto_camera96x128_1.0bpp_46795dd.wvc": (
+        "45be265df9fa6b25721b6adaf3196afce2f00eb38af46a309f496406027a9de6",
+        "2dcacd67b52e72afe2f54d750ac7f76c8c4108bce3fb4221bc546ff57a628246",
+    ),
+    "canny-ecbp-auto_synthetic37x53_0.25bpp_46795dd.wvc": (
+        "fad0a61ee919cb202ffdafc3f03c251e0fe0ab6edcb47acc1b0fd62d90fd5ab9",
+        "ea322170627dcd3fd4ae7dc3b78dfafb115535935c2a50d00805d0ff5d38edbb",
+    ),
+    "canny-ecbp-auto_synthetic37x53_1.0bpp_46795dd.wvc": (
+        "405b7f04652d6cd0845b68a4230652c137c9e9959e74f7a75ef37c5d66d6b9b7",
+        "9cea9285e744512a6cd640f5c9cc897cc4784f1ebe7e33b331869ac20ccb8f81",
+    ),
+    "canny-ecbp-edges_astronaut64x96_0.25bpp_46795dd.wvc": (
+        "cb84fd52553ea368fcffc59d2bc075692a71805bbbd67ffc72a2dd8694088c8d",
+        "62407d627e255a6d2e4e6371adb2abe5970dc8d8be92e3cc22f1850504fa1269",
+    ),
+    "canny-ecbp-edges_astronaut64x96_1.0bpp_46795dd.wvc": (
+        "48bd75779ea1d15c964ef68fb69b59496e7b22a31027874afc718ddc288aa63d",
+        "57739febf41096bcc1498acbbf74ff078586e25bb171d7829c8afcb491a4a9d6",
+    ),
+    "canny-ecbp-edges_camera96x128_0.25bpp_46795dd.wvc": (
+        "cc7d8428a1f9745003faf5803ee8974ed23187e607958ccf5e10dc0691d23f81",
+        "3557073410b4e8829605258fb3470d9cd0ecde7be328b8a1264b3222788b7854",
+    ),
+    "canny-ecbp-edges_camera96x128_1.0bpp_46795dd.wvc": (
+        "6968bf7d5ea5262603f27e91688a459711ad40ea47eb18b1a11339357b2a7d80",
+        "4d092a51a1056bc3870c080334d6cfc5da37eb4c1c9a2eadcb8dbe546597b266",
+    ),
+    "canny-ecbp-edges_synthetic37x53_0.25bpp_46795dd.wvc": (
+        "fad0a61ee919cb202ffdafc3f03c251e0fe0ab6edcb47acc1b0fd62d90fd5ab9",
+        "ea322170627dcd3fd4ae7dc3b78dfafb115535935c2a50d00805d0ff5d38edbb",
+    ),
+    "canny-ecbp-edges_synthetic37x53_1.0bpp_46795dd.wvc": (
+        "ada3ce862b2d7ce3efdc213df7e358d44e2b7a1073ddd29287b888805101e3cd",
+        "e75ad3f947bbeb0e5897970b7f2d6d2d42b12e339732bde0f89f507d74a13b19",
+    ),
+    "ecbp-subband-klt_astronaut64x96_0.25bpp_46795dd.wvc": (
+        "308993f935ba5ae9909b9a68e5e7147e8d4ce26bebcfed83a83a4f9ca4ccbbd8",
+        "d5ccc77ecf78b3a80acd9c8facb49c8352ed2bda2dbaf313401221ef8e79b68f",
+    ),
+    "ecbp-subband-klt_astronaut64x96_1.0bpp_46795dd.wvc": (
+        "34dae721258e3c71c4ae1007ee03731f981a89d530b28a9222dcd4f6f63953c5",
+        "0d65a2cd8d8ef71a021b27a0de418c56fa58b5cc928d77c1ab540a95edb71781",
+    ),
+    "ecbp-subband-klt_camera96x128_0.25bpp_46795dd.wvc": (
+        "170ac83ba137ddd1790e0f3f2ba5e61a8bc3d3c12e54ea0879ebb8419eab2178",
+        "b7af5a907cc74e5488bcf0184e38c90777bdeb4378dcdb0093475ce160835401",
+    ),
+    "ecbp-subband-klt_camera96x128_1.0bpp_46795dd.wvc": (
+        "b56d12d1bb29e30cf48eaa09f28aef565886ab2e86532ebb7636f9b253d469ba",
+        "ff2cdc8d400e6ec47226e6802dd205d69fde6141d63b1e033cfd5f5de02ee175",
+    ),
+    "ecbp-subband-klt_synthetic37x53_0.25bpp_46795dd.wvc": (
+        "dbda5fa39c23e9d59ab5eb7f74d62cba5635ba34715496d824b15bd310d619b5",
+        "c9fcf678d401e32e8ff2538fe0caca97b7ff78af510c3a0dc9ea49bcb5feda08",
+    ),
+    "ecbp-subband-klt_synthetic37x53_1.0bpp_46795dd.wvc": (
+        "b9e046848c621f3b0a05f50af54b85ef62fe66e53445406c7f2375479ce7f90a",
+        "3b71633d9c024de31c2b503273f8f06e0481fa5d97bc22e18d92bb03ecdddbbb",
+    ),
+    "ecbp_astronaut64x96_0.25bpp_46795dd.wvc": (
+        "41e825081717818dec447ff07fa111996d566f8769151fb28bec56d2fb3ff7e4",
+        "683c7b3e2ea9f066caa444b700f7ed2544f97e2a5dc58e7de7ab918acb6ba25c",
+    ),
+    "ecbp_astronaut64x96_1.0bpp_46795dd.wvc": (
+        "34dae721258e3c71c4ae1007ee03731f981a89d530b28a9222dcd4f6f63953c5",
+        "0d65a2cd8d8ef71a021b27a0de418c56fa58b5cc928d77c1ab540a95edb71781",
+    ),
+    "ecbp_camera96x128_0.25bpp_46795dd.wvc": (
+        "170ac83ba137ddd1790e0f3f2ba5e61a8bc3d3c12e54ea0879ebb8419eab2178",
+        "b7af5a907cc74e5488bcf0184e38c90777bdeb4378dcdb0093475ce160835401",
+    ),
+    "ecbp_camera96x128_1.0bpp_46795dd.wvc": (
+        "b56d12d1bb29e30cf48eaa09f28aef565886ab2e86532ebb7636f9b253d469ba",
+        "ff2cdc8d400e6ec47226e6802dd205d69fde6141d63b1e033cfd5f5de02ee175",
+    ),
+    "ecbp_synthetic37x53_0.25bpp_46795dd.wvc": (
+        "dbda5fa39c23e9d59ab5eb7f74d62cba5635ba34715496d824b15bd310d619b5",
+        "c9fcf678d401e32e8ff2538fe0caca97b7ff78af510c3a0dc9ea49bcb5feda08",
+    ),
+    "ecbp_synthetic37x53_1.0bpp_46795dd.wvc": (
+        "b9e046848c621f3b0a05f50af54b85ef62fe66e53445406c7f2375479ce7f90a",
+        "3b71633d9c024de31c2b503273f8f06e0481fa5d97bc22e18d92bb03ecdddbbb",
+    ),
 }
 
 

@@ -637,6 +637,10 @@ def decode_reduced(decode: Callable, plan: Any, header: Header, reduce: int = 0,
 VARIANTS = ("ac", "plain")
 VARIANT_ALIASES = {"binary": "plain"}
 _VARIANT_CODE = {"plain": 0, "ac": 1}
+#: The variant byte of an arithmetic-coded stream whose context models start from the codec's second
+#: table of trained priors (``ecbp``'s lossy streams from 2026-11-27, :mod:`._ecbp_priors`); byte 1 is
+#: the first table.  A codec lists the tables it has in :attr:`BitplaneCodec.context_models`.
+_AC_SECOND_MODELS = 2
 
 
 def variant_option(plain_doc: str) -> Option:
@@ -686,7 +690,8 @@ class ModeField:
 class BitplanePlan:
     """Everything the decoder of a bit-plane codec needs, as stored in the parameter block.
 
-    Layout: variant (u8), the codec's mode bytes, wavelet (text), levels, colour
+    Layout: variant (u8: 0 plain, 1 arithmetic coding, 2 arithmetic coding from the codec's second
+    table of priors, ``models = 2``), the codec's mode bytes, wavelet (text), levels, colour
     transform, fractional bits (u8 each), top bit-plane (i8), the two
     reconstruction points (u8, 1/256 of the interval), quantiser step (u8), then one
     plane offset per channel (i32 lossless, f32 lossy); with the subband KLT (colour
@@ -706,6 +711,7 @@ class BitplanePlan:
     step: int = 0  # quantiser step 2**(-step/4) applied to every plane (0 = the plain bit-planes)
     modes: dict = field(default_factory=dict)  # the codec's mode fields, by option name
     rotations: tuple = ()  # subband KLT: the stored quaternion of each group of levels
+    models: int = 1  # arithmetic coding: the table of trained priors the context models start from (1 or 2)
 
     def __getattr__(self, name: str) -> Any:  # plan.scan, plan.pass_order
         modes = self.__dict__.get("modes", {})
@@ -715,7 +721,9 @@ class BitplanePlan:
 
     def pack(self, lossless: bool, mode_fields: tuple[ModeField, ...] = ()) -> bytes:
         w = ParamWriter()
-        w.u8(_VARIANT_CODE[self.variant])
+        if self.models == 2 and self.variant != "ac":
+            raise ValueError("the second table of priors is for arithmetic-coded streams")
+        w.u8(_AC_SECOND_MODELS if self.models == 2 else _VARIANT_CODE[self.variant])
         for f in mode_fields:
             w.u8(f.codes[self.modes[f.option]])
         w.text(self.wavelet).u8(self.levels).u8(self.colour)
@@ -733,11 +741,15 @@ class BitplanePlan:
 
     @classmethod
     def unpack(cls, header: Header, name: str, mode_fields: tuple[ModeField, ...] = (),
-               colours: tuple[int, ...] = (COLOUR_ICT,)) -> "BitplanePlan":
+               colours: tuple[int, ...] = (COLOUR_ICT,), models: tuple[int, ...] = (1,)) -> "BitplanePlan":
         """Read and check the parameter block of a ``name`` stream (:class:`CorruptStreamError` if invalid);
-        ``colours``: the lossy colour transforms the codec implements."""
+        ``colours``: the lossy colour transforms the codec implements; ``models``: its tables of priors."""
         r = ParamReader(header.params, name)
-        variant = {v: k for k, v in _VARIANT_CODE.items()}[r.u8("variant", 0, 1)]
+        code = r.u8("variant", 0, _AC_SECOND_MODELS)
+        if code == _AC_SECOND_MODELS and _AC_SECOND_MODELS not in models:
+            raise CorruptStreamError(f"{name} stream: variant byte {code} (a second table of priors) is not"
+                                     " one of this codec's")
+        variant = "ac" if code == _AC_SECOND_MODELS else {v: k for k, v in _VARIANT_CODE.items()}[code]
         modes = {}
         for f in mode_fields:
             value = {v: k for k, v in f.codes.items()}[r.u8(f.label, 0, len(f.codes) - 1)]
@@ -764,7 +776,8 @@ class BitplanePlan:
             if any(not any(q) for q in rotations):
                 raise CorruptStreamError(f"{name} stream: a zero subband KLT quaternion")
         r.end()
-        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon, step, modes, rotations)
+        return cls(variant, wavelet, levels, colour, frac_bits, n_max, offsets, recon, step, modes, rotations,
+                   models=2 if code == _AC_SECOND_MODELS else 1)
 
 
 @dataclass
@@ -904,15 +917,22 @@ class BitplaneCodec(Codec):
     #: (:func:`forward_coefficients` ``recompute``: the same streams, up to 8 bytes per sample less at
     #: the encoder's peak, one more front end per step)
     search_recomputes: bool = False
+    #: the tables of trained priors this codec's arithmetic-coded streams may start from (1: the first,
+    #: variant byte 1; 2: the second, variant byte 2); new streams use :meth:`context_models_for`
+    context_models: tuple[int, ...] = (1,)
 
     # -- the policy
+    def context_models_for(self, lossless: bool) -> int:
+        """The table of priors a new stream starts from (the first unless the codec has another)."""
+        return 1
+
     def lossy_colour_transform(self, options: Mapping[str, Any], budget: int | None, pixels: np.ndarray) -> str:
         """The colour transform of a lossy colour stream (a :data:`COLOUR_TRANSFORMS` key) for this
         payload ``budget`` (None: no budget); the ICT unless the codec offers others."""
         return "ict"
 
     def read_plan(self, header: Header) -> BitplanePlan:
-        return BitplanePlan.unpack(header, self.name, self.mode_fields, self.colour_transforms)
+        return BitplanePlan.unpack(header, self.name, self.mode_fields, self.colour_transforms, self.context_models)
 
     def pack_plan(self, plan: BitplanePlan, lossless: bool) -> bytes:
         return plan.pack(lossless, self.mode_fields)
@@ -951,6 +971,8 @@ class BitplaneCodec(Codec):
 
         def code(q, quantised: Quantised):
             plan = self.new_plan(options, wavelet, levels, quantised)
+            if plan.variant == "ac":
+                plan.models = self.context_models_for(lossless)
             k = steps.index(quantised.step)
             with mapped_span(front + (1.0 - front) * k / len(steps), front + (1.0 - front) * (k + 1) / len(steps),
                              None, "coding"):
@@ -992,6 +1014,8 @@ class BitplaneCodec(Codec):
     def describe(self, header: Header) -> dict[str, Any]:
         plan = self.read_plan(header)
         out: dict[str, Any] = {"variant": plan.variant}
+        if len(self.context_models) > 1:
+            out["context_models"] = plan.models  # which table of trained priors (1 or 2)
         for f in self.mode_fields:
             if len(f.allowed) > 1:
                 out[f.key] = plan.modes[f.option]

@@ -19,7 +19,9 @@ points as ``spiht``):
 * colour planes interleaved pass by pass (one embedded stream over Y, Cb, Cr in
   order of bit-plane and pass: with the chroma weights, that is the order of
   distortion decrease per bit across planes);
-* context models starting from trained priors (:mod:`._ecbp_priors`).
+* context models starting from trained priors (:mod:`._ecbp_priors`; lossy streams
+  from 2026-11-27 use the second table, trained on lossy streams only, which the
+  variant byte names).
 
 The kernels are :mod:`wavecodec._kernels.ecbp`; docs/ecbp.md measures what each
 ingredient adds.  Embedded (any prefix of the payload decodes), lossless with the
@@ -42,15 +44,22 @@ from . import _subband_klt as _sklt
 from ._bitplane import EncodeResult  # noqa: F401  (re-exported)
 
 
-def initial_models(priors: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Context models at the start of a stream: the trained priors of ``_ecbp_priors`` or flat 1/2."""
-    if priors and _priors.PRIORS is not None:
-        return _ac.models_from_priors(np.asarray(_priors.PRIORS), _priors.CONFIDENCE)
+#: The table of priors of each value of a stream's ``models`` (its variant byte): 1 the first table
+#: (every stream until 2026-11-27; lossless streams), 2 the second (lossy streams since).
+PRIOR_TABLES = {1: _priors.PRIORS, 2: _priors.LOSSY_PRIORS}
+
+
+def initial_models(models: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Context models at the start of a stream: the trained priors of table ``models``
+    (:data:`PRIOR_TABLES`), or every context at 1/2 for ``models=0`` (ablation, training)."""
+    table = PRIOR_TABLES.get(models)
+    if table is not None:
+        return _ac.models_from_priors(np.asarray(table), _priors.CONFIDENCE)
     return _ac.new_models(_k.N_CONTEXTS)
 
 
 def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: int, n_max: int, state: np.ndarray,
-                buf: np.ndarray, stats: np.ndarray | None, priors: bool,
+                buf: np.ndarray, stats: np.ndarray | None, models: int,
                 mag: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the coder (``coef`` None when decoding); returns the decoded state ``(mag, flags)``
     (the known magnitude bits; sign and lowest known plane, see ``_kernels.ecbp.SIGN``).
@@ -67,7 +76,7 @@ def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: i
     if coef is None:
         coef = mag  # never read by the decoder (one compiled signature for both directions)
     flags = zeros(shape, np.uint8)
-    probs, counts = initial_models(priors)
+    probs, counts = initial_models(models)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
     regs = _ac.coder_registers(decoding, state)
@@ -78,20 +87,21 @@ def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: i
 
 
 def encode_coefficients(q: np.ndarray, *, levels: int, n_max: int, budget: int | None,
-                        stats: np.ndarray | None = None, priors: bool = True,
+                        stats: np.ndarray | None = None, models: int = 2,
                         estimate_error: bool = True) -> EncodeResult:
     """Code signed integer coefficients in tree layout (C, hp, wp) into at most ``budget`` bytes.
 
     ``stats`` (contexts x 2) counts the coded symbols per context (prior training);
-    ``priors=False`` starts every context at 1/2 (ablation); ``estimate_error=False``
-    skips ``reduction`` (the step search's error estimate).
+    ``models``: the table of priors the context models start from (:data:`PRIOR_TABLES`; the
+    codec's lossy streams use 2, its lossless ones 1; 0 starts every context at 1/2, an ablation);
+    ``estimate_error=False`` skips ``reduction`` (the step search's error estimate).
     """
     if n_max < 0:
         return EncodeResult(b"")
     coef = np.ascontiguousarray(q, dtype=np.int32)
 
     def run(state, buf):
-        return _run_kernel(False, coef, coef.shape, levels, n_max, state, buf, stats, priors)
+        return _run_kernel(False, coef, coef.shape, levels, n_max, state, buf, stats, models)
 
     payload, (mag, flags) = B.run_encoder(True, budget, max(1024, coef.size * (n_max + 2) // 4), run)
     offsets = _k.optimal_offsets(coef, mag, flags)
@@ -104,16 +114,16 @@ def encode_coefficients(q: np.ndarray, *, levels: int, n_max: int, budget: int |
 
 def decode_coefficients(payload: bytes, *, shape: tuple[int, int, int], levels: int, n_max: int, frac_bits: int,
                         integer: bool, recon: tuple = (128, 128), weights: B.CoefficientWeights | None = None,
-                        plane_weight: np.ndarray | None = None, priors: bool = True) -> np.ndarray:
+                        plane_weight: np.ndarray | None = None, models: int = 2) -> np.ndarray:
     """Decode a (possibly truncated) payload into float64 coefficients (C, hp, wp), divided by
-    ``weights`` and ``plane_weight`` (default: none)."""
+    ``weights`` and ``plane_weight`` (default: none); ``models`` as the encoder had it."""
     if n_max < 0:
         return np.zeros(shape, dtype=np.float64)
     # one float64 buffer: the decoded magnitudes in its int32 first half (turned into codes in place),
     # the payload's copy in its second half, then the expanded values over both
     values, codes = B.coefficient_buffer(shape, integer=integer)
     data, state = B.start_decoder(payload, True, into=B.payload_area(values))
-    mag, flags = _run_kernel(True, None, shape, levels, n_max, state, data, None, priors, mag=codes)
+    mag, flags = _run_kernel(True, None, shape, levels, n_max, state, data, None, models, mag=codes)
     del data, state
     _k.final_codes(mag, flags, codes)
     del mag, flags
@@ -137,6 +147,7 @@ class EcbpCodec(B.BitplaneCodec):
                ("auto",) + tuple(B.COLOUR_TRANSFORMS)),
     )
     colour_transforms = (B.COLOUR_ICT, B.COLOUR_SKLT)
+    context_models = (1, 2)  # variant byte 1: the first table of priors; 2: the second (docs/format.md)
     search_recomputes = True  # the coder's 5.5 bytes of state do not fit beside float64 and int32 coefficients
 
     def lossy_colour_transform(self, options, budget, pixels) -> str:
@@ -152,6 +163,11 @@ class EcbpCodec(B.BitplaneCodec):
         expected = area if budget is None else min(budget, area)
         return "subband-klt" if expected >= _sklt.MIN_BUDGET else "ict"
 
+    def context_models_for(self, lossless: bool) -> int:
+        """Lossy streams start from the table trained on lossy streams only; lossless ones from the first
+        (docs/ecbp.md, "Context models")."""
+        return 1 if lossless else 2
+
     def read_plan(self, header) -> B.BitplanePlan:
         plan = super().read_plan(header)
         if plan.variant != "ac":
@@ -160,7 +176,7 @@ class EcbpCodec(B.BitplaneCodec):
 
     def encode_coefficients(self, q: np.ndarray, plan: B.BitplanePlan, budget: int | None, *,
                             estimate_error: bool = True) -> EncodeResult:
-        return encode_coefficients(q, levels=plan.levels, n_max=plan.n_max, budget=budget,
+        return encode_coefficients(q, levels=plan.levels, n_max=plan.n_max, budget=budget, models=plan.models,
                                    estimate_error=estimate_error)
 
     def decode_coefficients(self, payload: bytes, plan: B.BitplanePlan, shape: tuple[int, int, int], *,
@@ -168,7 +184,7 @@ class EcbpCodec(B.BitplaneCodec):
                             plane_weight: np.ndarray) -> np.ndarray:
         return decode_coefficients(payload, shape=shape, levels=plan.levels, n_max=plan.n_max,
                                    frac_bits=plan.frac_bits, integer=integer, recon=plan.recon, weights=weights,
-                                   plane_weight=plane_weight)
+                                   plane_weight=plane_weight, models=plan.models)
 
 
 register(EcbpCodec())
