@@ -11,8 +11,8 @@ both part of the stream format (the variant byte of a stream names its table):
   0.02, 0.05, 0.1, 0.25 and 1 bpp, no lossless runs.  The lossless runs code every
   plane to the bottom, in the RCT and the integer 5/3, and their counts had pulled the
   first table away from what lossy streams meet: with this table `ecbp` gains
-  0.002-0.016 dB in gray and 0.009-0.056 dB in colour at 0.02-1 bpp on Kodak
-  (docs/ecbp.md, "Context models").
+  +0.002 to +0.017 dB in gray and +0.010 to +0.053 dB in colour at 0.02-1 bpp on the
+  24 Kodak images (docs/ecbp.md, "Context models").
 
 The result is written to ``wavecodec/coders/_ecbp_priors.py``.
 
