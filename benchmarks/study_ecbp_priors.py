@@ -66,10 +66,6 @@ def main() -> None:
     ap.add_argument("--rates", default="0.02,0.05,0.1,0.25,0.5,1")
     args = ap.parse_args()
     tables = candidate_tables()
-    # each candidate under a number of its own in the codec's table of tables (the kernels take the number)
-    numbers = {name: 100 + k for k, name in enumerate(tables)}
-    for name, t in tables.items():
-        E.PRIOR_TABLES[numbers[name]] = t
     for mode in ("gray", "rgb"):
         data = []
         for n in [int(i) for i in args.images.split(",")]:
@@ -91,17 +87,18 @@ def main() -> None:
                                               frac_bits=quant.frac_bits, integer=False, recon=r.recon)
                 err["spiht"] += float(((d - x) ** 2).sum())
                 for name in tables:
-                    r = E.encode_coefficients(q, levels=levels, n_max=quant.n_max, budget=budget, models=numbers[name])
+                    r = E.encode_coefficients(q, levels=levels, n_max=quant.n_max, budget=budget,
+                                              priors=tables[name])
                     d = E.decode_coefficients(r.payload, shape=q.shape, levels=levels, n_max=quant.n_max,
                                               frac_bits=quant.frac_bits, integer=False, recon=r.recon,
-                                              models=numbers[name])
+                                              priors=tables[name])
                     err[name] += float(((d - x) ** 2).sum())
             gains = " ".join(f"{name} {10 * np.log10(err['spiht'] / err[name]):+.3f}" for name in tables)
             print(f"{mode} {bpp:g} bpp, dB over spiht (coefficients): {gains}", flush=True)
         sizes = {name: 0 for name in tables}
         for _, _, levels, _, ql, pl in data:
             for name in tables:
-                r = E.encode_coefficients(ql, levels=levels, n_max=pl.n_max, budget=None, models=numbers[name],
+                r = E.encode_coefficients(ql, levels=levels, n_max=pl.n_max, budget=None, priors=tables[name],
                                           estimate_error=False)
                 sizes[name] += len(r.payload)
         print(f"{mode} lossless bytes: " + " ".join(f"{name} {v}" for name, v in sizes.items()), flush=True)

@@ -183,6 +183,14 @@ def test_the_second_table_of_priors_beats_the_first_on_lossy_coefficients(camera
         assert errors[2] < errors[1]
 
 
+def test_the_tables_of_priors_are_read_only():
+    """No hidden state: a study passes its candidate table per call (``priors=``); the codec's tables
+    cannot be replaced or extended in place."""
+    with pytest.raises(TypeError):
+        E.PRIOR_TABLES[3] = E.PRIOR_TABLES[2]
+    assert isinstance(E.PRIOR_TABLES[1], tuple) and isinstance(E.PRIOR_TABLES[2], tuple)
+
+
 def test_other_bit_plane_codecs_refuse_the_second_table(camera_crop):
     """Variant byte 2 is ecbp's alone: a SPIHT, EZW or IMP1EZW stream carrying it is corrupt."""
     from wavecodec import _container

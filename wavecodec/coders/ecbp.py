@@ -30,6 +30,8 @@ integer 5/3 and the RCT, gray and colour, 8 and 16 bits.
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import numpy as np
 
 from .._kernels import arith as _ac
@@ -46,13 +48,14 @@ from ._bitplane import EncodeResult  # noqa: F401  (re-exported)
 
 #: The table of priors of each value of a stream's ``models`` (its variant byte): 1 the first table
 #: (every stream until 2026-11-27; lossless streams), 2 the second (lossy streams since).
-PRIOR_TABLES = {1: _priors.PRIORS, 2: _priors.LOSSY_PRIORS}
+PRIOR_TABLES = MappingProxyType({1: _priors.PRIORS, 2: _priors.LOSSY_PRIORS})
 
 
-def initial_models(models: int = 2) -> tuple[np.ndarray, np.ndarray]:
+def initial_models(models: int = 2, priors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Context models at the start of a stream: the trained priors of table ``models``
-    (:data:`PRIOR_TABLES`), or every context at 1/2 for ``models=0`` (ablation, training)."""
-    table = PRIOR_TABLES.get(models)
+    (:data:`PRIOR_TABLES`), or every context at 1/2 for ``models=0`` (ablation, training);
+    ``priors``, a candidate table (P(0) in 2**-15 units per context), replaces them (studies)."""
+    table = PRIOR_TABLES.get(models) if priors is None else priors
     if table is not None:
         return _ac.models_from_priors(np.asarray(table), _priors.CONFIDENCE)
     return _ac.new_models(_k.N_CONTEXTS)
@@ -60,7 +63,7 @@ def initial_models(models: int = 2) -> tuple[np.ndarray, np.ndarray]:
 
 def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: int, n_max: int, state: np.ndarray,
                 buf: np.ndarray, stats: np.ndarray | None, models: int,
-                mag: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                mag: np.ndarray | None = None, priors: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Run the coder (``coef`` None when decoding); returns the decoded state ``(mag, flags)``
     (the known magnitude bits; sign and lowest known plane, see ``_kernels.ecbp.SIGN``).
 
@@ -76,7 +79,7 @@ def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: i
     if coef is None:
         coef = mag  # never read by the decoder (one compiled signature for both directions)
     flags = zeros(shape, np.uint8)
-    probs, counts = initial_models(models)
+    probs, counts = initial_models(models, priors)
     if stats is None:
         stats = np.zeros((0, 2), dtype=np.int64)
     regs = _ac.coder_registers(decoding, state)
@@ -88,20 +91,22 @@ def _run_kernel(decoding: bool, coef: np.ndarray | None, shape: tuple, levels: i
 
 def encode_coefficients(q: np.ndarray, *, levels: int, n_max: int, budget: int | None,
                         stats: np.ndarray | None = None, models: int = 2,
-                        estimate_error: bool = True) -> EncodeResult:
+                        estimate_error: bool = True, priors: np.ndarray | None = None) -> EncodeResult:
     """Code signed integer coefficients in tree layout (C, hp, wp) into at most ``budget`` bytes.
 
     ``stats`` (contexts x 2) counts the coded symbols per context (prior training);
     ``models``: the table of priors the context models start from (:data:`PRIOR_TABLES`; the
     codec's lossy streams use 2, its lossless ones 1; 0 starts every context at 1/2, an ablation);
-    ``estimate_error=False`` skips ``reduction`` (the step search's error estimate).
+    ``estimate_error=False`` skips ``reduction`` (the step search's error estimate);
+    ``priors``: a candidate table instead of ``models``'s (:func:`initial_models`; studies only:
+    no stream says which candidate it used).
     """
     if n_max < 0:
         return EncodeResult(b"")
     coef = np.ascontiguousarray(q, dtype=np.int32)
 
     def run(state, buf):
-        return _run_kernel(False, coef, coef.shape, levels, n_max, state, buf, stats, models)
+        return _run_kernel(False, coef, coef.shape, levels, n_max, state, buf, stats, models, priors=priors)
 
     payload, (mag, flags) = B.run_encoder(True, budget, max(1024, coef.size * (n_max + 2) // 4), run)
     offsets = _k.optimal_offsets(coef, mag, flags)
@@ -114,16 +119,17 @@ def encode_coefficients(q: np.ndarray, *, levels: int, n_max: int, budget: int |
 
 def decode_coefficients(payload: bytes, *, shape: tuple[int, int, int], levels: int, n_max: int, frac_bits: int,
                         integer: bool, recon: tuple = (128, 128), weights: B.CoefficientWeights | None = None,
-                        plane_weight: np.ndarray | None = None, models: int = 2) -> np.ndarray:
+                        plane_weight: np.ndarray | None = None, models: int = 2,
+                        priors: np.ndarray | None = None) -> np.ndarray:
     """Decode a (possibly truncated) payload into float64 coefficients (C, hp, wp), divided by
-    ``weights`` and ``plane_weight`` (default: none); ``models`` as the encoder had it."""
+    ``weights`` and ``plane_weight`` (default: none); ``models`` and ``priors`` as the encoder had them."""
     if n_max < 0:
         return np.zeros(shape, dtype=np.float64)
     # one float64 buffer: the decoded magnitudes in its int32 first half (turned into codes in place),
     # the payload's copy in its second half, then the expanded values over both
     values, codes = B.coefficient_buffer(shape, integer=integer)
     data, state = B.start_decoder(payload, True, into=B.payload_area(values))
-    mag, flags = _run_kernel(True, None, shape, levels, n_max, state, data, None, models, mag=codes)
+    mag, flags = _run_kernel(True, None, shape, levels, n_max, state, data, None, models, mag=codes, priors=priors)
     del data, state
     _k.final_codes(mag, flags, codes)
     del mag, flags
