@@ -937,11 +937,14 @@ class BitplaneCodec(Codec):
     def pack_plan(self, plan: BitplanePlan, lossless: bool) -> bytes:
         return plan.pack(lossless, self.mode_fields)
 
-    def new_plan(self, options: Mapping[str, Any], wavelet: str, levels: int, quantised: Quantised) -> BitplanePlan:
+    def new_plan(self, options: Mapping[str, Any], wavelet: str, levels: int, quantised: Quantised, *,
+                 lossless: bool) -> BitplanePlan:
         modes = {f.option: options.get(f.option, f.default) for f in self.mode_fields}
-        return BitplanePlan(options.get("variant", "ac"), wavelet, levels, quantised.colour, quantised.frac_bits,
+        variant = options.get("variant", "ac")
+        return BitplanePlan(variant, wavelet, levels, quantised.colour, quantised.frac_bits,
                             quantised.n_max, quantised.offsets, step=quantised.step, modes=modes,
-                            rotations=quantised.rotations)
+                            rotations=quantised.rotations,
+                            models=self.context_models_for(lossless) if variant == "ac" else 1)
 
     def encode_plans(self, pixels: np.ndarray, budget_for: Callable[[bytes], int | None], *, lossless: bool,
                      bit_depth: int, wavelet: str, levels: int, steps: tuple,
@@ -970,9 +973,7 @@ class BitplaneCodec(Codec):
         front = front_ns / (front_ns + len(steps) * _coding_ns(pixels.size, budget))
 
         def code(q, quantised: Quantised):
-            plan = self.new_plan(options, wavelet, levels, quantised)
-            if plan.variant == "ac":
-                plan.models = self.context_models_for(lossless)
+            plan = self.new_plan(options, wavelet, levels, quantised, lossless=lossless)
             k = steps.index(quantised.step)
             with mapped_span(front + (1.0 - front) * k / len(steps), front + (1.0 - front) * (k + 1) / len(steps),
                              None, "coding"):
